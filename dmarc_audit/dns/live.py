@@ -1,0 +1,182 @@
+"""Live DNS through dnspython's async query functions.
+
+We drive the questions ourselves rather than through ``dns.asyncresolver`` so that
+each answer reports exactly how it ended (NXDOMAIN vs NODATA vs SERVFAIL vs
+REFUSED vs timeout), retries happen only on timeout and SERVFAIL, and a truncated
+UDP answer is retried over TCP.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import dns.asyncquery
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+
+from dmarc_audit.dns.convert import rdata_to_record
+from dmarc_audit.dns.types import Answer, Outcome
+from dmarc_audit.errors import InputError
+
+
+@dataclass(frozen=True, slots=True)
+class Nameserver:
+    """A recursive resolver to ask: address and port."""
+
+    address: str
+    port: int = 53
+
+    def __str__(self) -> str:
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{host}:{self.port}"
+
+
+def parse_nameserver(text: str) -> Nameserver:
+    """Parse ``IP``, ``IP:PORT``, ``[IPv6]:PORT`` or a bare IPv6 address."""
+    import ipaddress
+
+    text = text.strip()
+    address, port = text, 53
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise InputError(f"--nameserver {text!r}: missing ']'")
+        address, rest = text[1:end], text[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                raise InputError(f"--nameserver {text!r}: expected ':PORT' after ']'")
+            port = _parse_port(text, rest[1:])
+    elif text.count(":") == 1:
+        address, port_text = text.split(":")
+        port = _parse_port(text, port_text)
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        raise InputError(f"--nameserver {text!r}: not an IP address") from None
+    return Nameserver(address, port)
+
+
+def _parse_port(text: str, port_text: str) -> int:
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise InputError(f"--nameserver {text!r}: port must be 1-65535")
+    return int(port_text)
+
+
+def system_nameservers() -> list[Nameserver]:
+    """The resolvers from the system configuration (``/etc/resolv.conf``)."""
+    import dns.resolver
+
+    try:
+        configured = dns.resolver.Resolver(configure=True)
+    except (dns.resolver.NoResolverConfiguration, OSError):
+        return []
+    return [Nameserver(str(ns), int(configured.port)) for ns in configured.nameservers]
+
+
+class LiveResolver:
+    """Ask recursive resolvers over UDP, falling back to TCP on truncation.
+
+    ``timeout`` bounds each attempt at one server; ``retries`` is how many extra
+    rounds over all servers follow a round that ended only in timeouts or SERVFAIL.
+    REFUSED moves on to the next server but does not trigger another round.
+    """
+
+    def __init__(
+        self, nameservers: list[Nameserver], timeout: float = 2.0, retries: int = 1
+    ) -> None:
+        if not nameservers:
+            raise InputError("no DNS resolver configured; give --nameserver IP")
+        self.nameservers = list(nameservers)
+        self.timeout = timeout
+        self.retries = retries
+
+    async def query(self, name: str, rdtype: str) -> Answer:
+        try:
+            qname = dns.name.from_text(name)
+        except (dns.exception.DNSException, UnicodeError) as exc:
+            return Answer(name, rdtype, Outcome.NXDOMAIN, detail=f"not a valid DNS name: {exc}",
+                          source="live")
+        request = dns.message.make_query(qname, dns.rdatatype.from_text(rdtype),
+                                         use_edns=0, payload=1232)
+        request.flags |= dns.flags.RD
+        last_failure: Answer | None = None
+        for _round in range(self.retries + 1):
+            retry_worthy = False
+            for server in self.nameservers:
+                answer = await self._ask(name, rdtype, request, server)
+                if not answer.failed:
+                    return answer
+                last_failure = answer
+                if answer.outcome in (Outcome.TIMEOUT, Outcome.SERVFAIL):
+                    retry_worthy = True
+            if not retry_worthy:
+                break
+        assert last_failure is not None
+        return last_failure
+
+    async def _ask(
+        self, name: str, rdtype: str, request: dns.message.Message, server: Nameserver
+    ) -> Answer:
+        source = f"live {server}"
+        try:
+            response, _used_tcp = await dns.asyncquery.udp_with_fallback(
+                request, server.address, timeout=self.timeout, port=server.port
+            )
+        except dns.exception.Timeout:
+            return Answer(name, rdtype, Outcome.TIMEOUT, detail=f"no answer from {server} "
+                          f"in {self.timeout:g}s", source=source)
+        except (OSError, dns.exception.DNSException, EOFError) as exc:
+            return Answer(name, rdtype, Outcome.SERVFAIL,
+                          detail=f"{server}: {type(exc).__name__}: {exc}", source=source)
+        return response_to_answer(name, rdtype, response, source)
+
+
+def response_to_answer(
+    name: str, rdtype: str, response: dns.message.Message, source: str
+) -> Answer:
+    """Classify a DNS response and pull out the records for the question."""
+    rcode = response.rcode()
+    if rcode == dns.rcode.SERVFAIL:
+        return Answer(name, rdtype, Outcome.SERVFAIL, detail="SERVFAIL", source=source)
+    if rcode == dns.rcode.REFUSED:
+        return Answer(name, rdtype, Outcome.REFUSED, detail="REFUSED", source=source)
+    if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+        return Answer(name, rdtype, Outcome.SERVFAIL, detail=dns.rcode.to_text(rcode),
+                      source=source)
+    qtype = dns.rdatatype.from_text(rdtype)
+    cnames: list[tuple[str, str]] = []
+    current = response.question[0].name if response.question else dns.name.from_text(name)
+    seen = {current}
+    records = []
+    for _hop in range(16):
+        rrset = response.get_rrset(response.answer, current, dns.rdataclass.IN, qtype)
+        if rrset is not None:
+            records = [rdata_to_record(rd) for rd in rrset]
+            break
+        if qtype == dns.rdatatype.CNAME:
+            break
+        alias = response.get_rrset(response.answer, current, dns.rdataclass.IN,
+                                   dns.rdatatype.CNAME)
+        if alias is None:
+            break
+        target = alias[0].target
+        cnames.append((_plain(current), _plain(target)))
+        if target in seen:
+            return Answer(name, rdtype, Outcome.SERVFAIL, cnames=tuple(cnames),
+                          detail="CNAME loop", source=source)
+        seen.add(target)
+        current = target
+    if records:
+        return Answer(name, rdtype, Outcome.RECORDS, tuple(records), tuple(cnames), source=source)
+    outcome = Outcome.NXDOMAIN if rcode == dns.rcode.NXDOMAIN else Outcome.NODATA
+    return Answer(name, rdtype, outcome, cnames=tuple(cnames), source=source)
+
+
+def _plain(name: dns.name.Name) -> str:
+    return name.to_text(omit_final_dot=True).lower()

@@ -1,0 +1,66 @@
+"""Build the run's resolver from command-line options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dmarc_audit.dns.cache import CachingResolver
+from dmarc_audit.dns.types import Resolver
+from dmarc_audit.errors import InputError
+
+
+@dataclass(frozen=True, slots=True)
+class DnsOptions:
+    """How to answer DNS questions for one run."""
+
+    nameservers: tuple[str, ...] = ()
+    zones: tuple[str, ...] = ()
+    offline: bool = False
+    timeout: float = 2.0
+    retries: int = 1
+    extra_sources: tuple[object, ...] = field(default=())
+    """Ready-made zone sources (tests and the conformance harness)."""
+
+
+def build_resolver(options: DnsOptions) -> CachingResolver:
+    """Zone files and YAML first, then live DNS (unless offline), behind one cache."""
+    if options.timeout <= 0:
+        raise InputError(f"--timeout {options.timeout:g}: must be greater than 0")
+    sources: list = list(options.extra_sources)
+    closed_world = False
+    for spec in options.zones:
+        source, is_yaml = _load_zone(spec)
+        sources.append(source)
+        closed_world = closed_world or is_yaml
+    fallback: Resolver | None = None
+    if not options.offline and not closed_world:
+        from dmarc_audit.dns.live import LiveResolver, parse_nameserver, system_nameservers
+
+        servers = [parse_nameserver(s) for s in options.nameservers] or system_nameservers()
+        fallback = LiveResolver(servers, timeout=options.timeout, retries=options.retries)
+    if not sources:
+        assert fallback is not None or options.offline
+        if fallback is None:
+            from dmarc_audit.dns.local import LocalRouter
+
+            return CachingResolver(LocalRouter([], fallback=None))
+        return CachingResolver(fallback)
+    from dmarc_audit.dns.local import LocalRouter
+
+    return CachingResolver(LocalRouter(sources, closed_world=closed_world, fallback=fallback))
+
+
+def _load_zone(spec: str) -> tuple[object, bool]:
+    from dmarc_audit.dns.zonefile import parse_zone_argument
+
+    path, origin = parse_zone_argument(spec)
+    if not path.exists():
+        raise InputError(f"--zone {spec}: file not found")
+    if path.suffix.lower() in (".yaml", ".yml"):
+        from dmarc_audit.dns.yamlzone import YamlZoneSource
+
+        return YamlZoneSource.from_file(Path(path)), True
+    from dmarc_audit.dns.zonefile import ZoneFileSource
+
+    return ZoneFileSource(path, origin), False

@@ -1,0 +1,371 @@
+"""SPF record parser (RFC 7208 §4.5, §5, §6, §12) that keeps positions.
+
+``parse_spf`` never raises on record content: every problem becomes a
+:class:`SyntaxProblem` naming the offending term and its offset, and the terms
+that did parse are kept so a user sees the partial result.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from dmarc_audit.records.spf_macro import MacroError, has_macro, parse_macro_string
+
+
+class Qualifier(str, Enum):
+    """The result a mechanism gives when it matches (RFC 7208 §4.6.2)."""
+
+    PASS = "+"
+    FAIL = "-"
+    SOFTFAIL = "~"
+    NEUTRAL = "?"
+
+    @property
+    def result(self) -> str:
+        return {"+": "pass", "-": "fail", "~": "softfail", "?": "neutral"}[self.value]
+
+
+class MechanismKind(str, Enum):
+    ALL = "all"
+    INCLUDE = "include"
+    A = "a"
+    MX = "mx"
+    PTR = "ptr"
+    IP4 = "ip4"
+    IP6 = "ip6"
+    EXISTS = "exists"
+
+    @property
+    def queries_dns(self) -> bool:
+        """Counts toward the 10-lookup limit (RFC 7208 §4.6.4)."""
+        return self in _DNS_KINDS
+
+
+_DNS_KINDS = frozenset({MechanismKind.INCLUDE, MechanismKind.A, MechanismKind.MX,
+                        MechanismKind.PTR, MechanismKind.EXISTS})
+
+
+@dataclass(frozen=True, slots=True)
+class Mechanism:
+    """One directive: qualifier + mechanism, with its place in the record."""
+
+    kind: MechanismKind
+    qualifier: Qualifier
+    text: str
+    offset: int
+    domain_spec: str | None = None
+    network: str | None = None
+    """ip4/ip6: the address part, as written."""
+    cidr4: int | None = None
+    cidr6: int | None = None
+    explicit_qualifier: bool = False
+
+    @property
+    def has_macro(self) -> bool:
+        return self.domain_spec is not None and has_macro(self.domain_spec)
+
+
+@dataclass(frozen=True, slots=True)
+class Modifier:
+    """``name=value``: ``redirect``, ``exp`` or an unknown modifier (ignored)."""
+
+    name: str
+    value: str
+    text: str
+    offset: int
+
+    @property
+    def has_macro(self) -> bool:
+        return has_macro(self.value)
+
+
+Term = Mechanism | Modifier
+
+
+@dataclass(frozen=True, slots=True)
+class SyntaxProblem:
+    """A syntax error: which term, where (0-based offset into the record) and why."""
+
+    term: str
+    offset: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.term!r} at offset {self.offset}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class SpfRecord:
+    """A parsed SPF record. ``problems`` empty means it matches the ABNF."""
+
+    text: str
+    terms: tuple[Term, ...]
+    problems: tuple[SyntaxProblem, ...]
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    @property
+    def mechanisms(self) -> tuple[Mechanism, ...]:
+        return tuple(t for t in self.terms if isinstance(t, Mechanism))
+
+    @property
+    def modifiers(self) -> tuple[Modifier, ...]:
+        return tuple(t for t in self.terms if isinstance(t, Modifier))
+
+    def modifier(self, name: str) -> Modifier | None:
+        for term in self.terms:
+            if isinstance(term, Modifier) and term.name == name:
+                return term
+        return None
+
+    @property
+    def redirect(self) -> Modifier | None:
+        return self.modifier("redirect")
+
+    @property
+    def exp(self) -> Modifier | None:
+        return self.modifier("exp")
+
+    @property
+    def all_mechanism(self) -> Mechanism | None:
+        for mech in self.mechanisms:
+            if mech.kind is MechanismKind.ALL:
+                return mech
+        return None
+
+
+_VERSION = re.compile(r"v=spf1(?= |$)", re.IGNORECASE)
+_MODIFIER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9\-_.]*")
+_MECH_NAME = re.compile(r"([A-Za-z][A-Za-z0-9\-_.]*)")
+_TOPLABEL = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9]+$|[A-Za-z0-9]+-[A-Za-z0-9\-]*[A-Za-z0-9]$")
+
+
+def is_spf_record(text: str) -> bool:
+    """True when TXT text selects as SPF: ``v=spf1`` then a space or the end (§4.5)."""
+    return _VERSION.match(text) is not None
+
+
+def parse_spf(text: str) -> SpfRecord:
+    """Parse an SPF record. The text must start with ``v=spf1`` (see :func:`is_spf_record`)."""
+    problems: list[SyntaxProblem] = []
+    terms: list[Term] = []
+    if not is_spf_record(text):
+        return SpfRecord(text, (), (SyntaxProblem(text[:10], 0,
+                                                  "does not start with 'v=spf1'"),))
+    for index, ch in enumerate(text):
+        code = ord(ch)
+        if code > 0x7E or (code < 0x20):
+            problems.append(SyntaxProblem(_word_at(text, index), index,
+                                          f"non-ASCII or control character {ch!r} "
+                                          "(SPF records are 7-bit ASCII)"))
+            break
+    position = 6
+    seen_modifiers: set[str] = set()
+    for match in re.finditer(r"[^ ]+", text[position:]):
+        offset = position + match.start()
+        word = match.group(0)
+        term, problem = _parse_term(word, offset)
+        if problem is not None:
+            problems.append(problem)
+        if term is None:
+            continue
+        if isinstance(term, Modifier) and term.name in ("redirect", "exp"):
+            if term.name in seen_modifiers:
+                problems.append(SyntaxProblem(word, offset,
+                                              f"'{term.name}=' appears more than once"))
+            seen_modifiers.add(term.name)
+        terms.append(term)
+    return SpfRecord(text, tuple(terms), tuple(problems))
+
+
+def _word_at(text: str, index: int) -> str:
+    start = text.rfind(" ", 0, index) + 1
+    end = text.find(" ", index)
+    return text[start : end if end >= 0 else len(text)]
+
+
+def _parse_term(word: str, offset: int) -> tuple[Term | None, SyntaxProblem | None]:
+    def problem(message: str) -> SyntaxProblem:
+        return SyntaxProblem(word, offset, message)
+
+    modifier_match = _MODIFIER_NAME.match(word)
+    if modifier_match and word[modifier_match.end() : modifier_match.end() + 1] == "=":
+        name = modifier_match.group(0).lower()
+        value = word[modifier_match.end() + 1 :]
+        modifier = Modifier(name, value, word, offset)
+        if name in ("redirect", "exp"):
+            error = _check_domain_spec(value)
+            if error:
+                return modifier, problem(f"{name}= {error}")
+        else:
+            try:
+                parse_macro_string(value)
+            except MacroError as exc:
+                return modifier, problem(exc.message)
+        return modifier, None
+
+    qualifier = Qualifier.PASS
+    explicit = False
+    body = word
+    if body[:1] in "+-~?" and body:
+        qualifier = Qualifier(body[0])
+        explicit = True
+        body = body[1:]
+    name_match = _MECH_NAME.match(body)
+    if not name_match:
+        return None, problem("not a mechanism or modifier")
+    name = name_match.group(1).lower()
+    rest = body[name_match.end() :]
+    try:
+        kind = MechanismKind(name)
+    except ValueError:
+        return None, problem(f"unknown mechanism {name!r}")
+
+    def mech(**fields: object) -> Mechanism:
+        return Mechanism(kind=kind, qualifier=qualifier, text=word, offset=offset,
+                         explicit_qualifier=explicit, **fields)  # type: ignore[arg-type]
+
+    if kind is MechanismKind.ALL:
+        if rest:
+            return None, problem("'all' takes no argument")
+        return mech(), None
+    if kind in (MechanismKind.INCLUDE, MechanismKind.EXISTS):
+        if not rest.startswith(":"):
+            return None, problem(f"'{name}' needs ':domain'")
+        spec = rest[1:]
+        error = _check_domain_spec(spec)
+        term = mech(domain_spec=spec)
+        return term, (problem(error) if error else None)
+    if kind is MechanismKind.PTR:
+        spec = None
+        if rest:
+            if not rest.startswith(":"):
+                return None, problem("expected ':domain' after 'ptr'")
+            spec = rest[1:]
+            error = _check_domain_spec(spec)
+            if error:
+                return mech(domain_spec=spec), problem(error)
+        return mech(domain_spec=spec), None
+    if kind in (MechanismKind.A, MechanismKind.MX):
+        spec, cidr_text = _split_cidr(rest)
+        domain_spec = None
+        if spec:
+            if not spec.startswith(":"):
+                return None, problem(f"expected ':domain' or '/cidr' after '{name}'")
+            domain_spec = spec[1:]
+            error = _check_domain_spec(domain_spec)
+            if error:
+                return mech(domain_spec=domain_spec), problem(error)
+        cidr4, cidr6, error = _parse_dual_cidr(cidr_text)
+        if error:
+            return mech(domain_spec=domain_spec), problem(error)
+        return mech(domain_spec=domain_spec, cidr4=cidr4, cidr6=cidr6), None
+    # ip4 / ip6
+    if not rest.startswith(":"):
+        return None, problem(f"'{name}' needs ':network'")
+    network, _, length = rest[1:].partition("/")
+    if kind is MechanismKind.IP4:
+        if not _is_ipv4(network):
+            return None, problem(f"{network!r} is not an IPv4 address")
+        cidr, error = _parse_length(length, 32) if "/" in rest else (None, None)
+        if error:
+            return None, problem(error)
+        return mech(network=network, cidr4=cidr), None
+    try:
+        ipaddress.IPv6Address(network)
+    except ValueError:
+        return None, problem(f"{network!r} is not an IPv6 address")
+    cidr, error = _parse_length(length, 128) if "/" in rest else (None, None)
+    if error:
+        return None, problem(error)
+    return mech(network=network, cidr6=cidr), None
+
+
+def _split_cidr(rest: str) -> tuple[str, str]:
+    """Split ``:domain/24//64`` into the domain part and the cidr part.
+
+    A domain-spec may itself contain '/' inside a macro (``%{d/}``), so only
+    slashes outside ``%{...}`` count.
+    """
+    depth = 0
+    for i, ch in enumerate(rest):
+        if ch == "{" and i > 0 and rest[i - 1] == "%":
+            depth += 1
+        elif ch == "}" and depth:
+            depth -= 1
+        elif ch == "/" and depth == 0:
+            return rest[:i], rest[i:]
+    return rest, ""
+
+
+def _parse_dual_cidr(text: str) -> tuple[int | None, int | None, str | None]:
+    if not text:
+        return None, None, None
+    if text.startswith("//"):
+        cidr6, error = _parse_length(text[2:], 128)
+        return None, cidr6, error
+    body = text[1:]
+    four, sep, six = body.partition("//")
+    cidr4, error = _parse_length(four, 32)
+    if error:
+        return None, None, error
+    if sep:
+        cidr6, error = _parse_length(six, 128)
+        if error:
+            return None, None, error
+        return cidr4, cidr6, None
+    return cidr4, None, None
+
+
+def _parse_length(text: str, limit: int) -> tuple[int | None, str | None]:
+    if not text.isdigit() or not text.isascii():
+        return None, f"bad CIDR length '/{text}'"
+    if len(text) > 1 and text.startswith("0"):
+        return None, f"CIDR length '/{text}' has a leading zero"
+    value = int(text)
+    if value > limit:
+        return None, f"CIDR length /{value} is over {limit}"
+    return value, None
+
+
+def _is_ipv4(text: str) -> bool:
+    parts = text.split(".")
+    if len(parts) != 4:
+        return False
+    for part in parts:
+        if not part.isdigit() or not part.isascii() or (len(part) > 1 and part[0] == "0"):
+            return False
+        if int(part) > 255:
+            return False
+    return True
+
+
+def _check_domain_spec(spec: str) -> str | None:
+    """Syntax of a domain-spec (§7.1): a macro-string ending in a toplabel or macro."""
+    if not spec:
+        return "empty domain"
+    try:
+        parts = parse_macro_string(spec)
+    except MacroError as exc:
+        return exc.message
+    if parts and not hasattr(parts[-1], "text"):
+        return None  # ends with a macro-expand
+    trimmed = spec[:-1] if spec.endswith(".") else spec
+    if "." not in trimmed:
+        # a single label can only be valid when it comes from a macro (handled above)
+        if has_macro(trimmed):
+            last = trimmed.rsplit("}", 1)[-1]
+            if not last:
+                return None
+        return f"domain {spec!r} does not end with a top-level label"
+    toplabel = trimmed.rsplit(".", 1)[1]
+    if not toplabel:
+        return f"domain {spec!r} has an empty label"
+    if _TOPLABEL.fullmatch(toplabel) is None:
+        return f"domain {spec!r} ends with an invalid top-level label {toplabel!r}"
+    return None

@@ -1,0 +1,80 @@
+"""The ``dmarc-audit`` command line. Heavy modules are imported inside commands."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from dmarc_audit import __version__
+from dmarc_audit.errors import InputError
+from dmarc_audit.exit_status import ExitStatus
+
+app = typer.Typer(
+    name="dmarc-audit",
+    help="Audit email authentication: SPF, DKIM, DMARC, MX, MTA-STS, TLS-RPT and BIMI.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dmarc-audit {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    """Audit email authentication: SPF, DKIM, DMARC, MX, MTA-STS, TLS-RPT and BIMI."""
+
+
+def _register() -> None:
+    from dmarc_audit.cli import check, explain, spf
+
+    app.command("check")(check.check_command)
+    app.command("spf")(spf.spf_command)
+    app.command("explain")(explain.explain_command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: one-line errors, exit 2 for bad input, no tracebacks."""
+    try:
+        from typer._click import exceptions as click_exc
+    except ImportError:  # typer releases that depend on click
+        from click import exceptions as click_exc  # type: ignore[no-redef]
+
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="dmarc-audit", standalone_mode=False)
+    except click_exc.UsageError as exc:
+        message = exc.format_message().replace("\n", " ")
+        where = exc.ctx.command_path if exc.ctx is not None else "dmarc-audit"
+        _fail(f"{where}: {message} (see '{where} --help')")
+    except InputError as exc:
+        _fail(str(exc))
+    except click_exc.Abort:
+        sys.stderr.write("dmarc-audit: interrupted\n")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.stderr.write("dmarc-audit: interrupted\n")
+        sys.exit(130)
+    except click_exc.ClickException as exc:
+        _fail(exc.format_message())
+    except BrokenPipeError:
+        sys.exit(0)
+    sys.exit(int(code or 0))
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"dmarc-audit: error: {message}\n")
+    sys.exit(ExitStatus.USAGE)

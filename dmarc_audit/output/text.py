@@ -1,0 +1,100 @@
+"""Text renderer for people: the verdict first, then findings by severity with fixes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rich.markup import escape
+
+from dmarc_audit.cli.common import stderr_console, stdout_console
+from dmarc_audit.findings import FailOn, Finding, Severity, Status
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from dmarc_audit.audit import DomainReport
+    from dmarc_audit.exit_status import ExitStatus
+
+SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+GOOD, BAD, WARN, UNKNOWN = "[green]✓[/]", "[red]✗[/]", "[yellow]~[/]", "[magenta]?[/]"
+
+
+def spf_glance(report: DomainReport) -> str:
+    """``SPF ✓ 4/10 lookups`` and friends."""
+    spf = report.spf
+    if spf is None:
+        return ""
+    status = spf.status.value
+    ids = {f.id for f in report.findings if f.id.startswith("spf.")}
+    if status == "temperror":
+        return f"SPF {UNKNOWN} could not check"
+    if status == "none":
+        return f"SPF {BAD} none"
+    if status == "permerror":
+        return f"SPF {BAD} permerror {spf.lookups}/10 lookups"
+    errors = any(f.severity is Severity.ERROR for f in report.findings if f.id in ids)
+    mark = BAD if errors else (WARN if ids else GOOD)
+    return f"SPF {mark} {spf.lookups}/10 lookups"
+
+
+def render_finding(console: Console, finding: Finding, indent: str = "  ") -> None:
+    style = SEVERITY_STYLE[finding.severity]
+    label = finding.severity.value
+    if finding.status is Status.UNKNOWN:
+        label += "?"
+    pad = indent + " " * 9
+    console.print(f"{indent}[{style}]{label:<8}[/] [bold]{finding.id}[/]  {escape(finding.message)}")
+    if finding.record:
+        console.print(f"{pad}record: {escape(_quote(finding.record))}")
+    for line in finding.evidence[:12]:
+        console.print(f"{pad}[dim]{escape(line)}[/]")
+    if len(finding.evidence) > 12:
+        console.print(f"{pad}[dim]… {len(finding.evidence) - 12} more (see --format json)[/]")
+    if finding.remediation:
+        console.print(f"{pad}fix: {escape(finding.remediation)}")
+    if finding.suggested_record:
+        console.print(f"{pad}publish: [green]{escape(finding.suggested_record)}[/]")
+
+
+def _quote(record: str) -> str:
+    return '"' + record.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_domain(console: Console, report: DomainReport) -> None:
+    glance = "   ".join(part for part in (spf_glance(report),) if part)
+    console.print(f"[bold]{escape(report.domain.display)}[/]   {glance}")
+    if not report.findings:
+        console.print("  [green]no problems found[/]")
+    for finding in report.findings:
+        render_finding(console, finding)
+
+
+def render_check_text(reports: Sequence[DomainReport]) -> None:
+    console = stdout_console()
+    for index, report in enumerate(reports):
+        if index:
+            console.print()
+        render_domain(console, report)
+
+
+def render_summary(
+    reports: Sequence[DomainReport],
+    queries: int,
+    status: ExitStatus,
+    fail_on: FailOn,
+    input_errors: Sequence[str],
+) -> None:
+    """One summary line on stderr."""
+    counts = {s: sum(r.count(s) for r in reports) for s in Severity}
+    unknown = sum(1 for r in reports for f in r.findings if f.status is Status.UNKNOWN)
+    parts = [f"{len(reports)} domain" + ("" if len(reports) == 1 else "s")]
+    parts.append(", ".join(f"{counts[s]} {s.value}" + ("s" if counts[s] != 1 and s is not
+                 Severity.INFO else "") for s in Severity))
+    if unknown:
+        parts.append(f"{unknown} could not be checked")
+    if input_errors:
+        parts.append(f"{len(input_errors)} skipped (bad input)")
+    parts.append(f"{queries} DNS queries")
+    parts.append(f"exit {int(status)} (--fail-on {fail_on.value})")
+    stderr_console().print(escape(" · ".join(parts)))

@@ -30,9 +30,9 @@ def build_resolver(options: DnsOptions) -> CachingResolver:
     sources: list = list(options.extra_sources)
     closed_world = False
     for spec in options.zones:
-        source, is_yaml = _load_zone(spec)
-        sources.append(source)
-        closed_world = closed_world or is_yaml
+        for source, is_yaml in _load_zone_spec(spec):
+            sources.append(source)
+            closed_world = closed_world or is_yaml
     fallback: Resolver | None = None
     if not options.offline and not closed_world:
         from dmarc_audit.dns.live import LiveResolver, parse_nameserver, system_nameservers
@@ -51,12 +51,25 @@ def build_resolver(options: DnsOptions) -> CachingResolver:
     return CachingResolver(LocalRouter(sources, closed_world=closed_world, fallback=fallback))
 
 
-def _load_zone(spec: str) -> tuple[object, bool]:
+ZONE_SUFFIXES = (".zone", ".db", ".yaml", ".yml")
+
+
+def _load_zone_spec(spec: str) -> list[tuple[object, bool]]:
+    """``FILE``, ``FILE@origin``, or a directory of ``*.zone``/``*.db``/``*.yaml`` files."""
     from dmarc_audit.dns.zonefile import parse_zone_argument
 
     path, origin = parse_zone_argument(spec)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in ZONE_SUFFIXES)
+        if not files:
+            raise InputError(f"--zone {spec}: directory has no *.zone, *.db or *.yaml files")
+        return [_load_zone(p, None) for p in files]
     if not path.exists():
         raise InputError(f"--zone {spec}: file not found")
+    return [_load_zone(path, origin)]
+
+
+def _load_zone(path: Path, origin: str | None) -> tuple[object, bool]:
     if path.suffix.lower() in (".yaml", ".yml"):
         from dmarc_audit.dns.yamlzone import YamlZoneSource
 

@@ -62,7 +62,6 @@ def check_command(
     if not raw:
         raise InputError("no domains given (pass DOMAIN..., --domains-file FILE, or '-' for stdin)")
 
-    console = stderr_console()
     parsed = []
     input_errors: list[str] = []
     for text in raw:
@@ -70,7 +69,7 @@ def check_command(
             parsed.append(parse_domain(text))
         except InputError as exc:
             input_errors.append(str(exc))
-            console.print(f"dmarc-audit: error: {exc}; skipped", markup=False)
+            sys.stderr.write(f"dmarc-audit: error: {exc}; skipped\n")
 
     resolver = build_resolver(dns_options(nameserver, zone, offline, timeout))
     options = AuditOptions()

@@ -10,7 +10,9 @@ from dmarc_audit.errors import InputError
 
 
 def explain_command(
-    check_id: Annotated[str, typer.Argument(metavar="ID", help="A check id, e.g. spf.too-many-lookups.")],
+    check_id: Annotated[
+        str, typer.Argument(metavar="ID", help="A check id, e.g. spf.too-many-lookups.")
+    ],
 ) -> None:
     """Explain a check: what triggers it, why it matters, how to fix it."""
     from dmarc_audit.catalog import UnknownCheckId, lookup

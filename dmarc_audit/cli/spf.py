@@ -37,14 +37,16 @@ def spf_command(
                           "An empty value checks the HELO identity."),
     ] = None,
     helo: Annotated[
-        str | None, typer.Option("--helo", metavar="NAME", help="HELO/EHLO name given by the client.")
+        str | None,
+        typer.Option("--helo", metavar="NAME", help="HELO/EHLO name given by the client."),
     ] = None,
     output_format: FormatOpt = OutputFormat.TEXT,
     fail_on: Annotated[
         FailOn, typer.Option("--fail-on", help="Without --ip: exit 1 at this severity.")
     ] = FailOn.ERROR,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Without --ip: exit 3 when something could not be checked.")
+        bool,
+        typer.Option("--strict", help="Without --ip: exit 3 when something could not be checked."),
     ] = False,
     nameserver: NameserverOpt = None,
     zone: ZoneOpt = None,

@@ -44,7 +44,8 @@ def render_finding(console: Console, finding: Finding, indent: str = "  ") -> No
     if finding.status is Status.UNKNOWN:
         label += "?"
     pad = indent + " " * 9
-    console.print(f"{indent}[{style}]{label:<8}[/] [bold]{finding.id}[/]  {escape(finding.message)}")
+    head = f"{indent}[{style}]{label:<8}[/] [bold]{finding.id}[/]"
+    console.print(f"{head}  {escape(finding.message)}")
     if finding.record:
         console.print(f"{pad}record: {escape(_quote(finding.record))}")
     for line in finding.evidence[:12]:

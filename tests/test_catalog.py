@@ -1,0 +1,127 @@
+"""The check catalog: complete against the spec, documented, and its docs page up to date."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dmarc_audit.catalog import CATALOG, CHECKS, CheckInfo, closest_ids, finding
+from dmarc_audit.findings import Severity, Status
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = Path(__file__).parent / "data" / "checks.md"  # copy of ../shared/spec/checks.md
+ID_RE = re.compile(r"^[a-z0-9]+\.[a-z0-9-]+$")
+
+
+def spec_rows() -> dict[str, list[str]]:
+    """Table rows of the spec whose first cell is a `check.id`: id -> the other cells."""
+    rows = {}
+    for line in SPEC.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if line.startswith("|") and (m := re.fullmatch(r"`([^`]+)`", cells[0])):
+            assert m[1] not in rows, f"{m[1]} listed twice in the spec"
+            rows[m[1]] = cells[1:]
+    return rows
+
+
+def test_spec_and_catalog_list_the_same_ids() -> None:
+    spec_ids = set(spec_rows())
+    assert len(spec_ids) > 80
+    assert sorted(spec_ids - set(CATALOG)) == [], "in the spec, missing from the catalog"
+    assert sorted(set(CATALOG) - spec_ids) == [], "in the catalog, missing from the spec"
+    assert len(CHECKS) == len(CATALOG), "an id appears twice in CHECKS"
+
+
+def test_severities_match_the_spec() -> None:
+    for check_id, (_triggers, severity, *_rest) in spec_rows().items():
+        info = CATALOG[check_id]
+        assert info.severity_note == severity.replace("`", ""), check_id
+        assert severity.startswith(info.severity.value), check_id
+
+
+@pytest.mark.parametrize("check_id", sorted(CATALOG))
+def test_id_format(check_id: str) -> None:
+    assert ID_RE.match(check_id)
+
+
+@pytest.mark.parametrize("info", CHECKS, ids=lambda info: info.id)
+def test_entry_is_documented(info: CheckInfo) -> None:
+    for field in ("title", "why", "fix", "triggers"):
+        assert getattr(info, field).strip(), f"{info.id}: empty {field}"
+    assert info.references and all(ref.strip() for ref in info.references)
+    assert info.why.rstrip().endswith("."), f"{info.id}: why should be full sentences"
+    assert info.bulk_severity is None or isinstance(info.bulk_severity, Severity)
+
+
+@pytest.mark.parametrize(
+    ("typo", "expected"),
+    [
+        ("spf.too-many-lookup", "spf.too-many-lookups"),
+        ("pass-all", "spf.pass-all"),
+        ("too-many-lookups", "spf.too-many-lookups"),
+        ("dmarc.policy-non", "dmarc.policy-none"),
+        ("dkim.rsa1024", "dkim.rsa-1024"),
+        ("mta-sts.missing", "mtasts.missing"),
+        (" SPF.Pass-All ", "spf.pass-all"),
+    ],
+)
+def test_closest_ids_suggests_the_intended_id(typo: str, expected: str) -> None:
+    assert closest_ids(typo)[0] == expected
+
+
+def test_closest_ids_for_nonsense_is_empty() -> None:
+    assert closest_ids("xyz") == []
+
+
+def test_finding_rejects_unknown_id() -> None:
+    with pytest.raises(KeyError):
+        finding("spf.too-many-lookup", "example.com", "typo in a check")
+
+
+def test_finding_takes_defaults_from_the_catalog() -> None:
+    info = CATALOG["spf.too-many-lookups"]
+    f = finding("spf.too-many-lookups", "example.com", "12 lookups", evidence=["a", "b"])
+    assert (f.id, f.subject, f.message) == (info.id, "example.com", "12 lookups")
+    assert f.severity is info.severity
+    assert f.remediation == info.fix
+    assert f.references == info.references
+    assert f.status is Status.FAIL
+    assert f.evidence == ("a", "b")
+
+
+def test_finding_overrides() -> None:
+    f = finding(
+        "spf.missing",
+        "example.com",
+        "no SPF",
+        severity=Severity.ERROR,
+        status=Status.UNKNOWN,
+        remediation="",
+    )
+    assert f.severity is Severity.ERROR
+    assert f.status is Status.UNKNOWN
+    assert f.remediation == ""
+    assert f.references == CATALOG["spf.missing"].references
+
+
+def test_docs_page_is_up_to_date(tmp_path: Path) -> None:
+    out = tmp_path / "checks.md"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen_checks_doc.py"), str(out)],
+        check=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
+    committed = (ROOT / "docs" / "checks.md").read_text(encoding="utf-8")
+    assert committed == out.read_text(encoding="utf-8"), (
+        "docs/checks.md is stale: run python scripts/gen_checks_doc.py"
+    )
+    for info in CHECKS:
+        assert f"### `{info.id}`" in committed

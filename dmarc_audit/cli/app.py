@@ -62,10 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"{where}: {message} (see '{where} --help')")
     except InputError as exc:
         _fail(str(exc))
-    except click_exc.Abort:
-        sys.stderr.write("dmarc-audit: interrupted\n")
-        sys.exit(130)
-    except KeyboardInterrupt:
+    except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("dmarc-audit: interrupted\n")
         sys.exit(130)
     except click_exc.ClickException as exc:

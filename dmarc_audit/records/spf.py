@@ -142,6 +142,7 @@ class SpfRecord:
 _VERSION = re.compile(r"v=spf1(?= |$)", re.IGNORECASE)
 _MODIFIER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9\-_.]*")
 _MECH_NAME = re.compile(r"([A-Za-z][A-Za-z0-9\-_.]*)")
+_DUAL_CIDR_SUFFIX = re.compile(r"(?:/[0-9]+)?(?://[0-9]+)?\Z")
 _TOPLABEL = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9]+$|[A-Za-z0-9]+-[A-Za-z0-9\-]*[A-Za-z0-9]$")
 
 
@@ -289,18 +290,13 @@ def _parse_term(word: str, offset: int) -> tuple[Term | None, SyntaxProblem | No
 def _split_cidr(rest: str) -> tuple[str, str]:
     """Split ``:domain/24//64`` into the domain part and the cidr part.
 
-    A domain-spec may itself contain '/' inside a macro (``%{d/}``), so only
-    slashes outside ``%{...}`` count.
+    Only a trailing ``/digits`` and/or ``//digits`` is a dual-cidr-length; any
+    other '/' belongs to the domain-spec, which may hold any visible character
+    but '%' (RFC 7208 §7.1: ``a:foo:bar/baz.example.com`` is a valid domain).
     """
-    depth = 0
-    for i, ch in enumerate(rest):
-        if ch == "{" and i > 0 and rest[i - 1] == "%":
-            depth += 1
-        elif ch == "}" and depth:
-            depth -= 1
-        elif ch == "/" and depth == 0:
-            return rest[:i], rest[i:]
-    return rest, ""
+    match = _DUAL_CIDR_SUFFIX.search(rest)
+    start = match.start() if match else len(rest)
+    return rest[:start], rest[start:]
 
 
 def _parse_dual_cidr(text: str) -> tuple[int | None, int | None, str | None]:

@@ -93,13 +93,13 @@ def stderr_console():
     """A rich console on stderr (colour follows NO_COLOR and whether it is a terminal)."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def stdout_console():
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, soft_wrap=True, emoji=False)
 
 
 def print_json(data: object) -> None:

@@ -8,7 +8,6 @@ UDP answer is retried over TCP.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import dns.asyncquery
@@ -23,6 +22,8 @@ import dns.rdatatype
 from dmarc_audit.dns.convert import rdata_to_record
 from dmarc_audit.dns.types import Answer, Outcome
 from dmarc_audit.errors import InputError
+
+CNAME_LOOP = "CNAME loop"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,7 @@ def parse_nameserver(text: str) -> Nameserver:
 
 
 def _parse_port(text: str, port_text: str) -> int:
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
         raise InputError(f"--nameserver {text!r}: port must be 1-65535")
     return int(port_text)
 
@@ -84,7 +85,8 @@ class LiveResolver:
 
     ``timeout`` bounds each attempt at one server; ``retries`` is how many extra
     rounds over all servers follow a round that ended only in timeouts or SERVFAIL.
-    REFUSED moves on to the next server but does not trigger another round.
+    REFUSED (and a CNAME loop in the answer) moves on to the next server but does not
+    trigger another round.
     """
 
     def __init__(
@@ -94,7 +96,7 @@ class LiveResolver:
             raise InputError("no DNS resolver configured; give --nameserver IP")
         self.nameservers = list(nameservers)
         self.timeout = timeout
-        self.retries = retries
+        self.retries = max(0, retries)
 
     async def query(self, name: str, rdtype: str) -> Answer:
         try:
@@ -113,7 +115,9 @@ class LiveResolver:
                 if not answer.failed:
                     return answer
                 last_failure = answer
-                if answer.outcome in (Outcome.TIMEOUT, Outcome.SERVFAIL):
+                if answer.outcome is Outcome.TIMEOUT or (
+                    answer.outcome is Outcome.SERVFAIL and answer.detail != CNAME_LOOP
+                ):
                     retry_worthy = True
             if not retry_worthy:
                 break
@@ -169,7 +173,7 @@ def response_to_answer(
         cnames.append((_plain(current), _plain(target)))
         if target in seen:
             return Answer(name, rdtype, Outcome.SERVFAIL, cnames=tuple(cnames),
-                          detail="CNAME loop", source=source)
+                          detail=CNAME_LOOP, source=source)
         seen.add(target)
         current = target
     if records:

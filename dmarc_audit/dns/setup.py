@@ -27,6 +27,8 @@ def build_resolver(options: DnsOptions) -> CachingResolver:
     """Zone files and YAML first, then live DNS (unless offline), behind one cache."""
     if options.timeout <= 0:
         raise InputError(f"--timeout {options.timeout:g}: must be greater than 0")
+    if options.retries < 0:
+        raise InputError(f"--retries {options.retries}: must be 0 or more")
     sources: list = list(options.extra_sources)
     closed_world = False
     for spec in options.zones:

@@ -1,8 +1,9 @@
 """RFC 1035 master files, loaded with dnspython, served authoritatively.
 
-A zone is authoritative for its origin and every name below it: a name under the
-origin that the file does not hold is NXDOMAIN (or NODATA when it has descendants,
-an empty non-terminal). Wildcards are expanded as RFC 4592 describes.
+The origin is the one given (``FILE@origin``), else the file's ``$ORIGIN``, else the
+owner of its SOA record. A zone is authoritative for its origin and every name below
+it: a name under the origin that the file does not hold is NXDOMAIN (or NODATA when it
+has descendants, an empty non-terminal). Wildcards are expanded as RFC 4592 describes.
 
 TXT character-strings longer than 255 octets cannot travel in DNS, and dnspython
 refuses them; we load such strings anyway (split for dnspython, then rejoined) so
@@ -15,6 +16,7 @@ import re
 from pathlib import Path
 
 import dns.exception
+import dns.name
 import dns.rdatatype
 import dns.zone
 
@@ -24,6 +26,9 @@ from dmarc_audit.dns.types import NameRecord, Outcome, Record, TxtRecord
 from dmarc_audit.errors import InputError
 
 _QUOTED = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
+_LOCATED = re.compile(r"^.*:(\d+): (.*)$")
+_SOA_LINE = re.compile(r"^([^\s;$\"()][^\s;\"()]*\.)[ \t]+(?:\S+[ \t]+){0,2}SOA[ \t(]",
+                       re.IGNORECASE | re.MULTILINE)
 
 
 class ZoneFileSource:
@@ -37,19 +42,22 @@ class ZoneFileSource:
         except OSError as exc:
             raise InputError(f"cannot read zone file {path}: {exc.strerror}") from None
         text, self._oversized = _split_oversized_strings(text)
+        if origin and not origin.endswith("."):
+            origin += "."
+        used_origin: str | dns.name.Name | None = origin
         try:
-            zone = dns.zone.from_text(
-                text,
-                origin=(origin + ".") if origin and not origin.endswith(".") else origin,
-                relativize=False,
-                filename=str(path),
-                check_origin=False,
-            )
+            try:
+                zone = _read(text, origin, path)
+            except dns.zone.UnknownOrigin:
+                used_origin = None if origin else _soa_owner(text)
+                if used_origin is None:
+                    raise
+                zone = _read(text, used_origin, path)
         except dns.zone.UnknownOrigin:
             raise InputError(f"{path}: no $ORIGIN or SOA; give the origin as --zone "
                              f"{path}@example.com") from None
         except dns.exception.SyntaxError as exc:
-            raise InputError(f"{exc}".replace("\n", " ")) from None
+            raise InputError(_where(exc, text, used_origin, path)) from None
         except (dns.exception.DNSException, ValueError) as exc:
             raise InputError(f"{path}: {exc}") from None
         self.origin = zone.origin.to_text(omit_final_dot=True).lower()
@@ -103,6 +111,50 @@ class ZoneFileSource:
                 return None
             if encloser in self._names or self._has_descendants(encloser):
                 return self._names.get("*." + encloser)
+        return None
+
+
+def _read(text: str, origin: str | dns.name.Name | None, path: Path) -> dns.zone.Zone:
+    return dns.zone.from_text(text, origin=origin, relativize=False, filename=str(path),
+                              check_origin=False)
+
+
+def _where(
+    exc: dns.exception.SyntaxError, text: str, origin: str | dns.name.Name | None, path: Path
+) -> str:
+    """``FILE:LINE: what``, with the line of the record at fault.
+
+    dnspython reports the line after the record when the error shows only once the
+    record's newline has been read (a bad address, a newline in a quoted string);
+    reading the lines before the reported one again tells whether that happened.
+    """
+    message = str(exc).replace("\n", " ")
+    match = _LOCATED.match(message)
+    if match is None:
+        return f"{path}: {message}"
+    line, detail = int(match.group(1)), match.group(2)
+    if detail == "newline in quoted string":
+        line -= 1
+    elif line > 1:
+        try:
+            _read("\n".join(text.split("\n")[: line - 1]), origin, path)
+        except dns.exception.SyntaxError as earlier:
+            found = _LOCATED.match(str(earlier).replace("\n", " "))
+            if found is not None and found.group(2) == detail:
+                line = min(line, int(found.group(1)))
+        except (dns.exception.DNSException, ValueError):
+            pass
+    return f"{path}:{line}: {detail}"
+
+
+def _soa_owner(text: str) -> dns.name.Name | None:
+    """The absolute owner of the file's SOA record, for files without $ORIGIN."""
+    owners = {match.group(1).lower() for match in _SOA_LINE.finditer(text)}
+    if len(owners) != 1:
+        return None
+    try:
+        return dns.name.from_text(owners.pop())
+    except dns.exception.DNSException:
         return None
 
 

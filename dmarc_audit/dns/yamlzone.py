@@ -112,12 +112,9 @@ class YamlZoneSource:
 
 
 def _to_bytes(text: Any) -> bytes:
-    """Code points below 256 stand for one octet each (``\\xNN`` escapes)."""
-    value = str(text)
-    try:
-        return value.encode("latin-1")
-    except UnicodeEncodeError:
-        return value.encode("utf-8")
+    """Code points below 256 stand for one octet each (``\\xNN`` escapes); others are UTF-8."""
+    return b"".join(ch.encode("latin-1") if ord(ch) < 256 else ch.encode("utf-8")
+                    for ch in str(text))
 
 
 def _record(owner: str, rtype: str, value: Any) -> Record:

@@ -8,6 +8,7 @@ that worker thread, so the loop never blocks and never deadlocks.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 
 from dmarc_audit.dns.types import Answer, Resolver
@@ -21,15 +22,24 @@ class SyncBridge:
         self.loop = loop
 
     def query(self, name: str, rdtype: str, timeout: float | None = 60.0) -> Answer:
+        """Wait for the answer; on ``timeout`` the lookup is cancelled and TimeoutError raised."""
         if self._on_loop_thread():
             raise RuntimeError("SyncBridge.query called on the event loop thread; "
                                "run the caller with asyncio.to_thread")
         future = asyncio.run_coroutine_threadsafe(self.resolver.query(name, rdtype), self.loop)
-        return future.result(timeout)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise
 
     def _on_loop_thread(self) -> bool:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
         thread_id = getattr(self.loop, "_thread_id", None)
-        return thread_id is not None and thread_id == threading.get_ident()
+        return running is self.loop or thread_id == threading.get_ident()
 
     @classmethod
     def for_running_loop(cls, resolver: Resolver) -> SyncBridge:

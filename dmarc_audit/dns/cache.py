@@ -13,30 +13,40 @@ from dmarc_audit.dns.types import Answer, Resolver, Trace, TraceEntry
 
 
 class CachingResolver:
-    """Wrap a resolver with a per-run cache, in-flight de-duplication and a trace."""
+    """Wrap a resolver with a per-run cache, in-flight de-duplication and a trace.
+
+    The upstream query runs as its own task: an asker that is cancelled leaves it
+    running for the others. An exception reaches every waiter and is not cached.
+    """
 
     def __init__(self, inner: Resolver, trace: Trace | None = None) -> None:
         self.inner = inner
         self.trace = trace if trace is not None else Trace()
-        self._answers: dict[tuple[str, str], asyncio.Future[Answer]] = {}
+        self._answers: dict[tuple[str, str], Answer] = {}
+        self._pending: dict[tuple[str, str], asyncio.Future[Answer]] = {}
         self.hits = 0
 
     async def query(self, name: str, rdtype: str) -> Answer:
         key = (name.lower().rstrip("."), rdtype.upper())
-        pending = self._answers.get(key)
-        if pending is not None:
+        answer = self._answers.get(key)
+        if answer is not None:
             self.hits += 1
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        self._answers[key] = future
+            return answer
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._fetch(key))
+            pending.add_done_callback(_retrieve)
+            self._pending[key] = pending
+        else:
+            self.hits += 1
+        return await asyncio.shield(pending)
+
+    async def _fetch(self, key: tuple[str, str]) -> Answer:
         started = time.perf_counter()
         try:
             answer = await self.inner.query(key[0], key[1])
-        except BaseException as exc:
-            del self._answers[key]
-            future.set_exception(exc)
-            future.exception()  # mark retrieved
-            raise
+        finally:
+            self._pending.pop(key, None)
         self.trace.add(TraceEntry(
             name=key[0],
             rdtype=key[1],
@@ -46,10 +56,16 @@ class CachingResolver:
             source=answer.source,
             detail=answer.detail,
         ))
-        future.set_result(answer)
+        self._answers[key] = answer
         return answer
 
     @property
     def queries(self) -> int:
         """Questions actually sent to the sources (cache misses)."""
         return len(self.trace)
+
+
+def _retrieve(future: asyncio.Future[Answer]) -> None:
+    """Mark an exception as seen even when every asker was cancelled."""
+    if not future.cancelled():
+        future.exception()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from dmarc_audit.errors import InputError
@@ -33,7 +34,9 @@ def parse_domain(text: str) -> DomainName:
     """Validate and normalise a domain name a user typed.
 
     Accepts U-labels and A-labels (IDNA 2008 with UTS #46 mapping), an optional
-    trailing dot and any case. Raises :class:`InputError` with the reason otherwise.
+    trailing dot and any case. Labels that are plain ASCII (``_dmarc``) are taken as
+    they are, so ``_dmarc.bücher.example`` works. Raises :class:`InputError` with the
+    reason otherwise.
     """
     raw = text.strip()
     name = raw[:-1] if raw.endswith(".") else raw
@@ -41,45 +44,73 @@ def parse_domain(text: str) -> DomainName:
         raise InputError(f"invalid domain name {text!r}: empty")
     if any(ch.isspace() for ch in name) or "@" in name or "/" in name:
         raise InputError(f"invalid domain name {text!r}: contains a space, '@' or '/'")
-    if name.isascii():
-        ascii_name = name.lower()
-        _check_labels(text, ascii_name)
-        unicode_name = _to_unicode(ascii_name)
-        return DomainName(ascii_name, unicode_name)
+    ascii_name = name.lower() if name.isascii() else _to_ascii(text, name)
+    _check_labels(text, ascii_name)
+    return DomainName(ascii_name, _to_unicode(ascii_name))
+
+
+def _to_ascii(text: str, name: str) -> str:
+    """UTS #46 mapping, then each non-ASCII label to its A-label."""
     import idna
 
     try:
-        ascii_name = idna.encode(name, uts46=True).decode("ascii").lower()
-    except idna.IDNAError as exc:
+        mapped = idna.uts46_remap(name, std3_rules=False, transitional=False)
+        if mapped.endswith("."):  # an ideographic full stop at the end
+            mapped = mapped[:-1]
+        labels = [label if label.isascii() else idna.alabel(label).decode("ascii")
+                  for label in mapped.split(".")]
+    except (idna.IDNAError, UnicodeError) as exc:
         raise InputError(f"invalid domain name {text!r}: {exc}") from None
-    _check_labels(text, ascii_name)
-    return DomainName(ascii_name, _to_unicode(ascii_name))
+    return ".".join(labels).lower()
 
 
 def _check_labels(text: str, ascii_name: str) -> None:
     if len(ascii_name) > 253:
         raise InputError(f"invalid domain name {text!r}: longer than 253 octets")
-    for label in ascii_name.split("."):
+    labels = ascii_name.split(".")
+    for label in labels:
         if not label:
             raise InputError(f"invalid domain name {text!r}: empty label")
         if len(label) > 63:
             raise InputError(f"invalid domain name {text!r}: label {label[:20]!r}… over 63 octets")
         if label.startswith("-") or label.endswith("-"):
-            raise InputError(f"invalid domain name {text!r}: label {label!r} starts or ends with '-'")
+            raise InputError(f"invalid domain name {text!r}: label {label!r} starts or ends "
+                             "with '-'")
         if not all(ch.isalnum() or ch in "-_" for ch in label):
             raise InputError(f"invalid domain name {text!r}: label {label!r} has a character "
                              "that is not a letter, digit, '-' or '_'")
+        if label.startswith("xn--") and _punycode(label) is None:
+            raise InputError(f"invalid domain name {text!r}: label {label!r} is not a valid "
+                             "A-label (bad Punycode)")
+    if labels[-1].isdigit():
+        raise InputError(f"invalid domain name {text!r}: the last label is all digits "
+                         "(an IP address is not a domain)")
+
+
+def _punycode(label: str) -> str | None:
+    """The Unicode form of an ``xn--`` label, or None when it is not Punycode of non-ASCII."""
+    try:
+        decoded = label[4:].encode("ascii").decode("punycode")
+    except UnicodeError:
+        return None
+    if decoded.isascii() or decoded.encode("punycode").decode("ascii") != label[4:]:
+        return None
+    return decoded
 
 
 def _to_unicode(ascii_name: str) -> str:
+    """U-labels for display; labels that are not valid IDNA 2008 stay as A-labels."""
     if "xn--" not in ascii_name:
         return ascii_name
     import idna
 
-    try:
-        return idna.decode(ascii_name)
-    except (idna.IDNAError, UnicodeError):
-        return ascii_name
+    labels = []
+    for label in ascii_name.split("."):
+        if label.startswith("xn--"):
+            with contextlib.suppress(idna.IDNAError, UnicodeError):
+                label = idna.ulabel(label)
+        labels.append(label)
+    return ".".join(labels)
 
 
 def normalize_name(name: str) -> str:

@@ -1,0 +1,875 @@
+"""DMARC rules: a discovered policy and its DNS answers in, ``dmarc.*`` findings out.
+
+:func:`dmarc_findings` collects everything the rules need (policy discovery,
+the tree walk for the Organizational Domain comparison, the apex TXT for
+misplaced records, the external report authorisation records) and then runs
+one small pure function per check id over the collected facts.
+
+Record rules look at the record as both kinds of receivers read it (RFC 7489
+and RFC 9989): a mailbox provider may follow either, so ``pct=50`` is worth a
+warning even when the audit follows RFC 9989 (which ignores ``pct``). Every
+finding about a record carries the corrected record to publish
+(:func:`suggest_dmarc_record`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from urllib.parse import unquote
+
+from dmarc_audit.catalog import CATALOG, finding
+from dmarc_audit.dmarc.discovery import DmarcDiscovery, TreeWalk, discover_dmarc, tree_walk
+from dmarc_audit.dns.types import Answer, Outcome, Resolver
+from dmarc_audit.findings import Finding, Severity, Status
+from dmarc_audit.orgdomain import is_public_suffix, is_subdomain_or_same, organizational_domain_psl
+from dmarc_audit.records.dmarc import (
+    Alignment,
+    DmarcMode,
+    DmarcProblem,
+    DmarcRecord,
+    Policy,
+    ReportUri,
+    looks_like_dmarc,
+    parse_dmarc,
+)
+
+# --- the facts the rules read ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RecordView:
+    """One record as both kinds of receivers read it, and where it is published."""
+
+    name: str
+    """``_dmarc.example.com``"""
+    domain: str
+    mode: DmarcMode
+    primary: DmarcRecord
+    """Parsed under the audit's mode."""
+    other: DmarcRecord
+    """Parsed under the other spec."""
+    suggested: str
+
+    @classmethod
+    def of(cls, text: str, domain: str, mode: DmarcMode, *, sends_mail: bool = True) -> RecordView:
+        primary = parse_dmarc(text, mode)
+        other_mode = DmarcMode.RFC7489 if mode is DmarcMode.RFC9989 else DmarcMode.RFC9989
+        return cls(f"_dmarc.{domain}", domain, mode, primary, parse_dmarc(text, other_mode),
+                   suggest_dmarc_record(primary, domain, sends_mail=sends_mail))
+
+    @property
+    def text(self) -> str:
+        return self.primary.text
+
+    def parsed(self, mode: DmarcMode) -> DmarcRecord:
+        return self.primary if self.primary.mode is mode else self.other
+
+    def problems(self, check_id: str) -> list[tuple[DmarcProblem, DmarcMode | None]]:
+        """Problems with ``check_id`` from both parses; the mode is set when only one has it."""
+        keyed = [{(p.tag, p.message): p for p in r.problems if p.check_id == check_id}
+                 for r in (self.primary, self.other)]
+        out: list[tuple[DmarcProblem, DmarcMode | None]] = []
+        for key, problem in keyed[0].items():
+            out.append((problem, None if key in keyed[1] else self.primary.mode))
+        for key, problem in keyed[1].items():
+            if key not in keyed[0]:
+                out.append((problem, self.other.mode))
+        return out
+
+    @property
+    def publish(self) -> str:
+        """The written-out fix: ``_dmarc.example.com TXT "v=DMARC1; ..."``."""
+        return f'{self.name} TXT "{self.suggested}"'
+
+
+@dataclass(frozen=True, slots=True)
+class ReportDestination:
+    """An external ``rua``/``ruf`` destination and what its authorisation lookup said."""
+
+    tag: str
+    uri: ReportUri
+    host: str
+    record_domain: str
+    same_org: bool
+    """Same Organizational Domain under the audit's view (no authorisation needed)."""
+    view: str
+    """How "same organisation" was decided, for the message."""
+    other_view_same: bool | None = None
+    authorized: bool | None = None
+    """``None`` when not needed (same organisation) or not known (lookup failed)."""
+    checked: tuple[str, ...] = ()
+    failure: Answer | None = None
+
+    @property
+    def auth_name(self) -> str:
+        return f"{self.record_domain}._report._dmarc.{self.host}"
+
+
+@dataclass(frozen=True, slots=True)
+class DmarcFacts:
+    """Everything the DMARC rules look at, collected before any rule runs."""
+
+    domain: str
+    mode: DmarcMode
+    sends_mail: bool = True
+    discovery: DmarcDiscovery | None = None
+    record: RecordView | None = None
+    """The applicable record, when its owner should act on it (not a public suffix's)."""
+    apex: Answer | None = None
+    walk: TreeWalk | None = None
+    psl_org: str | None = None
+    destinations: tuple[ReportDestination, ...] = ()
+    extra_failures: tuple[Answer, ...] = field(default=())
+
+
+Rule = Callable[[DmarcFacts], list[Finding]]
+
+
+# --- helpers -----------------------------------------------------------------
+
+
+def _record_finding(facts: DmarcFacts, check_id: str, message: str, *,
+                    severity: Severity | None = None, remediation: str | None = None,
+                    evidence: tuple[str, ...] = ()) -> Finding:
+    view = facts.record
+    assert view is not None
+    fix = remediation if remediation is not None else _info_fix(check_id)
+    return finding(check_id, view.name, message, severity=severity, record=view.text,
+                   remediation=f"{fix}. Publish: {view.publish}", suggested_record=view.suggested,
+                   evidence=evidence)
+
+
+def _info_fix(check_id: str) -> str:
+    return CATALOG[check_id].fix
+
+
+def _from_problems(facts: DmarcFacts, check_id: str, fix: str | None = None) -> list[Finding]:
+    if facts.record is None:
+        return []
+    out = []
+    for problem, only in facts.record.problems(check_id):
+        prefix = f"{only.label} receivers: " if only is not None else ""
+        where = f" (offset {problem.offset})" if problem.offset is not None else ""
+        out.append(_record_finding(facts, check_id, prefix + problem.message + where,
+                                   remediation=fix))
+    return out
+
+
+def _domain(facts: DmarcFacts) -> str:
+    """Where the record under review is published."""
+    return facts.record.domain if facts.record is not None else facts.domain
+
+
+def _valid(facts: DmarcFacts) -> list[DmarcRecord]:
+    """The parses (audit mode first) under which receivers apply the record."""
+    if facts.record is None:
+        return []
+    return [r for r in (facts.record.primary, facts.record.other)
+            if r.valid and r.effective is not None]
+
+
+_ATTEMPT = re.compile(r"\s*(v\s*=|p\s*=\s*(none|quarantine|reject))", re.IGNORECASE)
+
+
+def _looks_like_attempt(text: str) -> bool:
+    """TXT text at ``_dmarc`` that someone meant as a DMARC record (not a verification token)."""
+    return bool(_ATTEMPT.match(text)) or "dmarc" in text.lower()
+
+
+# --- record rules (one per check id) -----------------------------------------
+
+
+def check_version_invalid(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.version-invalid``: a record at ``_dmarc`` that does not start with ``v=DMARC1``.
+
+    Receivers discard such records. Covers the record under review and every
+    DMARC-looking TXT record discarded at a ``_dmarc`` name of the domain's organisation.
+    """
+    out = _from_problems(facts, "dmarc.version-invalid")
+    discovery = facts.discovery
+    if discovery is None:
+        return out
+    scope = facts.psl_org or facts.domain
+    for step in discovery.steps:
+        if not is_subdomain_or_same(step.name, scope):
+            continue
+        for record in step.discarded:
+            if not _looks_like_attempt(record.text):
+                continue
+            fixed = suggest_dmarc_record(record, step.name, sends_mail=facts.sends_mail)
+            message = record.problems[0].message if record.problems else "not v=DMARC1"
+            out.append(finding(
+                "dmarc.version-invalid", step.query,
+                f"{message}; receivers discard this record", record=record.text,
+                remediation=f'Rewrite it starting with v=DMARC1; publish: {step.query} TXT '
+                            f'"{fixed}"', suggested_record=fixed))
+    return out
+
+
+def check_duplicate_tag(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.duplicate-tag``: a tag given twice makes the whole tag-list invalid."""
+    return _from_problems(facts, "dmarc.duplicate-tag",
+                          "Keep one occurrence of the tag (the value you mean)")
+
+
+def check_p_missing(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.p-missing``: no ``p=`` tag (p=none, or no DMARC under RFC 7489 without rua)."""
+    return _from_problems(facts, "dmarc.p-missing", "Add an explicit p= right after v=DMARC1")
+
+
+def check_p_invalid(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.p-invalid``: ``p=`` is not none/quarantine/reject (p=none fallback or no DMARC)."""
+    return [_with_fallback(facts, f) for f in _from_problems(facts, "dmarc.p-invalid")]
+
+
+def check_subdomain_policy_invalid(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.subdomain-policy-invalid``: bad ``sp=`` (or ``np=`` under RFC 9989).
+
+    Receivers handle it like a bad ``p``: the whole record becomes p=none when
+    rua has a valid URI, and is ignored otherwise.
+    """
+    return [_with_fallback(facts, f)
+            for f in _from_problems(facts, "dmarc.subdomain-policy-invalid")]
+
+
+def _with_fallback(facts: DmarcFacts, item: Finding) -> Finding:
+    assert facts.record is not None
+    notes = {r.fallback for r in (facts.record.primary, facts.record.other) if r.fallback}
+    if not notes:
+        return item
+    return replace(item, message=f"{item.message}: {'; '.join(sorted(notes))}")
+
+
+def check_tag_invalid(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.tag-invalid``: adkim, aspf, t, psd, pct, ri or rf with a value not allowed."""
+    return _from_problems(facts, "dmarc.tag-invalid")
+
+
+def check_fo_invalid(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.fo-invalid``: an invalid ``fo`` value, or ``fo`` without ``ruf`` (no effect)."""
+    return _from_problems(facts, "dmarc.fo-invalid")
+
+
+def check_unknown_tag(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.unknown-tag``: a tag in neither RFC's registry (ignored; often a typo)."""
+    return _from_problems(facts, "dmarc.unknown-tag")
+
+
+def check_syntax_lenient(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.syntax-lenient``: accepted by common receivers but outside the grammar."""
+    return _from_problems(facts, "dmarc.syntax-lenient")
+
+
+def check_rua_invalid_uri(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.rua-invalid-uri``: a rua/ruf entry that is not a URI or has a bad size suffix."""
+    found = _from_problems(facts, "dmarc.rua-invalid-uri",
+                           "Write each destination as mailto:address@domain, separated by ','")
+    return found
+
+
+def check_removed_tag(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.removed-tag``: pct, rf, ri or a ``!size`` suffix (gone in RFC 9989)."""
+    return _from_problems(facts, "dmarc.removed-tag")
+
+
+def check_policy_none(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.policy-none``: ``p=none``, or the policy applied to the domain is none.
+
+    A missing or invalid ``p`` that falls back to none is reported by
+    ``dmarc.p-missing`` / ``dmarc.p-invalid`` instead; ``t=y`` by ``dmarc.testing-mode``.
+    """
+    valid = _valid(facts)
+    discovery = facts.discovery
+    explicit = bool(valid) and valid[0].tag("p") is Policy.NONE
+    inherited = (discovery is not None and discovery.applied_policy is Policy.NONE
+                 and discovery.stated_policy is Policy.NONE
+                 and discovery.policy_source in ("sp", "np") and bool(valid)
+                 and not valid[0].fallback)
+    if not (explicit or inherited):
+        return []
+    assert facts.record is not None
+    if inherited and discovery is not None:
+        message = (f"mail From {facts.domain} gets policy none ({discovery.policy_source} of "
+                   f"{facts.record.name}): receivers only monitor, spoofed mail is delivered")
+    else:
+        message = (f"p=none at {facts.record.name}: receivers only monitor; spoofed mail From "
+                   f"{facts.record.domain} is still delivered")
+    return [_record_finding(
+        facts, "dmarc.policy-none", message,
+        remediation="Review the aggregate reports until all your senders pass, then move "
+                    "one step to quarantine (and later reject)")]
+
+
+def check_sp_weaker(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.sp-weaker``: ``sp=none`` while ``p`` enforces (subdomains stay spoofable).
+
+    ``sp=quarantine`` under ``p=reject`` still enforces and is not reported.
+    """
+    valid = _valid(facts)
+    if not valid:
+        return []
+    p, sp = valid[0].tag("p"), valid[0].tag("sp")
+    if sp is not Policy.NONE or not isinstance(p, Policy) or p is Policy.NONE:
+        return []
+    return [_record_finding(
+        facts, "dmarc.sp-weaker",
+        f"sp=none while p={p.value}: mail From any subdomain of {_domain(facts)} "
+        "can be spoofed with no consequence",
+        remediation=f"Set sp={p.value} (or remove sp) unless some subdomains are not ready")]
+
+
+def check_pct_partial(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.pct-partial``: ``pct`` below 100 (RFC 7489 receivers sample the policy)."""
+    if facts.record is None:
+        return []
+    record = facts.record.parsed(DmarcMode.RFC7489)
+    pct = record.tag("pct")
+    if not record.valid or not isinstance(pct, int) or pct >= 100:
+        return []
+    return [_record_finding(
+        facts, "dmarc.pct-partial",
+        f"pct={pct}: RFC 7489 receivers apply the policy to {pct}% of failing mail only "
+        "(RFC 9989 removed pct and applies it to all)",
+        remediation="Remove pct (= 100%); use t=y while testing")]
+
+
+def check_testing_mode(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.testing-mode``: ``t=y``, RFC 9989 receivers apply the policy one step weaker."""
+    if facts.record is None:
+        return []
+    record = facts.record.parsed(DmarcMode.RFC9989)
+    if not record.valid or record.effective is None or not record.effective.testing:
+        return []
+    p = record.effective.p
+    return [_record_finding(
+        facts, "dmarc.testing-mode",
+        f"t=y: RFC 9989 receivers treat p={p.value} as {p.step_down().value} "
+        "(RFC 7489 receivers ignore t)",
+        remediation="Remove t=y once the aggregate reports are clean")]
+
+
+def check_psd_misuse(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.psd-misuse``: ``psd=y`` on a domain that is not a public suffix."""
+    if facts.record is None:
+        return []
+    record = facts.record.parsed(DmarcMode.RFC9989)
+    if record.tag("psd") != "y" or is_public_suffix(facts.record.domain):
+        return []
+    return [_record_finding(
+        facts, "dmarc.psd-misuse",
+        f"psd=y declares {facts.record.domain} a public suffix: RFC 9989 receivers treat each "
+        "of its subdomains as a separate organisation (alignment with the parent breaks, and "
+        "subdomains get only the sp/np policy)",
+        remediation="Remove psd=y (psd=n marks an Organizational Domain)")]
+
+
+def check_no_rua(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.no-rua``: no valid ``rua`` URI, so nobody receives aggregate reports."""
+    view = facts.record
+    if view is None or not view.primary.version_ok or view.primary.rua:
+        return []
+    ignored = [t for t, _ in view.primary.ignored if t.startswith("rua")]
+    why = " (the rua value is not usable)" if ignored else ""
+    if "rua=" in view.text.lower() and not ignored and "rua" not in view.primary.tags:
+        why = " (the text 'rua=' is not a separate tag: check the ';' before it)"
+    return [_record_finding(
+        facts, "dmarc.no-rua",
+        f"no aggregate-report destination{why}: you cannot see who sends mail as "
+        f"{view.domain} or whether it passes",
+        remediation="Add rua=mailto:<address> (your own mailbox or a report service)")]
+
+
+def check_rua_non_mailto(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.rua-non-mailto``: a report URI that is not ``mailto:`` (receivers need not send)."""
+    if facts.record is None:
+        return []
+    out = []
+    for tag in ("rua", "ruf"):
+        value = facts.record.primary.tag(tag, ())
+        for uri in value if isinstance(value, tuple) else ():
+            if uri.scheme != "mailto":
+                out.append(_record_finding(
+                    facts, "dmarc.rua-non-mailto",
+                    f"{tag} destination {uri.uri} uses '{uri.scheme}:'; receivers only have to "
+                    "support mailto:, most send nothing to other schemes",
+                    remediation=f"Add a mailto: destination to {tag}"))
+    return out
+
+
+def check_strict_mode(facts: DmarcFacts) -> list[Finding]:
+    """``align.strict-mode``: ``adkim=s`` or ``aspf=s`` (exact domain match required)."""
+    valid = _valid(facts)
+    if not valid:
+        return []
+    strict = [t for t in ("adkim", "aspf") if valid[0].tag(t) is Alignment.STRICT]
+    if not strict:
+        return []
+    names = " and ".join(f"{t}=s" for t in strict)
+    return [_record_finding(
+        facts, "align.strict-mode",
+        f"{names}: only mail whose {'DKIM d=' if 'adkim' in strict else 'MAIL FROM'} domain "
+        f"is exactly the From domain aligns; subdomains of {_domain(facts)} do not",
+        remediation="Make sure every sender uses the exact From domain, or use relaxed (r)")]
+
+
+# --- DNS-level rules ---------------------------------------------------------
+
+
+def check_missing(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.missing``: no DMARC record at the domain, its Organizational Domain or PSD.
+
+    Not raised when a lookup failed (that is ``unknown``), nor when several or
+    malformed records at a ``_dmarc`` name explain the absence (their own checks).
+    Warning instead of error for domains that send no mail.
+    """
+    discovery = facts.discovery
+    if discovery is None or discovery.status != "none":
+        return []
+    scope = facts.psl_org or facts.domain
+    for step in discovery.steps:
+        if step.multiple:
+            return []
+        if is_subdomain_or_same(step.name, scope) and any(
+                _looks_like_attempt(r.text) for r in step.discarded):
+            return []
+    target = facts.psl_org if facts.psl_org and facts.psl_org != facts.domain else facts.domain
+    suggested = suggest_dmarc_record(None, target, sends_mail=facts.sends_mail)
+    where = (f"_dmarc.{target} (covers {facts.domain} and the other subdomains)"
+             if target != facts.domain else f"_dmarc.{target}")
+    severity = None if facts.sends_mail else Severity.WARNING
+    why = ("" if facts.sends_mail else
+           " Nobody sends mail from this domain, so p=reject is safe and stops spoofing.")
+    return [finding(
+        "dmarc.missing", facts.domain,
+        f"no DMARC record for {facts.domain}: {discovery.explanation}", severity=severity,
+        remediation=f"Publish {where} TXT \"{suggested}\", then move to enforcement.{why}",
+        suggested_record=suggested, evidence=discovery.queries)]
+
+
+def check_multiple_records(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.multiple-records``: several ``v=DMARC1`` records at one ``_dmarc`` name.
+
+    Receivers discard all of them: RFC 7489 stops there, RFC 9989 continues the walk.
+    """
+    discovery = facts.discovery
+    if discovery is None:
+        return []
+    out = []
+    for step in discovery.steps:
+        if not step.multiple:
+            continue
+        keep = next((r for r in step.candidates if r.valid), step.candidates[0])
+        fixed = suggest_dmarc_record(keep, step.name, sends_mail=facts.sends_mail)
+        out.append(finding(
+            "dmarc.multiple-records", step.query,
+            f"{len(step.candidates)} v=DMARC1 records at {step.query}: receivers discard all "
+            "of them (RFC 7489: no DMARC; RFC 9989: the walk moves on to the parent)",
+            record=" | ".join(r.text for r in step.candidates),
+            remediation=f"Keep exactly one record: {step.query} TXT \"{fixed}\"",
+            suggested_record=fixed, evidence=tuple(r.text for r in step.candidates)))
+    return out
+
+
+def check_wrong_location(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.wrong-location``: a ``v=DMARC1`` record at the apex instead of ``_dmarc``.
+
+    Error when the domain has no record of its own at ``_dmarc``; a leftover
+    copy next to a real record is a warning.
+    """
+    if facts.apex is None or not facts.apex.ok:
+        return []
+    out = []
+    own = facts.discovery is not None and facts.discovery.found_at == "domain"
+    for text in facts.apex.texts:
+        if not (looks_like_dmarc(text) or text.strip().lower().startswith("v=dmarc")):
+            continue
+        fixed = suggest_dmarc_record(parse_dmarc(text), facts.domain, sends_mail=facts.sends_mail)
+        if own:
+            message = (f"a v=DMARC1 record at the apex {facts.domain}: receivers ignore it "
+                       f"(they read _dmarc.{facts.domain}, which has its own record)")
+            fix = f"Delete the TXT record at {facts.domain}"
+        else:
+            message = (f"the DMARC record is published at {facts.domain} instead of "
+                       f"_dmarc.{facts.domain}: receivers never look there")
+            fix = (f"Move it: publish _dmarc.{facts.domain} TXT \"{fixed}\" and delete the TXT "
+                   f"record at {facts.domain}")
+        out.append(finding("dmarc.wrong-location", facts.domain, message, record=text,
+                           severity=Severity.WARNING if own else None, remediation=fix,
+                           suggested_record=fixed))
+    return out
+
+
+def check_inherited(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.inherited`` (info): no own record; the policy comes from the
+    Organizational Domain (``sp``/``np``) or a public suffix's PSD record.
+    """
+    discovery = facts.discovery
+    if discovery is None or discovery.found_at not in ("organizational", "psd"):
+        return []
+    return [finding("dmarc.inherited", facts.domain, discovery.explanation,
+                    record=discovery.record.text if discovery.record else None,
+                    remediation=f"Nothing to do if this policy suits {facts.domain}; publish "
+                                f"_dmarc.{facts.domain} if it needs a different one",
+                    evidence=discovery.queries)]
+
+
+def check_tree_walk_vs_psl(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.tree-walk-vs-psl``: the RFC 9989 tree walk and the PSL name different
+    Organizational Domains (alignment and inherited policy differ between receivers).
+
+    Not raised when the walk found no record at all (``dmarc.missing`` covers that).
+    """
+    walk, psl = facts.walk, facts.psl_org
+    if walk is None or psl is None or walk.org_domain is None or not walk.found_any:
+        return []
+    tree = walk.org_domain
+    if tree == psl:
+        return []
+    if is_subdomain_or_same(tree, psl) and tree != psl:
+        step = walk.step(tree)
+        if step is not None and step.psd == "n":
+            fix = (f"If {tree} is meant to be its own organisation, keep psd=n (RFC 7489 "
+                   f"receivers still use {psl}); otherwise remove psd=n from _dmarc.{tree}")
+        else:
+            fix = (f"Publish a DMARC record at _dmarc.{psl} so both kinds of receivers take "
+                   f"{psl} as the Organizational Domain, or psd=n at _dmarc.{tree} if {tree} "
+                   "is a separate organisation")
+    else:
+        fix = (f"Publish psd=n at _dmarc.{psl} if {psl} is the organisation; a public suffix "
+               f"operator at {tree} should publish psd=y")
+    return [finding(
+        "dmarc.tree-walk-vs-psl", facts.domain,
+        f"Organizational Domain of {facts.domain}: {tree} by the RFC 9989 tree walk, {psl} by "
+        "the Public Suffix List (RFC 7489): relaxed alignment and inherited policy differ "
+        "between receivers", remediation=fix,
+        evidence=tuple(f"_dmarc.{s.name}: {s.answer.describe()}" for s in walk.steps))]
+
+
+def check_rua_external_unauthorized(facts: DmarcFacts) -> list[Finding]:
+    """``dmarc.rua-external-unauthorized``: a report destination in another organisation
+    that has not published ``<domain>._report._dmarc.<host>`` (exact or ``*``) TXT ``v=DMARC1``.
+
+    Destinations in the same Organizational Domain need no authorisation;
+    authorised ones are never flagged. When only the other spec's view counts
+    the destination as the same organisation, the finding is a warning.
+    """
+    out = []
+    for dest in facts.destinations:
+        if dest.same_org or dest.authorized is not False:
+            continue
+        severity = Severity.WARNING if dest.other_view_same else None
+        other = (" (the other spec's view counts it as the same organisation, so only some "
+                 "receivers drop the reports)" if dest.other_view_same else "")
+        out.append(finding(
+            "dmarc.rua-external-unauthorized", f"_dmarc.{dest.record_domain}",
+            f"{dest.tag} destination {dest.uri.uri} is outside the Organizational Domain of "
+            f"{dest.record_domain} ({dest.view}) and {dest.host} has not authorised it: "
+            f"receivers will not send these reports{other}",
+            severity=severity,
+            record=facts.discovery.record.text if facts.discovery and facts.discovery.record
+            else None,
+            remediation=(f"Ask {dest.host} to publish {dest.auth_name} TXT \"v=DMARC1;\" "
+                         f"(or *._report._dmarc.{dest.host}), or report to an address in "
+                         f"{dest.record_domain}"),
+            suggested_record="v=DMARC1;", evidence=dest.checked))
+    return out
+
+
+def check_dangling_cname(facts: DmarcFacts) -> list[Finding]:
+    """``dns.dangling-cname``: a ``_dmarc`` name is a CNAME to a name that does not exist."""
+    discovery = facts.discovery
+    if discovery is None:
+        return []
+    out = []
+    for step in discovery.steps:
+        answer = step.answer
+        if answer.cnames and answer.outcome is Outcome.NXDOMAIN:
+            target = answer.cnames[-1][1]
+            out.append(finding(
+                "dns.dangling-cname", step.query,
+                f"{step.query} is a CNAME to {target}, which does not exist: the DMARC record "
+                "has disappeared, and whoever registers the target controls your policy",
+                remediation=f"Remove the CNAME at {step.query} or point it at the provider's "
+                            "current name",
+                evidence=tuple(f"{a} CNAME {b}" for a, b in answer.cnames)))
+    return out
+
+
+def check_lookup_failed(facts: DmarcFacts) -> list[Finding]:
+    """``dns.lookup-failed`` (status unknown): a query the DMARC checks needed failed."""
+    failures = list(facts.discovery.failures if facts.discovery else ()) + \
+        list(facts.extra_failures)
+    out, seen = [], set()
+    for answer in failures:
+        key = (answer.name, answer.rdtype)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(finding(
+            "dns.lookup-failed", answer.name,
+            f"{answer.name} {answer.rdtype}: {answer.describe()}; the DMARC checks that need "
+            "it are unknown (not reported as missing)",
+            status=Status.UNKNOWN, evidence=(f"source: {answer.source}",) if answer.source
+            else ()))
+    return out
+
+
+RECORD_RULES: tuple[Rule, ...] = (
+    check_version_invalid, check_duplicate_tag, check_p_missing, check_p_invalid,
+    check_subdomain_policy_invalid, check_tag_invalid, check_fo_invalid, check_unknown_tag,
+    check_syntax_lenient, check_rua_invalid_uri, check_removed_tag, check_policy_none,
+    check_sp_weaker, check_pct_partial, check_testing_mode, check_psd_misuse, check_no_rua,
+    check_rua_non_mailto, check_strict_mode,
+)
+"""Rules that read only the record under review."""
+
+DNS_RULES: tuple[Rule, ...] = (
+    check_lookup_failed, check_missing, check_multiple_records, check_wrong_location,
+    check_dangling_cname, check_inherited, check_tree_walk_vs_psl,
+    check_rua_external_unauthorized,
+)
+"""Rules that read what discovery and the extra lookups found."""
+
+
+def run_rules(facts: DmarcFacts) -> list[Finding]:
+    """Every rule over ``facts``, DNS-level first."""
+    out: list[Finding] = []
+    for rule in DNS_RULES + RECORD_RULES:
+        out.extend(rule(facts))
+    return out
+
+
+def record_findings(text: str, domain: str, mode: DmarcMode = DmarcMode.RFC9989) -> list[Finding]:
+    """The record rules alone, for ``text`` published at ``_dmarc.<domain>`` (no DNS)."""
+    facts = DmarcFacts(domain, mode, record=RecordView.of(text, domain, mode))
+    return [f for rule in RECORD_RULES for f in rule(facts)]
+
+
+# --- collecting the facts ----------------------------------------------------
+
+
+async def dmarc_findings(resolver: Resolver, domain: str, mode: DmarcMode = DmarcMode.RFC9989,
+                         *, sends_mail: bool = True) -> tuple[DmarcDiscovery, list[Finding]]:
+    """Discover the DMARC policy of ``domain`` and run every ``dmarc.*`` rule.
+
+    Besides discovery this asks for the apex TXT (``dmarc.wrong-location``), the
+    RFC 9989 tree walk when auditing under RFC 7489 (``dmarc.tree-walk-vs-psl``),
+    and the authorisation record of every external report destination.
+    ``sends_mail=False`` (null MX, parked) makes ``dmarc.missing`` a warning.
+    """
+    domain = domain.lower().rstrip(".")
+    discovery = await discover_dmarc(resolver, domain, mode)
+    walk = discovery.walk if discovery.walk is not None else await tree_walk(resolver, domain)
+    apex = await resolver.query(domain, "TXT")
+    extra = [apex] if apex.failed else []
+    if walk is not discovery.walk and walk.failed is not None:
+        extra.append(walk.failed)
+    view = None
+    if discovery.record is not None and discovery.record_name is not None:
+        record_domain = discovery.record_name.removeprefix("_dmarc.")
+        if discovery.found_at != "psd" or not is_public_suffix(record_domain):
+            view = RecordView.of(discovery.record.text, record_domain, mode,
+                                 sends_mail=sends_mail)
+    walks = _WalkMemo(resolver, {domain: walk})
+    destinations: list[ReportDestination] = []
+    if view is not None and view.primary.effective is not None:
+        for tag, uris in (("rua", view.primary.effective.rua), ("ruf", view.primary.effective.ruf)):
+            for uri in uris:
+                dest = await _destination(walks, tag, uri, view.domain, mode)
+                if dest is not None:
+                    destinations.append(dest)
+                    if dest.failure is not None:
+                        extra.append(dest.failure)
+    extra.extend(walks.failures)
+    facts = DmarcFacts(domain, mode, sends_mail, discovery, view, apex, walk,
+                       organizational_domain_psl(domain) or domain, tuple(destinations),
+                       tuple(extra))
+    return discovery, run_rules(facts)
+
+
+class _WalkMemo:
+    """Tree walks by domain, so each Organizational Domain is looked up once per run."""
+
+    def __init__(self, resolver: Resolver, known: dict[str, TreeWalk]) -> None:
+        self.resolver = resolver
+        self.walks = dict(known)
+        self.failures: list[Answer] = []
+
+    async def org(self, name: str) -> str | None:
+        if name not in self.walks:
+            walk = await tree_walk(self.resolver, name)
+            self.walks[name] = walk
+            if walk.failed is not None:
+                self.failures.append(walk.failed)
+        return self.walks[name].org_domain
+
+
+def report_host(uri: ReportUri) -> str | None:
+    """The host a report URI delivers to: the domain of a mailto address, else the authority."""
+    body = uri.uri.split(":", 1)[1]
+    if uri.scheme == "mailto":
+        address = unquote(body.split("?", 1)[0])
+        if "@" not in address:
+            return None
+        host = address.rsplit("@", 1)[1]
+    elif body.startswith("//"):
+        host = body[2:].split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
+    else:
+        return None
+    host = host.strip("[]").lower().rstrip(".")
+    return host or None
+
+
+async def _destination(walks: _WalkMemo, tag: str, uri: ReportUri, record_domain: str,
+                       mode: DmarcMode) -> ReportDestination | None:
+    host = report_host(uri)
+    if host is None:
+        return None
+    same_psl = organizational_domain_psl(host) == organizational_domain_psl(record_domain)
+    if mode is DmarcMode.RFC9989:
+        host_org, own_org = await walks.org(host), await walks.org(record_domain)
+        if host_org is None or own_org is None:
+            same, view, other = same_psl, "Public Suffix List; the tree walk failed", None
+        else:
+            same = host_org == own_org
+            view = (f"RFC 9989 tree walk: {host_org} vs {own_org}")
+            other = same_psl
+    else:
+        same, other = same_psl, None
+        view = (f"Public Suffix List: {organizational_domain_psl(host)} vs "
+                f"{organizational_domain_psl(record_domain)}")
+    dest = ReportDestination(tag, uri, host, record_domain, same, view, other)
+    if same:
+        return dest
+    checked: list[str] = []
+    for name in (dest.auth_name, f"*._report._dmarc.{host}"):
+        answer = await walks.resolver.query(name, "TXT")
+        checked.append(f"{name} TXT: {answer.describe()}")
+        if answer.failed:
+            return ReportDestination(tag, uri, host, record_domain, same, view, other, None,
+                                     tuple(checked), answer)
+        if any(looks_like_dmarc(text) for text in answer.texts):
+            return ReportDestination(tag, uri, host, record_domain, same, view, other, True,
+                                     tuple(checked))
+    return ReportDestination(tag, uri, host, record_domain, same, view, other, False,
+                             tuple(checked))
+
+
+# --- the corrected record ----------------------------------------------------
+
+_VERSION_JUNK = re.compile(r"\s*v\s*=\s*dmarc\w*\s*[;,]?\s*", re.IGNORECASE)
+_SPEC_SPLIT = re.compile(r";|[\s,]+(?=[A-Za-z]{1,10}\s*=)")
+
+
+def suggest_dmarc_record(record: DmarcRecord | None, domain: str, *,
+                         sends_mail: bool = True) -> str:
+    """The record to publish at ``_dmarc.<domain>``: ``record`` with every problem fixed.
+
+    Invalid or unknown tags are repaired (close typos) or dropped, the removed
+    tags (pct, rf, ri, ``!size``) are dropped, and the user's report URIs are
+    kept. The policy moves one safe step forward: a ``pct`` below 100 or ``t=y``
+    is removed first; otherwise none → quarantine → reject (``sp`` likewise).
+    A missing or unreadable ``p`` becomes ``p=none`` (monitor first). Without a
+    record: ``v=DMARC1; p=none; rua=mailto:dmarc-reports@<domain>``. For a domain
+    that sends no mail the policy is ``reject`` straight away.
+    """
+    default_rua = f"mailto:dmarc-reports@{domain}"
+    if record is None or record.text.strip().lower().startswith("v=spf1"):
+        policy = "none" if sends_mail else "reject"
+        return f"v=DMARC1; p={policy}; rua={default_rua}"
+    tags = _recover_tags(record.text)
+    p = _policy_value(tags.get("p"))
+    sp = _policy_value(tags.get("sp"))
+    np = _policy_value(tags.get("np"))
+    pct = tags.get("pct", "100")
+    ramping = (pct.isdigit() and int(pct) < 100) or tags.get("t", "").lower() == "y"
+    as_written = record.valid and not record.fallback and isinstance(record.tag("p"), Policy)
+    if not sends_mail:
+        p, sp = Policy.REJECT, (Policy.REJECT if sp is not None else None)
+    elif p is None:
+        p = Policy.NONE
+    elif as_written and not ramping:
+        p = p.step_up()
+        sp = sp.step_up() if sp is not None else None
+    parts = ["v=DMARC1", f"p={p.value}"]
+    if sp is not None and sp is not p:
+        parts.append(f"sp={sp.value}")
+    if np is not None and np is not (sp or p):
+        parts.append(f"np={np.value}")
+    for name in ("adkim", "aspf"):
+        if tags.get(name, "").lower() == "s":
+            parts.append(f"{name}=s")
+    if tags.get("psd", "").lower() == "n" or (tags.get("psd", "").lower() == "y"
+                                               and is_public_suffix(domain)):
+        parts.append(f"psd={tags['psd'].lower()}")
+    rua = _repair_uris(tags.get("rua", "")) or [default_rua]
+    parts.append("rua=" + ",".join(rua))
+    ruf = _repair_uris(tags.get("ruf", ""))
+    if ruf:
+        parts.append("ruf=" + ",".join(ruf))
+        fo = _repair_fo(tags.get("fo", ""))
+        if fo:
+            parts.append(f"fo={fo}")
+    return "; ".join(parts)
+
+
+def _recover_tags(text: str) -> dict[str, str]:
+    """Tag values as meant: version prefix dropped, missing ';' and ',' separators
+    restored; the first occurrence of a duplicated tag wins."""
+    match = _VERSION_JUNK.match(text)
+    rest = text[match.end():] if match else text
+    tags: dict[str, str] = {}
+    for spec in _SPEC_SPLIT.split(rest):
+        name, sep, value = spec.partition("=")
+        name = name.strip().lower()
+        if sep and name and name not in tags:
+            tags[name] = value.strip()
+    return tags
+
+
+def _policy_value(value: str | None) -> Policy | None:
+    if not value:
+        return None
+    word = value.strip().lower()
+    names = [p.value for p in Policy]
+    if word in names:
+        return Policy(word)
+    prefix = [n for n in names if n.startswith(word)]
+    if len(prefix) == 1:
+        return Policy(prefix[0])
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    return Policy(close[0]) if close else None
+
+
+def _repair_uris(value: str) -> list[str]:
+    """Valid URIs as meant: scheme-less addresses get ``mailto:``, an address cut in two
+    by a literal ',' is joined again (``%2C``), size suffixes and duplicates dropped."""
+    entries = [e.strip().split("!", 1)[0] for e in value.split(",")]
+    joined: list[str] = []
+    for entry in entries:
+        if not entry:
+            continue
+        if joined and ":" not in entry and joined[-1].lower().startswith("mailto:") \
+                and "@" not in joined[-1]:
+            joined[-1] += "%2C" + entry
+            continue
+        joined.append(entry if ":" in entry or "@" not in entry else f"mailto:{entry}")
+    out: list[str] = []
+    for entry in joined:
+        if entry.lower().startswith("mailto:") and "@" not in entry:
+            continue
+        parsed = parse_dmarc(f"v=DMARC1; rua={entry}").rua
+        if parsed and parsed[0].uri not in out:
+            out.append(parsed[0].uri)
+    return out
+
+
+def _repair_fo(value: str) -> str:
+    options = [o.strip().lower() for o in value.split(":") if o.strip()]
+    options = [o for o in dict.fromkeys(options) if o in ("0", "1", "d", "s")]
+    if "0" in options and "1" in options:
+        options.remove("0")
+    return ":".join(options)

@@ -17,7 +17,11 @@ from dmarc_audit.exit_status import ExitStatus
 from dmarc_audit.findings import FailOn, Finding, Severity, Status, sort_findings
 
 if TYPE_CHECKING:
+    from dmarc_audit.checks.mailrecords import MailRecordsPosture
+    from dmarc_audit.dkim import DkimPosture
+    from dmarc_audit.dmarc.discovery import DmarcDiscovery
     from dmarc_audit.dns.types import Resolver
+    from dmarc_audit.mx import MxPosture
     from dmarc_audit.spf.analyze import SpfAnalysis
 
 SCHEMA_VERSION = 1
@@ -35,6 +39,10 @@ class AuditOptions:
     """What to check and how strictly."""
 
     profile: Profile = Profile.DEFAULT
+    selectors: tuple[str, ...] = ()
+    """DKIM selectors given by the user; empty means probe the built-in list."""
+    dmarc_mode: str = "rfc9989"
+    """``rfc9989`` (tree walk, default) or ``rfc7489`` (Public Suffix List)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +52,10 @@ class DomainReport:
     domain: DomainName
     findings: tuple[Finding, ...]
     spf: SpfAnalysis | None = None
-    queries: int = 0
+    dmarc: DmarcDiscovery | None = None
+    dkim: DkimPosture | None = None
+    mx: MxPosture | None = None
+    mail_records: MailRecordsPosture | None = None
 
     @property
     def incomplete(self) -> bool:
@@ -60,7 +71,32 @@ class DomainReport:
             data["domain_unicode"] = self.domain.unicode
         data["findings"] = [f.to_json() for f in self.findings]
         data["spf"] = self.spf.to_json() if self.spf is not None else None
+        data["dmarc"] = dmarc_json(self.dmarc) if self.dmarc is not None else None
+        data["dkim"] = self.dkim.to_json() if self.dkim is not None else None
+        data["mx"] = self.mx.to_json() if self.mx is not None else None
+        data["mail_records"] = (self.mail_records.to_json()
+                                if self.mail_records is not None else None)
         return data
+
+
+def dmarc_json(discovery: DmarcDiscovery) -> dict[str, object]:
+    """The ``dmarc`` section of a domain in JSON output."""
+    record = discovery.record
+    effective = record.effective if record is not None else None
+    return {
+        "status": discovery.status,
+        "mode": discovery.mode.value,
+        "record": record.text if record is not None else None,
+        "record_name": discovery.record_name,
+        "found_at": discovery.found_at,
+        "org_domain": discovery.org_domain,
+        "policy": discovery.applied_policy.value if discovery.applied_policy else None,
+        "policy_source": discovery.policy_source or None,
+        "effective": effective.as_dict() if effective is not None else None,
+        "rua": [u.uri for u in effective.rua] if effective is not None else [],
+        "explanation": discovery.explanation,
+        "queries": list(discovery.queries),
+    }
 
 
 @dataclass(slots=True)
@@ -71,19 +107,109 @@ class BatchResult:
     input_errors: list[str] = field(default_factory=list)
 
 
+PREFETCH = ("_mta-sts.{d}", "_smtp._tls.{d}", "default._bimi.{d}")
+
+
 async def audit_domain(
     resolver: Resolver, domain: DomainName, options: AuditOptions
 ) -> DomainReport:
-    """Run every posture audit for one domain, concurrently."""
+    """Run every posture audit for one domain, with all independent lookups in parallel."""
+    from dmarc_audit.checks.dmarc import dmarc_findings
+    from dmarc_audit.checks.mailrecords import audit_mail_records
+    from dmarc_audit.dkim import audit_dkim
+    from dmarc_audit.mx import audit_mx
+    from dmarc_audit.records.dmarc import DmarcMode
     from dmarc_audit.spf.analyze import analyze_spf
 
-    spf = await analyze_spf(resolver, domain.ascii)
-    findings = list(spf.findings)
+    name = domain.ascii
+    bulk = options.profile is Profile.BULK_SENDER
+
+    async def prefetch() -> None:
+        # warm the shared cache so the records that wait for DMARC are already here
+        await asyncio.gather(*(resolver.query(t.format(d=name), "TXT") for t in PREFETCH))
+
+    spf, (dmarc, dmarc_found), dkim, mx, _ = await asyncio.gather(
+        analyze_spf(resolver, name),
+        dmarc_findings(resolver, name, DmarcMode(options.dmarc_mode)),
+        audit_dkim(resolver, name, list(options.selectors) or None, bulk_sender=bulk),
+        audit_mx(resolver, name),
+        prefetch(),
+    )
+    mail = await audit_mail_records(resolver, name, dmarc_enforced=dmarc_enforced(dmarc))
+    findings = [*spf.findings, *dmarc_found, *dkim.findings, *mx.findings, *mail.findings]
+    findings.extend(_cross_findings(name, spf, dmarc, dkim, mx, bulk))
+    if _parked(spf, mx):
+        findings = [_non_sending(f) for f in findings]
+    findings = _dedupe(_apply_profile(findings, options.profile))
     return DomainReport(
         domain=domain,
-        findings=tuple(sort_findings(_apply_profile(findings, options.profile))),
+        findings=tuple(sort_findings(findings)),
         spf=spf,
+        dmarc=dmarc,
+        dkim=dkim,
+        mx=mx,
+        mail_records=mail,
     )
+
+
+def dmarc_enforced(dmarc: DmarcDiscovery) -> bool | None:
+    """DMARC at enforcement as BIMI requires it; None when it could not be checked."""
+    if dmarc.status == "unknown":
+        return None
+    record = dmarc.record
+    if dmarc.status != "found" or record is None or record.effective is None:
+        return False
+    effective = record.effective
+    enforcing = ("quarantine", "reject")
+    if effective.p.value not in enforcing or effective.sp.value not in enforcing:
+        return False
+    if effective.pct is not None and effective.pct < 100:
+        return False
+    return not effective.testing
+
+
+def _cross_findings(domain: str, spf: SpfAnalysis, dmarc: DmarcDiscovery, dkim: DkimPosture,
+                    mx: MxPosture, bulk: bool) -> list[Finding]:
+    """Rules that need several audits at once: parked domains and bulk senders."""
+    from dmarc_audit.checks.parked import bulk_findings, parked_findings
+
+    policy = dmarc.applied_policy.value if dmarc.applied_policy is not None else None
+    effective = dmarc.record.effective if dmarc.record is not None else None
+    out = parked_findings(
+        domain, mx=mx, spf_record=spf.record, spf_status=spf.status.value,
+        dmarc_policy=policy, dmarc_pct=effective.pct if effective is not None else None,
+        dmarc_status=dmarc.status,
+    )
+    if bulk:
+        found: bool | None = bool(dkim.found) or (None if dkim.incomplete else False)
+        out.extend(bulk_findings(domain, spf_status=spf.status.value, dkim_found=found,
+                                 dmarc_status=dmarc.status, dmarc_policy=policy))
+    return out
+
+
+def _parked(spf: SpfAnalysis, mx: MxPosture) -> bool:
+    record = (spf.record or "").strip().lower()
+    return bool(mx.null_mx) or " ".join(record.split()) == "v=spf1 -all"
+
+
+def _non_sending(finding: Finding) -> Finding:
+    """A domain that sends no mail needs DMARC less urgently (catalog: warning)."""
+    if finding.id == "dmarc.missing" and finding.severity is Severity.ERROR:
+        return finding.with_severity(Severity.WARNING)
+    return finding
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    """Several audits may report the same failed lookup; keep one of each."""
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for f in findings:
+        key = (f.id, f.subject, f.message)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(f)
+    return out
 
 
 def _apply_profile(findings: list[Finding], profile: Profile) -> list[Finding]:

@@ -8,10 +8,12 @@ from typing import Annotated
 import typer
 
 from dmarc_audit.cli.common import (
+    DmarcModeChoice,
     FormatOpt,
     NameserverOpt,
     OfflineOpt,
     OutputFormat,
+    ProfileChoice,
     TimeoutOpt,
     ZoneOpt,
     dns_options,
@@ -43,13 +45,28 @@ def check_command(
         int, typer.Option("--concurrency", "-j", min=1, max=1000,
                           help="Domains audited at the same time.")
     ] = 32,
+    selector: Annotated[
+        list[str] | None,
+        typer.Option("--selector", "-s", metavar="NAME",
+                     help="DKIM selector to check (repeatable). Default: probe common ones."),
+    ] = None,
+    dmarc_mode: Annotated[
+        DmarcModeChoice,
+        typer.Option("--dmarc-mode", help="rfc9989: DNS tree walk (default); "
+                                          "rfc7489: Public Suffix List."),
+    ] = DmarcModeChoice.RFC9989,
+    profile: Annotated[
+        ProfileChoice,
+        typer.Option("--profile", help="bulk-sender: Gmail/Yahoo/Microsoft bulk-sender "
+                                       "requirements raise severities."),
+    ] = ProfileChoice.DEFAULT,
     nameserver: NameserverOpt = None,
     zone: ZoneOpt = None,
     offline: OfflineOpt = False,
     timeout: TimeoutOpt = 2.0,
 ) -> None:
     """Audit the mail-authentication posture of each DOMAIN."""
-    from dmarc_audit.audit import AuditOptions, audit_domains, exit_status_for
+    from dmarc_audit.audit import AuditOptions, Profile, audit_domains, exit_status_for
     from dmarc_audit.dns.setup import build_resolver
     from dmarc_audit.domains import parse_domain
     from dmarc_audit.errors import InputError
@@ -71,8 +88,12 @@ def check_command(
             input_errors.append(str(exc))
             sys.stderr.write(f"dmarc-audit: error: {exc}; skipped\n")
 
+    from dmarc_audit.dkim.probe import normalize_selectors
+
+    selectors = normalize_selectors(selector or ())
     resolver = build_resolver(dns_options(nameserver, zone, offline, timeout))
-    options = AuditOptions()
+    options = AuditOptions(profile=Profile(profile.value), selectors=selectors,
+                           dmarc_mode=dmarc_mode.value)
 
     async def run():
         progress = _progress(len(parsed))

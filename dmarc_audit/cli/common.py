@@ -22,6 +22,20 @@ class OutputFormat(str, Enum):
     JSON = "json"
 
 
+class DmarcModeChoice(str, Enum):
+    """How the DMARC policy is discovered."""
+
+    RFC9989 = "rfc9989"
+    RFC7489 = "rfc7489"
+
+
+class ProfileChoice(str, Enum):
+    """Severity profile (mirrors :class:`dmarc_audit.audit.Profile`, kept light for --help)."""
+
+    DEFAULT = "default"
+    BULK_SENDER = "bulk-sender"
+
+
 NameserverOpt = Annotated[
     list[str] | None,
     typer.Option("--nameserver", "-n", metavar="IP[:PORT]",

@@ -38,6 +38,58 @@ def spf_glance(report: DomainReport) -> str:
     return f"SPF {mark} {spf.lookups}/10 lookups"
 
 
+def dmarc_glance(report: DomainReport) -> str:
+    """``DMARC ✓ p=reject``, ``DMARC ~ p=none``, ``DMARC ✗ none``."""
+    dmarc = report.dmarc
+    if dmarc is None:
+        return ""
+    if dmarc.status == "unknown":
+        return f"DMARC {UNKNOWN} could not check"
+    if dmarc.status != "found" or dmarc.applied_policy is None:
+        return f"DMARC {BAD} none"
+    policy = dmarc.applied_policy.value
+    errors = any(f.id.startswith("dmarc.") and f.severity is Severity.ERROR
+                 for f in report.findings)
+    mark = BAD if errors else (WARN if policy == "none" else GOOD)
+    inherited = f" (from {dmarc.record_name})" if dmarc.found_at != "domain" else ""
+    return f"DMARC {mark} p={policy}{escape(inherited)}"
+
+
+def dkim_glance(report: DomainReport) -> str:
+    """``DKIM ✓ s1 (2048)`` for the keys found."""
+    dkim = report.dkim
+    if dkim is None:
+        return ""
+    found = dkim.found
+    if not found:
+        if dkim.incomplete:
+            return f"DKIM {UNKNOWN} could not check"
+        return f"DKIM {BAD if dkim.explicit else WARN} no key found"
+    errors = any(f.id.startswith("dkim.") and f.severity is Severity.ERROR
+                 for f in report.findings)
+    keys = ", ".join(
+        f"{r.selector} ({r.key.key_bits if r.key and r.key.key_bits else '?'}"
+        f"{'' if not r.key or r.key.key_type in (None, 'rsa') else ' ' + str(r.key.key_type)})"
+        for r in found
+    )
+    return f"DKIM {BAD if errors else GOOD} {escape(keys)}"
+
+
+def mx_glance(report: DomainReport) -> str:
+    """``MX ✓``, ``MX null`` (takes no mail), ``MX ✗``."""
+    mx = report.mx
+    if mx is None:
+        return ""
+    status = str(getattr(mx.status, "value", mx.status))
+    if status == "unknown":
+        return f"MX {UNKNOWN}"
+    if status == "null":
+        return "MX null (no mail)"
+    errors = any(f.id.startswith("mx.") for f in report.findings
+                 if f.severity in (Severity.ERROR, Severity.WARNING))
+    return f"MX {BAD if errors else GOOD}"
+
+
 def render_finding(console: Console, finding: Finding, indent: str = "  ") -> None:
     style = SEVERITY_STYLE[finding.severity]
     label = finding.severity.value
@@ -63,7 +115,8 @@ def _quote(record: str) -> str:
 
 
 def render_domain(console: Console, report: DomainReport) -> None:
-    glance = "   ".join(part for part in (spf_glance(report),) if part)
+    parts = (spf_glance(report), dkim_glance(report), dmarc_glance(report), mx_glance(report))
+    glance = "   ".join(part for part in parts if part)
     console.print(f"[bold]{escape(report.domain.display)}[/]   {glance}")
     if not report.findings:
         console.print("  [green]no problems found[/]")

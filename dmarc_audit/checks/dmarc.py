@@ -443,8 +443,7 @@ def check_missing(facts: DmarcFacts) -> list[Finding]:
     why = ("" if facts.sends_mail else
            " Nobody sends mail from this domain, so p=reject is safe and stops spoofing.")
     return [finding(
-        "dmarc.missing", facts.domain,
-        f"no DMARC record for {facts.domain}: {discovery.explanation}", severity=severity,
+        "dmarc.missing", facts.domain, discovery.explanation, severity=severity,
         remediation=f"Publish {where} TXT \"{suggested}\", then move to enforcement.{why}",
         suggested_record=suggested, evidence=discovery.queries)]
 

@@ -160,7 +160,7 @@ async def _discover_9989(resolver: Resolver, domain: str) -> DmarcDiscovery:
         return await _found(resolver, base, org_step, "organizational")
     psd_step = walk.step(walk.psd_domain) if walk.psd_domain else None
     if psd_step is not None and psd_step.record is not None:
-        return await _found(resolver, base, psd_step, "psd")
+        return await _found(resolver, base, psd_step, "psd")  # §4.10.1: the PSD's policy
     return _none(base, walk.steps)
 
 
@@ -233,8 +233,8 @@ def _where(found_at: str, step: WalkStep, base: dict) -> str:
         return (f"no record at _dmarc.{domain}; its Organizational Domain {step.name} "
                 f"({how}) publishes one at {step.query}")
     return (f"no record at _dmarc.{domain} or its Organizational Domain "
-            f"{base.get('org_domain')}; the public suffix {step.name} publishes a PSD "
-            f"record (psd=y) at {step.query}")
+            f"{base.get('org_domain')}; {step.name} declares itself a public suffix domain "
+            f"(psd=y) and its record at {step.query} applies")
 
 
 def _policy_phrase(record: DmarcRecord, source: str) -> str:

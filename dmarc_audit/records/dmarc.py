@@ -309,6 +309,8 @@ def _version_problem(text: str, specs: list[_Spec]) -> str | None:
         if first.value.upper().startswith("DMARC1") and len(first.value) > 6:
             return (f"the version value is {first.value!r}: a ';' must separate "
                     "'v=DMARC1' from the next tag")
+        if first.value.lower().startswith("spf1"):
+            return "this is an SPF record (v=spf1), not DMARC; SPF belongs at the domain itself"
         return f"the version must be exactly 'DMARC1' (case-sensitive), not {first.value!r}"
     return None
 

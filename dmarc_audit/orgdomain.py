@@ -113,7 +113,6 @@ def organizational_domain_psl(domain: str) -> str:
     """
     parts = labels(domain)
     suffix = public_suffix(domain)
-    if not suffix:
-        return ""
-    return ".".join(parts[-(len(labels(suffix)) + 1):]) if len(parts) > len(labels(suffix)) \
-        else suffix
+    if not suffix or len(parts) <= len(labels(suffix)):
+        return suffix
+    return ".".join(parts[-(len(labels(suffix)) + 1):])

@@ -344,8 +344,9 @@ def test_record_findings_carry_the_record_and_the_fix() -> None:
     for item in findings:
         assert item.record == "v=DMARC1; p=none; pct=50; foo=bar"
         assert item.subject == "_dmarc.example.com"
-        assert item.suggested_record == "v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com"
-        assert 'Publish: _dmarc.example.com TXT "v=DMARC1; p=none;' in item.remediation
+        assert item.suggested_record == \
+            "v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@example.com"
+        assert 'Publish: _dmarc.example.com TXT "v=DMARC1; p=quarantine;' in item.remediation
         assert item.references == CATALOG[item.id].references
 
 
@@ -419,6 +420,7 @@ RUA = "rua=mailto:d@example.com"
     (f"v=DMARC1; p=reject; {RUA}", f"v=DMARC1; p=reject; {RUA}"),
     (f"v=DMARC1; p=quarantine; pct=20; {RUA}", f"v=DMARC1; p=quarantine; {RUA}"),
     (f"v=DMARC1; p=reject; t=y; {RUA}", f"v=DMARC1; p=reject; {RUA}"),
+    (f"v=DMARC1; p=none; pct=50; t=y; {RUA}", f"v=DMARC1; p=quarantine; {RUA}"),
     (f"v=DMARC1; p=rejct; {RUA}", f"v=DMARC1; p=reject; {RUA}"),
     ("v=DMARC1; p=none; sp=none; np=reject; adkim=s; aspf=x; psd=y; rua=d@example.com!10m",
      f"v=DMARC1; p=quarantine; np=reject; adkim=s; {RUA}"),

@@ -59,11 +59,13 @@ def test_problems_carry_offsets_into_the_record() -> None:
     (" v=DMARC1; p=reject", "whitespace"),
     ("v=spf1 -all", "SPF record"),
     ("rua=mailto:d@example.com", "does not start"),
+    (";v=DMARC1; p=reject", "does not start"),
 ])
 def test_version_errors_say_what_is_wrong(text: str, fragment: str) -> None:
     for mode in DmarcMode:
         record = parse_dmarc(text, mode)
         assert not record.valid and not record.version_ok and record.effective is None
+        assert not record.abnf_conformant
         assert ids(record) == ["dmarc.version-invalid"]
         assert fragment in record.problems[0].message
 
@@ -86,8 +88,8 @@ def test_invalid_p_with_valid_sp_overrides_sp_too() -> None:
     record = parse_dmarc("v=DMARC1; p=rejct; sp=reject; rua=mailto:d@example.com")
     assert record.valid and record.effective is not None
     assert (record.effective.p, record.effective.sp, record.effective.np) == (Policy.NONE,) * 3
-    assert dict(record.ignored) == {"p": "invalid value",
-                                    "sp": "overridden: invalid p triggers p=none fallback"}
+    assert dict(record.ignored) == {
+        "p": "invalid value", "sp": "overridden: p is invalid, which triggers the p=none fallback"}
     assert "sp" not in record.tags and record.fallback and "p=none" in record.fallback
 
 
@@ -105,6 +107,11 @@ def test_missing_p_under_each_spec() -> None:
         p=Policy.NONE, sp=Policy.REJECT, adkim=Alignment.RELAXED, aspf=Alignment.RELAXED,
         np=Policy.REJECT, t="n", psd="u")
     assert not parse_dmarc("v=DMARC1; sp=reject", R7489).valid
+
+
+def test_only_the_first_occurrence_of_a_duplicate_is_parsed() -> None:
+    record = parse_dmarc("v=DMARC1; p=bogus; p=reject")
+    assert "p" not in record.tags and dict(record.ignored) == {"p": "invalid value"}
 
 
 def test_duplicate_tags_invalidate_the_record_but_keep_the_partial_parse() -> None:

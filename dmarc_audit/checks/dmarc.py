@@ -14,10 +14,11 @@ finding about a record carries the corrected record to publish
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
 from dmarc_audit.catalog import CATALOG, finding
@@ -122,7 +123,7 @@ class DmarcFacts:
     walk: TreeWalk | None = None
     psl_org: str | None = None
     destinations: tuple[ReportDestination, ...] = ()
-    extra_failures: tuple[Answer, ...] = field(default=())
+    extra_failures: tuple[Answer, ...] = ()
 
 
 Rule = Callable[[DmarcFacts], list[Finding]]
@@ -136,14 +137,10 @@ def _record_finding(facts: DmarcFacts, check_id: str, message: str, *,
                     evidence: tuple[str, ...] = ()) -> Finding:
     view = facts.record
     assert view is not None
-    fix = remediation if remediation is not None else _info_fix(check_id)
+    fix = remediation if remediation is not None else CATALOG[check_id].fix
     return finding(check_id, view.name, message, severity=severity, record=view.text,
                    remediation=f"{fix}. Publish: {view.publish}", suggested_record=view.suggested,
                    evidence=evidence)
-
-
-def _info_fix(check_id: str) -> str:
-    return CATALOG[check_id].fix
 
 
 def _from_problems(facts: DmarcFacts, check_id: str, fix: str | None = None) -> list[Finding]:
@@ -265,9 +262,8 @@ def check_syntax_lenient(facts: DmarcFacts) -> list[Finding]:
 
 def check_rua_invalid_uri(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.rua-invalid-uri``: a rua/ruf entry that is not a URI or has a bad size suffix."""
-    found = _from_problems(facts, "dmarc.rua-invalid-uri",
-                           "Write each destination as mailto:address@domain, separated by ','")
-    return found
+    return _from_problems(facts, "dmarc.rua-invalid-uri",
+                          "Write each destination as mailto:address@domain, separated by ','")
 
 
 def check_removed_tag(facts: DmarcFacts) -> list[Finding]:
@@ -660,9 +656,15 @@ async def dmarc_findings(resolver: Resolver, domain: str, mode: DmarcMode = Dmar
     ``sends_mail=False`` (null MX, parked) makes ``dmarc.missing`` a warning.
     """
     domain = domain.lower().rstrip(".")
-    discovery = await discover_dmarc(resolver, domain, mode)
-    walk = discovery.walk if discovery.walk is not None else await tree_walk(resolver, domain)
-    apex = await resolver.query(domain, "TXT")
+    if mode is DmarcMode.RFC9989:
+        discovery, apex = await asyncio.gather(discover_dmarc(resolver, domain, mode),
+                                               resolver.query(domain, "TXT"))
+        assert discovery.walk is not None
+        walk = discovery.walk
+    else:
+        discovery, apex, walk = await asyncio.gather(discover_dmarc(resolver, domain, mode),
+                                                     resolver.query(domain, "TXT"),
+                                                     tree_walk(resolver, domain))
     extra = [apex] if apex.failed else []
     if walk is not discovery.walk and walk.failed is not None:
         extra.append(walk.failed)
@@ -675,13 +677,14 @@ async def dmarc_findings(resolver: Resolver, domain: str, mode: DmarcMode = Dmar
     walks = _WalkMemo(resolver, {domain: walk})
     destinations: list[ReportDestination] = []
     if view is not None and view.primary.effective is not None:
-        for tag, uris in (("rua", view.primary.effective.rua), ("ruf", view.primary.effective.ruf)):
-            for uri in uris:
-                dest = await _destination(walks, tag, uri, view.domain, mode)
-                if dest is not None:
-                    destinations.append(dest)
-                    if dest.failure is not None:
-                        extra.append(dest.failure)
+        effective = view.primary.effective
+        wanted = [("rua", u) for u in effective.rua] + [("ruf", u) for u in effective.ruf]
+        for dest in await asyncio.gather(*(_destination(walks, tag, uri, view.domain, mode)
+                                           for tag, uri in wanted)):
+            if dest is not None:
+                destinations.append(dest)
+                if dest.failure is not None:
+                    extra.append(dest.failure)
     extra.extend(walks.failures)
     facts = DmarcFacts(domain, mode, sends_mail, discovery, view, apex, walk,
                        organizational_domain_psl(domain) or domain, tuple(destinations),
@@ -769,8 +772,9 @@ def suggest_dmarc_record(record: DmarcRecord | None, domain: str, *,
 
     Invalid or unknown tags are repaired (close typos) or dropped, the removed
     tags (pct, rf, ri, ``!size``) are dropped, and the user's report URIs are
-    kept. The policy moves one safe step forward: a ``pct`` below 100 or ``t=y``
-    is removed first; otherwise none → quarantine → reject (``sp`` likewise).
+    kept. The policy moves one safe step forward: under an enforcing ``p`` a
+    ``pct`` below 100 or ``t=y`` is removed first; otherwise none → quarantine →
+    reject (``sp`` likewise).
     A missing or unreadable ``p`` becomes ``p=none`` (monitor first). Without a
     record: ``v=DMARC1; p=none; rua=mailto:dmarc-reports@<domain>``. For a domain
     that sends no mail the policy is ``reject`` straight away.
@@ -784,7 +788,8 @@ def suggest_dmarc_record(record: DmarcRecord | None, domain: str, *,
     sp = _policy_value(tags.get("sp"))
     np = _policy_value(tags.get("np"))
     pct = tags.get("pct", "100")
-    ramping = (pct.isdigit() and int(pct) < 100) or tags.get("t", "").lower() == "y"
+    ramping = p in (Policy.QUARANTINE, Policy.REJECT) and (
+        (pct.isdigit() and int(pct) < 100) or tags.get("t", "").lower() == "y")
     as_written = record.valid and not record.fallback and isinstance(record.tag("p"), Policy)
     if not sends_mail:
         p, sp = Policy.REJECT, (Policy.REJECT if sp is not None else None)

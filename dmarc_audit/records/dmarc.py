@@ -21,8 +21,8 @@ well-formed values that are not allowed are reported per tag in ``ignored``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from enum import Enum
 
 
@@ -240,17 +240,18 @@ class _State:
     ignored: list[tuple[str, str]]
     problems: list[DmarcProblem]
     abnf_ok: bool = True
-    policy_state: dict[str, str] | None = None
+    policy_state: dict[str, str] = field(default_factory=dict)
+    """``ok`` or ``invalid`` for each of p, sp, np that appeared."""
+    seen: set[str] = field(default_factory=set)
 
 
 def parse_dmarc(text: str, mode: DmarcMode = DmarcMode.RFC9989) -> DmarcRecord:
     """Parse ``text`` (one TXT record, strings joined) as a receiver following ``mode`` would."""
-    state = _State(mode, [], [], [], policy_state={})
+    state = _State(mode, [], [], [])
     specs, empty_specs, trailing_ws = _split(text)
     version_problem = _version_problem(text, specs)
     if version_problem is not None:
-        return DmarcRecord(text, mode, False, False, TagMap(), None, (),
-                           not text[:1].isspace() if text else True,
+        return DmarcRecord(text, mode, False, False, TagMap(), None, (), False,
                            (DmarcProblem("dmarc.version-invalid", "v", version_problem, 0),))
     _lenient_shape(state, text, specs, empty_specs, trailing_ws)
     duplicates = _duplicates(state, specs)
@@ -301,6 +302,8 @@ def _version_problem(text: str, specs: list[_Spec]) -> str | None:
     if text[0] in _WSP:
         return "the record starts with whitespace; it must start with 'v=DMARC1'"
     first = specs[0] if specs else None
+    if first is not None and first.name == "v" and first.offset != 0:
+        return f"the record does not start with 'v=DMARC1' ({text[:first.offset]!r} precedes it)"
     if first is None or first.name != "v":
         if any(s.name == "v" for s in specs):
             return "'v=DMARC1' must be the first tag"
@@ -358,11 +361,12 @@ def _duplicates(state: _State, specs: list[_Spec]) -> bool:
 
 
 def _accept(state: _State, spec: _Spec) -> None:
-    if any(name == spec.name for name, _ in state.tags) or spec.name == "v":
-        return  # duplicates are reported once; the first occurrence stays
     if not spec.name:
         _stray(state, spec)
         return
+    if spec.name in state.seen or spec.name == "v":
+        return  # a duplicate (reported by _duplicates): the first occurrence stays
+    state.seen.add(spec.name)
     known = TAGS_9989 if state.mode is DmarcMode.RFC9989 else TAGS_7489
     if spec.name not in known:
         _unknown(state, spec)
@@ -411,7 +415,6 @@ def _invalid(state: _State, spec: _Spec, check_id: str, reason: str, message: st
 
 
 def _policy(state: _State, spec: _Spec) -> None:
-    assert state.policy_state is not None
     value = spec.value.lower()
     if value in {p.value for p in Policy}:
         state.tags.append((spec.name, Policy(value)))
@@ -428,7 +431,11 @@ def _policy(state: _State, spec: _Spec) -> None:
              f"{shown} is not none, quarantine or reject{hint}")
 
 
-def _choice(allowed: tuple[str, ...], default: str, convert: type[Enum] | None = None):
+_Handler = Callable[[_State, _Spec], None]
+
+
+def _choice(allowed: tuple[str, ...], default: str, convert: type[Enum] | None = None
+            ) -> _Handler:
     def handle(state: _State, spec: _Spec) -> None:
         value = spec.value.lower()
         if value in allowed:
@@ -524,18 +531,19 @@ def _parse_uri(entry: str, mode: DmarcMode) -> tuple[ReportUri | None, str]:
     if bang and not _SIZE.match(size):
         return None, f"'!{size}' is not a valid size suffix; no valid URI left"
     scheme, colon, rest = uri.partition(":")
+    if not colon and "@" in uri:
+        return None, "not a URI (no scheme)"
     if not colon or not _SCHEME.match(scheme):
-        return None, "not a URI (no scheme)" if "@" in uri and not colon else \
-            f"{uri!r} is not a URI"
+        return None, f"{uri!r} is not a URI"
     if not rest or not _URI_BODY.match(rest):
-        return None, f"{uri!r} is not a URI (characters such as space, ',' or '!' must be " \
-            "percent-encoded)"
+        return None, (f"{uri!r} is not a URI (characters such as space, ',' or '!' must be "
+                      "percent-encoded)")
     if mode is DmarcMode.RFC9989:
         return ReportUri(uri), ""
     return ReportUri(uri, size.lower() if bang else None), ""
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, _Handler] = {
     "p": _policy,
     "sp": _policy,
     "np": _policy,
@@ -557,10 +565,8 @@ _HANDLERS = {
 
 def _effective(state: _State) -> tuple[bool, EffectivePolicy | None, str | None]:
     tags = dict(state.tags)
-    assert state.policy_state is not None
     nine = state.mode is DmarcMode.RFC9989
-    invalid = [t for t in POLICY_TAGS if state.policy_state.get(t) == "invalid"
-               and (nine or t != "np")]
+    invalid = [t for t in POLICY_TAGS if state.policy_state.get(t) == "invalid"]
     if "p" not in state.policy_state:
         state.problems.append(DmarcProblem(
             "dmarc.p-missing", "p",
@@ -575,8 +581,8 @@ def _effective(state: _State) -> tuple[bool, EffectivePolicy | None, str | None]
         fallback = f"{cause} and rua has a valid URI: receivers act as p=none"
         for name in POLICY_TAGS:
             if name in tags and name not in invalid:
-                state.ignored.append((name, f"overridden: invalid {cause.split()[0]} "
-                                      "triggers p=none fallback"))
+                state.ignored.append((name, f"overridden: {cause}, which triggers the "
+                                      "p=none fallback"))
                 state.tags = [(k, v) for k, v in state.tags if k != name]
         p = sp = np = Policy.NONE
     else:

@@ -1,0 +1,171 @@
+"""The report store's schema, as an ordered list of migrations.
+
+``PRAGMA user_version`` holds the number of the last migration applied. A new
+feature appends a :class:`Migration`; applied migrations never change. The layout
+is documented in docs/reports.md.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One schema step: ``version`` is what ``user_version`` reads after it."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "aggregate, failure and SMTP TLS reports", (
+        """CREATE TABLE aggregate_reports (
+            id INTEGER PRIMARY KEY,
+            org_name TEXT NOT NULL,
+            report_id TEXT NOT NULL,
+            domain TEXT NOT NULL,
+            email TEXT,
+            extra_contact TEXT,
+            begin_ts INTEGER NOT NULL,
+            end_ts INTEGER NOT NULL,
+            schema TEXT NOT NULL,
+            policy_p TEXT,
+            policy_sp TEXT,
+            policy_np TEXT,
+            policy_adkim TEXT,
+            policy_aspf TEXT,
+            policy_pct INTEGER,
+            policy_fo TEXT,
+            policy_testing TEXT,
+            policy_discovery TEXT,
+            generator TEXT,
+            errors TEXT NOT NULL DEFAULT '[]',
+            warnings TEXT NOT NULL DEFAULT '[]',
+            skipped_records INTEGER NOT NULL DEFAULT 0,
+            record_count INTEGER NOT NULL DEFAULT 0,
+            message_count INTEGER NOT NULL DEFAULT 0,
+            source TEXT NOT NULL,
+            ingested_at INTEGER NOT NULL,
+            UNIQUE (org_name, report_id, domain)
+        )""",
+        "CREATE INDEX aggregate_reports_domain_begin ON aggregate_reports (domain, begin_ts)",
+        "CREATE INDEX aggregate_reports_begin ON aggregate_reports (begin_ts)",
+        """CREATE TABLE aggregate_records (
+            id INTEGER PRIMARY KEY,
+            report INTEGER NOT NULL REFERENCES aggregate_reports (id) ON DELETE CASCADE,
+            source_ip TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            disposition TEXT NOT NULL,
+            dkim_aligned TEXT NOT NULL,
+            spf_aligned TEXT NOT NULL,
+            header_from TEXT NOT NULL,
+            envelope_from TEXT,
+            envelope_to TEXT,
+            reasons TEXT
+        )""",
+        "CREATE INDEX aggregate_records_report ON aggregate_records (report)",
+        """CREATE TABLE aggregate_auth_results (
+            record INTEGER NOT NULL REFERENCES aggregate_records (id) ON DELETE CASCADE,
+            method TEXT NOT NULL,
+            domain TEXT NOT NULL,
+            result TEXT NOT NULL,
+            selector TEXT,
+            scope TEXT,
+            human_result TEXT
+        )""",
+        "CREATE INDEX aggregate_auth_results_record ON aggregate_auth_results (record)",
+        """CREATE TABLE failure_reports (
+            id INTEGER PRIMARY KEY,
+            fingerprint TEXT NOT NULL UNIQUE,
+            feedback_type TEXT NOT NULL,
+            arrival_ts INTEGER,
+            reported_domain TEXT,
+            source_ip TEXT,
+            original_mail_from TEXT,
+            original_rcpt_to TEXT,
+            auth_failure TEXT,
+            delivery_result TEXT,
+            authentication_results TEXT,
+            dkim_domain TEXT,
+            subject TEXT,
+            header_from TEXT,
+            reporter TEXT,
+            warnings TEXT NOT NULL DEFAULT '[]',
+            source TEXT NOT NULL,
+            ingested_at INTEGER NOT NULL
+        )""",
+        "CREATE INDEX failure_reports_domain_arrival "
+        "ON failure_reports (reported_domain, arrival_ts)",
+        """CREATE TABLE tls_reports (
+            id INTEGER PRIMARY KEY,
+            org_name TEXT NOT NULL,
+            report_id TEXT NOT NULL,
+            begin_ts INTEGER NOT NULL,
+            end_ts INTEGER NOT NULL,
+            contact TEXT,
+            warnings TEXT NOT NULL DEFAULT '[]',
+            source TEXT NOT NULL,
+            ingested_at INTEGER NOT NULL,
+            UNIQUE (org_name, report_id)
+        )""",
+        """CREATE TABLE tls_policies (
+            id INTEGER PRIMARY KEY,
+            report INTEGER NOT NULL REFERENCES tls_reports (id) ON DELETE CASCADE,
+            policy_type TEXT NOT NULL,
+            policy_domain TEXT NOT NULL,
+            successful INTEGER NOT NULL,
+            failed INTEGER NOT NULL,
+            failure_details TEXT NOT NULL DEFAULT '[]'
+        )""",
+        "CREATE INDEX tls_policies_report ON tls_policies (report)",
+    )),
+)
+
+LATEST = MIGRATIONS[-1].version
+
+
+class SchemaTooNew(Exception):
+    """The database was written by a newer dmarc-audit."""
+
+    def __init__(self, found: int) -> None:
+        super().__init__(f"schema version {found}, this dmarc-audit knows up to {LATEST}")
+        self.found = found
+
+
+def user_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection) -> list[int]:
+    """Bring the schema to :data:`LATEST`; returns the versions applied.
+
+    Runs in one ``BEGIN IMMEDIATE`` transaction and re-reads the version under
+    the write lock, so two processes opening a new store at once migrate once.
+    ``conn`` must be in autocommit mode (``isolation_level=None``).
+    """
+    found = user_version(conn)
+    if found > LATEST:
+        raise SchemaTooNew(found)
+    if found == LATEST:
+        return []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = user_version(conn)
+        if current > LATEST:
+            raise SchemaTooNew(current)
+        applied = []
+        for migration in MIGRATIONS:
+            if migration.version <= current:
+                continue
+            for statement in migration.statements:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {int(migration.version)}")
+            applied.append(migration.version)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return applied

@@ -1,0 +1,538 @@
+"""The report store: SQLite, one transaction per report, no duplicates.
+
+Aggregate reports are keyed by (reporter org, report id, policy domain), SMTP TLS
+reports by (org, report id), failure reports by a fingerprint of their fields.
+Storing a report either commits all of it or nothing: the records are streamed
+from the report's one-pass iterator into ``executemany`` batches inside the
+report's ``BEGIN IMMEDIATE`` transaction, and any exception rolls it back.
+
+WAL journaling, ``synchronous=NORMAL`` and a busy timeout let two ingests (two
+cron jobs) share a store: the second writer waits for the first one's report to
+commit, then finds duplicates already stored. The schema is in
+:mod:`dmarc_audit.reports.migrations` and documented in docs/reports.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from pathlib import Path
+
+from dmarc_audit.reports.migrations import SchemaTooNew, migrate
+from dmarc_audit.reports.model import (
+    AggregateRecord,
+    AggregateReport,
+    AuthResult,
+    FailureReport,
+    PolicyPublished,
+    Report,
+    ReportKind,
+    TlsReport,
+)
+
+BATCH_SIZE = 5000
+"""Records per ``executemany`` call."""
+BUSY_TIMEOUT = 300.0
+"""Seconds a writer waits for another writer's report to commit."""
+
+
+def default_db_path() -> Path:
+    """``$XDG_DATA_HOME/dmarc-audit/reports.sqlite3``, else ``~/.local/share/dmarc-audit/…``."""
+    base = os.environ.get("XDG_DATA_HOME", "")
+    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".local" / "share"
+    return root / "dmarc-audit" / "reports.sqlite3"
+
+
+class StoreError(Exception):
+    """The store cannot be opened or written (not a database, locked, read-only, full)."""
+
+
+class StoreOutcome(str, Enum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    """What storing one report did."""
+
+    outcome: StoreOutcome
+    kind: ReportKind
+    row_id: int
+    """The stored row (the earlier one for a duplicate)."""
+    key: str
+    """The deduplication key, readable: ``org / report-id / domain``."""
+    records: int = 0
+    messages: int = 0
+
+
+def to_ts(moment: datetime) -> int:
+    """Unix seconds; a naive datetime is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def from_ts(ts: int | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def _iso(ts: int | None) -> str | None:
+    moment = from_ts(ts)
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def norm_domain(name: str | None) -> str:
+    return (name or "").strip().lower().rstrip(".")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAggregate:
+    """An aggregate report's stored metadata (its records come from :meth:`Store.records`)."""
+
+    id: int
+    org_name: str
+    report_id: str
+    domain: str
+    email: str | None
+    extra_contact: str | None
+    begin: datetime
+    end: datetime
+    schema: str
+    policy: PolicyPublished
+    generator: str | None
+    errors: tuple[str, ...]
+    warnings: tuple[str, ...]
+    skipped_records: int
+    records: int
+    messages: int
+    source: str
+    ingested_at: datetime
+
+    def to_json(self, full: bool = False) -> dict[str, object]:
+        doc: dict[str, object] = {
+            "id": self.id,
+            "org_name": self.org_name,
+            "report_id": self.report_id,
+            "domain": self.domain,
+            "begin": _iso(to_ts(self.begin)),
+            "end": _iso(to_ts(self.end)),
+            "records": self.records,
+            "messages": self.messages,
+        }
+        if full:
+            policy = {k: getattr(self.policy, k) for k in PolicyPublished.__slots__}
+            doc.update({
+                "email": self.email,
+                "extra_contact": self.extra_contact,
+                "schema": self.schema,
+                "policy_published": policy,
+                "generator": self.generator,
+                "errors": list(self.errors),
+                "warnings": list(self.warnings),
+                "skipped_records": self.skipped_records,
+                "source": self.source,
+                "ingested_at": _iso(to_ts(self.ingested_at)),
+            })
+        return doc
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFailure:
+    id: int
+    feedback_type: str
+    arrival: datetime | None
+    reported_domain: str | None
+    source_ip: str | None
+    auth_failure: str | None
+    header_from: str | None
+    reporter: str | None
+    subject: str | None
+    source: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "feedback_type": self.feedback_type,
+            "arrival": _iso(to_ts(self.arrival)) if self.arrival else None,
+            "reported_domain": self.reported_domain,
+            "source_ip": self.source_ip,
+            "auth_failure": self.auth_failure,
+            "header_from": self.header_from,
+            "reporter": self.reporter,
+            "subject": self.subject,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTls:
+    id: int
+    org_name: str
+    report_id: str
+    begin: datetime
+    end: datetime
+    policies: int
+    successful: int
+    failed: int
+    source: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "org_name": self.org_name,
+            "report_id": self.report_id,
+            "begin": _iso(to_ts(self.begin)),
+            "end": _iso(to_ts(self.end)),
+            "policies": self.policies,
+            "successful": self.successful,
+            "failed": self.failed,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StoreTotals:
+    aggregate_reports: int
+    records: int
+    messages: int
+    failure_reports: int
+    tls_reports: int
+
+
+_AGG_COLUMNS = (
+    "id, org_name, report_id, domain, email, extra_contact, begin_ts, end_ts, schema, "
+    "policy_p, policy_sp, policy_np, policy_adkim, policy_aspf, policy_pct, policy_fo, "
+    "policy_testing, policy_discovery, generator, errors, warnings, skipped_records, "
+    "record_count, message_count, source, ingested_at"
+)
+
+
+class Store:
+    """One SQLite report store. Not shared between threads: open one per thread."""
+
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True,
+                 busy_timeout: float = BUSY_TIMEOUT, batch_size: int = BATCH_SIZE) -> None:
+        self.path = Path(path)
+        self.batch_size = batch_size
+        if not create and not self.path.exists():
+            raise StoreError(f"no report store at {self.path} "
+                             "(run 'dmarc-audit reports ingest' first)")
+        if create:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create {self.path.parent}: {exc.strerror}") from None
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open {self.path}: {exc}") from None
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            migrate(self._conn)
+        except SchemaTooNew as exc:
+            self._conn.close()
+            raise StoreError(f"{self.path}: {exc}; upgrade dmarc-audit") from None
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise StoreError(f"cannot use {self.path} as a report store: {exc}") from None
+
+    # --- lifecycle ---------------------------------------------------------
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The connection, for read queries (summaries). Writes go through ``add``."""
+        return self._conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            if self._conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    # --- writing -----------------------------------------------------------
+
+    def add(self, report: Report) -> StoreResult:
+        """Store any report kind; see :meth:`add_aggregate`."""
+        if isinstance(report, AggregateReport):
+            return self.add_aggregate(report)
+        if isinstance(report, FailureReport):
+            return self.add_failure(report)
+        if isinstance(report, TlsReport):
+            return self.add_tls(report)
+        raise TypeError(f"not a report: {type(report).__name__}")
+
+    def add_aggregate(self, report: AggregateReport) -> StoreResult:
+        """Store the report and all its records in one transaction, or find it stored.
+
+        Consumes ``report.records``. A duplicate's records are not read. If the
+        iterator raises, nothing of this report is stored and the exception
+        propagates.
+        """
+        meta = report.meta
+        policy = meta.policy
+        org, rid, domain = meta.org_name.strip(), meta.report_id.strip(), \
+            norm_domain(policy.domain)
+        key = f"{org} / {rid} / {domain}"
+        if not org or not rid or not domain:
+            _close(report.records)
+            raise StoreError(f"report lacks org_name, report_id or policy domain ({key})")
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO aggregate_reports (org_name, report_id, domain, email, "
+                "extra_contact, begin_ts, end_ts, schema, policy_p, policy_sp, policy_np, "
+                "policy_adkim, policy_aspf, policy_pct, policy_fo, policy_testing, "
+                "policy_discovery, generator, errors, source, ingested_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (org_name, report_id, domain) DO NOTHING",
+                (org, rid, domain, meta.email, meta.extra_contact, to_ts(meta.begin),
+                 to_ts(meta.end), meta.schema.value, policy.p, policy.sp, policy.np,
+                 policy.adkim, policy.aspf, policy.pct, policy.fo, policy.testing,
+                 policy.discovery_method, meta.generator, json.dumps(list(meta.errors)),
+                 report.source, int(time.time())),
+            )
+            if cur.rowcount == 0:
+                _close(report.records)
+                row = conn.execute(
+                    "SELECT id, record_count, message_count FROM aggregate_reports "
+                    "WHERE org_name = ? AND report_id = ? AND domain = ?", (org, rid, domain),
+                ).fetchone()
+                return StoreResult(StoreOutcome.DUPLICATE, ReportKind.AGGREGATE, row[0], key,
+                                   row[1], row[2])
+            report_row = int(cur.lastrowid or 0)
+            records, messages = self._insert_records(conn, report_row, report.records)
+            conn.execute(
+                "UPDATE aggregate_reports SET record_count = ?, message_count = ?, "
+                "warnings = ?, skipped_records = ? WHERE id = ?",
+                (records, messages, json.dumps([str(w) for w in report.warnings]),
+                 report.skipped_records, report_row),
+            )
+        return StoreResult(StoreOutcome.STORED, ReportKind.AGGREGATE, report_row, key,
+                           records, messages)
+
+    def _insert_records(self, conn: sqlite3.Connection, report_row: int,
+                        records: Iterator[AggregateRecord]) -> tuple[int, int]:
+        # Record ids are assigned here so auth results can refer to them without a
+        # round trip per record; the write lock makes MAX(id) safe to use.
+        next_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM aggregate_records") \
+            .fetchone()[0] + 1
+        rows: list[tuple] = []
+        auth_rows: list[tuple] = []
+        count = messages = 0
+        dumps = json.dumps
+        for rec in records:
+            rows.append((next_id, report_row, rec.source_ip, rec.count, rec.disposition,
+                         rec.dkim_aligned, rec.spf_aligned, rec.header_from, rec.envelope_from,
+                         rec.envelope_to, dumps(rec.reasons) if rec.reasons else None))
+            for ar in rec.auth_results:
+                auth_rows.append((next_id, ar.method, ar.domain, ar.result, ar.selector,
+                                  ar.scope, ar.human_result))
+            next_id += 1
+            count += 1
+            messages += rec.count
+            if len(rows) >= self.batch_size:
+                self._flush(conn, rows, auth_rows)
+        self._flush(conn, rows, auth_rows)
+        return count, messages
+
+    @staticmethod
+    def _flush(conn: sqlite3.Connection, rows: list[tuple], auth_rows: list[tuple]) -> None:
+        if rows:
+            conn.executemany("INSERT INTO aggregate_records VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                             rows)
+            rows.clear()
+        if auth_rows:
+            conn.executemany("INSERT INTO aggregate_auth_results VALUES (?,?,?,?,?,?,?)",
+                             auth_rows)
+            auth_rows.clear()
+
+    def add_failure(self, report: FailureReport) -> StoreResult:
+        """Store a failure report unless one with the same fields is stored."""
+        fields = (report.feedback_type, report.arrival_date and to_ts(report.arrival_date),
+                  norm_domain(report.reported_domain) or None, report.source_ip,
+                  report.original_mail_from, report.original_rcpt_to, report.auth_failure,
+                  report.delivery_result, report.authentication_results, report.dkim_domain,
+                  report.subject, report.header_from, report.reporter)
+        fingerprint = hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+        key = f"{report.reporter or '?'} / {report.arrival_date or '?'} / " \
+              f"{report.reported_domain or '?'}"
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO failure_reports (fingerprint, feedback_type, arrival_ts, "
+                "reported_domain, source_ip, original_mail_from, original_rcpt_to, "
+                "auth_failure, delivery_result, authentication_results, dkim_domain, subject, "
+                "header_from, reporter, warnings, source, ingested_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (fingerprint) DO NOTHING",
+                (fingerprint, *fields, json.dumps([str(w) for w in report.warnings]),
+                 report.source, int(time.time())),
+            )
+            if cur.rowcount == 0:
+                row = conn.execute("SELECT id FROM failure_reports WHERE fingerprint = ?",
+                                   (fingerprint,)).fetchone()
+                return StoreResult(StoreOutcome.DUPLICATE, ReportKind.FAILURE, row[0], key, 1, 1)
+            row_id = int(cur.lastrowid or 0)
+        return StoreResult(StoreOutcome.STORED, ReportKind.FAILURE, row_id, key, 1, 1)
+
+    def add_tls(self, report: TlsReport) -> StoreResult:
+        """Store an SMTP TLS report and its policies unless (org, report id) is stored."""
+        org, rid = report.org_name.strip(), report.report_id.strip()
+        key = f"{org} / {rid}"
+        if not org or not rid:
+            raise StoreError(f"TLS report lacks organization-name or report-id ({key})")
+        sessions = sum(p.successful + p.failed for p in report.policies)
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO tls_reports (org_name, report_id, begin_ts, end_ts, contact, "
+                "warnings, source, ingested_at) VALUES (?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (org_name, report_id) DO NOTHING",
+                (org, rid, to_ts(report.begin), to_ts(report.end), report.contact,
+                 json.dumps([str(w) for w in report.warnings]), report.source,
+                 int(time.time())),
+            )
+            if cur.rowcount == 0:
+                row = conn.execute("SELECT id FROM tls_reports WHERE org_name = ? "
+                                   "AND report_id = ?", (org, rid)).fetchone()
+                return StoreResult(StoreOutcome.DUPLICATE, ReportKind.TLS, row[0], key,
+                                   len(report.policies), sessions)
+            row_id = int(cur.lastrowid or 0)
+            conn.executemany(
+                "INSERT INTO tls_policies (report, policy_type, policy_domain, successful, "
+                "failed, failure_details) VALUES (?,?,?,?,?,?)",
+                [(row_id, p.policy_type, norm_domain(p.policy_domain), p.successful, p.failed,
+                  json.dumps(list(p.failure_details), default=str)) for p in report.policies],
+            )
+        return StoreResult(StoreOutcome.STORED, ReportKind.TLS, row_id, key,
+                           len(report.policies), sessions)
+
+    # --- reading -----------------------------------------------------------
+
+    def totals(self) -> StoreTotals:
+        agg = self._conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(record_count), 0), COALESCE(SUM(message_count), 0) "
+            "FROM aggregate_reports").fetchone()
+        failures = self._conn.execute("SELECT COUNT(*) FROM failure_reports").fetchone()[0]
+        tls = self._conn.execute("SELECT COUNT(*) FROM tls_reports").fetchone()[0]
+        return StoreTotals(agg[0], agg[1], agg[2], failures, tls)
+
+    def list_aggregate(self, domain: str | None = None, since: datetime | None = None,
+                       until: datetime | None = None) -> list[StoredAggregate]:
+        """Aggregate reports, oldest first; ``since``/``until`` bound the report's begin."""
+        where, args = period_where("", domain, since, until)
+        rows = self._conn.execute(
+            f"SELECT {_AGG_COLUMNS} FROM aggregate_reports {where} ORDER BY begin_ts, id", args)
+        return [_stored_aggregate(row) for row in rows]
+
+    def get_aggregate(self, row_id: int) -> StoredAggregate | None:
+        row = self._conn.execute(f"SELECT {_AGG_COLUMNS} FROM aggregate_reports WHERE id = ?",
+                                 (row_id,)).fetchone()
+        return None if row is None else _stored_aggregate(row)
+
+    def records(self, report_row: int) -> Iterator[AggregateRecord]:
+        """The stored records of one aggregate report, in the order they were read."""
+        auth: dict[int, list[AuthResult]] = {}
+        for rec_id, method, domain, result, selector, scope, human in self._conn.execute(
+            "SELECT a.record, a.method, a.domain, a.result, a.selector, a.scope, "
+            "a.human_result FROM aggregate_auth_results a JOIN aggregate_records r "
+            "ON r.id = a.record WHERE r.report = ? ORDER BY a.rowid", (report_row,),
+        ):
+            auth.setdefault(rec_id, []).append(
+                AuthResult(method, domain, result, selector, scope, human))
+        for row in self._conn.execute(
+            "SELECT id, source_ip, count, disposition, dkim_aligned, spf_aligned, header_from, "
+            "envelope_from, envelope_to, reasons FROM aggregate_records WHERE report = ? "
+            "ORDER BY id", (report_row,),
+        ):
+            yield record_from_row(row[1:], tuple(auth.get(row[0], ())))
+
+    def list_failure(self, domain: str | None = None) -> list[StoredFailure]:
+        where, args = ("WHERE reported_domain = ?", [norm_domain(domain)]) if domain else ("", [])
+        rows = self._conn.execute(
+            "SELECT id, feedback_type, arrival_ts, reported_domain, source_ip, auth_failure, "
+            f"header_from, reporter, subject, source FROM failure_reports {where} "
+            "ORDER BY arrival_ts, id", args)
+        return [StoredFailure(r[0], r[1], from_ts(r[2]), *r[3:]) for r in rows]
+
+    def list_tls(self, domain: str | None = None) -> list[StoredTls]:
+        where, args = "", []
+        if domain:
+            where = ("WHERE t.id IN (SELECT report FROM tls_policies WHERE policy_domain = ?)")
+            args = [norm_domain(domain)]
+        rows = self._conn.execute(
+            "SELECT t.id, t.org_name, t.report_id, t.begin_ts, t.end_ts, COUNT(p.id), "
+            "COALESCE(SUM(p.successful), 0), COALESCE(SUM(p.failed), 0), t.source "
+            f"FROM tls_reports t LEFT JOIN tls_policies p ON p.report = t.id {where} "
+            "GROUP BY t.id ORDER BY t.begin_ts, t.id", args)
+        return [StoredTls(r[0], r[1], r[2], from_ts(r[3]), from_ts(r[4]), *r[5:])  # type: ignore[arg-type]
+                for r in rows]
+
+
+def record_from_row(row: tuple, auth: tuple[AuthResult, ...]) -> AggregateRecord:
+    """``(source_ip, count, disposition, dkim, spf, header_from, env_from, env_to, reasons)``."""
+    reasons = tuple(tuple(pair) for pair in json.loads(row[8])) if row[8] else ()
+    return AggregateRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+                           reasons, auth)  # type: ignore[arg-type]
+
+
+def period_where(alias: str, domain: str | None, since: datetime | None,
+                  until: datetime | None) -> tuple[str, list[object]]:
+    """A WHERE clause on a report's policy domain and begin time."""
+    prefix = f"{alias}." if alias else ""
+    clauses, args = [], []
+    if domain:
+        clauses.append(f"{prefix}domain = ?")
+        args.append(norm_domain(domain))
+    if since is not None:
+        clauses.append(f"{prefix}begin_ts >= ?")
+        args.append(to_ts(since))
+    if until is not None:
+        clauses.append(f"{prefix}begin_ts < ?")
+        args.append(to_ts(until))
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+
+
+def _stored_aggregate(row: tuple) -> StoredAggregate:
+    policy = PolicyPublished(row[3], row[9], row[10], row[11], row[12], row[13], row[14],
+                             row[15], row[16], row[17])
+    return StoredAggregate(
+        id=row[0], org_name=row[1], report_id=row[2], domain=row[3], email=row[4],
+        extra_contact=row[5], begin=from_ts(row[6]), end=from_ts(row[7]),  # type: ignore[arg-type]
+        schema=row[8], policy=policy, generator=row[18], errors=tuple(json.loads(row[19])),
+        warnings=tuple(json.loads(row[20])), skipped_records=row[21], records=row[22],
+        messages=row[23], source=row[24], ingested_at=from_ts(row[25]),  # type: ignore[arg-type]
+    )
+
+
+def _close(records: object) -> None:
+    """Close a generator we will not finish (so the reader releases its file)."""
+    close = getattr(records, "close", None)
+    if callable(close):
+        with suppress(Exception):
+            close()

@@ -1,0 +1,655 @@
+"""What the stored aggregate reports say: volumes, pass rates, sources, readiness.
+
+A report belongs to a period when its begin time falls in ``[since, until)``.
+Figures are message counts (a record's ``count``), never record counts.
+"Known senders" are all sources except those whose failures look like spoofing
+or forwarding (see :mod:`dmarc_audit.reports.classify`); the readiness verdict
+asks whether their mail passes aligned often enough to tighten the policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import Enum
+
+from dmarc_audit.errors import InputError
+from dmarc_audit.reports.classify import (
+    Diagnosis,
+    Reason,
+    SourceContext,
+    Verdict,
+    classify_record,
+    diagnose,
+    org_domain,
+    provider_for,
+)
+from dmarc_audit.reports.model import AuthResult
+from dmarc_audit.reports.store import Store, from_ts, norm_domain, period_where, record_from_row
+
+SCHEMA_VERSION = 1
+"""Of the JSON summary document (docs/reports.md). Bump on breaking changes."""
+READY_THRESHOLD = 0.98
+"""Share of known senders' mail that must pass aligned before the next policy step."""
+MIN_MESSAGES = 100
+MIN_DAYS = 7
+TOP_FAILING = 10
+
+_PASS = "(r.dkim_aligned = 'pass' OR r.spf_aligned = 'pass')"
+
+
+# --- the period ------------------------------------------------------------
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
+
+
+def parse_when(text: str, option: str, now: datetime, end_of_day: bool = False) -> datetime:
+    """``7d``/``24h``/``2w`` before ``now``, or a date / ISO 8601 time (UTC if no zone).
+
+    A bare date means its start, or with ``end_of_day`` the start of the next day.
+    """
+    match = _DURATION.match(text)
+    if match:
+        unit = {"h": "hours", "d": "days", "w": "weeks"}[match.group(2).lower()]
+        return now - timedelta(**{unit: int(match.group(1))})
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return moment + timedelta(days=1) if end_of_day else moment
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"{option} {text!r}: expected a duration like 7d, 24h or 2w, "
+                         "or a date like 2024-05-01") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodFilter:
+    domain: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+# --- figures ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Message counts: all, DMARC pass, SPF-aligned pass, DKIM-aligned pass."""
+
+    messages: int = 0
+    dmarc_pass: int = 0
+    spf_aligned: int = 0
+    dkim_aligned: int = 0
+
+    def __add__(self, other: Figures) -> Figures:
+        return Figures(self.messages + other.messages, self.dmarc_pass + other.dmarc_pass,
+                       self.spf_aligned + other.spf_aligned,
+                       self.dkim_aligned + other.dkim_aligned)
+
+    @property
+    def failing(self) -> int:
+        return self.messages - self.dmarc_pass
+
+    def rate(self, part: int) -> float | None:
+        return part / self.messages if self.messages else None
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.rate(self.dmarc_pass)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "messages": self.messages,
+            "dmarc_pass": self.dmarc_pass,
+            "dmarc_pass_rate": _round(self.rate(self.dmarc_pass)),
+            "spf_aligned_pass": self.spf_aligned,
+            "spf_aligned_rate": _round(self.rate(self.spf_aligned)),
+            "dkim_aligned_pass": self.dkim_aligned,
+            "dkim_aligned_rate": _round(self.rate(self.dkim_aligned)),
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def percent(value: float | None) -> str:
+    """``99.2%``, rounded down so 97.96% never shows as a passing 98.0%."""
+    if value is None:
+        return "n/a"
+    return f"{math.floor(value * 1000 + 1e-9) / 10:.1f}%"
+
+
+@dataclass(frozen=True, slots=True)
+class PtrInfo:
+    """A source IP's reverse DNS: the first PTR name, its provider, or how the lookup ended."""
+
+    name: str | None
+    provider: str | None
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFigures:
+    source_ip: str
+    figures: Figures
+    dispositions: tuple[tuple[str, int], ...]
+    reporters: tuple[str, ...]
+    header_from: tuple[str, ...]
+    domains: tuple[str, ...]
+    first_seen: datetime
+    new: bool | None
+    """None when the period has no start (nothing to compare against)."""
+    ptr: PtrInfo | None
+    provider: str | None
+    diagnosis: Diagnosis | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "source_ip": self.source_ip,
+            "ptr": self.ptr.name if self.ptr else None,
+            "ptr_outcome": self.ptr.outcome if self.ptr else None,
+            "provider": self.provider,
+            **self.figures.to_json(),
+            "dispositions": dict(self.dispositions),
+            "reporters": list(self.reporters),
+            "header_from": list(self.header_from),
+            "domains": list(self.domains),
+            "first_seen": _iso(self.first_seen),
+            "new": self.new,
+            "failing": self.diagnosis.to_json() if self.diagnosis else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReporterFigures:
+    org_name: str
+    reports: int
+    figures: Figures
+
+    def to_json(self) -> dict[str, object]:
+        return {"org_name": self.org_name, "reports": self.reports, **self.figures.to_json()}
+
+
+# --- readiness -------------------------------------------------------------
+
+
+class ReadyVerdict(str, Enum):
+    READY = "ready"
+    NOT_READY = "not-ready"
+    NOT_ENOUGH_DATA = "not-enough-data"
+    AT_REJECT = "at-reject"
+    """Already enforcing fully: there is no next step."""
+
+
+@dataclass(frozen=True, slots=True)
+class FixFirst:
+    source_ip: str
+    failing: int
+    reason: Reason
+
+    def to_json(self) -> dict[str, object]:
+        return {"source_ip": self.source_ip, "failing": self.failing,
+                "reason": self.reason.value}
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """Is ``domain`` ready for its next policy step, and what to publish."""
+
+    domain: str
+    verdict: ReadyVerdict
+    current_policy: str | None
+    """The ``p=`` (with ``pct``/``t`` noted) the newest report in the period saw."""
+    next_policy: str | None
+    messages: int
+    known_messages: int
+    known_pass: int
+    forwarded: int
+    spoofed: int
+    days: float
+    fix_first: tuple[FixFirst, ...]
+    record: str | None
+    """The DMARC record to publish at ``_dmarc.<domain>`` for the next step."""
+    record_note: str | None
+    """Set when the record may be missing something (no rua known)."""
+    message: str
+
+    @property
+    def known_rate(self) -> float | None:
+        return self.known_pass / self.known_messages if self.known_messages else None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "domain": self.domain,
+            "verdict": self.verdict.value,
+            "ready": self.verdict is ReadyVerdict.READY,
+            "current_policy": self.current_policy,
+            "next_policy": self.next_policy,
+            "messages": self.messages,
+            "known_messages": self.known_messages,
+            "known_pass": self.known_pass,
+            "known_pass_rate": _round(self.known_rate),
+            "threshold": READY_THRESHOLD,
+            "forwarded_failing": self.forwarded,
+            "spoofed": self.spoofed,
+            "days": round(self.days, 2),
+            "fix_first": [f.to_json() for f in self.fix_first],
+            "record_name": f"_dmarc.{self.domain}",
+            "record": self.record,
+            "record_note": self.record_note,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySeen:
+    p: str | None
+    sp: str | None
+    np: str | None
+    adkim: str | None
+    aspf: str | None
+    pct: int | None
+    fo: str | None
+    testing: str | None
+
+    @property
+    def partial(self) -> bool:
+        return (self.pct is not None and self.pct < 100) or (self.testing or "").lower() == "y"
+
+    def describe(self) -> str | None:
+        if not self.p:
+            return None
+        parts = [f"p={self.p}"]
+        if self.pct is not None and self.pct < 100:
+            parts.append(f"pct={self.pct}")
+        if (self.testing or "").lower() == "y":
+            parts.append("t=y")
+        return " ".join(parts)
+
+
+def next_step(policy: PolicySeen | None) -> str | None:
+    """none → quarantine → reject; a partial (pct/t=y) policy first goes full."""
+    current = (policy.p or "none").lower() if policy else "none"
+    if policy is not None and policy.partial and current in ("quarantine", "reject"):
+        return current
+    return {"none": "quarantine", "quarantine": "reject"}.get(current)
+
+
+def suggest_record(domain: str, step: str, policy: PolicySeen | None,
+                   published: str | None) -> tuple[str, str | None]:
+    """The record for the next step, and a note when it cannot keep the rua.
+
+    From the published record (``--resolve``) every tag is kept but ``p``, ``pct``
+    and ``t``. Without it the record is built from what the reports saw, which
+    does not include ``rua``.
+    """
+    tags = _dmarc_tags(published) if published else None
+    if tags is not None:
+        out = [("v", "DMARC1"), ("p", step)]
+        out += [(k, v) for k, v in tags if k not in ("v", "p", "pct", "t")]
+        return "; ".join(f"{k}={v}" for k, v in out), None
+    out = [("v", "DMARC1"), ("p", step)]
+    if policy is not None:
+        out += [(k, v) for k, v in (("sp", policy.sp), ("np", policy.np)) if v]
+        out += [(k, "s") for k, v in (("adkim", policy.adkim), ("aspf", policy.aspf))
+                if (v or "").lower() == "s"]
+        if policy.fo and policy.fo != "0":
+            out.append(("fo", policy.fo))
+    note = (f"add your rua= (and ruf=) tags: the reports do not carry them; "
+            f"run with --resolve to keep the ones published at _dmarc.{domain}")
+    return "; ".join(f"{k}={v}" for k, v in out), note
+
+
+def _dmarc_tags(text: str) -> list[tuple[str, str]] | None:
+    parts = [p.strip() for p in text.split(";") if p.strip()]
+    tags = []
+    for part in parts:
+        key, sep, value = part.partition("=")
+        if not sep:
+            return None
+        tags.append((key.strip().lower(), value.strip()))
+    if not tags or tags[0] != ("v", "DMARC1"):
+        return None
+    return tags
+
+
+# --- the summary -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    filter: PeriodFilter
+    reports: int
+    first_begin: datetime | None
+    last_end: datetime | None
+    domains: tuple[str, ...]
+    totals: Figures
+    dispositions: tuple[tuple[str, int], ...]
+    reporters: tuple[ReporterFigures, ...]
+    sources: tuple[SourceFigures, ...]
+    """Most messages first."""
+    top_failing: tuple[SourceFigures, ...]
+    new_sources: tuple[SourceFigures, ...] | None
+    readiness: tuple[Readiness, ...]
+    resolved: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "period": {
+                "domain": self.filter.domain,
+                "since": _iso(self.filter.since),
+                "until": _iso(self.filter.until),
+                "reports": self.reports,
+                "first_begin": _iso(self.first_begin),
+                "last_end": _iso(self.last_end),
+                "domains": list(self.domains),
+            },
+            "totals": self.totals.to_json(),
+            "dispositions": dict(self.dispositions),
+            "reporters": [r.to_json() for r in self.reporters],
+            "sources": [s.to_json() for s in self.sources],
+            "top_failing": [s.source_ip for s in self.top_failing],
+            "new_sources": None if self.new_sources is None
+            else [s.source_ip for s in self.new_sources],
+            "readiness": [r.to_json() for r in self.readiness],
+            "resolved": self.resolved,
+        }
+
+
+CSV_COLUMNS = (
+    "source_ip", "ptr", "provider", "messages", "dmarc_pass", "dmarc_pass_rate",
+    "spf_aligned_pass", "spf_aligned_rate", "dkim_aligned_pass", "dkim_aligned_rate",
+    "disposition_none", "disposition_quarantine", "disposition_reject", "reporters",
+    "header_from", "domains", "first_seen", "new", "failing", "reason", "detail", "fix",
+)
+
+
+def csv_rows(summary: Summary) -> Iterable[dict[str, object]]:
+    """One row per source, the columns of :data:`CSV_COLUMNS` (lists space-separated)."""
+    for s in summary.sources:
+        doc = s.figures.to_json()
+        disp = dict(s.dispositions)
+        diag = s.diagnosis
+        yield {
+            "source_ip": s.source_ip,
+            "ptr": s.ptr.name if s.ptr and s.ptr.name else "",
+            "provider": s.provider or "",
+            **{k: "" if v is None else v for k, v in doc.items()},
+            "disposition_none": disp.get("none", 0),
+            "disposition_quarantine": disp.get("quarantine", 0),
+            "disposition_reject": disp.get("reject", 0),
+            "reporters": " ".join(s.reporters),
+            "header_from": " ".join(s.header_from),
+            "domains": " ".join(s.domains),
+            "first_seen": _iso(s.first_seen),
+            "new": "" if s.new is None else str(s.new).lower(),
+            "failing": s.figures.failing,
+            "reason": diag.reason.value if diag else "",
+            "detail": diag.detail if diag else "",
+            "fix": diag.fix if diag else "",
+        }
+
+
+def period_keys(store: Store, filt: PeriodFilter) -> tuple[list[str], list[str]]:
+    """The source IPs and policy domains in the period (what ``--resolve`` looks up)."""
+    where, args = period_where("rep", filt.domain, filt.since, filt.until)
+    conn = store.connection
+    ips = [row[0] for row in conn.execute(
+        "SELECT DISTINCT r.source_ip FROM aggregate_records r JOIN aggregate_reports rep "
+        f"ON rep.id = r.report {where} ORDER BY r.source_ip", args)]
+    domains = [row[0] for row in conn.execute(
+        f"SELECT DISTINCT rep.domain FROM aggregate_reports rep {where} ORDER BY rep.domain",
+        args)]
+    return ips, domains
+
+
+def build_summary(store: Store, filt: PeriodFilter, *,
+                  ptrs: Mapping[str, PtrInfo] | None = None,
+                  published: Mapping[str, str | None] | None = None) -> Summary:
+    """Compute the summary; ``ptrs`` and ``published`` come from :func:`lookup`."""
+    conn = store.connection
+    where, args = period_where("rep", filt.domain, filt.since, filt.until)
+    join = "FROM aggregate_records r JOIN aggregate_reports rep ON rep.id = r.report"
+
+    # 1. message figures by (domain, reporter, source, disposition, header_from)
+    by_domain: dict[str, Figures] = defaultdict(Figures)
+    by_source: dict[str, Figures] = defaultdict(Figures)
+    by_reporter: dict[str, Figures] = defaultdict(Figures)
+    dispositions: Counter[str] = Counter()
+    source_disp: dict[str, Counter[str]] = defaultdict(Counter)
+    source_sets: dict[str, tuple[set[str], set[str], set[str]]] = defaultdict(
+        lambda: (set(), set(), set()))
+    totals = Figures()
+    for domain, org, ip, disp, header_from, n, ok, spf, dkim in conn.execute(
+        f"SELECT rep.domain, rep.org_name, r.source_ip, r.disposition, r.header_from, "
+        f"SUM(r.count), SUM(CASE WHEN {_PASS} THEN r.count ELSE 0 END), "
+        "SUM(CASE WHEN r.spf_aligned = 'pass' THEN r.count ELSE 0 END), "
+        "SUM(CASE WHEN r.dkim_aligned = 'pass' THEN r.count ELSE 0 END) "
+        f"{join} {where} GROUP BY 1, 2, 3, 4, 5", args,
+    ):
+        fig = Figures(n, ok, spf, dkim)
+        totals = totals + fig
+        by_domain[domain] = by_domain[domain] + fig
+        by_source[ip] = by_source[ip] + fig
+        by_reporter[org] = by_reporter[org] + fig
+        dispositions[disp] += n
+        source_disp[ip][disp] += n
+        reporters, froms, domains = source_sets[ip]
+        reporters.add(org)
+        froms.add(header_from)
+        domains.add(domain)
+
+    # 2. reports, period bounds and the newest policy per domain
+    report_counts: Counter[str] = Counter()
+    policies: dict[str, PolicySeen] = {}
+    spans: dict[str, list[int]] = {}
+    for org, domain, begin, end, *policy in conn.execute(
+        "SELECT rep.org_name, rep.domain, rep.begin_ts, rep.end_ts, rep.policy_p, "
+        "rep.policy_sp, rep.policy_np, rep.policy_adkim, rep.policy_aspf, rep.policy_pct, "
+        f"rep.policy_fo, rep.policy_testing FROM aggregate_reports rep {where} "
+        "ORDER BY rep.end_ts, rep.id", args,
+    ):
+        report_counts[org] += 1
+        policies[domain] = PolicySeen(*policy)
+        span = spans.setdefault(domain, [begin, end])
+        span[0], span[1] = min(span[0], begin), max(span[1], end)
+
+    # 3. history: first sighting and any aligned pass, up to the period's end
+    hist_where, hist_args = period_where("rep", filt.domain, None, filt.until)
+    first_seen: dict[str, int] = {}
+    ever_passed: set[str] = set()
+    for ip, first, passed in conn.execute(
+        f"SELECT r.source_ip, MIN(rep.begin_ts), MAX({_PASS}) {join} {hist_where} "
+        "GROUP BY r.source_ip", hist_args,
+    ):
+        if ip in by_source:
+            first_seen[ip] = first
+            if passed:
+                ever_passed.add(ip)
+
+    # 4. classify every failing record
+    ptrs = ptrs or {}
+    own_orgs = {org_domain(d) for d in spans}
+    contexts: dict[str, SourceContext] = {}
+    for ip in by_source:
+        ptr = ptrs.get(ip)
+        own = bool(ptr and ptr.name and org_domain(ptr.name) in own_orgs)
+        known = ip in ever_passed or own or bool(ptr and ptr.provider)
+        contexts[ip] = SourceContext(known=known, own=own)
+    verdicts: dict[str, Counter[tuple[Verdict, str]]] = defaultdict(Counter)
+    domain_reasons: dict[str, Counter[tuple[str, Reason]]] = defaultdict(Counter)
+    for domain, ip, count, author, verdict in _failing(store, filt, contexts):
+        verdicts[ip][(verdict, author)] += count
+        domain_reasons[domain][(ip, verdict.reason)] += count
+
+    # 5. assemble
+    sources = []
+    for ip, fig in by_source.items():
+        ptr = ptrs.get(ip)
+        reporters, froms, domains = source_sets[ip]
+        diag = diagnose(ip, ((v, n, author) for (v, author), n in verdicts[ip].items()))
+        first = from_ts(first_seen.get(ip))
+        new = None if filt.since is None or first is None else first >= filt.since
+        sources.append(SourceFigures(
+            ip, fig, tuple(source_disp[ip].most_common()), tuple(sorted(reporters)),
+            tuple(sorted(froms)), tuple(sorted(domains)), first,  # type: ignore[arg-type]
+            new, ptr, ptr.provider if ptr else None, diag))
+    sources.sort(key=lambda s: (-s.figures.messages, _ip_key(s.source_ip)))
+    failing = sorted((s for s in sources if s.figures.failing),
+                     key=lambda s: (-s.figures.failing, _ip_key(s.source_ip)))
+    readiness = tuple(
+        _readiness(domain, by_domain[domain], domain_reasons[domain], policies.get(domain),
+                   spans[domain], (published or {}).get(domain))
+        for domain in sorted(spans))
+    all_begins = [span[0] for span in spans.values()]
+    all_ends = [span[1] for span in spans.values()]
+    return Summary(
+        filter=filt,
+        reports=sum(report_counts.values()),
+        first_begin=from_ts(min(all_begins)) if all_begins else None,
+        last_end=from_ts(max(all_ends)) if all_ends else None,
+        domains=tuple(sorted(spans)),
+        totals=totals,
+        dispositions=tuple(dispositions.most_common()),
+        reporters=tuple(sorted(
+            (ReporterFigures(org, report_counts[org], fig) for org, fig in by_reporter.items()),
+            key=lambda r: (-r.figures.messages, r.org_name))),
+        sources=tuple(sources),
+        top_failing=tuple(failing[:TOP_FAILING]),
+        new_sources=None if filt.since is None else tuple(s for s in sources if s.new),
+        readiness=readiness,
+        resolved=bool(ptrs) or bool(published),
+    )
+
+
+def _failing(store: Store, filt: PeriodFilter, contexts: Mapping[str, SourceContext]):
+    """``(domain, ip, count, author, verdict)`` for each DMARC-failing record in the period."""
+    conn = store.connection
+    where, args = period_where("rep", filt.domain, filt.since, filt.until)
+    cond = f"{where} {'AND' if where else 'WHERE'} NOT {_PASS}"
+    join = "FROM aggregate_records r JOIN aggregate_reports rep ON rep.id = r.report"
+    auth_rows = conn.execute(
+        "SELECT a.record, a.method, a.domain, a.result, a.selector, a.scope, a.human_result "
+        f"FROM aggregate_auth_results a JOIN aggregate_records r ON r.id = a.record "
+        f"JOIN aggregate_reports rep ON rep.id = r.report {cond} ORDER BY a.record, a.rowid",
+        args)
+    pending = next(auth_rows, None)
+    records = store.connection.cursor().execute(
+        "SELECT r.id, rep.domain, rep.policy_adkim, rep.policy_aspf, r.source_ip, r.count, "
+        "r.disposition, r.dkim_aligned, r.spf_aligned, r.header_from, r.envelope_from, "
+        f"r.envelope_to, r.reasons {join} {cond} ORDER BY r.id", args)
+    for rec_id, domain, adkim, aspf, *row in records:
+        auth: list[AuthResult] = []
+        while pending is not None and pending[0] <= rec_id:
+            if pending[0] == rec_id:
+                auth.append(AuthResult(*pending[1:]))
+            pending = next(auth_rows, None)
+        record = record_from_row(tuple(row), tuple(auth))
+        verdict = classify_record(record, domain, adkim, aspf, contexts[record.source_ip])
+        author = norm_domain(record.header_from) or domain
+        yield domain, record.source_ip, record.count, author, verdict
+
+
+def _readiness(domain: str, figures: Figures,
+               reasons: Counter[tuple[str, Reason]], policy: PolicySeen | None,
+               span: list[int], published: str | None) -> Readiness:
+    forwarded = sum(n for (_ip, r), n in reasons.items() if r is Reason.FORWARDING)
+    spoofed = sum(n for (_ip, r), n in reasons.items() if r is Reason.SPOOFING)
+    known = figures.messages - forwarded - spoofed
+    per_source: Counter[str] = Counter()
+    main_reason: dict[str, tuple[int, Reason]] = {}
+    for (ip, reason), n in reasons.items():
+        if reason.known_sender:
+            per_source[ip] += n
+            if ip not in main_reason or n > main_reason[ip][0]:
+                main_reason[ip] = (n, reason)
+    fix_first = tuple(FixFirst(ip, n, main_reason[ip][1])
+                      for ip, n in sorted(per_source.items(), key=lambda kv: (-kv[1], kv[0])))
+    days = (span[1] - span[0]) / 86400
+    step = next_step(policy)
+    record, note = suggest_record(domain, step, policy, published) if step else (None, None)
+    rate = figures.dmarc_pass / known if known > 0 else None
+    current = policy.describe() if policy else None
+    n_fix = len(fix_first)
+    fix_text = f" Fix {'this source' if n_fix == 1 else f'these {n_fix} sources'} first." \
+        if n_fix else ""
+
+    if step is None:
+        verdict = ReadyVerdict.AT_REJECT
+        message = (f"already at p=reject; {percent(rate)} of mail from known senders passes "
+                   f"aligned.{fix_text}")
+    elif figures.messages < MIN_MESSAGES or days < MIN_DAYS:
+        verdict = ReadyVerdict.NOT_ENOUGH_DATA
+        message = (f"{figures.messages:,} messages over {days:.1f} days is too little to judge "
+                   f"p={step}; wait for at least {MIN_MESSAGES} messages over {MIN_DAYS} "
+                   "days (two weeks is better).")
+    elif rate is None:
+        verdict = ReadyVerdict.NOT_ENOUGH_DATA
+        message = (f"no mail from known senders: all {figures.messages:,} messages look "
+                   f"spoofed or forwarded; if {domain} sends no mail of its own, "
+                   "publish p=reject.")
+    elif rate >= READY_THRESHOLD:
+        verdict = ReadyVerdict.READY
+        message = (f"{percent(rate)} of mail from known senders passes aligned; "
+                   f"ready for p={step}.{fix_text}")
+    else:
+        verdict = ReadyVerdict.NOT_READY
+        message = (f"only {percent(rate)} of mail from known senders passes aligned "
+                   f"(needs {READY_THRESHOLD:.0%}); not ready for p={step}.{fix_text}")
+    return Readiness(domain, verdict, current, step, figures.messages, max(known, 0),
+                     figures.dmarc_pass, forwarded, spoofed, days, fix_first, record, note,
+                     message)
+
+
+# --- --resolve ---------------------------------------------------------------
+
+
+async def lookup(resolver, ips: Sequence[str], domains: Sequence[str],
+                 concurrency: int = 64) -> tuple[dict[str, PtrInfo], dict[str, str | None]]:
+    """PTR names (concurrently) and published DMARC records, through the run's resolver."""
+    limit = asyncio.Semaphore(concurrency)
+
+    async def ptr(ip: str) -> tuple[str, PtrInfo]:
+        try:
+            name = ipaddress.ip_address(ip).reverse_pointer
+        except ValueError:
+            return ip, PtrInfo(None, None, "invalid address")
+        async with limit:
+            answer = await resolver.query(name, "PTR")
+        targets = answer.targets if answer.ok else []
+        if targets:
+            return ip, PtrInfo(targets[0], provider_for(targets[0]), answer.outcome.value)
+        return ip, PtrInfo(None, None, answer.outcome.value)
+
+    async def dmarc(domain: str) -> tuple[str, str | None]:
+        async with limit:
+            answer = await resolver.query(f"_dmarc.{domain}", "TXT")
+        found = [t for t in answer.texts if t.strip().lower().startswith("v=dmarc1")]
+        return domain, found[0] if len(found) == 1 else None
+
+    ptr_results = await asyncio.gather(*(ptr(ip) for ip in ips))
+    dmarc_results = await asyncio.gather(*(dmarc(d) for d in domains))
+    return dict(ptr_results), dict(dmarc_results)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def _ip_key(ip: str) -> tuple[int, int | str]:
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return (2, ip)
+    return (addr.version, int(addr))

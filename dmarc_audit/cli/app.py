@@ -36,10 +36,11 @@ def _root(
 
 
 def _register() -> None:
-    from dmarc_audit.cli import check, explain, spf
+    from dmarc_audit.cli import check, explain, message, spf
 
     app.command("check")(check.check_command)
     app.command("spf")(spf.spf_command)
+    app.command("message")(message.message_command)
     app.command("explain")(explain.explain_command)
 
 

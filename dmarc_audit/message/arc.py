@@ -158,8 +158,7 @@ def _verify(raw: bytes, bridge: SyncBridge, failures: list[str]):
         lookup = result_from_answer(text.split("._domainkey.", 1)[0], text, answer)
         return lookup.key.text.encode("latin-1", "replace") if lookup.key else None
 
-    verifier = dkim.ARC(raw, logger=quiet_logger(), minkey=1024)
     try:
-        return verifier.verify(dnsfunc=dnsfunc)
+        return dkim.ARC(raw, logger=quiet_logger(), minkey=1024).verify(dnsfunc=dnsfunc)
     except dkim.DKIMException as exc:
         return dkim.CV_Fail, [], str(exc)

@@ -181,26 +181,28 @@ def _clauses(text: str) -> dict[str, str]:
 
 def entry_hop(hops: tuple[ReceivedHop, ...]) -> ReceivedHop | None:
     """The hop where the message entered the receiving organisation (see module docs)."""
-    from dmarc_audit.orgdomain import organizational_domain_psl
-
     receiver = next((h.by_host for h in hops if h.by_host), None)
-    receiver_org = _org(receiver, organizational_domain_psl)
     outside = [h for h in hops if h.ip is not None and not h.internal]
     for hop in outside:
-        names = {_org(hop.from_host, organizational_domain_psl),
-                 _org(hop.reverse_name, organizational_domain_psl)} - {None}
-        if receiver_org is None or receiver_org not in names:
+        if not any(same_organisation(name, receiver)
+                   for name in (hop.from_host, hop.reverse_name)):
             return hop
     return outside[0] if outside else None
 
 
-def _org(name: str | None, org_of) -> str | None:
-    if not name or "." not in name or valid_ip(name):
-        return None
+def same_organisation(name: str | None, other: str | None) -> bool:
+    """True when both host names have the same Organizational Domain (Public Suffix List)."""
+    if not name or not other or valid_ip(name) or valid_ip(other):
+        return False
+    a, b = name.lower().rstrip("."), other.lower().rstrip(".")
+    if "." not in a or "." not in b or a.split(".")[-2:] != b.split(".")[-2:]:
+        return False  # an Organizational Domain has two labels or more: they cannot share one
+    from dmarc_audit.orgdomain import organizational_domain_psl
+
     try:
-        return org_of(name.lower().rstrip(".")) or None
+        return organizational_domain_psl(a) == organizational_domain_psl(b)
     except Exception:  # a malformed host name in a header must not stop the analysis
-        return None
+        return False
 
 
 def connection_facts(message: Message, *, ip: str | None = None, helo: str | None = None,

@@ -354,9 +354,10 @@ def _crypto(raw: bytes, index: int, bridge: SyncBridge,
     """dkimpy's verification (canonicalisation, body hash, signature); runs in a thread."""
     import dkim
 
-    verifier = dkim.DKIM(raw, logger=quiet_logger(), minkey=options.min_rsa_bits,
-                         tlsrpt=options.tlsrpt)
+    verifier = None
     try:
+        verifier = dkim.DKIM(raw, logger=quiet_logger(), minkey=options.min_rsa_bits,
+                             tlsrpt=options.tlsrpt)
         valid = verifier.verify(index, dnsfunc=key_text_function(bridge))
     except dkim.DKIMException as exc:
         text = str(exc)
@@ -384,7 +385,7 @@ def quiet_logger() -> logging.Logger:
 
 
 def _l_note(verifier) -> str:
-    fields = getattr(verifier, "signature_fields", {}) or {}
+    fields = getattr(verifier, "signature_fields", None) or {}
     return "" if b"l" not in fields else " even within the l= length"
 
 

@@ -368,3 +368,21 @@ def test_realistic_multi_hop_message() -> None:
     assert doc["message"]["from"]["domain"] == "kitterman.com"
     assert doc["dkim"][0]["reason"] == "key-not-found"
     assert Path(path).exists()
+
+
+def test_docs_name_every_json_key() -> None:
+    doc = library("forwarded-arc.eml", compare=True)
+    text = (ROOT / "docs" / "message.md").read_text(encoding="utf-8")
+    keys = set(doc) | {"dns"}
+    for section in ("verdict", "message", "connection", "spf", "dmarc", "bulk"):
+        keys |= set(doc[section])
+    keys |= set(doc["dkim"][0]) | set(doc["dmarc"]["policy"]) | set(doc["comparisons"][0])
+    keys |= set(doc["dmarc"]["alignment"]["spf"]) | set(doc["arc"]["hops"][0])
+    missing = sorted(k for k in keys if f"`{k}`" not in text)
+    assert not missing, f"docs/message.md does not describe {missing}"
+
+
+def test_fixture_messages_are_current() -> None:
+    proc = subprocess.run([sys.executable, "scripts/make_fixture_messages.py", "--check"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr

@@ -169,10 +169,34 @@ def test_iterator_that_raises_halfway_stores_nothing(tmp_path: Path) -> None:
         assert s.totals().aggregate_reports == 0
         assert s.connection.execute("SELECT COUNT(*) FROM aggregate_records").fetchone()[0] == 0
         assert s.connection.execute(
-            "SELECT COUNT(*) FROM aggregate_auth_results").fetchone()[0] == 0
+            "SELECT COUNT(*) FROM auth_sets").fetchone()[0] == 0
         # the key was not taken: the intact report stores later
         assert s.add(agg(good_records(2000))).outcome is StoreOutcome.STORED
         assert s.totals().records == 2000
+
+
+def test_auth_sets_are_shared_and_survive_a_rolled_back_report(store: Store) -> None:
+    novel = (dkim("esp.example", "pass", "k9"), spf("bounce.esp.example", "softfail"))
+
+    def then_fail() -> Iterator[AggregateRecord]:
+        yield rec("203.0.113.1", 2, auth=novel)
+        raise ReportError("x.xml", "truncated")
+
+    with pytest.raises(ReportError):
+        store.add(agg(then_fail(), report_id="x"))
+    # the set inserted by the rolled-back report is gone, and must not be reused by id
+    assert store.connection.execute("SELECT COUNT(*) FROM auth_sets").fetchone()[0] == 0
+    records = [rec("203.0.113.1", 2, auth=novel), rec("203.0.113.2", 1, auth=novel),
+               rec("192.0.2.1", 5, auth=(dkim("shop.example"),)), rec("192.0.2.2", 1)]
+    first = store.add(agg(records, report_id="a"))
+    second = store.add(agg(records, report_id="b"))
+    assert list(store.records(first.row_id)) == records
+    assert list(store.records(second.row_id)) == records
+    assert store.connection.execute("SELECT COUNT(*) FROM auth_sets").fetchone()[0] == 2
+    with Store(store.path) as other:  # a second writer finds the same sets by key
+        third = other.add(agg(records, report_id="c"))
+        assert list(other.records(third.row_id)) == records
+    assert store.connection.execute("SELECT COUNT(*) FROM auth_sets").fetchone()[0] == 2
 
 
 def _killed_midway(path: str) -> None:
@@ -482,18 +506,18 @@ def test_file_with_no_report_fails(store: Store, tmp_path: Path) -> None:
     assert result.files[0].reports[0].error == "no report found"
 
 
-def test_expand_paths_walks_directories_once_and_skips_hidden(tmp_path: Path) -> None:
+def test_expand_paths_walks_directories_once_like_the_reader(tmp_path: Path) -> None:
     inbox = tmp_path / "in"
-    (inbox / "sub").mkdir(parents=True)
-    (inbox / ".git").mkdir()
-    for name in ("b.xml", "a.xml", "sub/c.xml.gz", ".hidden.xml", ".git/x.xml"):
+    for sub in ("sub", "Maildir/cur", "Maildir/new", "Maildir/tmp"):
+        (inbox / sub).mkdir(parents=True)
+    for name in ("b.xml", "a.xml", "sub/c.xml.gz", ".hidden.xml", "Maildir/cur/1",
+                 "Maildir/new/2", "Maildir/tmp/half-delivered"):
         (inbox / name).write_text("x")
     files = expand_paths([str(inbox), str(inbox / "a.xml"), "-"])
-    assert [Path(p).relative_to(inbox).as_posix() for p, _ in files[:3]] == \
-        ["a.xml", "b.xml", "sub/c.xml.gz"]
-    assert files[3] == ("-", False)
-    assert len(files) == 4
-    assert all(from_dir for _, from_dir in files[:3])
+    assert [Path(p).relative_to(inbox).as_posix() for p, _ in files[:-1]] == \
+        ["a.xml", "b.xml", "Maildir/cur/1", "Maildir/new/2", "sub/c.xml.gz"]
+    assert files[-1] == ("-", False)
+    assert all(from_dir for _, from_dir in files[:-1])
 
 
 def test_store_failure_does_not_stop_the_batch(tmp_path: Path) -> None:

@@ -124,14 +124,19 @@ class IngestResult:
     def failed(self) -> int:
         return self.count(ReportStatus.FAILED)
 
+    def _stored_aggregate(self) -> list[ReportOutcome]:
+        return [r for r in self.reports
+                if r.status is ReportStatus.STORED and r.kind is ReportKind.AGGREGATE]
+
     @property
     def records(self) -> int:
-        """Records stored by this run (not those of duplicates)."""
-        return sum(r.records for r in self.reports if r.status is ReportStatus.STORED)
+        """Aggregate records stored by this run (not those of duplicates)."""
+        return sum(r.records for r in self._stored_aggregate())
 
     @property
     def messages(self) -> int:
-        return sum(r.messages for r in self.reports if r.status is ReportStatus.STORED)
+        """Messages in the aggregate records stored by this run."""
+        return sum(r.messages for r in self._stored_aggregate())
 
     @property
     def warnings(self) -> int:
@@ -187,7 +192,13 @@ class IngestResult:
 
 
 def expand_paths(paths: Sequence[str]) -> list[tuple[str, bool]]:
-    """``(path, listed_from_a_directory)`` for each file to read, each once, in order."""
+    """``(path, listed_from_a_directory)`` for each file to read, each once, in order.
+
+    Directories are walked as the reader walks them (hidden files and a Maildir's
+    ``tmp`` are skipped), so each file's reports are attributed to that file.
+    """
+    from dmarc_audit.reports.sources import walk
+
     out: list[tuple[str, bool]] = []
     seen: set[str] = set()
 
@@ -199,11 +210,8 @@ def expand_paths(paths: Sequence[str]) -> list[tuple[str, bool]]:
 
     for path in paths:
         if path != "-" and os.path.isdir(path):
-            root = Path(path)
-            for child in sorted(root.rglob("*")):
-                rel = child.relative_to(root).parts
-                if child.is_file() and not any(part.startswith(".") for part in rel):
-                    add(str(child), True)
+            for child in walk(path):
+                add(child, True)
         else:
             add(path, False)
     return out

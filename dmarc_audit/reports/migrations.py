@@ -53,6 +53,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         )""",
         "CREATE INDEX aggregate_reports_domain_begin ON aggregate_reports (domain, begin_ts)",
         "CREATE INDEX aggregate_reports_begin ON aggregate_reports (begin_ts)",
+        """CREATE TABLE auth_sets (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE
+        )""",
+        """CREATE TABLE auth_results (
+            auth_set INTEGER NOT NULL REFERENCES auth_sets (id),
+            position INTEGER NOT NULL,
+            method TEXT NOT NULL,
+            domain TEXT NOT NULL,
+            result TEXT NOT NULL,
+            selector TEXT,
+            scope TEXT,
+            human_result TEXT,
+            PRIMARY KEY (auth_set, position)
+        ) WITHOUT ROWID""",
         """CREATE TABLE aggregate_records (
             id INTEGER PRIMARY KEY,
             report INTEGER NOT NULL REFERENCES aggregate_reports (id) ON DELETE CASCADE,
@@ -64,19 +79,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             header_from TEXT NOT NULL,
             envelope_from TEXT,
             envelope_to TEXT,
-            reasons TEXT
+            reasons TEXT,
+            auth_set INTEGER REFERENCES auth_sets (id)
         )""",
         "CREATE INDEX aggregate_records_report ON aggregate_records (report)",
-        """CREATE TABLE aggregate_auth_results (
-            record INTEGER NOT NULL REFERENCES aggregate_records (id) ON DELETE CASCADE,
-            method TEXT NOT NULL,
-            domain TEXT NOT NULL,
-            result TEXT NOT NULL,
-            selector TEXT,
-            scope TEXT,
-            human_result TEXT
-        )""",
-        "CREATE INDEX aggregate_auth_results_record ON aggregate_auth_results (record)",
         """CREATE TABLE failure_reports (
             id INTEGER PRIMARY KEY,
             fingerprint TEXT NOT NULL UNIQUE,

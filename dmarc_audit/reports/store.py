@@ -6,6 +6,10 @@ Storing a report either commits all of it or nothing: the records are streamed
 from the report's one-pass iterator into ``executemany`` batches inside the
 report's ``BEGIN IMMEDIATE`` transaction, and any exception rolls it back.
 
+A record's ``auth_results`` are stored once per distinct set (``auth_sets``):
+thousands of records share "DKIM pass d=shop.example s=s1; SPF pass", so each
+record carries a set id instead of its own rows.
+
 WAL journaling, ``synchronous=NORMAL`` and a busy timeout let two ingests (two
 cron jobs) share a store: the second writer waits for the first one's report to
 commit, then finds duplicates already stored. The schema is in
@@ -19,7 +23,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +46,10 @@ BATCH_SIZE = 5000
 """Records per ``executemany`` call."""
 BUSY_TIMEOUT = 300.0
 """Seconds a writer waits for another writer's report to commit."""
+AUTH_CACHE_SIZE = 100_000
+"""Auth-result sets whose ids a Store remembers between reports."""
+
+AuthSet = tuple[AuthResult, ...]
 
 
 def default_db_path() -> Path:
@@ -223,6 +231,8 @@ class Store:
                  busy_timeout: float = BUSY_TIMEOUT, batch_size: int = BATCH_SIZE) -> None:
         self.path = Path(path)
         self.batch_size = batch_size
+        self._auth_ids: dict[AuthSet, int] = {}
+        """Committed auth sets only: a rolled-back transaction's ids never get here."""
         if not create and not self.path.exists():
             raise StoreError(f"no report store at {self.path} "
                              "(run 'dmarc-audit reports ingest' first)")
@@ -326,51 +336,44 @@ class Store:
                 return StoreResult(StoreOutcome.DUPLICATE, ReportKind.AGGREGATE, row[0], key,
                                    row[1], row[2])
             report_row = int(cur.lastrowid or 0)
-            records, messages = self._insert_records(conn, report_row, report.records)
+            records, messages, new_sets = self._insert_records(conn, report_row,
+                                                               report.records)
             conn.execute(
                 "UPDATE aggregate_reports SET record_count = ?, message_count = ?, "
                 "warnings = ?, skipped_records = ? WHERE id = ?",
                 (records, messages, json.dumps([str(w) for w in report.warnings]),
                  report.skipped_records, report_row),
             )
+        if len(self._auth_ids) + len(new_sets) > AUTH_CACHE_SIZE:
+            self._auth_ids.clear()
+        self._auth_ids.update(new_sets)
         return StoreResult(StoreOutcome.STORED, ReportKind.AGGREGATE, report_row, key,
                            records, messages)
 
     def _insert_records(self, conn: sqlite3.Connection, report_row: int,
-                        records: Iterator[AggregateRecord]) -> tuple[int, int]:
-        # Record ids are assigned here so auth results can refer to them without a
-        # round trip per record; the write lock makes MAX(id) safe to use.
-        next_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM aggregate_records") \
-            .fetchone()[0] + 1
+                        records: Iterator[AggregateRecord]) -> tuple[int, int, dict]:
+        """Insert in batches; returns (records, messages, auth sets new to the cache)."""
+        known = self._auth_ids
+        new_sets: dict[AuthSet, int] = {}
         rows: list[tuple] = []
-        auth_rows: list[tuple] = []
         count = messages = 0
         dumps = json.dumps
         for rec in records:
-            rows.append((next_id, report_row, rec.source_ip, rec.count, rec.disposition,
+            auth = rec.auth_results
+            set_id = None
+            if auth:
+                set_id = known.get(auth) or new_sets.get(auth)
+                if set_id is None:
+                    set_id = new_sets[auth] = _auth_set_id(conn, auth)
+            rows.append((report_row, rec.source_ip, rec.count, rec.disposition,
                          rec.dkim_aligned, rec.spf_aligned, rec.header_from, rec.envelope_from,
-                         rec.envelope_to, dumps(rec.reasons) if rec.reasons else None))
-            for ar in rec.auth_results:
-                auth_rows.append((next_id, ar.method, ar.domain, ar.result, ar.selector,
-                                  ar.scope, ar.human_result))
-            next_id += 1
+                         rec.envelope_to, dumps(rec.reasons) if rec.reasons else None, set_id))
             count += 1
             messages += rec.count
             if len(rows) >= self.batch_size:
-                self._flush(conn, rows, auth_rows)
-        self._flush(conn, rows, auth_rows)
-        return count, messages
-
-    @staticmethod
-    def _flush(conn: sqlite3.Connection, rows: list[tuple], auth_rows: list[tuple]) -> None:
-        if rows:
-            conn.executemany("INSERT INTO aggregate_records VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                             rows)
-            rows.clear()
-        if auth_rows:
-            conn.executemany("INSERT INTO aggregate_auth_results VALUES (?,?,?,?,?,?,?)",
-                             auth_rows)
-            auth_rows.clear()
+                _insert_rows(conn, rows)
+        _insert_rows(conn, rows)
+        return count, messages, new_sets
 
     def add_failure(self, report: FailureReport) -> StoreResult:
         """Store a failure report unless one with the same fields is stored."""
@@ -456,20 +459,15 @@ class Store:
 
     def records(self, report_row: int) -> Iterator[AggregateRecord]:
         """The stored records of one aggregate report, in the order they were read."""
-        auth: dict[int, list[AuthResult]] = {}
-        for rec_id, method, domain, result, selector, scope, human in self._conn.execute(
-            "SELECT a.record, a.method, a.domain, a.result, a.selector, a.scope, "
-            "a.human_result FROM aggregate_auth_results a JOIN aggregate_records r "
-            "ON r.id = a.record WHERE r.report = ? ORDER BY a.rowid", (report_row,),
-        ):
-            auth.setdefault(rec_id, []).append(
-                AuthResult(method, domain, result, selector, scope, human))
+        sets = load_auth_sets(
+            self._conn, "WHERE auth_set IN (SELECT auth_set FROM aggregate_records "
+            "WHERE report = ?)", (report_row,))
         for row in self._conn.execute(
-            "SELECT id, source_ip, count, disposition, dkim_aligned, spf_aligned, header_from, "
-            "envelope_from, envelope_to, reasons FROM aggregate_records WHERE report = ? "
-            "ORDER BY id", (report_row,),
+            "SELECT source_ip, count, disposition, dkim_aligned, spf_aligned, header_from, "
+            "envelope_from, envelope_to, reasons, auth_set FROM aggregate_records "
+            "WHERE report = ? ORDER BY id", (report_row,),
         ):
-            yield record_from_row(row[1:], tuple(auth.get(row[0], ())))
+            yield record_from_row(row[:9], sets.get(row[9], ()))
 
     def list_failure(self, domain: str | None = None) -> list[StoredFailure]:
         where, args = ("WHERE reported_domain = ?", [norm_domain(domain)]) if domain else ("", [])
@@ -491,6 +489,44 @@ class Store:
             "GROUP BY t.id ORDER BY t.begin_ts, t.id", args)
         return [StoredTls(r[0], r[1], r[2], from_ts(r[3]), from_ts(r[4]), *r[5:])  # type: ignore[arg-type]
                 for r in rows]
+
+
+def _insert_rows(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    if rows:
+        conn.executemany(
+            "INSERT INTO aggregate_records (report, source_ip, count, disposition, "
+            "dkim_aligned, spf_aligned, header_from, envelope_from, envelope_to, reasons, "
+            "auth_set) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+        rows.clear()
+
+
+def _auth_set_id(conn: sqlite3.Connection, auth: AuthSet) -> int:
+    """The id of this set of auth results, stored now if it is new."""
+    key = json.dumps([[a.method, a.domain, a.result, a.selector, a.scope, a.human_result]
+                      for a in auth])
+    cur = conn.execute("INSERT INTO auth_sets (key) VALUES (?) ON CONFLICT (key) DO NOTHING",
+                       (key,))
+    if cur.rowcount == 0:
+        return int(conn.execute("SELECT id FROM auth_sets WHERE key = ?", (key,)).fetchone()[0])
+    set_id = int(cur.lastrowid or 0)
+    conn.executemany(
+        "INSERT INTO auth_results VALUES (?,?,?,?,?,?,?,?)",
+        [(set_id, i, a.method, a.domain, a.result, a.selector, a.scope, a.human_result)
+         for i, a in enumerate(auth)])
+    return set_id
+
+
+def load_auth_sets(conn: sqlite3.Connection, where: str = "",
+                   args: Sequence[object] = ()) -> dict[int, AuthSet]:
+    """Auth sets by id; ``where`` filters ``auth_results`` (e.g. ``WHERE auth_set IN (…)``)."""
+    sets: dict[int, list[AuthResult]] = {}
+    for set_id, method, domain, result, selector, scope, human in conn.execute(
+        "SELECT auth_set, method, domain, result, selector, scope, human_result "
+        f"FROM auth_results {where} ORDER BY auth_set, position", args,
+    ):
+        sets.setdefault(set_id, []).append(
+            AuthResult(method, domain, result, selector, scope, human))
+    return {k: tuple(v) for k, v in sets.items()}
 
 
 def record_from_row(row: tuple, auth: tuple[AuthResult, ...]) -> AggregateRecord:

@@ -30,8 +30,14 @@ from dmarc_audit.reports.classify import (
     org_domain,
     provider_for,
 )
-from dmarc_audit.reports.model import AuthResult
-from dmarc_audit.reports.store import Store, from_ts, norm_domain, period_where, record_from_row
+from dmarc_audit.reports.store import (
+    Store,
+    from_ts,
+    load_auth_sets,
+    norm_domain,
+    period_where,
+    record_from_row,
+)
 
 SCHEMA_VERSION = 1
 """Of the JSON summary document (docs/reports.md). Bump on breaking changes."""
@@ -422,15 +428,15 @@ def build_summary(store: Store, filt: PeriodFilter, *,
     where, args = period_where("rep", filt.domain, filt.since, filt.until)
     join = "FROM aggregate_records r JOIN aggregate_reports rep ON rep.id = r.report"
 
-    # 1. message figures by (domain, reporter, source, disposition, header_from)
-    by_domain: dict[str, Figures] = defaultdict(Figures)
-    by_source: dict[str, Figures] = defaultdict(Figures)
-    by_reporter: dict[str, Figures] = defaultdict(Figures)
+    # 1. message figures by (domain, reporter, source, disposition, header_from);
+    #    summed into [messages, pass, spf, dkim] lists, frozen into Figures below
+    by_domain: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    by_source: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    by_reporter: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     dispositions: Counter[str] = Counter()
     source_disp: dict[str, Counter[str]] = defaultdict(Counter)
     source_sets: dict[str, tuple[set[str], set[str], set[str]]] = defaultdict(
         lambda: (set(), set(), set()))
-    totals = Figures()
     for domain, org, ip, disp, header_from, n, ok, spf, dkim in conn.execute(
         f"SELECT rep.domain, rep.org_name, r.source_ip, r.disposition, r.header_from, "
         f"SUM(r.count), SUM(CASE WHEN {_PASS} THEN r.count ELSE 0 END), "
@@ -438,17 +444,18 @@ def build_summary(store: Store, filt: PeriodFilter, *,
         "SUM(CASE WHEN r.dkim_aligned = 'pass' THEN r.count ELSE 0 END) "
         f"{join} {where} GROUP BY 1, 2, 3, 4, 5", args,
     ):
-        fig = Figures(n, ok, spf, dkim)
-        totals = totals + fig
-        by_domain[domain] = by_domain[domain] + fig
-        by_source[ip] = by_source[ip] + fig
-        by_reporter[org] = by_reporter[org] + fig
+        for acc in (by_domain[domain], by_source[ip], by_reporter[org]):
+            acc[0] += n
+            acc[1] += ok
+            acc[2] += spf
+            acc[3] += dkim
         dispositions[disp] += n
         source_disp[ip][disp] += n
         reporters, froms, domains = source_sets[ip]
         reporters.add(org)
         froms.add(header_from)
         domains.add(domain)
+    totals = Figures(*(sum(acc[i] for acc in by_domain.values()) for i in range(4)))
 
     # 2. reports, period bounds and the newest policy per domain
     report_counts: Counter[str] = Counter()
@@ -495,7 +502,8 @@ def build_summary(store: Store, filt: PeriodFilter, *,
 
     # 5. assemble
     sources = []
-    for ip, fig in by_source.items():
+    for ip, acc in by_source.items():
+        fig = Figures(*acc)
         ptr = ptrs.get(ip)
         reporters, froms, domains = source_sets[ip]
         diag = diagnose(ip, ((v, n, author) for (v, author), n in verdicts[ip].items()))
@@ -509,8 +517,8 @@ def build_summary(store: Store, filt: PeriodFilter, *,
     failing = sorted((s for s in sources if s.figures.failing),
                      key=lambda s: (-s.figures.failing, _ip_key(s.source_ip)))
     readiness = tuple(
-        _readiness(domain, by_domain[domain], domain_reasons[domain], policies.get(domain),
-                   spans[domain], (published or {}).get(domain))
+        _readiness(domain, Figures(*by_domain[domain]), domain_reasons[domain],
+                   policies.get(domain), spans[domain], (published or {}).get(domain))
         for domain in sorted(spans))
     all_begins = [span[0] for span in spans.values()]
     all_ends = [span[1] for span in spans.values()]
@@ -523,7 +531,8 @@ def build_summary(store: Store, filt: PeriodFilter, *,
         totals=totals,
         dispositions=tuple(dispositions.most_common()),
         reporters=tuple(sorted(
-            (ReporterFigures(org, report_counts[org], fig) for org, fig in by_reporter.items()),
+            (ReporterFigures(org, report_counts[org], Figures(*acc))
+             for org, acc in by_reporter.items()),
             key=lambda r: (-r.figures.messages, r.org_name))),
         sources=tuple(sources),
         top_failing=tuple(failing[:TOP_FAILING]),
@@ -539,26 +548,24 @@ def _failing(store: Store, filt: PeriodFilter, contexts: Mapping[str, SourceCont
     where, args = period_where("rep", filt.domain, filt.since, filt.until)
     cond = f"{where} {'AND' if where else 'WHERE'} NOT {_PASS}"
     join = "FROM aggregate_records r JOIN aggregate_reports rep ON rep.id = r.report"
-    auth_rows = conn.execute(
-        "SELECT a.record, a.method, a.domain, a.result, a.selector, a.scope, a.human_result "
-        f"FROM aggregate_auth_results a JOIN aggregate_records r ON r.id = a.record "
-        f"JOIN aggregate_reports rep ON rep.id = r.report {cond} ORDER BY a.record, a.rowid",
-        args)
-    pending = next(auth_rows, None)
-    records = store.connection.cursor().execute(
-        "SELECT r.id, rep.domain, rep.policy_adkim, rep.policy_aspf, r.source_ip, r.count, "
+    sets = load_auth_sets(conn, f"WHERE auth_set IN (SELECT r.auth_set {join} {cond})", args)
+    # A verdict depends on the record's shape, not on its IP or count: classify
+    # each distinct (policy, header_from, reasons, auth set, context) once.
+    verdicts: dict[tuple, tuple[str, Verdict]] = {}
+    for domain, adkim, aspf, *row, set_id in conn.execute(
+        "SELECT rep.domain, rep.policy_adkim, rep.policy_aspf, r.source_ip, r.count, "
         "r.disposition, r.dkim_aligned, r.spf_aligned, r.header_from, r.envelope_from, "
-        f"r.envelope_to, r.reasons {join} {cond} ORDER BY r.id", args)
-    for rec_id, domain, adkim, aspf, *row in records:
-        auth: list[AuthResult] = []
-        while pending is not None and pending[0] <= rec_id:
-            if pending[0] == rec_id:
-                auth.append(AuthResult(*pending[1:]))
-            pending = next(auth_rows, None)
-        record = record_from_row(tuple(row), tuple(auth))
-        verdict = classify_record(record, domain, adkim, aspf, contexts[record.source_ip])
-        author = norm_domain(record.header_from) or domain
-        yield domain, record.source_ip, record.count, author, verdict
+        f"r.envelope_to, r.reasons, r.auth_set {join} {cond}", args,
+    ):
+        ip, count, context = row[0], row[1], contexts[row[0]]
+        key = (domain, adkim, aspf, row[5], row[8], set_id, context)
+        known = verdicts.get(key)
+        if known is None:
+            record = record_from_row(tuple(row), sets.get(set_id, ()))
+            author = norm_domain(record.header_from) or domain
+            known = verdicts[key] = (author, classify_record(record, domain, adkim, aspf,
+                                                             context))
+        yield domain, ip, count, known[0], known[1]
 
 
 def _readiness(domain: str, figures: Figures,
@@ -648,8 +655,13 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _ip_key(ip: str) -> tuple[int, int | str]:
+    """IPv4 in numeric order, then IPv6, then anything else."""
+    parts = ip.split(".")
+    if len(parts) == 4 and all(p.isdigit() and len(p) <= 3 for p in parts):
+        a, b, c, d = (int(p) for p in parts)
+        return (4, (a << 24) | (b << 16) | (c << 8) | d)
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError:
-        return (2, ip)
+        return (7, ip)
     return (addr.version, int(addr))

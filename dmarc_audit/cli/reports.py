@@ -1,0 +1,554 @@
+"""``dmarc-audit reports ingest|summary|list|show``: store reports and read what they say."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from dmarc_audit.cli.common import (
+    FormatOpt,
+    NameserverOpt,
+    OfflineOpt,
+    OutputFormat,
+    TimeoutOpt,
+    ZoneOpt,
+    print_json,
+    stderr_console,
+    stdout_console,
+)
+from dmarc_audit.errors import InputError
+
+if TYPE_CHECKING:
+    from dmarc_audit.reports.ingest import FileOutcome, IngestResult, ReportOutcome
+    from dmarc_audit.reports.store import Store
+    from dmarc_audit.reports.summary import Summary
+
+reports_app = typer.Typer(
+    name="reports",
+    help="Store DMARC aggregate, failure and SMTP TLS reports, and read what they say.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class SummaryFormat(str, Enum):
+    """Summary renderers. Every member must have one (tests check)."""
+
+    TEXT = "text"
+    JSON = "json"
+    CSV = "csv"
+
+
+class ReportKindOpt(str, Enum):
+    AGGREGATE = "aggregate"
+    FAILURE = "failure"
+    TLS = "tls"
+
+
+DbOpt = Annotated[
+    Path | None,
+    typer.Option("--db", metavar="PATH", help="The report store (SQLite). Default: "
+                 "$XDG_DATA_HOME/dmarc-audit/reports.sqlite3 "
+                 "(~/.local/share/dmarc-audit/reports.sqlite3)."),
+]
+DomainOpt = Annotated[
+    str | None, typer.Option("--domain", "-d", metavar="DOMAIN",
+                             help="Only reports about this policy domain.")
+]
+SinceOpt = Annotated[
+    str | None, typer.Option("--since", metavar="7d|DATE",
+                             help="Reports that begin at or after this (7d, 24h, 2w, "
+                                  "2024-05-01, or an ISO time; UTC).")
+]
+UntilOpt = Annotated[
+    str | None, typer.Option("--until", metavar="DATE",
+                             help="Reports that begin before this (a bare date includes "
+                                  "that day).")
+]
+
+
+def open_store(db: Path | None, create: bool) -> Store:
+    """The store at ``--db`` or the default path; problems become one-line input errors."""
+    from dmarc_audit.reports.store import Store, StoreError, default_db_path
+
+    path = db if db is not None else default_db_path()
+    if path.exists() and path.is_dir():
+        raise InputError(f"--db {path}: is a directory, expected a database file")
+    try:
+        return Store(path, create=create)
+    except StoreError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _period(domain: str | None, since: str | None, until: str | None):
+    from dmarc_audit.reports.summary import PeriodFilter, parse_when
+
+    now = datetime.now(UTC)
+    start = parse_when(since, "--since", now) if since else None
+    end = parse_when(until, "--until", now, end_of_day=True) if until else None
+    if start and end and start >= end:
+        raise InputError(f"--since {since} is not before --until {until}")
+    name = domain.strip().lower().rstrip(".") if domain else None
+    if domain is not None and not name:
+        raise InputError("--domain: empty domain name")
+    return PeriodFilter(name, start, end)
+
+
+# --- ingest ----------------------------------------------------------------
+
+
+@reports_app.command("ingest")
+def ingest_command(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="PATH...", help="Report files or directories (walked); "
+                       "'-' reads one from stdin. XML, gzip, zip and e-mail messages."),
+    ] = None,
+    db: DbOpt = None,
+    archive: Annotated[
+        Path | None,
+        typer.Option("--archive", metavar="DIR",
+                     help="Move each file here after all its reports are stored (committed)."),
+    ] = None,
+    output_format: FormatOpt = OutputFormat.TEXT,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Name every report stored or already "
+                                                   "stored (on stderr).")
+    ] = False,
+) -> None:
+    """Store the reports in PATH...: duplicates are skipped, bad files listed, never fatal.
+
+    Exit 0 when every file was ingested, 1 when some failed, 2 on a usage error.
+    """
+    from dmarc_audit.reports.ingest import IngestOptions, expand_paths, ingest_files
+
+    if not paths:
+        raise InputError("no report files given (pass PATH..., a directory, or '-' for stdin)")
+    if archive is not None and archive.exists() and not archive.is_dir():
+        raise InputError(f"--archive {archive}: not a directory")
+    files = expand_paths(paths)
+    if not files:
+        raise InputError(f"no files in {' '.join(paths)}")
+    store = open_store(None if db is None else db, create=True)
+    out = _StderrLines()
+    progress = _IngestProgress(len(files)) if len(files) > 1 and sys.stderr.isatty() else None
+    if progress:
+        out.console = progress.console
+
+    def on_report(outcome: ReportOutcome) -> None:
+        _report_lines(out, outcome, verbose)
+        if progress and outcome.status.value == "stored" and outcome.kind is not None \
+                and outcome.kind.value == "aggregate":
+            progress.add_records(outcome.records)
+
+    def on_file(done: FileOutcome) -> None:
+        if done.archive_error:
+            out.line(f"dmarc-audit: warning: {done.path}: {done.archive_error}")
+        if done.status.value == "vanished":
+            out.line(f"dmarc-audit: warning: {done.path}: gone before it was read "
+                     "(archived by another ingest?); skipped")
+        elif done.status.value == "failed" and not done.reports:
+            out.line(f"dmarc-audit: failed: {done.path}")
+        if progress:
+            progress.advance()
+
+    try:
+        result = ingest_files(store, files, IngestOptions(archive_dir=archive),
+                              on_report=on_report, on_file=on_file)
+    finally:
+        if progress:
+            progress.stop()
+        store.close()
+    if output_format is OutputFormat.JSON:
+        print_json(result.to_json())
+    _ingest_summary(result)
+    raise typer.Exit(int(result.exit_status))
+
+
+def _report_lines(out: _StderrLines, outcome: ReportOutcome, verbose: bool) -> None:
+    status = outcome.status.value
+    if status == "failed":
+        out.line(f"dmarc-audit: failed: {outcome.source}: {outcome.error}")
+        return
+    for warning in outcome.warnings:
+        out.line(f"dmarc-audit: warning: {outcome.source}: {warning}")
+    hidden = outcome.warning_count - len(outcome.warnings)
+    if hidden > 0:
+        out.line(f"dmarc-audit: warning: {outcome.source}: … {hidden} more warnings")
+    if verbose:
+        kind = outcome.kind.value if outcome.kind else "report"
+        if status == "duplicate":
+            out.line(f"{outcome.source}: {kind} {outcome.key}: already stored (#{outcome.row_id})")
+        elif outcome.kind is not None and outcome.kind.value == "aggregate":
+            out.line(f"{outcome.source}: {kind} {outcome.key}: stored as #{outcome.row_id}, "
+                     f"{outcome.records:,} records")
+        else:
+            out.line(f"{outcome.source}: {kind} {outcome.key}: stored as #{outcome.row_id}")
+
+
+def _ingest_summary(result: IngestResult) -> None:
+    sys.stderr.write(f"{result.summary_line()}\n")
+
+
+class _StderrLines:
+    """Lines on stderr, through the progress bar's console while it is shown."""
+
+    def __init__(self) -> None:
+        self.console = None
+
+    def line(self, text: str) -> None:
+        if self.console is not None:
+            from rich.markup import escape
+
+            self.console.print(escape(text))
+        else:
+            sys.stderr.write(text + "\n")
+
+
+class _IngestProgress:
+    def __init__(self, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self.records = 0
+        self._progress = Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(),
+                                  TextColumn("{task.description}"), console=stderr_console(),
+                                  transient=True)
+        self.console = self._progress.console
+        self._task = self._progress.add_task("0 records", total=total)
+        self._progress.start()
+
+    def add_records(self, n: int) -> None:
+        if n:
+            self.records += n
+            self._progress.update(self._task, description=f"{self.records:,} records")
+
+    def advance(self) -> None:
+        self._progress.advance(self._task)
+
+    def stop(self) -> None:
+        self._progress.stop()
+
+
+# --- summary ---------------------------------------------------------------
+
+
+@reports_app.command("summary")
+def summary_command(
+    domain: DomainOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    output_format: Annotated[
+        SummaryFormat, typer.Option("--format", "-f", help="Output format (data goes to "
+                                                           "stdout; csv is one row per source).")
+    ] = SummaryFormat.TEXT,
+    resolve: Annotated[
+        bool, typer.Option("--resolve", help="Look up reverse DNS and the provider of each "
+                                             "source, and the published DMARC record.")
+    ] = False,
+    db: DbOpt = None,
+    nameserver: NameserverOpt = None,
+    zone: ZoneOpt = None,
+    offline: OfflineOpt = False,
+    timeout: TimeoutOpt = 2.0,
+) -> None:
+    """Volumes, pass rates, sources, failures and readiness for the next policy step."""
+    from dmarc_audit.reports.summary import build_summary, lookup, period_keys
+
+    filt = _period(domain, since, until)
+    queries = 0
+    with open_store(db, create=False) as store:
+        ptrs = published = None
+        if resolve:
+            from dmarc_audit.cli.common import dns_options, run_async
+            from dmarc_audit.dns.setup import build_resolver
+
+            resolver = build_resolver(dns_options(nameserver, zone, offline, timeout))
+            ips, domains = period_keys(store, filt)
+            ptrs, published = run_async(lookup(resolver, ips, domains))
+            queries = resolver.queries
+        summary = build_summary(store, filt, ptrs=ptrs, published=published)
+    SUMMARY_RENDERERS[output_format](summary)
+    line = (f"{summary.reports:,} reports · {summary.totals.messages:,} messages · "
+            f"{len(summary.sources):,} sources")
+    if summary.totals.messages:
+        from dmarc_audit.reports.summary import percent
+
+        line += f" · {percent(summary.totals.pass_rate)} DMARC pass"
+    if resolve:
+        line += f" · {queries} DNS queries"
+    if not summary.reports:
+        line = "no aggregate reports stored for this period" + (
+            f" and domain {filt.domain}" if filt.domain else "")
+    sys.stderr.write(line + "\n")
+
+
+def render_summary_json(summary: Summary) -> None:
+    print_json(summary.to_json())
+
+
+def render_summary_csv(summary: Summary) -> None:
+    import csv
+
+    from dmarc_audit.reports.summary import CSV_COLUMNS, csv_rows
+
+    writer = csv.DictWriter(sys.stdout, CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(csv_rows(summary))
+
+
+def render_summary_text(summary: Summary, source_rows: int = 20) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from dmarc_audit.reports.summary import percent
+
+    if not summary.reports:
+        return
+    console = stdout_console()
+    t = summary.totals
+    first, last = _day(summary.first_begin), _day(summary.last_end)
+    reporters = len(summary.reporters)
+    console.print(f"[bold]{escape(', '.join(summary.domains))}[/] · {first} → {last} · "
+                  f"{summary.reports:,} reports from {reporters} reporter"
+                  f"{'s' if reporters != 1 else ''}")
+    console.print(f"{t.messages:,} messages · {percent(t.pass_rate)} DMARC pass · "
+                  f"{percent(t.rate(t.spf_aligned))} SPF aligned · "
+                  f"{percent(t.rate(t.dkim_aligned))} DKIM aligned")
+
+    table = Table(title=_title("Sources", len(summary.sources), source_rows),
+                  title_justify="left", show_edge=False)
+    for name, right in (("source", False), ("reverse DNS", False), ("provider", False),
+                        ("messages", True), ("DMARC", True), ("SPF al.", True),
+                        ("DKIM al.", True), ("new", False), ("failing: likely reason", False)):
+        table.add_column(name, justify="right" if right else "left",
+                         overflow="fold")
+    for s in summary.sources[:source_rows]:
+        f = s.figures
+        reason = f"{f.failing:,} {s.diagnosis.reason.label}" if s.diagnosis else ""
+        table.add_row(s.source_ip, escape(s.ptr.name or f"({s.ptr.outcome})") if s.ptr else "",
+                      escape(s.provider or ""), f"{f.messages:,}", percent(f.pass_rate),
+                      percent(f.rate(f.spf_aligned)), percent(f.rate(f.dkim_aligned)),
+                      "new" if s.new else "", escape(reason))
+    console.print()
+    console.print(table)
+
+    table = Table(title="Reporters", title_justify="left", show_edge=False)
+    for name, right in (("reporter", False), ("reports", True), ("messages", True),
+                        ("DMARC pass", True)):
+        table.add_column(name, justify="right" if right else "left")
+    for r in summary.reporters:
+        table.add_row(escape(r.org_name), f"{r.reports:,}", f"{r.figures.messages:,}",
+                      percent(r.figures.pass_rate))
+    console.print()
+    console.print(table)
+    disp = " · ".join(f"{escape(name)} {n:,}" for name, n in summary.dispositions)
+    console.print(f"\n[bold]Dispositions[/]  {disp}")
+
+    if summary.top_failing:
+        console.print("\n[bold]Top failing sources[/]")
+        for s in summary.top_failing:
+            d = s.diagnosis
+            host = f" ({escape(s.ptr.name)})" if s.ptr and s.ptr.name else ""
+            label = d.reason.label if d else ""
+            console.print(f"  [red]{s.source_ip}[/]{host}  {s.figures.failing:,} failing "
+                          f"of {s.figures.messages:,} · {label}")
+            if d:
+                console.print(f"      [dim]{escape(d.detail)}[/]")
+                console.print(f"      → {escape(d.fix)}")
+
+    if summary.new_sources is None:
+        console.print("\n[bold]New sources[/]  [dim](give --since to compare with before)[/]")
+    elif summary.new_sources:
+        listed = ", ".join(f"{s.source_ip} ({s.figures.messages:,})"
+                           for s in summary.new_sources[:10])
+        more = len(summary.new_sources) - 10
+        console.print(f"\n[bold]New sources[/]  {len(summary.new_sources)}: {listed}"
+                      + (f", … {more} more" if more > 0 else ""))
+    else:
+        console.print("\n[bold]New sources[/]  none")
+
+    console.print("\n[bold]Readiness[/]")
+    for r in summary.readiness:
+        style = {"ready": "green", "not-ready": "red"}.get(r.verdict.value, "yellow")
+        step = f"{r.current_policy or 'p=?'} → p={r.next_policy}" if r.next_policy \
+            else (r.current_policy or "")
+        console.print(f"  [bold]{escape(r.domain)}[/]  {escape(step)}  "
+                      f"[{style}]{r.verdict.value}[/]")
+        console.print(f"      {escape(r.message)}")
+        if r.fix_first:
+            items = ", ".join(f"{f.source_ip} ({f.failing:,}, {f.reason.value})"
+                              for f in r.fix_first[:5])
+            more = len(r.fix_first) - 5
+            console.print(f"      fix first: {items}" + (f", … {more} more" if more > 0 else ""))
+        if r.record and r.verdict.value in ("ready", "not-ready"):
+            when = "publish" if r.verdict.value == "ready" else "then publish"
+            console.print(f"      {when}: [green]_dmarc.{escape(r.domain)} TXT "
+                          f"\"{escape(r.record)}\"[/]")
+            if r.record_note:
+                console.print(f"      [yellow]note:[/] {escape(r.record_note)}")
+
+
+SUMMARY_RENDERERS: dict[SummaryFormat, Callable[[Summary], None]] = {
+    SummaryFormat.TEXT: render_summary_text,
+    SummaryFormat.JSON: render_summary_json,
+    SummaryFormat.CSV: render_summary_csv,
+}
+
+
+def _title(name: str, total: int, shown: int) -> str:
+    if total > shown:
+        return f"{name} (top {shown} of {total:,} by messages; all in --format json/csv)"
+    return name
+
+
+def _day(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d") if moment else "?"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+# --- list and show ---------------------------------------------------------
+
+
+@reports_app.command("list")
+def list_command(
+    domain: DomainOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    kind: Annotated[
+        ReportKindOpt, typer.Option("--kind", "-k", help="Which reports to list.")
+    ] = ReportKindOpt.AGGREGATE,
+    output_format: FormatOpt = OutputFormat.TEXT,
+    db: DbOpt = None,
+) -> None:
+    """List the stored reports, oldest first (ids for 'reports show')."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    filt = _period(domain, since, until)
+    with open_store(db, create=False) as store:
+        if kind is ReportKindOpt.AGGREGATE:
+            rows = store.list_aggregate(filt.domain, filt.since, filt.until)
+        elif kind is ReportKindOpt.FAILURE:
+            rows = store.list_failure(filt.domain)  # type: ignore[assignment]
+        else:
+            rows = store.list_tls(filt.domain)  # type: ignore[assignment]
+    if output_format is OutputFormat.JSON:
+        print_json([row.to_json() for row in rows])
+    elif rows:
+        docs = [row.to_json() for row in rows]
+        columns = [c for c in docs[0] if c != "source"]
+        table = Table(show_edge=False)
+        for name in columns:
+            right = name in ("id", "records", "messages", "policies", "successful", "failed")
+            fixed = right or name in ("begin", "end", "arrival", "source_ip")
+            table.add_column(name, justify="right" if right else "left", overflow="fold",
+                             no_wrap=fixed, min_width=None if fixed else 8)
+        for doc in docs:
+            table.add_row(*(escape(_cell(doc[c])) for c in columns))
+        stdout_console().print(table)
+    sys.stderr.write(f"{len(rows):,} {kind.value} report{'s' if len(rows) != 1 else ''}\n")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, int):
+        return f"{value:,}" if not isinstance(value, bool) else str(value).lower()
+    text = str(value)
+    if text.endswith("Z") and "T" in text:  # ISO time: shorter for the table
+        return text[:10] if text[10:] == "T00:00:00Z" else text.replace("T", " ")[:16]
+    return text
+
+
+@reports_app.command("show")
+def show_command(
+    report: Annotated[int, typer.Argument(metavar="ID", help="The id from 'reports list'.")],
+    output_format: FormatOpt = OutputFormat.TEXT,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="Records shown as text (0: all).")
+    ] = 200,
+    db: DbOpt = None,
+) -> None:
+    """Show one aggregate report and its records."""
+    with open_store(db, create=False) as store:
+        stored = store.get_aggregate(report)
+        if stored is None:
+            raise InputError(f"no aggregate report #{report} in {store.path} "
+                             "(see 'dmarc-audit reports list')")
+        if output_format is OutputFormat.JSON:
+            doc = stored.to_json(full=True)
+            doc["records"] = [_record_json(r) for r in store.records(report)]
+            doc["record_count"] = stored.records
+            print_json(doc)
+            return
+        _show_text(stored, store, limit)
+
+
+def _record_json(record) -> dict[str, object]:
+    return {
+        "source_ip": record.source_ip,
+        "count": record.count,
+        "disposition": record.disposition,
+        "dkim_aligned": record.dkim_aligned,
+        "spf_aligned": record.spf_aligned,
+        "header_from": record.header_from,
+        "envelope_from": record.envelope_from,
+        "envelope_to": record.envelope_to,
+        "reasons": [{"type": t, "comment": c} for t, c in record.reasons],
+        "auth_results": [
+            {k: v for k, v in (("method", a.method), ("domain", a.domain),
+                               ("result", a.result), ("selector", a.selector),
+                               ("scope", a.scope), ("human_result", a.human_result))
+             if v is not None}
+            for a in record.auth_results
+        ],
+    }
+
+
+def _show_text(stored, store: Store, limit: int) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = stdout_console()
+    p = stored.policy
+    policy = "; ".join(f"{k}={v}" for k, v in (("p", p.p), ("sp", p.sp), ("np", p.np),
+                                               ("adkim", p.adkim), ("aspf", p.aspf),
+                                               ("pct", p.pct), ("fo", p.fo),
+                                               ("t", p.testing)) if v is not None)
+    console.print(f"[bold]#{stored.id}[/] {escape(stored.org_name)} · report "
+                  f"{escape(stored.report_id)} · {escape(stored.domain)}")
+    console.print(f"  {_when(stored.begin)} → {_when(stored.end)} UTC · "
+                  f"{stored.records:,} records · {stored.messages:,} messages")
+    console.print(f"  policy seen: {escape(policy) or '(none)'} · schema {stored.schema}")
+    console.print(f"  from {escape(stored.source)}, stored {_when(stored.ingested_at)} UTC")
+    for line in [*stored.errors, *stored.warnings]:
+        console.print(f"  [yellow]note:[/] {escape(line)}")
+    if stored.skipped_records:
+        console.print(f"  [yellow]{stored.skipped_records} records skipped while reading[/]")
+    table = Table(show_edge=False)
+    for name, right in (("source", False), ("count", True), ("disposition", False),
+                        ("DKIM", False), ("SPF", False), ("header from", False),
+                        ("auth results", False)):
+        table.add_column(name, justify="right" if right else "left", overflow="fold")
+    for index, r in enumerate(store.records(stored.id)):
+        if limit and index >= limit:
+            break
+        auth = " ".join(f"{a.method}={a.result}:{a.domain}" for a in r.auth_results)
+        table.add_row(r.source_ip, f"{r.count:,}", escape(r.disposition), r.dkim_aligned,
+                      r.spf_aligned, escape(r.header_from), escape(auth))
+    console.print(table)
+    if limit and stored.records > limit:
+        console.print(f"[dim]… {stored.records - limit:,} more records "
+                      "(--limit 0 for all, or --format json)[/]")

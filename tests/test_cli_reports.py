@@ -167,7 +167,7 @@ def test_default_store_location(db: Path, tmp_path: Path) -> None:
     os.link(db, xdg / "dmarc-audit" / "reports.sqlite3")
     run = run_reports("list", "--format", "json", env={"XDG_DATA_HOME": str(xdg)})
     assert run.code == 0, run.err
-    assert len(run.json()) == 9
+    assert len(run.json()["reports"]) == 9
 
 
 # --- list and show -------------------------------------------------------------------
@@ -176,7 +176,9 @@ def test_default_store_location(db: Path, tmp_path: Path) -> None:
 def test_list_json(db: Path) -> None:
     run = run_reports("list", "--db", str(db), "--format", "json", "--since", "2024-05-08")
     assert run.code == 0, run.err
-    assert run.json() == [
+    doc = run.json()
+    assert (doc["schema_version"], doc["kind"]) == (1, "aggregate")
+    assert doc["reports"] == [
         {"id": 8, "org_name": "google.com", "report_id": "g7", "domain": "shop.example",
          "begin": "2024-05-08T00:00:00Z", "end": "2024-05-09T00:00:00Z", "records": 3,
          "messages": 1055},
@@ -185,6 +187,35 @@ def test_list_json(db: Path) -> None:
          "messages": 1055},
     ]
     assert run.err.strip() == "2 aggregate reports"
+
+
+def test_list_failure_and_tls_reports(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from dmarc_audit.reports.model import FailureReport, TlsPolicySummary, TlsReport
+
+    day = datetime(2024, 5, 2, 13, 59, tzinfo=UTC)
+    path = tmp_path / "r.sqlite3"
+    with Store(path) as s:
+        s.add(FailureReport("f.eml", "auth-failure", day, "shop.example", SPOOFER,
+                            "<x@shop.example>", None, "dmarc", None, None, None, "hello",
+                            "shop.example", "dmarc@receiver.example"))
+        s.add(TlsReport("t.json", "Google Inc.", "2024-05-01Z_shop.example", day,
+                        day + timedelta(days=1), None,
+                        (TlsPolicySummary("sts", "shop.example", 90, 10),)))
+    failure = run_reports("list", "--kind", "failure", "--db", str(path), "--format", "json")
+    assert failure.json()["reports"] == [{
+        "id": 1, "feedback_type": "auth-failure", "arrival": "2024-05-02T13:59:00Z",
+        "reported_domain": "shop.example", "source_ip": SPOOFER, "auth_failure": "dmarc",
+        "header_from": "shop.example", "reporter": "dmarc@receiver.example",
+        "subject": "hello", "source": "f.eml"}]
+    tls = run_reports("list", "--kind", "tls", "--db", str(path), "--format", "json",
+                      "--domain", "shop.example")
+    assert tls.json()["reports"] == [{
+        "id": 1, "org_name": "Google Inc.", "report_id": "2024-05-01Z_shop.example",
+        "begin": "2024-05-02T13:59:00Z", "end": "2024-05-03T13:59:00Z", "policies": 1,
+        "successful": 90, "failed": 10, "source": "t.json"}]
+    assert tls.err.strip() == "1 tls report"
 
 
 def test_list_text(db: Path) -> None:
@@ -197,7 +228,10 @@ def test_show(db: Path) -> None:
     run = run_reports("show", "3", "--db", str(db), "--format", "json")
     assert run.code == 0, run.err
     doc = run.json()
-    assert doc["report_id"] == "g2" and doc["policy_published"]["p"] == "none"
+    assert doc["schema_version"] == 1
+    report = doc["report"]
+    assert report["report_id"] == "g2" and report["policy_published"]["p"] == "none"
+    assert (report["records"], report["messages"]) == (3, 1055)
     assert [r["source_ip"] for r in doc["records"]] == [OWN, ESP, SPOOFER]
     assert doc["records"][1]["auth_results"][0] == {"method": "dkim", "domain": "sendgrid.net",
                                                     "result": "pass", "selector": "s1"}

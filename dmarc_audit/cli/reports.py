@@ -445,7 +445,10 @@ def list_command(
         else:
             rows = store.list_tls(filt.domain)  # type: ignore[assignment]
     if output_format is OutputFormat.JSON:
-        print_json([row.to_json() for row in rows])
+        from dmarc_audit.reports.summary import SCHEMA_VERSION
+
+        print_json({"schema_version": SCHEMA_VERSION, "kind": kind.value,
+                    "reports": [row.to_json() for row in rows]})
     elif rows:
         docs = [row.to_json() for row in rows]
         columns = [c for c in docs[0] if c != "source"]
@@ -488,10 +491,10 @@ def show_command(
             raise InputError(f"no aggregate report #{report} in {store.path} "
                              "(see 'dmarc-audit reports list')")
         if output_format is OutputFormat.JSON:
-            doc = stored.to_json(full=True)
-            doc["records"] = [_record_json(r) for r in store.records(report)]
-            doc["record_count"] = stored.records
-            print_json(doc)
+            from dmarc_audit.reports.summary import SCHEMA_VERSION
+
+            print_json({"schema_version": SCHEMA_VERSION, "report": stored.to_json(full=True),
+                        "records": [_record_json(r) for r in store.records(report)]})
             return
         _show_text(stored, store, limit)
 

@@ -330,6 +330,19 @@ def test_text_golden(name: str) -> None:
     assert run.out == path.read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("name", ["esp-unaligned", "forwarded-arc"])
+def test_json_golden(name: str) -> None:
+    """The JSON shape, snapshot-tested (the DNS trace, whose timing varies, left out)."""
+    run = run_message(f"fixtures/messages/{name}.eml", "--format", "json", "--compare")
+    doc = json.loads(run.out)
+    assert doc.pop("dns")["queries"] > 0
+    path = GOLDEN / f"{name}.json"
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
 # --- bad input -------------------------------------------------------------------------
 
 

@@ -199,7 +199,7 @@ class MessageReport:
     def headline(self) -> str:
         """The verdict in one line: ``DMARC fail: … → reject``."""
         text = f"DMARC {self.dmarc.result.value}: {self.dmarc.reason}"
-        if self.dmarc.result.value in ("fail",):
+        if self.dmarc.result is DmarcResult.FAIL:
             text += f" → {self.dmarc.disposition}"
         return text
 

@@ -10,7 +10,7 @@ that applies to the From domain decides what happens to the message (§4.10).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dmarc_audit.dmarc.discovery import DmarcDiscovery, discover_dmarc
 from dmarc_audit.dns.types import Resolver
@@ -83,13 +83,7 @@ async def analyze_message(resolver: Resolver, message: Message,
         message=message, from_info=author, connection=connection, dkim=dkim, spf=spf,
         dmarc=dmarc, arc=arc, bulk=bulk, results=results, findings=(),
         comparisons=comparisons)
-    return _with_findings(report, message_findings(report))
-
-
-def _with_findings(report: MessageReport, findings) -> MessageReport:
-    from dataclasses import replace
-
-    return replace(report, findings=tuple(findings))
+    return replace(report, findings=tuple(message_findings(report)))
 
 
 async def _discover(resolver: Resolver, author: FromInfo,

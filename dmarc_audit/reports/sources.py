@@ -1,0 +1,433 @@
+"""Find report payloads in paths: files, directories, stdin, archives and mail.
+
+The format is taken from the content (magic bytes, the first characters), never
+from the file name. Containers are unwrapped recursively: gzip, zip (every
+member), mbox files, Maildir folders, and MIME messages with reports attached
+inline, nested, base64 or quoted-printable. What comes out is a :class:`Payload`
+(an XML or JSON document that can be opened again as a fresh stream, or a message
+that carries a failure report) or a :class:`ReportError` for a part that failed.
+
+Source names chain the path and the parts inside it with ``!``:
+``mail.mbox!message 3!google.com!example.com!1!2.zip!report.xml``.
+"""
+
+from __future__ import annotations
+
+import email
+import io
+import os
+import re
+import sys
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from email.message import Message
+from email.policy import compat32
+from enum import Enum
+
+from dmarc_audit.reports.model import ParseWarning, ReportError
+from dmarc_audit.reports.safety import (
+    CHUNK,
+    MAX_NESTING,
+    Budget,
+    ChargedReader,
+    CorruptData,
+    GzipReader,
+    LimitExceeded,
+    Readable,
+    Warn,
+    check_zip_entries,
+    describe_size,
+    read_capped,
+    zip_member_problem,
+)
+
+STDIN = "-"
+STDIN_SOURCE = "<stdin>"
+HEAD = 4096
+"""Bytes looked at to tell a format."""
+
+Opener = Callable[[Warn], Readable]
+
+
+class Format(str, Enum):
+    """What a byte stream is, told from its first bytes."""
+
+    EMPTY = "empty"
+    GZIP = "gzip"
+    ZIP = "zip"
+    XML = "xml"
+    JSON = "json"
+    MBOX = "mbox"
+    EMAIL = "email"
+    UNKNOWN = "unknown"
+
+
+class PayloadKind(str, Enum):
+    XML = "xml"
+    """An XML document: a DMARC aggregate report, if anything."""
+    JSON = "json"
+    """A JSON document: an SMTP TLS report, if anything."""
+    FEEDBACK = "feedback"
+    """A message with a ``message/feedback-report`` part (RFC 6591 / 9991)."""
+    MESSAGE = "message"
+    """A message in which no report part was found (maybe a plain-text failure report)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """One document to parse. ``open`` gives a fresh stream each call (XML, JSON)."""
+
+    source: str
+    kind: PayloadKind
+    open: Opener | None = None
+    message: Message | None = None
+    parts: tuple[str, ...] = ()
+    """For MESSAGE: the content types seen, to explain why nothing was found."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Blob:
+    source: str
+    open: Opener
+    depth: int
+    budget: Budget
+    in_message: bool = False
+    """A message part: unrecognised content is body text, not an error."""
+
+
+def iter_payloads(paths: list[str] | tuple[str, ...], limit: int,
+                  stdin: Readable | None = None) -> Iterator[Payload | ReportError]:
+    """Payloads in ``paths``: files, directories (recursively), ``-`` for stdin."""
+    for path in paths:
+        if path == STDIN:
+            yield from _stdin(stdin if stdin is not None else sys.stdin.buffer, limit)
+        elif os.path.isdir(path):
+            for file in walk(path):
+                yield from payloads_in_file(file, limit)
+        elif os.path.exists(path):
+            yield from payloads_in_file(path, limit)
+        else:
+            yield ReportError(path, "no such file or directory")
+
+
+def payloads_in_file(path: str, limit: int) -> Iterator[Payload | ReportError]:
+    def opener(_warn: Warn) -> Readable:
+        return open(path, "rb")  # the caller closes it
+
+    yield from _expand(_Blob(path, opener, 0, Budget(limit)))
+
+
+def payloads_in_bytes(data: bytes, source: str, limit: int) -> Iterator[Payload | ReportError]:
+    yield from _expand(_Blob(source, _bytes_opener(data), 0, Budget(limit)))
+
+
+def _stdin(stream: Readable, limit: int) -> Iterator[Payload | ReportError]:
+    try:
+        data = read_capped(stream, limit, "standard input")
+    except (OSError, LimitExceeded) as exc:
+        yield ReportError(STDIN_SOURCE, str(exc))
+        return
+    yield from payloads_in_bytes(data, STDIN_SOURCE, limit)
+
+
+def walk(top: str) -> Iterator[str]:
+    """Files under ``top`` in a stable order.
+
+    Hidden files are skipped. In a Maildir (a folder with ``cur``, ``new`` and
+    ``tmp``) only ``cur`` and ``new`` are read, plus Maildir++ sub-folders, so
+    half-delivered mail and the server's index files are left alone.
+    """
+    for root, dirs, files in os.walk(top):
+        dirs.sort()
+        maildir = {"cur", "new", "tmp"} <= set(dirs)
+        if maildir:
+            dirs.remove("tmp")
+            files = []
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield os.path.join(root, name)
+
+
+def sniff(head: bytes) -> Format:
+    """Tell a format from the first bytes of a stream."""
+    if not head:
+        return Format.EMPTY
+    if head.startswith(b"\x1f\x8b"):
+        return Format.GZIP
+    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
+        return Format.ZIP
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")):
+        return Format.XML
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"<"):
+        return Format.XML
+    if text.startswith(b"{"):
+        return Format.JSON
+    if head.startswith(b"From ") and b"\n" in head:
+        return Format.MBOX
+    if _HEADER_LINE.match(head) and _MAIL_HEADER.search(head):
+        return Format.EMAIL
+    if not text:
+        return Format.EMPTY
+    return Format.UNKNOWN
+
+
+_HEADER_LINE = re.compile(rb"[!-9;-~]+:")
+_MAIL_HEADER = re.compile(
+    rb"(?im)^(from|to|subject|date|received|content-type|mime-version|message-id"
+    rb"|return-path|delivered-to|dkim-signature):")
+
+
+def _expand(blob: _Blob) -> Iterator[Payload | ReportError]:
+    if blob.depth > MAX_NESTING:
+        yield ReportError(blob.source, f"containers nested more than {MAX_NESTING} deep")
+        return
+    try:
+        with closing(blob.open(_ignore)) as stream:
+            head = stream.read(HEAD)
+    except (OSError, LimitExceeded, CorruptData) as exc:
+        yield ReportError(blob.source, _describe(exc))
+        return
+    kind = sniff(head)
+    if kind is Format.GZIP:
+        yield from _expand(_Blob(blob.source, _gunzip(blob), blob.depth + 1, blob.budget,
+                                 blob.in_message))
+    elif kind is Format.ZIP:
+        yield from _expand_zip(blob)
+    elif kind is Format.XML:
+        yield Payload(blob.source, PayloadKind.XML, blob.open)
+    elif kind is Format.JSON:
+        yield Payload(blob.source, PayloadKind.JSON, blob.open)
+    elif kind is Format.MBOX:
+        yield from _expand_mbox(blob)
+    elif kind is Format.EMAIL:
+        yield from _expand_message_blob(blob)
+    elif kind is Format.EMPTY:
+        yield ReportError(blob.source, "empty: there is no report in it")
+    else:
+        yield ReportError(blob.source, f"not a report: the content is not XML, JSON, gzip, "
+                                       f"zip or e-mail (it starts {head[:16]!r})")
+
+
+def _ignore(_warning: ParseWarning) -> None:
+    """Peeking only: the warnings come again when the payload is read."""
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"cannot read: {exc.strerror}"
+    return str(exc)
+
+
+def _bytes_opener(data: bytes) -> Opener:
+    def opener(_warn: Warn) -> Readable:
+        return io.BytesIO(data)
+
+    return opener
+
+
+def _gunzip(blob: _Blob) -> Opener:
+    key = f"{blob.source}#gz{blob.depth}"
+
+    def opener(warn: Warn) -> Readable:
+        return GzipReader(blob.open(warn), blob.budget, key, warn)
+
+    return opener
+
+
+# zip -----------------------------------------------------------------------
+
+def _expand_zip(blob: _Blob) -> Iterator[Payload | ReportError]:
+    try:
+        archive = _seekable(blob)
+        with closing(archive(_ignore)) as stream, zipfile.ZipFile(stream) as zf:  # type: ignore[arg-type]
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError, LimitExceeded, CorruptData) as exc:
+        yield ReportError(blob.source, f"not a readable zip archive: {_describe(exc)}")
+        return
+    if problem := check_zip_entries(infos):
+        yield ReportError(blob.source, f"zip archive not read: {problem}")
+        return
+    members = [(i, info) for i, info in enumerate(infos) if not info.is_dir()]
+    if not members:
+        yield ReportError(blob.source, "the zip archive holds no files")
+    for index, info in members:
+        source = f"{blob.source}!{info.filename}"
+        if problem := zip_member_problem(info, blob.budget):
+            yield ReportError(source, f"zip member not read: {problem}")
+            continue
+        key = f"{source}#zip{blob.depth}.{index}"
+        blob.budget.charge(key, info.file_size)  # binding: zipfile never returns more
+        yield from _expand(_Blob(source, _zip_member(archive, index, key, blob.budget),
+                                 blob.depth + 1, blob.budget, blob.in_message))
+
+
+def _seekable(blob: _Blob) -> Opener:
+    """An opener for the archive bytes that zipfile can seek in.
+
+    A file on disk is opened again each time; anything else (a gzip stream, a
+    message part) is read into memory once, within the budget's cap.
+    """
+    stream = blob.open(_ignore)
+    if isinstance(stream, io.BufferedReader | io.BytesIO):
+        stream.close()
+        return blob.open
+    with closing(stream):
+        data = read_capped(stream, blob.budget.limit, "the zip archive")
+    return _bytes_opener(data)
+
+
+def _zip_member(archive: Opener, index: int, key: str, budget: Budget) -> Opener:
+    def opener(warn: Warn) -> Readable:
+        stream = archive(warn)
+        try:
+            zf = zipfile.ZipFile(stream)  # type: ignore[arg-type]
+            member = zf.open(zf.infolist()[index])
+        except (zipfile.BadZipFile, OSError, EOFError, IndexError) as exc:
+            stream.close()
+            raise CorruptData(f"zip member cannot be opened: {exc}") from None
+        return ChargedReader(member, budget, key, owned=(zf, stream))
+
+    return opener
+
+
+# mbox and messages ---------------------------------------------------------
+
+def _expand_mbox(blob: _Blob) -> Iterator[Payload | ReportError]:
+    """Split an mbox on its ``From `` lines; one message keeps the plain source name."""
+    pending: bytes | None = None
+    count = 0
+    try:
+        with closing(blob.open(_ignore)) as stream:
+            for message in _split_mbox(stream, blob.budget.limit):
+                if pending is not None:
+                    yield from _expand_message(pending, f"{blob.source}!message {count}", blob)
+                pending = message
+                count += 1
+    except (OSError, LimitExceeded, CorruptData) as exc:
+        yield ReportError(blob.source, _describe(exc))
+        return
+    if pending is not None:
+        source = blob.source if count == 1 else f"{blob.source}!message {count}"
+        yield from _expand_message(pending, source, blob)
+
+
+def _split_mbox(stream: Readable, limit: int) -> Iterator[bytes]:
+    lines: list[bytes] = []
+    size = 0
+    previous_blank = True
+    for line in _lines(stream):
+        if line.startswith(b"From ") and previous_blank:
+            if lines:
+                yield b"".join(lines)
+            lines, size = [], 0
+        else:
+            size += len(line)
+            if size > limit:
+                raise LimitExceeded(f"a message in the mbox is larger than "
+                                    f"{describe_size(limit)}")
+            lines.append(line)
+        previous_blank = line in (b"\n", b"\r\n")
+    if lines:
+        yield b"".join(lines)
+
+
+def _lines(stream: Readable) -> Iterator[bytes]:
+    rest = b""
+    while chunk := stream.read(CHUNK):
+        rest += chunk
+        *complete, rest = rest.split(b"\n")
+        for line in complete:
+            yield line + b"\n"
+    if rest:
+        yield rest
+
+
+def _expand_message_blob(blob: _Blob) -> Iterator[Payload | ReportError]:
+    try:
+        with closing(blob.open(_ignore)) as stream:
+            data = read_capped(stream, blob.budget.limit, "the message")
+    except (OSError, LimitExceeded, CorruptData) as exc:
+        yield ReportError(blob.source, _describe(exc))
+        return
+    yield from _expand_message(data, blob.source, blob)
+
+
+def _expand_message(data: bytes, source: str, parent: _Blob) -> Iterator[Payload | ReportError]:
+    message = email.message_from_bytes(data, policy=compat32)
+    yield from _expand_parsed(message, source, parent.depth + 1, parent.budget)
+
+
+def _expand_parsed(message: Message, source: str, depth: int,
+                   budget: Budget) -> Iterator[Payload | ReportError]:
+    """Reports in one message: a failure report, or attached aggregate/TLS reports."""
+    if depth > MAX_NESTING:
+        yield ReportError(source, f"messages nested more than {MAX_NESTING} deep")
+        return
+    leaves = list(_leaves(message, ""))
+    if any(part.get_content_type() == "message/feedback-report" for _, part in leaves):
+        yield Payload(source, PayloadKind.FEEDBACK, message=message)
+        return
+    found = False
+    seen: list[str] = []
+    for label, part in leaves:
+        ctype = part.get_content_type()
+        seen.append(ctype)
+        if ctype == "message/rfc822":
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner:
+                for item in _expand_parsed(inner[0], f"{source}!{label}", depth + 1, budget):
+                    found = True
+                    yield item
+            continue
+        if ctype == "text/html" or part.is_multipart():
+            continue
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes) or not _looks_like_report(data[:HEAD], ctype):
+            continue
+        found = True
+        yield from _expand(_Blob(f"{source}!{label}", _bytes_opener(data), depth + 1, budget,
+                                 in_message=True))
+    if not found:
+        yield Payload(source, PayloadKind.MESSAGE, message=message, parts=tuple(seen))
+
+
+def _leaves(message: Message, prefix: str) -> Iterator[tuple[str, Message]]:
+    """(label, part) for every non-multipart part; attached messages stay whole."""
+    if not message.is_multipart() or message.get_content_type() == "message/rfc822":
+        yield (_label(message, prefix or "1"), message)
+        return
+    payload = message.get_payload()
+    if not isinstance(payload, list):
+        return
+    for number, part in enumerate(payload, 1):
+        if not isinstance(part, Message):
+            continue
+        path = f"{prefix}.{number}" if prefix else str(number)
+        if part.is_multipart() and not part.get_content_type().startswith("message/"):
+            yield from _leaves(part, path)
+        else:
+            yield (_label(part, path), part)
+
+
+def _label(part: Message, path: str) -> str:
+    name = part.get_filename() or part.get_param("name")
+    if isinstance(name, tuple):  # RFC 2231 value
+        name = email.utils.collapse_rfc2231_value(name)
+    if isinstance(name, str) and name.strip():
+        return name.strip()
+    return f"part {path}"
+
+
+def _looks_like_report(head: bytes, ctype: str) -> bool:
+    """Is a message part worth reading? Body text and signatures are not."""
+    kind = sniff(head)
+    if kind in (Format.GZIP, Format.ZIP):
+        return True
+    if kind is Format.XML:
+        return b"feedback" in head
+    if kind is Format.JSON:
+        return "tlsrpt" in ctype or b"organization-name" in head or b"policies" in head
+    return False

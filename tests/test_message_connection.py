@@ -126,3 +126,18 @@ def test_given_values_override_everything() -> None:
     assert (conn.ip.value, conn.ip.source) == ("203.0.113.1", "--ip")
     assert (conn.helo.value, conn.helo.source) == ("h.example", "--helo")
     assert (conn.mail_from.value, conn.mail_from.source) == ("", "--mail-from")
+
+
+def test_gmail_style_results_below_the_entry_are_the_receivers() -> None:
+    message = parse_message(_message(
+        "Received: by 2002:a05:6a10:1234:b0:5ce:1234 with SMTP id x; date",
+        "Return-Path: <bounce@shop.example>",
+        "Received: from mail.shop.example (mail.shop.example. [192.0.2.10]) by mx.google.com "
+        "with ESMTPS id y; date",
+        "Received-SPF: pass (google.com: domain of bounce@shop.example designates 192.0.2.10 "
+        "as permitted sender) client-ip=192.0.2.10;",
+        "Authentication-Results: mx.google.com; spf=pass smtp.mailfrom=bounce@shop.example"))
+    conn = connection_facts(message)
+    assert conn.entry is not None and conn.entry.by_host == "mx.google.com"
+    assert conn.ip.source == "Received-SPF (line 4) client-ip"
+    assert conn.mail_from.source == "Return-Path (line 2)"

@@ -12,7 +12,9 @@ receiving organisation: hops from private addresses, or from hosts in the same
 organisational domain as the topmost ``by`` host, are internal. A ``Received-SPF``
 or ``Authentication-Results`` field describes the connection recorded by the
 ``Received`` field just below it, so fields below the entry point (written by a
-forwarder about an earlier hop) are not used.
+forwarder about an earlier hop) are not used, unless they name a host of the
+receiving organisation as their writer (Gmail puts its results below its
+``Received`` field).
 """
 
 from __future__ import annotations
@@ -210,10 +212,8 @@ def connection_facts(message: Message, *, ip: str | None = None, helo: str | Non
     """Work out the client IP, HELO and MAIL FROM, preferring the given values."""
     hops = received_hops(message)
     entry = entry_hop(hops)
-    limit = entry.field.index if entry is not None else None
-    spf_fields = [f for f in message.all("received-spf") if limit is None or f.index < limit]
-    ar_fields = [f for f in message.all("authentication-results")
-                 if limit is None or f.index < limit]
+    spf_fields = [f for f in message.all("received-spf") if _receivers(f, entry)]
+    ar_fields = [f for f in message.all("authentication-results") if _receivers(f, entry)]
     candidates = _from_received_spf(spf_fields) + _from_authres(ar_fields)
     notes: list[str] = []
     facts = {}
@@ -228,6 +228,24 @@ def connection_facts(message: Message, *, ip: str | None = None, helo: str | Non
         notes.append(f"{facts['ip'].source} says {facts['ip'].value}, but the entry "
                      f"{entry.describe()} shows {entry.ip}")
     return Connection(facts["ip"], facts["helo"], facts["mail_from"], entry, hops, tuple(notes))
+
+
+def _receivers(field: HeaderField, entry: ReceivedHop | None) -> bool:
+    """Was this Received-SPF / Authentication-Results written by the receiving organisation?
+
+    Yes when it lies above the entry Received field, or when it names a host of the
+    entry's ``by`` organisation (Gmail writes its results just below its Received).
+    """
+    if entry is None or field.index < entry.field.index:
+        return True
+    if field.key == "authentication-results":
+        writer = parse_authres(field.text).authserv_id
+    else:
+        pairs = {k.lower(): v.strip('"') for k, v in _KEY_VALUE.findall(field.text)}
+        comment = re.search(r"\(([^():\s]+):", field.text)
+        writer = pairs.get("receiver") or (comment.group(1) if comment else "")
+    return bool(writer) and (writer.lower() == (entry.by_host or "").lower()
+                             or same_organisation(writer, entry.by_host))
 
 
 def _pick(name: str, message: Message, candidates: list[tuple[str, Fact]],

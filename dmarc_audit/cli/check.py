@@ -1,9 +1,11 @@
-"""``dmarc-audit check DOMAIN...``: the posture audit of many domains."""
+"""``dmarc-audit check DOMAIN...``: the posture audit of many domains, and the CI gate."""
 
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,20 +16,69 @@ from dmarc_audit.cli.common import (
     OfflineOpt,
     OutputFormat,
     ProfileChoice,
-    TimeoutOpt,
     ZoneOpt,
-    dns_options,
     read_domain_lines,
     run_async,
     stderr_console,
 )
 from dmarc_audit.findings import FailOn
 
+if TYPE_CHECKING:
+    from dmarc_audit.audit import DomainReport
+    from dmarc_audit.config import Settings
+    from dmarc_audit.dns.cache import CachingResolver
+    from dmarc_audit.domains import DomainName
+    from dmarc_audit.filters import Baseline, GatedReport
+
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option("--config", "-c", metavar="FILE",
+                 help="Policy file (YAML). Default: ./dmarc-audit.yaml when present."),
+]
+FailOnOpt = Annotated[
+    FailOn | None,
+    typer.Option("--fail-on", help="Exit 1 when a finding is at least this severe "
+                                   "(default: the policy file's fail_on, else error)."),
+]
+StrictOpt = Annotated[
+    bool | None,
+    typer.Option("--strict/--no-strict", help="Exit 3 when something could not be checked."),
+]
+SelectOpt = Annotated[
+    list[str] | None,
+    typer.Option("--select", metavar="ID|PREFIX",
+                 help="Report only these check ids or prefixes, e.g. 'spf.' (repeatable; "
+                      "replaces the policy file's select)."),
+]
+IgnoreOpt = Annotated[
+    list[str] | None,
+    typer.Option("--ignore", metavar="ID|PREFIX",
+                 help="Drop these check ids or prefixes, e.g. 'dmarc.' (repeatable; added "
+                      "to the policy file's ignore)."),
+]
+BaselineOpt = Annotated[
+    str | None,
+    typer.Option("--baseline", metavar="FILE",
+                 help="Known findings (from --write-baseline): shown as baselined, not "
+                      "counted for the exit status."),
+]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option("--timeout", metavar="SECONDS", min=0.001,
+                 help="Time to wait for each DNS server answer (default 2)."),
+]
+ConcurrencyOpt = Annotated[
+    int | None,
+    typer.Option("--concurrency", "-j", min=1, max=1000,
+                 help="Domains audited at the same time (default 32)."),
+]
+
 
 def check_command(
     domains: Annotated[
         list[str] | None,
-        typer.Argument(metavar="DOMAIN...", help="Domains to audit; '-' reads them from stdin."),
+        typer.Argument(metavar="DOMAIN...", help="Domains to audit; '-' reads them from stdin. "
+                                                 "Default: the policy file's domains."),
     ] = None,
     domains_file: Annotated[
         str | None,
@@ -35,91 +86,262 @@ def check_command(
                      help="Read domains from FILE, one per line ('-' for stdin)."),
     ] = None,
     output_format: FormatOpt = OutputFormat.TEXT,
-    fail_on: Annotated[
-        FailOn, typer.Option("--fail-on", help="Exit 1 when a finding is at least this severe.")
-    ] = FailOn.ERROR,
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Exit 3 when something could not be checked.")
-    ] = False,
-    concurrency: Annotated[
-        int, typer.Option("--concurrency", "-j", min=1, max=1000,
-                          help="Domains audited at the same time.")
-    ] = 32,
+    fail_on: FailOnOpt = None,
+    strict: StrictOpt = None,
+    concurrency: ConcurrencyOpt = None,
     selector: Annotated[
         list[str] | None,
         typer.Option("--selector", "-s", metavar="NAME",
-                     help="DKIM selector to check (repeatable). Default: probe common ones."),
+                     help="DKIM selector to check (repeatable). Default: the policy file's "
+                          "dkim_selectors, else probe common ones."),
     ] = None,
     dmarc_mode: Annotated[
-        DmarcModeChoice,
+        DmarcModeChoice | None,
         typer.Option("--dmarc-mode", help="rfc9989: DNS tree walk (default); "
                                           "rfc7489: Public Suffix List."),
-    ] = DmarcModeChoice.RFC9989,
+    ] = None,
     profile: Annotated[
-        ProfileChoice,
+        ProfileChoice | None,
         typer.Option("--profile", help="bulk-sender: Gmail/Yahoo/Microsoft bulk-sender "
                                        "requirements raise severities."),
-    ] = ProfileChoice.DEFAULT,
+    ] = None,
     nameserver: NameserverOpt = None,
     zone: ZoneOpt = None,
     offline: OfflineOpt = False,
-    timeout: TimeoutOpt = 2.0,
+    timeout: TimeoutOpt = None,
+    config: ConfigOpt = None,
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
+    baseline: BaselineOpt = None,
+    write_baseline: Annotated[
+        str | None,
+        typer.Option("--write-baseline", metavar="FILE",
+                     help="Write this run's findings to FILE as the accepted baseline."),
+    ] = None,
 ) -> None:
     """Audit the mail-authentication posture of each DOMAIN."""
-    from dmarc_audit.audit import AuditOptions, Profile, audit_domains, exit_status_for
-    from dmarc_audit.dns.setup import build_resolver
-    from dmarc_audit.domains import parse_domain
     from dmarc_audit.errors import InputError
 
+    settings = gate_settings(
+        config, nameserver=nameserver, zone=zone, offline=offline, timeout=timeout,
+        concurrency=concurrency, fail_on=fail_on, strict=strict,
+        profile=profile.value if profile is not None else None,
+        dmarc_mode=dmarc_mode.value if dmarc_mode is not None else None,
+        select=select, ignore=ignore, baseline=baseline,
+    )
     raw: list[str] = []
     for item in domains or []:
         raw.extend(read_domain_lines("-") if item == "-" else [item])
     if domains_file:
         raw.extend(read_domain_lines(domains_file))
     if not raw:
-        raise InputError("no domains given (pass DOMAIN..., --domains-file FILE, or '-' for stdin)")
+        raw = [p.domain.ascii for p in settings.domains]
+    if not raw:
+        raise InputError("no domains given (pass DOMAIN..., --domains-file FILE, '-' for "
+                         "stdin, or list them under 'domains:' in dmarc-audit.yaml)")
+    parsed, input_errors = parse_domains(raw)
+    # with --write-baseline the old baseline is replaced, so it need not exist yet
+    run = run_gate(settings, parsed, selector or (), progress=True,
+                   use_baseline=not write_baseline)
+    gated = run.gated
+    if write_baseline:
+        from dmarc_audit.filters import write_baseline as write
+
+        written = write(write_baseline, gated)
+        gated = regate(settings, run.reports, written)
+        sys.stderr.write(f"dmarc-audit: wrote {len(written.keys)} findings to baseline "
+                         f"{write_baseline}\n")
+    from dmarc_audit.filters import gate_exit_status
+
+    status = gate_exit_status(gated, settings.fail_on, settings.strict, bool(input_errors))
+    if output_format is OutputFormat.JSON:
+        from dmarc_audit.cli.common import print_json
+        from dmarc_audit.filters import annotate_check_document
+        from dmarc_audit.output.json_output import check_document
+
+        document = check_document([g.report for g in gated], run.resolver, input_errors)
+        print_json(annotate_check_document(document, gated))
+    else:
+        render_gated_text(gated)
+    from dmarc_audit.output.text import render_summary
+
+    render_summary([g.counting() for g in gated], run.resolver.queries, status,
+                   settings.fail_on, input_errors)
+    render_gate_notes(gated)
+    raise typer.Exit(int(status))
+
+
+# --- shared with `diff` ----------------------------------------------------------------------
+
+def gate_settings(
+    config: str | None,
+    *,
+    nameserver: Sequence[str] | None = None,
+    zone: Sequence[str] | None = None,
+    offline: bool = False,
+    timeout: float | None = None,
+    concurrency: int | None = None,
+    fail_on: FailOn | None = None,
+    strict: bool | None = None,
+    profile: str | None = None,
+    dmarc_mode: str | None = None,
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
+    baseline: str | None = None,
+) -> Settings:
+    """Load the policy file (``--config`` or ./dmarc-audit.yaml) and apply the flags."""
+    from dmarc_audit.config import Overrides, find_config, load_config, resolve_settings
+    from dmarc_audit.filters import IdPattern, IgnoreRule
+
+    path = find_config(config)
+    loaded = load_config(path) if path is not None else None
+    if path is not None and config is None:
+        sys.stderr.write(f"dmarc-audit: using policy file {path}\n")
+    overrides = Overrides(
+        nameservers=tuple(nameserver or ()), timeout=timeout, concurrency=concurrency,
+        offline=offline or None, zones=tuple(zone or ()), fail_on=fail_on, strict=strict,
+        profile=profile, dmarc_mode=dmarc_mode,
+        select=tuple(IdPattern.parse(s, "--select") for s in select or ()),
+        ignore=tuple(IgnoreRule(IdPattern.parse(s, "--ignore"), "--ignore")
+                     for s in ignore or ()),
+        baseline=baseline,
+    )
+    return resolve_settings(loaded, overrides)
+
+
+def parse_domains(raw: Sequence[str]) -> tuple[list[DomainName], list[str]]:
+    """Valid names, and one error line for each invalid one (also written to stderr)."""
+    from dmarc_audit.domains import parse_domain
+    from dmarc_audit.errors import InputError
 
     parsed = []
-    input_errors: list[str] = []
+    errors: list[str] = []
     for text in raw:
         try:
             parsed.append(parse_domain(text))
         except InputError as exc:
-            input_errors.append(str(exc))
+            errors.append(str(exc))
             sys.stderr.write(f"dmarc-audit: error: {exc}; skipped\n")
+    return parsed, errors
 
+
+@dataclass(frozen=True, slots=True)
+class GateRun:
+    """One audit under the gate: the raw reports, the gated ones and the resolver."""
+
+    reports: list[DomainReport]
+    gated: list[GatedReport]
+    resolver: CachingResolver
+
+
+def run_gate(
+    settings: Settings,
+    domains: Sequence[DomainName],
+    selectors: Sequence[str] = (),
+    *,
+    zones: Sequence[str] | None = None,
+    live_only: bool = False,
+    progress: bool = False,
+    use_baseline: bool = True,
+) -> GateRun:
+    """Audit ``domains`` with the policy, then apply select/ignore/severity/baseline.
+
+    ``zones`` replaces the settings' zone list; ``live_only`` ignores every zone.
+    """
+    from dmarc_audit.audit import AuditOptions, Profile
+    from dmarc_audit.checks.policy import audit_with_policy
     from dmarc_audit.dkim.probe import normalize_selectors
+    from dmarc_audit.dns.setup import DnsOptions, build_resolver
+    from dmarc_audit.filters import load_baseline
 
-    selectors = normalize_selectors(selector or ())
-    resolver = build_resolver(dns_options(nameserver, zone, offline, timeout))
-    options = AuditOptions(profile=Profile(profile.value), selectors=selectors,
-                           dmarc_mode=dmarc_mode.value)
+    zone_list = () if live_only else tuple(zones if zones is not None else settings.zones)
+    resolver = build_resolver(DnsOptions(
+        nameservers=settings.nameservers, zones=zone_list, offline=settings.offline,
+        timeout=settings.timeout))
+    options = AuditOptions(profile=Profile(settings.profile),
+                           selectors=normalize_selectors(selectors),
+                           dmarc_mode=settings.dmarc_mode)
+    baseline = load_baseline(settings.baseline) if settings.baseline and use_baseline \
+        else None
+    policies = {p.domain.ascii: p for p in settings.domains}
 
-    async def run():
-        progress = _progress(len(parsed))
+    async def run() -> list[DomainReport]:
+        bar = _progress(len(domains)) if progress else None
         try:
-            return await audit_domains(
-                resolver, parsed, options, concurrency=concurrency,
-                on_done=(lambda _r: progress.advance()) if progress else None,
+            return await audit_with_policy(
+                resolver, domains, policies, options, concurrency=settings.concurrency,
+                on_done=(lambda _r: bar.advance()) if bar else None,
             )
         finally:
-            if progress:
-                progress.stop()
+            if bar:
+                bar.stop()
 
-    reports = run_async(run()) if parsed else []
-    status = exit_status_for(reports, fail_on, strict, bool(input_errors))
-    if output_format is OutputFormat.JSON:
-        from dmarc_audit.output.json_output import render_check_json
+    reports = run_async(run()) if domains else []
+    return GateRun(reports, regate(settings, reports, baseline), resolver)
 
-        render_check_json(reports, resolver, input_errors)
-    else:
-        from dmarc_audit.output.text import render_check_text
 
-        render_check_text(reports)
-    from dmarc_audit.output.text import render_summary
+def regate(settings: Settings, reports: Sequence[DomainReport], baseline: Baseline | None
+           ) -> list[GatedReport]:
+    """Apply the settings' rules and ``baseline`` to every report."""
+    from dmarc_audit.filters import gate_report
 
-    render_summary(reports, resolver.queries, status, fail_on, input_errors)
-    raise typer.Exit(int(status))
+    return [gate_report(r, settings.rules_for(r.domain.ascii), baseline) for r in reports]
+
+
+# --- text ------------------------------------------------------------------------------------
+
+def render_gated_text(gated: Sequence[GatedReport]) -> None:
+    """The text report; baselined findings are listed after the others, one line each."""
+    from rich.markup import escape
+
+    from dmarc_audit.cli.common import stdout_console
+    from dmarc_audit.output.text import (
+        dkim_glance,
+        dmarc_glance,
+        mx_glance,
+        render_finding,
+        spf_glance,
+    )
+
+    console = stdout_console()
+    for index, g in enumerate(gated):
+        report = g.report
+        if index:
+            console.print()
+        parts = (spf_glance(report), dkim_glance(report), dmarc_glance(report),
+                 mx_glance(report))
+        glance = "   ".join(part for part in parts if part)
+        console.print(f"[bold]{escape(report.domain.display)}[/]   {glance}")
+        active = g.active
+        known = [f for f in report.findings if g.is_baselined(f)]
+        if not active:
+            console.print("  [green]no new problems[/]" if known
+                          else "  [green]no problems found[/]")
+        for finding in active:
+            render_finding(console, finding)
+        for finding in known:
+            console.print(f"  [dim]baselined {finding.severity.value:<8} {finding.id}  "
+                          f"{escape(finding.message)}[/]")
+
+
+def render_gate_notes(gated: Sequence[GatedReport]) -> None:
+    """Baselined and ignored counts on stderr (ignores with their reasons)."""
+    from rich.markup import escape
+
+    known = sum(len(g.baselined) for g in gated)
+    reasons: dict[tuple[str, str], int] = {}
+    for g in gated:
+        for s in g.suppressed:
+            key = (s.finding.id, s.reason)
+            reasons[key] = reasons.get(key, 0) + 1
+    if not known and not reasons:
+        return
+    console = stderr_console()
+    if known:
+        console.print(f"{known} baselined finding{'s' if known != 1 else ''} not counted")
+    for (check_id, reason), count in reasons.items():
+        why = f": {reason}" if reason and reason != "--ignore" else f" ({reason or 'ignore'})"
+        console.print(escape(f"ignored {count}× {check_id}{why}"))
 
 
 class _Progress:

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dmarc_audit.cli.common import (
+    CheckFormat,
+    CheckFormatOpt,
     DmarcModeChoice,
-    FormatOpt,
     NameserverOpt,
     OfflineOpt,
-    OutputFormat,
     ProfileChoice,
     ZoneOpt,
     read_domain_lines,
@@ -85,7 +85,7 @@ def check_command(
         typer.Option("--domains-file", "-F", metavar="FILE",
                      help="Read domains from FILE, one per line ('-' for stdin)."),
     ] = None,
-    output_format: FormatOpt = OutputFormat.TEXT,
+    output_format: CheckFormatOpt = CheckFormat.TEXT,
     fail_on: FailOnOpt = None,
     strict: StrictOpt = None,
     concurrency: ConcurrencyOpt = None,
@@ -154,21 +154,42 @@ def check_command(
     from dmarc_audit.filters import gate_exit_status
 
     status = gate_exit_status(gated, settings.fail_on, settings.strict, bool(input_errors))
-    if output_format is OutputFormat.JSON:
+    if output_format is CheckFormat.JSON:
         from dmarc_audit.cli.common import print_json
         from dmarc_audit.filters import annotate_check_document
         from dmarc_audit.output.json_output import check_document
 
         document = check_document([g.report for g in gated], run.resolver, input_errors)
         print_json(annotate_check_document(document, gated))
-    else:
+    elif output_format is CheckFormat.TEXT:
         render_gated_text(gated)
+    else:
+        _render_ci_format(output_format, gated, settings, input_errors)
     from dmarc_audit.output.text import render_summary
 
     render_summary([g.counting() for g in gated], run.resolver.queries, status,
                    settings.fail_on, input_errors)
     render_gate_notes(gated)
     raise typer.Exit(int(status))
+
+
+def _render_ci_format(output_format: CheckFormat, gated: Sequence[GatedReport],
+                      settings: Settings, input_errors: Sequence[str]) -> None:
+    """sarif, junit, github, markdown, csv: only the findings that count (not baselined)."""
+    from dmarc_audit import __version__
+    from dmarc_audit.dns.zonelines import ZoneLineIndex
+    from dmarc_audit.output.render import RENDERERS, RenderContext, RenderFormat
+
+    zones = tuple(settings.zones)
+    context = RenderContext(
+        tool_version=__version__,
+        zone_index=ZoneLineIndex.from_zone_args(list(zones)) if zones else None,
+        fail_on=settings.fail_on.value,
+        input_errors=tuple(input_errors),
+    )
+    rendered = RENDERERS[RenderFormat(output_format.value)]([g.counting() for g in gated],
+                                                             context)
+    sys.stdout.write(rendered)
 
 
 # --- shared with `diff` ----------------------------------------------------------------------

@@ -22,6 +22,25 @@ class OutputFormat(str, Enum):
     JSON = "json"
 
 
+class CheckFormat(str, Enum):
+    """``check`` output formats; mirrors ``output.render.RenderFormat`` (kept light for --help)."""
+
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+    JUNIT = "junit"
+    GITHUB = "github"
+    MARKDOWN = "markdown"
+    CSV = "csv"
+
+
+CheckFormatOpt = Annotated[
+    CheckFormat,
+    typer.Option("--format", "-f", help="Output format (data goes to stdout): text for people, "
+                                        "json, or sarif/junit/github/markdown/csv for CI."),
+]
+
+
 class DmarcModeChoice(str, Enum):
     """How the DMARC policy is discovered."""
 

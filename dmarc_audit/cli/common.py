@@ -130,9 +130,15 @@ def stderr_console():
 
 
 def stdout_console():
+    """A rich console on stdout; when piped, wide enough that tables do not wrap."""
+    import os
+
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True, emoji=False)
+    width = None
+    if not sys.stdout.isatty() and not os.environ.get("COLUMNS"):
+        width = 160
+    return Console(highlight=False, soft_wrap=True, emoji=False, width=width)
 
 
 def print_json(data: object) -> None:

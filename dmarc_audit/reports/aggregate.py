@@ -74,6 +74,14 @@ _ENDS: dict[str, int] = {
 _STARTS = frozenset({"feedback", "record", "policy_published", "report_metadata", "dkim",
                      "spf", "reason"})
 """Elements whose start needs more than a push on the stack."""
+_EXTENSIONS = frozenset({"extensions", "extension"})
+_MAX_TEXT_RUNS = 16
+"""Text runs of up to 64 KiB buffered for one element: 1 MiB, then the report is refused."""
+_MAX_DEPTH = 256
+_MAX_TOKEN = (1 << 20) + 2 * CHUNK
+"""Bytes expat may hold unparsed (a comment or tag it has not seen the end of)."""
+_MAX_PER_RECORD = 100
+"""Auth results or reasons kept per record; a real record has one to three."""
 _CONTAINERS = frozenset(k for k, v in _ENDS.items() if v in (_CONTAINER, _GROUP)) | {"dkim", "spf"}
 _KNOWN = frozenset(_ENDS)
 _OPTIONAL_EMPTY_OK = frozenset({
@@ -210,6 +218,15 @@ class _Engine:
         """Parse one chunk; False once the rest of the document is to be ignored."""
         try:
             parser.Parse(chunk, final)
+            if len(handler.text) > _MAX_TEXT_RUNS:
+                raise self._error(f"an element's text is longer than 1 MiB (line "
+                                  f"{parser.CurrentLineNumber}): not a report")
+            if len(handler.stack) > _MAX_DEPTH:
+                raise self._error(f"elements nested more than {_MAX_DEPTH} deep (line "
+                                  f"{parser.CurrentLineNumber}): not a report")
+            if feeder.fed - max(parser.CurrentByteIndex, 0) > _MAX_TOKEN:
+                raise self._error(f"an XML token (comment, tag or declaration) is longer "
+                                  f"than 1 MiB (line {parser.CurrentLineNumber}): not a report")
             return True
         except _Reject as exc:
             raise self._error(f"{exc} (line {parser.CurrentLineNumber})") from None
@@ -302,8 +319,6 @@ class _Engine:
             return None
         if code in (_INVALID_TOKEN, _UNDEFINED_ENTITY):
             char = window[at:at + 1]
-            if char == b"&":
-                return feeder.original(index), 1, b"&amp;", "unescaped '&' read as text"
             if char and char[0] < 0x20 and char not in b"\t\n\r":
                 return (feeder.original(index), 1, "\ufffd".encode(),
                         f"control character {char!r} replaced with U+FFFD")
@@ -311,9 +326,12 @@ class _Engine:
                 return (feeder.original(index), 3, "\ufffd".encode(),
                         "non-character replaced with U+FFFD")
             low = window.rfind(b">", 0, at) + 1  # the text run the error sits in
+            amp = max((m.start() for m in _BARE_AMP.finditer(window, low, at + 1)), default=-1)
             lt = window.rfind(b"<", low, at)
-            if lt < 0:
+            if amp < 0 and lt < 0:
                 return None
+            if amp > lt:
+                return feeder.original(base + amp), 1, b"&amp;", "unescaped '&' read as text"
             return feeder.original(base + lt), 1, b"&lt;", "unescaped '<' read as text"
         if code == _TAG_MISMATCH and len(handler.stack) >= 2:
             name, parent = handler.stack[-1], handler.stack[-2]
@@ -445,6 +463,11 @@ class _Feeder:
         self._orig = end
         return b"".join(pieces), carry
 
+    @property
+    def fed(self) -> int:
+        """Bytes handed to expat so far."""
+        return self._fed
+
     def window(self) -> tuple[bytes, int]:
         """The last bytes given to expat (two chunks) and the fed offset they start at."""
         if not self._recent:
@@ -456,6 +479,8 @@ class _Feeder:
         return fed - sum(growth for at, growth in self._applied if at < fed)
 
 
+_BARE_AMP = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)")
+"""An ``&`` that does not start one of XML's own references."""
 _DECLARATION = re.compile(rb"<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z][A-Za-z0-9._:-]*)[\"']")
 
 
@@ -473,6 +498,7 @@ class _Handler:
         self.fast = fast
         self.fast_mode = False
         """True while the fast end-only callback is installed."""
+        self.ext_depth = 0
         self.text: list[str] = []
         self.stack: list[str] = []
         self.root: str | None = None
@@ -485,7 +511,9 @@ class _Handler:
         self.namespace: str | None = None
         self.meta_fields: dict[str, str] = {}
         self.errors: list[str] = []
-        self.policy: dict[str, str] | None = None
+        self.policy: dict[str, str] = {}
+        self.policy_open = False
+        """Inside the first <policy_published>: its fields are kept."""
         self.policies = 0
         self.meta_done = False
         self.rec: dict[str, str] | None = None
@@ -510,10 +538,12 @@ class _Handler:
             if ":" in name:
                 name = h._local(name)
             if text:  # one run: buffer_text joins it, no other handler splits it
-                if not text[0].isspace():
+                if not text[0].isspace() and not h.ext_depth:
                     h._stray_before()
                 clear()
-            if name in starts:
+            if name in _EXTENSIONS or h.ext_depth:
+                h._in_extension(name, +1)
+            elif name in starts:
                 if (name == "dkim" or name == "spf") and stack[-1] == "auth_results":
                     h.auth = {"method": name}
                 else:
@@ -529,6 +559,9 @@ class _Handler:
                 clear()
             else:
                 value = ""
+            if h.ext_depth:
+                h._in_extension(name, -1)
+                return
             kind = ends(name)
             if kind == _REC:
                 rec = h.rec
@@ -647,6 +680,8 @@ class _Handler:
                     self._end_record()
             elif name == "reason":
                 self._end_reason()
+            elif name == "policy_published":
+                self.policy_open = False
             elif len(stack) == self.fb:
                 self._end_feedback()
         else:
@@ -664,15 +699,13 @@ class _Handler:
                 self._begin_record()
             elif name == "policy_published":
                 self.policies += 1
+                self.policy_open = self.policies == 1 and not self.meta_done
                 if self.meta_done:
                     self.warnings.add("<policy_published> after the records ignored",
                                       self._line())
-                elif self.policies == 1:
-                    self.policy = {}
-                else:
+                elif self.policies > 1:
                     self.warnings.add("a second <policy_published> ignored; the first is used",
                                       self._line())
-                    self.policy = None
             elif name == "report_metadata" and self.meta_done:
                 self.warnings.add("<report_metadata> after the records ignored", self._line())
         elif parent == "policy_evaluated" and name == "reason":
@@ -685,13 +718,13 @@ class _Handler:
             if self.reason is not None:
                 self.reason[name] = value
         elif kind == _POLICY:
-            if self.policy is not None and not self.meta_done:
-                self.policy.setdefault(name, value)
+            if self.policy_open:
+                self.policy[name] = value
         elif kind == _META:
             if not self.meta_done:
                 self.meta_fields.setdefault(name, value)
         elif kind == _ERROR:
-            if value and not self.meta_done:
+            if value and not self.meta_done and len(self.errors) < _MAX_PER_RECORD:
                 self.errors.append(value)
         elif kind == _VERSION:
             self.version = value
@@ -705,13 +738,20 @@ class _Handler:
         self.warnings.add(f"empty <{name}> in <{parent}>", self._line(),
                           key=("empty", parent, name))
 
+    def _in_extension(self, name: str, step: int) -> None:
+        """RFC 9990 <extensions>: any content, read past without a word."""
+        if name in _EXTENSIONS:
+            self.ext_depth += step
+
     def _unknown(self, name: str) -> None:
         stack = self.stack
-        if "extensions" in stack or "extension" in stack or name in ("extension", "extensions"):
-            return
         parent = stack[-1] if stack else ""
         self.warnings.add(f"unknown element <{name}> in <{parent}> ignored", self._line(),
                           key=("unknown", parent, name))
+
+    def _too_many(self, what: str) -> None:
+        self.warnings.add(f"more than {_MAX_PER_RECORD} of {what} in a record; the rest "
+                          "ignored", self._where(), key=("too-many", what))
 
     def _stray_before(self) -> None:
         if self.fb >= 0 and self.stack and self.stack[-1] in _CONTAINERS:
@@ -727,7 +767,9 @@ class _Handler:
         if reason is None:
             return
         kind = reason.get("type", "")
-        if kind:
+        if len(self.reasons) >= _MAX_PER_RECORD:
+            self._too_many("reason")
+        elif kind:
             self.reasons.append((self._lower(kind, "type"), reason.get("comment", "")))
         else:
             self.warnings.add("a <reason> without a <type> ignored", self._where(),
@@ -804,6 +846,9 @@ class _Handler:
         scope = auth.get("scope") or None
         if scope is not None and not scope.islower():
             scope = self._lower(scope, "scope")
+        if len(self.auths) >= _MAX_PER_RECORD:
+            self._too_many("auth result")
+            return
         self.auths.append(AuthResult(
             method=method,
             domain=auth.get("domain", ""),
@@ -900,7 +945,7 @@ class _Handler:
     def _policy(self) -> PolicyPublished:
         if self.policies == 0:
             raise _Reject("no <policy_published> before the records")
-        fields = self.policy or {}
+        fields = self.policy
         domain = fields.get("domain", "")
         if not domain:
             raise _Reject("no <domain> in <policy_published>")

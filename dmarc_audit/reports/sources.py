@@ -13,9 +13,13 @@ Source names chain the path and the parts inside it with ``!``:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email
+import email.utils
 import io
 import os
+import quopri
 import re
 import sys
 import zipfile
@@ -47,6 +51,9 @@ STDIN = "-"
 STDIN_SOURCE = "<stdin>"
 HEAD = 4096
 """Bytes looked at to tell a format."""
+MAX_MESSAGE_BYTES = 256 << 20
+"""A message is parsed whole, so it gets a lower cap than streamed XML."""
+MAX_PART_DEPTH = 32
 
 Opener = Callable[[Warn], Readable]
 
@@ -102,7 +109,7 @@ def iter_payloads(paths: list[str] | tuple[str, ...], limit: int,
     """Payloads in ``paths``: files, directories (recursively), ``-`` for stdin."""
     for path in paths:
         if path == STDIN:
-            yield from _stdin(stdin if stdin is not None else sys.stdin.buffer, limit)
+            yield from _guarded(STDIN_SOURCE, _stdin(stdin or sys.stdin.buffer, limit))
         elif os.path.isdir(path):
             for file in walk(path):
                 yield from payloads_in_file(file, limit)
@@ -112,15 +119,26 @@ def iter_payloads(paths: list[str] | tuple[str, ...], limit: int,
             yield ReportError(path, "no such file or directory")
 
 
+def _guarded(source: str,
+             items: Iterator[Payload | ReportError]) -> Iterator[Payload | ReportError]:
+    """A bug or an exhausted resource in one input ends that input, not the batch."""
+    try:
+        yield from items
+    except (RecursionError, MemoryError) as exc:
+        yield ReportError(source, f"too complex to read ({type(exc).__name__})")
+    except Exception as exc:
+        yield ReportError(source, f"unexpected {type(exc).__name__}: {exc}")
+
+
 def payloads_in_file(path: str, limit: int) -> Iterator[Payload | ReportError]:
     def opener(_warn: Warn) -> Readable:
         return open(path, "rb")  # the caller closes it
 
-    yield from _expand(_Blob(path, opener, 0, Budget(limit)))
+    yield from _guarded(path, _expand(_Blob(path, opener, 0, Budget(limit))))
 
 
 def payloads_in_bytes(data: bytes, source: str, limit: int) -> Iterator[Payload | ReportError]:
-    yield from _expand(_Blob(source, _bytes_opener(data), 0, Budget(limit)))
+    yield from _guarded(source, _expand(_Blob(source, _bytes_opener(data), 0, Budget(limit))))
 
 
 def _stdin(stream: Readable, limit: int) -> Iterator[Payload | ReportError]:
@@ -129,7 +147,7 @@ def _stdin(stream: Readable, limit: int) -> Iterator[Payload | ReportError]:
     except (OSError, LimitExceeded) as exc:
         yield ReportError(STDIN_SOURCE, str(exc))
         return
-    yield from payloads_in_bytes(data, STDIN_SOURCE, limit)
+    yield from _expand(_Blob(STDIN_SOURCE, _bytes_opener(data), 0, Budget(limit)))
 
 
 def walk(top: str) -> Iterator[str]:
@@ -301,7 +319,7 @@ def _expand_mbox(blob: _Blob) -> Iterator[Payload | ReportError]:
     count = 0
     try:
         with closing(blob.open(_ignore)) as stream:
-            for message in _split_mbox(stream, blob.budget.limit):
+            for message in _split_mbox(stream, min(blob.budget.limit, MAX_MESSAGE_BYTES)):
                 if pending is not None:
                     yield from _expand_message(pending, f"{blob.source}!message {count}", blob)
                 pending = message
@@ -335,20 +353,23 @@ def _split_mbox(stream: Readable, limit: int) -> Iterator[bytes]:
 
 
 def _lines(stream: Readable) -> Iterator[bytes]:
-    rest = b""
+    line = bytearray()
     while chunk := stream.read(CHUNK):
-        rest += chunk
-        *complete, rest = rest.split(b"\n")
-        for line in complete:
-            yield line + b"\n"
-    if rest:
-        yield rest
+        start = 0
+        while (newline := chunk.find(b"\n", start)) >= 0:
+            line += chunk[start:newline + 1]
+            yield bytes(line)
+            line.clear()
+            start = newline + 1
+        line += chunk[start:]
+    if line:
+        yield bytes(line)
 
 
 def _expand_message_blob(blob: _Blob) -> Iterator[Payload | ReportError]:
     try:
         with closing(blob.open(_ignore)) as stream:
-            data = read_capped(stream, blob.budget.limit, "the message")
+            data = read_capped(stream, min(blob.budget.limit, MAX_MESSAGE_BYTES), "the message")
     except (OSError, LimitExceeded, CorruptData) as exc:
         yield ReportError(blob.source, _describe(exc))
         return
@@ -366,7 +387,11 @@ def _expand_parsed(message: Message, source: str, depth: int,
     if depth > MAX_NESTING:
         yield ReportError(source, f"messages nested more than {MAX_NESTING} deep")
         return
-    leaves = list(_leaves(message, ""))
+    try:
+        leaves = list(_leaves(message, ""))
+    except LimitExceeded as exc:
+        yield ReportError(source, str(exc))
+        return
     if any(part.get_content_type() == "message/feedback-report" for _, part in leaves):
         yield Payload(source, PayloadKind.FEEDBACK, message=message)
         return
@@ -376,9 +401,9 @@ def _expand_parsed(message: Message, source: str, depth: int,
         ctype = part.get_content_type()
         seen.append(ctype)
         if ctype == "message/rfc822":
-            inner = part.get_payload()
-            if isinstance(inner, list) and inner:
-                for item in _expand_parsed(inner[0], f"{source}!{label}", depth + 1, budget):
+            inner = attached_message(part)
+            if inner is not None:
+                for item in _expand_parsed(inner, f"{source}!{label}", depth + 1, budget):
                     found = True
                     yield item
             continue
@@ -394,11 +419,36 @@ def _expand_parsed(message: Message, source: str, depth: int,
         yield Payload(source, PayloadKind.MESSAGE, message=message, parts=tuple(seen))
 
 
+def attached_message(part: Message) -> Message | None:
+    """The message inside a message/rfc822 part, also when it was (wrongly) encoded.
+
+    MIME forbids base64 or quoted-printable on message/* parts, but mailers use
+    them; Python then parses the encoded text as a message body, so decode and parse.
+    """
+    inner = part.get_payload()
+    if not isinstance(inner, list) or not inner or not isinstance(inner[0], Message):
+        return None
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    if encoding not in ("base64", "quoted-printable"):
+        return inner[0]
+    raw = inner[0].as_bytes()
+    try:
+        if encoding == "base64":
+            data = base64.b64decode(re.sub(rb"\s+", b"", raw))
+        else:
+            data = quopri.decodestring(raw)
+    except (binascii.Error, ValueError):
+        return inner[0]
+    return email.message_from_bytes(data, policy=compat32)
+
+
 def _leaves(message: Message, prefix: str) -> Iterator[tuple[str, Message]]:
     """(label, part) for every non-multipart part; attached messages stay whole."""
     if not message.is_multipart() or message.get_content_type() == "message/rfc822":
         yield (_label(message, prefix or "1"), message)
         return
+    if prefix.count(".") >= MAX_PART_DEPTH:
+        raise LimitExceeded(f"MIME parts nested more than {MAX_PART_DEPTH} deep")
     payload = message.get_payload()
     if not isinstance(payload, list):
         return

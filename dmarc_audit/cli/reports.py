@@ -25,7 +25,7 @@ from dmarc_audit.cli.common import (
 from dmarc_audit.errors import InputError
 
 if TYPE_CHECKING:
-    from dmarc_audit.reports.ingest import FileOutcome, IngestResult, ReportOutcome
+    from dmarc_audit.reports.ingest import FileOutcome, ReportOutcome
     from dmarc_audit.reports.store import Store
     from dmarc_audit.reports.summary import Summary
 
@@ -138,7 +138,7 @@ def ingest_command(
     files = expand_paths(paths)
     if not files:
         raise InputError(f"no files in {' '.join(paths)}")
-    store = open_store(None if db is None else db, create=True)
+    store = open_store(db, create=True)
     out = _StderrLines()
     progress = _IngestProgress(len(files)) if len(files) > 1 and sys.stderr.isatty() else None
     if progress:
@@ -170,7 +170,7 @@ def ingest_command(
         store.close()
     if output_format is OutputFormat.JSON:
         print_json(result.to_json())
-    _ingest_summary(result)
+    sys.stderr.write(f"{result.summary_line()}\n")
     raise typer.Exit(int(result.exit_status))
 
 
@@ -193,10 +193,6 @@ def _report_lines(out: _StderrLines, outcome: ReportOutcome, verbose: bool) -> N
                      f"{outcome.records:,} records")
         else:
             out.line(f"{outcome.source}: {kind} {outcome.key}: stored as #{outcome.row_id}")
-
-
-def _ingest_summary(result: IngestResult) -> None:
-    sys.stderr.write(f"{result.summary_line()}\n")
 
 
 class _StderrLines:
@@ -549,8 +545,9 @@ def _show_text(stored, store: Store, limit: int) -> None:
         if limit and index >= limit:
             break
         auth = " ".join(f"{a.method}={a.result}:{a.domain}" for a in r.auth_results)
-        table.add_row(r.source_ip, f"{r.count:,}", escape(r.disposition), r.dkim_aligned,
-                      r.spf_aligned, escape(r.header_from), escape(auth))
+        table.add_row(escape(r.source_ip), f"{r.count:,}", escape(r.disposition),
+                      escape(r.dkim_aligned), escape(r.spf_aligned), escape(r.header_from),
+                      escape(auth))
     console.print(table)
     if limit and stored.records > limit:
         console.print(f"[dim]… {stored.records - limit:,} more records "

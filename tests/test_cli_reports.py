@@ -17,29 +17,13 @@ from pathlib import Path
 import pytest
 
 from dmarc_audit.reports.store import Store
-from tests.cli_helpers import ROOT, Run
+from tests.cli_helpers import ROOT, Run, run_cli
 from tests.test_reports_store import agg, dkim, rec, spf
 
-# Registers the sub-app if cli/app.py does not (yet), then runs the real main().
-_SHIM = (
-    "import sys\n"
-    "from dmarc_audit.cli.app import app, main\n"
-    "if not any(g.name == 'reports' for g in app.registered_groups):\n"
-    "    from dmarc_audit.cli.reports import reports_app\n"
-    "    app.add_typer(reports_app, name='reports')\n"
-    "main(sys.argv[1:])\n"
-)
 
-
-def run_reports(*args: str, stdin: str | bytes | None = None,
+def run_reports(*args: str, stdin: str | None = None,
                 env: dict[str, str] | None = None) -> Run:
-    full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
-    proc = subprocess.run(
-        [sys.executable, "-c", _SHIM, "reports", *args],
-        input=stdin.encode() if isinstance(stdin, str) else stdin,
-        capture_output=True, env=full_env, timeout=120, cwd=ROOT,
-    )
-    return Run(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+    return run_cli("reports", *args, stdin=stdin, env=env)
 
 
 OWN, ESP, SPOOFER = "192.0.2.1", "203.0.113.7", "198.51.100.9"
@@ -249,8 +233,9 @@ def test_every_summary_format_has_a_renderer() -> None:
 
 def test_reports_help_stays_light() -> None:
     code = (
-        _SHIM.replace("main(sys.argv[1:])\n", "")
-        + "try:\n    main(['reports', '--help'])\nexcept SystemExit:\n    pass\n"
+        "import sys\n"
+        "from dmarc_audit.cli.app import main\n"
+        "try:\n    main(['reports', '--help'])\nexcept SystemExit:\n    pass\n"
         "heavy = [m for m in ('sqlite3', 'rich.console', 'dns.resolver', 'tldextract',"
         " 'dmarc_audit.reports.store') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -141,12 +141,16 @@ async def audit_domain(
         audit_mx(resolver, name),
         prefetch(),
     )
-    mail = await audit_mail_records(resolver, name, dmarc_enforced=dmarc_enforced(dmarc))
-    findings = [*spf.findings, *dmarc_found, *dkim.findings, *mx.findings, *mail.findings]
-    findings.extend(_cross_findings(name, spf, dmarc, dkim, mx, bulk))
     if _parked(spf, mx):
-        findings = [_non_sending(f) for f in findings]
-    findings = _dedupe(_apply_profile(findings, options.profile))
+        # a domain that sends no mail gets other DMARC advice (p=reject is safe); every
+        # answer is cached by now, so this asks DNS nothing new
+        dmarc, dmarc_found = await dmarc_findings(resolver, name, DmarcMode(options.dmarc_mode),
+                                                  sends_mail=False)
+    mail = await audit_mail_records(resolver, name, dmarc_enforced=dmarc_enforced(dmarc))
+    by_area = {"SPF": spf.findings, "DMARC": dmarc_found, "DKIM": dkim.findings,
+               "MX": mx.findings, "MTA-STS/TLS-RPT/BIMI": mail.findings,
+               "parked/bulk": _cross_findings(name, spf, dmarc, dkim, mx, bulk)}
+    findings = _apply_profile(_merge(by_area), options.profile)
     return DomainReport(
         domain=domain,
         findings=tuple(sort_findings(findings)),
@@ -198,23 +202,36 @@ def _parked(spf: SpfAnalysis, mx: MxPosture) -> bool:
     return bool(mx.null_mx) or " ".join(record.split()) == "v=spf1 -all"
 
 
-def _non_sending(finding: Finding) -> Finding:
-    """A domain that sends no mail needs DMARC less urgently (catalog: warning)."""
-    if finding.id == "dmarc.missing" and finding.severity is Severity.ERROR:
-        return finding.with_severity(Severity.WARNING)
-    return finding
+def _merge(by_area: dict[str, Sequence[Finding]]) -> list[Finding]:
+    """All areas' findings, each failed DNS query reported once.
 
-
-def _dedupe(findings: list[Finding]) -> list[Finding]:
-    """Several audits may report the same failed lookup; keep one of each."""
+    Several audits may need the same name (the apex TXT serves SPF and DMARC); their
+    ``dns.lookup-failed`` findings about one subject become one finding that names
+    every area left unknown.
+    """
+    out: list[Finding] = []
+    failed: dict[str, tuple[int, list[str]]] = {}
     seen: set[tuple[str, str, str]] = set()
-    out = []
-    for f in findings:
-        key = (f.id, f.subject, f.message)
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(f)
+    for area, findings in by_area.items():
+        for f in findings:
+            if f.id == "dns.lookup-failed" and f.subject in failed:
+                index, areas = failed[f.subject]
+                if area not in areas:
+                    areas.append(area)
+                    merged = out[index]
+                    evidence = merged.evidence + tuple(e for e in f.evidence
+                                                       if e not in merged.evidence)
+                    out[index] = replace(merged, evidence=evidence, message=(
+                        f"{merged.message} (also needed by the {area} checks, "
+                        "which are unknown too)"))
+                continue
+            key = (f.id, f.subject, f.message)
+            if key in seen:
+                continue
+            seen.add(key)
+            if f.id == "dns.lookup-failed":
+                failed[f.subject] = (len(out), [area])
+            out.append(f)
     return out
 
 

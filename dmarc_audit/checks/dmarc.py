@@ -367,6 +367,9 @@ def check_no_rua(facts: DmarcFacts) -> list[Finding]:
     view = facts.record
     if view is None or not view.primary.version_ok or view.primary.rua:
         return []
+    effective = view.primary.effective
+    if not facts.sends_mail and effective is not None and effective.p is Policy.REJECT:
+        return []  # a locked-down parked domain: reports are optional (M3AAWG parked BCP)
     ignored = [t for t, _ in view.primary.ignored if t.startswith("rua")]
     why = " (the rua value is not usable)" if ignored else ""
     if "rua=" in view.text.lower() and not ignored and "rua" not in view.primary.tags:
@@ -432,9 +435,15 @@ def check_missing(facts: DmarcFacts) -> list[Finding]:
                 _looks_like_attempt(r.text) for r in step.discarded):
             return []
     target = facts.psl_org if facts.psl_org and facts.psl_org != facts.domain else facts.domain
-    suggested = suggest_dmarc_record(None, target, sends_mail=facts.sends_mail)
+    apex_records = _apex_dmarc_texts(facts) if target == facts.domain else []
+    # a record misplaced at the apex is the one to publish (dmarc.wrong-location agrees)
+    suggested = suggest_dmarc_record(parse_dmarc(apex_records[0]) if apex_records else None,
+                                     target, sends_mail=facts.sends_mail)
     where = (f"_dmarc.{target} (covers {facts.domain} and the other subdomains)"
              if target != facts.domain else f"_dmarc.{target}")
+    dangling = _dangling_queries(facts)
+    if f"_dmarc.{target}" in dangling:
+        where = f"_dmarc.{target} (after deleting the dangling CNAME there)"
     severity = None if facts.sends_mail else Severity.WARNING
     why = ("" if facts.sends_mail else
            " Nobody sends mail from this domain, so p=reject is safe and stops spoofing.")
@@ -468,19 +477,31 @@ def check_multiple_records(facts: DmarcFacts) -> list[Finding]:
     return out
 
 
+def _apex_dmarc_texts(facts: DmarcFacts) -> list[str]:
+    """TXT records at the apex that look like a DMARC record."""
+    if facts.apex is None or not facts.apex.ok:
+        return []
+    return [text for text in facts.apex.texts
+            if looks_like_dmarc(text) or text.strip().lower().startswith("v=dmarc")]
+
+
+def _dangling_queries(facts: DmarcFacts) -> set[str]:
+    """``_dmarc`` names of the walk that are CNAMEs to names that do not exist."""
+    if facts.discovery is None:
+        return set()
+    return {step.query for step in facts.discovery.steps
+            if step.answer.cnames and step.answer.outcome is Outcome.NXDOMAIN}
+
+
 def check_wrong_location(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.wrong-location``: a ``v=DMARC1`` record at the apex instead of ``_dmarc``.
 
     Error when the domain has no record of its own at ``_dmarc``; a leftover
     copy next to a real record is a warning.
     """
-    if facts.apex is None or not facts.apex.ok:
-        return []
     out = []
     own = facts.discovery is not None and facts.discovery.found_at == "domain"
-    for text in facts.apex.texts:
-        if not (looks_like_dmarc(text) or text.strip().lower().startswith("v=dmarc")):
-            continue
+    for text in _apex_dmarc_texts(facts):
         fixed = suggest_dmarc_record(parse_dmarc(text), facts.domain, sends_mail=facts.sends_mail)
         if own:
             message = (f"a v=DMARC1 record at the apex {facts.domain}: receivers ignore it "

@@ -8,6 +8,7 @@ UDP answer is retried over TCP.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import dns.asyncquery
@@ -90,13 +91,26 @@ class LiveResolver:
     """
 
     def __init__(
-        self, nameservers: list[Nameserver], timeout: float = 2.0, retries: int = 1
+        self,
+        nameservers: list[Nameserver],
+        timeout: float = 2.0,
+        retries: int = 1,
+        max_in_flight: int = 64,
     ) -> None:
         if not nameservers:
             raise InputError("no DNS resolver configured; give --nameserver IP")
         self.nameservers = list(nameservers)
         self.timeout = timeout
         self.retries = max(0, retries)
+        self.max_in_flight = max(1, max_in_flight)
+        self._gate: asyncio.Semaphore | None = None
+
+    def _in_flight_gate(self) -> asyncio.Semaphore:
+        """At most ``max_in_flight`` questions on the wire: a bulk run must not flood
+        the resolver into dropping answers (which would read as timeouts)."""
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(self.max_in_flight)
+        return self._gate
 
     async def query(self, name: str, rdtype: str) -> Answer:
         try:
@@ -111,7 +125,8 @@ class LiveResolver:
         for _round in range(self.retries + 1):
             retry_worthy = False
             for server in self.nameservers:
-                answer = await self._ask(name, rdtype, request, server)
+                async with self._in_flight_gate():
+                    answer = await self._ask(name, rdtype, request, server)
                 if not answer.failed:
                     return answer
                 last_failure = answer

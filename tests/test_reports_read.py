@@ -593,3 +593,73 @@ def test_xml_after_the_report_is_ignored_with_a_warning() -> None:
 
 def test_empty_input_is_an_error() -> None:
     assert "empty" in only_error(b"").message
+
+
+def test_fast_reader_never_differs_from_the_careful_one() -> None:
+    """Seeded mutations that keep the XML well-formed: text between tags, leaves
+    dropped, emptied or doubled, in pretty and minified layout. The fast reader must
+    give exactly what the careful one gives (or hand over to it)."""
+    import random
+    import re
+
+    pretty = report(rec("192.0.2.1"), rec("192.0.2.2", "3", dkim="fail"),
+                    rec("2001:db8::1").replace("</spf>\n      </policy_evaluated>",
+                                               "</spf><reason><type>forwarded</type>"
+                                               "</reason></policy_evaluated>"))
+    layouts = [pretty, "".join(line.strip() for line in pretty.splitlines())]
+    leaf = re.compile(r"<(\w+)>[^<]*</\1>")
+    rnd = random.Random(20240611)
+
+    def outcome(text: str, fast: bool) -> object:
+        data = text.encode()
+        item = read_aggregate("t", lambda _w: io.BytesIO(data), fast=fast)
+        if isinstance(item, ReportError):
+            return "error"
+        try:
+            return list(item.records), item.skipped_records, sorted(map(str, item.warnings))
+        except ReportError:
+            return "late error"
+
+    for case in range(400):
+        text = layouts[case % 2]
+        start = text.index("<record>")
+        for _ in range(rnd.randint(1, 3)):
+            leaves = list(leaf.finditer(text, start))
+            pick = rnd.choice(leaves)
+            action = rnd.randrange(4)
+            if action == 0:  # text right before or after an element
+                at = rnd.choice((pick.start(), pick.end()))
+                text = text[:at] + rnd.choice(("7", "x", " y ", "\n z")) + text[at:]
+            elif action == 1:
+                text = text[:pick.start()] + text[pick.end():]
+            elif action == 2:
+                text = text[:pick.start()] + f"<{pick.group(1)}></{pick.group(1)}>" + \
+                    text[pick.end():]
+            else:
+                text = text[:pick.end()] + pick.group(0) + text[pick.end():]
+        assert outcome(text, True) == outcome(text, False), text
+
+
+@pytest.mark.parametrize("shape", ["wrapper", "extension-record", "nested", "feedback-ext"])
+def test_odd_nesting_reads_the_same_fast_or_careful(shape: str) -> None:
+    one, two = rec("192.0.2.1"), rec("192.0.2.2")
+    body = {
+        "wrapper": f"<records>{one}{two}</records>",
+        "extension-record": one.replace("</auth_results>",
+                                        f"</auth_results><extensions>{two}{two}</extensions>"),
+        "nested": one.replace("<identifiers>", f"{two}<identifiers>"),
+        "feedback-ext": f"{one}<extensions>{two}{two}</extensions>{two}",
+    }[shape]
+    for layout in (report(body), "".join(line.strip() for line in report(body).splitlines())):
+        data = layout.encode()
+        fast = read_aggregate("t", lambda _w, d=data: io.BytesIO(d))
+        careful = read_aggregate("t", lambda _w, d=data: io.BytesIO(d), fast=False)
+        assert isinstance(fast, AggregateReport) and isinstance(careful, AggregateReport)
+        got = list(fast.records)
+        assert got == list(careful.records)
+        assert fast.skipped_records == careful.skipped_records
+        if shape == "wrapper":
+            assert [r.source_ip for r in got] == ["192.0.2.1", "192.0.2.2"]
+            assert warned(fast, "unknown element <records> in <feedback>")
+        if shape in ("extension-record", "feedback-ext"):
+            assert "192.0.2.2" not in [r.source_ip for r in got][:1]

@@ -203,7 +203,12 @@ class _Engine:
         parser.CharacterDataHandler = handler.text.append
         with closing(self.opener(self._warn)) as stream:
             feeder = _Feeder(stream, self.repairs, self.warnings)
+            loose_text = _LooseText()
             for chunk in feeder:
+                if handler.fast and not handler.closed and loose_text.found(chunk):
+                    if handler.fast_mode:
+                        raise _Careful
+                    handler.fast = False
                 if not self._feed(parser, handler, feeder, chunk, final=False):
                     break
                 yield from self._drain(handler)
@@ -230,7 +235,6 @@ class _Engine:
             return True
         except _Reject as exc:
             raise self._error(f"{exc} (line {parser.CurrentLineNumber})") from None
-
         except expat.ExpatError as exc:
             return self._on_error(exc, parser, handler, feeder, final)
 
@@ -344,6 +348,33 @@ class _Engine:
             return (feeder.original(base + lt), 1, b"&lt;",
                     f"unescaped '<{name}' read as text")
         return None
+
+
+class _LooseText:
+    """Does a chunk hold text outside leaf elements (``</sp>11<pct>``), or extensions?
+
+    The fast reader has no start callback, so it would read such text as part of
+    the next element's value; when this says yes, the careful reader takes over.
+    With whitespace removed, every start tag follows a ``>``, and every ``<`` that
+    does not is the ``</`` ending a value. Comments or CDATA holding ``<`` also
+    answer yes: a false alarm only costs speed. Byte counts keep this cheap.
+    """
+
+    def __init__(self) -> None:
+        self._carry = b">"
+
+    def found(self, chunk: bytes) -> bool:
+        if b"<extension" in chunk or b":extension" in chunk:
+            return True  # any content at all, records included: leave it to the careful reader
+        data = self._carry + chunk.translate(None, b" \t\r\n")
+        cut = data.rfind(b">")
+        if cut < 0:
+            self._carry = data
+            return False
+        body, self._carry = data[:cut + 1], data[cut:]
+        loose = body.count(b"<") - body.count(b"><")
+        value_ends = body.count(b"</") - body.count(b"></")
+        return loose != value_ends
 
 
 def _refuse_doctype(*_: object) -> None:
@@ -499,6 +530,8 @@ class _Handler:
         self.fast_mode = False
         """True while the fast end-only callback is installed."""
         self.ext_depth = 0
+        self.prefixed = False
+        """Element names carry a namespace prefix: the fast reader does not handle them."""
         self.text: list[str] = []
         self.stack: list[str] = []
         self.root: str | None = None
@@ -606,6 +639,8 @@ class _Handler:
                 if "\n" in value:
                     raise _Careful
                 if kind == _REC:
+                    if name in h.rec:  # type: ignore[operator]
+                        raise _Careful  # twice in one record: nesting the reader cannot see
                     h.rec[name] = value  # type: ignore[index]
                 else:
                     h.auth[name] = value  # type: ignore[index]
@@ -652,7 +687,7 @@ class _Handler:
 
         def careful_start(name: str, attrs: dict[str, str]) -> None:
             start(name, attrs)
-            if name == "record" and h.rec is not None:
+            if name == "record" and h.rec is not None and h.fast and not h.prefixed:
                 parser.StartElementHandler = None
                 parser.EndElementHandler = fast_end
                 h.auth = {}
@@ -676,8 +711,7 @@ class _Handler:
             if value:
                 self._stray(value, name)
             if name == "record":
-                if stack[-1] == "feedback":
-                    self._end_record()
+                self._end_record()
             elif name == "reason":
                 self._end_reason()
             elif name == "policy_published":
@@ -694,10 +728,13 @@ class _Handler:
             if name == "feedback":
                 self.warnings.add("a second <feedback> in the same document ignored")
             return
-        if parent == "feedback":
-            if name == "record":
-                self._begin_record()
-            elif name == "policy_published":
+        if name == "record":  # also inside an unknown wrapper such as <records>
+            if self.rec is not None:
+                self.warnings.add("a <record> inside a record: the outer one is dropped",
+                                  self._line())
+            self._begin_record()
+        elif parent == "feedback":
+            if name == "policy_published":
                 self.policies += 1
                 self.policy_open = self.policies == 1 and not self.meta_done
                 if self.meta_done:
@@ -778,6 +815,7 @@ class _Handler:
     # structure -------------------------------------------------------------
 
     def _local(self, name: str) -> str:
+        self.prefixed = True
         prefix, _, local = name.partition(":")
         if self.fb >= 0 or local == "feedback":
             self.warnings.add(f"namespace prefix '{prefix}:' on element names ignored",

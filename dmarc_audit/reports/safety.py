@@ -112,55 +112,48 @@ class GzipReader:
         self._warn = warn
         self._d = zlib.decompressobj(31)
         self._pending = b""
-        self._buffer = bytearray()
         self._produced = 0
         self._eof = False
         self._in_member = True
 
     def read(self, n: int = -1, /) -> bytes:
-        want = CHUNK if n is None or n < 0 else n
-        while len(self._buffer) < want and not self._eof:
-            self._step(max(want - len(self._buffer), CHUNK))
+        """Up to ``n`` bytes (fewer is not the end); ``b""`` only at the end."""
         if n is None or n < 0:
-            parts = [bytes(self._buffer)]
-            self._buffer.clear()
-            while not self._eof:
-                self._step(CHUNK)
-                parts.append(bytes(self._buffer))
-                self._buffer.clear()
-            return b"".join(parts)
-        out = bytes(self._buffer[:n])
-        del self._buffer[:n]
-        return out
+            return b"".join(iter(lambda: self.read(CHUNK), b""))
+        while n and not self._eof:
+            if out := self._step(n):
+                return out
+        return b""
 
-    def _step(self, max_out: int) -> None:
+    def _step(self, max_out: int) -> bytes:
         if not self._pending:
             self._pending = self._raw.read(CHUNK)
             if not self._pending:
-                if self._in_member:
-                    self._emit(self._d.flush())  # only what zlib already holds
-                    if not self._d.eof:
-                        raise CorruptData("gzip data is cut off (it ends inside a member)")
                 self._eof = True
-                return
+                if not self._in_member:
+                    return b""
+                out = self._d.flush()  # only what zlib already holds: at most a window
+                if not self._d.eof:
+                    raise CorruptData("gzip data is cut off (it ends inside a member)")
+                return self._charge(out)
         if not self._in_member:
             self._start_member_or_stop()
-            return
+            return b""
         try:
             out = self._d.decompress(self._pending, max_out)
         except zlib.error as exc:
             raise CorruptData(f"gzip data is damaged ({exc})") from None
         self._pending = self._d.unconsumed_tail
-        self._emit(out)
         if self._d.eof:
             self._pending = self._d.unused_data
             self._in_member = False
+        return self._charge(out)
 
-    def _emit(self, out: bytes) -> None:
+    def _charge(self, out: bytes) -> bytes:
         if out:
             self._produced += len(out)
             self._budget.charge(self._key, self._produced)
-            self._buffer += out
+        return out
 
     def _start_member_or_stop(self) -> None:
         if len(self._pending) < 2 and (more := self._raw.read(CHUNK)):

@@ -100,8 +100,6 @@ class _Blob:
     open: Opener
     depth: int
     budget: Budget
-    in_message: bool = False
-    """A message part: unrecognised content is body text, not an error."""
 
 
 def iter_payloads(paths: list[str] | tuple[str, ...], limit: int,
@@ -204,14 +202,13 @@ def _expand(blob: _Blob) -> Iterator[Payload | ReportError]:
         return
     try:
         with closing(blob.open(_ignore)) as stream:
-            head = stream.read(HEAD)
+            head = _read_head(stream)
     except (OSError, LimitExceeded, CorruptData) as exc:
         yield ReportError(blob.source, _describe(exc))
         return
     kind = sniff(head)
     if kind is Format.GZIP:
-        yield from _expand(_Blob(blob.source, _gunzip(blob), blob.depth + 1, blob.budget,
-                                 blob.in_message))
+        yield from _expand(_Blob(blob.source, _gunzip(blob), blob.depth + 1, blob.budget))
     elif kind is Format.ZIP:
         yield from _expand_zip(blob)
     elif kind is Format.XML:
@@ -223,10 +220,19 @@ def _expand(blob: _Blob) -> Iterator[Payload | ReportError]:
     elif kind is Format.EMAIL:
         yield from _expand_message_blob(blob)
     elif kind is Format.EMPTY:
-        yield ReportError(blob.source, "empty: there is no report in it")
+        what = "whitespace only" if head else "0 bytes"
+        yield ReportError(blob.source, f"empty ({what}): there is no report in it")
     else:
         yield ReportError(blob.source, f"not a report: the content is not XML, JSON, gzip, "
                                        f"zip or e-mail (it starts {head[:16]!r})")
+
+
+def _read_head(stream: Readable) -> bytes:
+    """The first HEAD bytes (a decompressing stream may hand them over in pieces)."""
+    head = b""
+    while len(head) < HEAD and (more := stream.read(HEAD - len(head))):
+        head += more
+    return head
 
 
 def _ignore(_warning: ParseWarning) -> None:
@@ -279,7 +285,7 @@ def _expand_zip(blob: _Blob) -> Iterator[Payload | ReportError]:
         key = f"{source}#zip{blob.depth}.{index}"
         blob.budget.charge(key, info.file_size)  # binding: zipfile never returns more
         yield from _expand(_Blob(source, _zip_member(archive, index, key, blob.budget),
-                                 blob.depth + 1, blob.budget, blob.in_message))
+                                 blob.depth + 1, blob.budget))
 
 
 def _seekable(blob: _Blob) -> Opener:
@@ -413,8 +419,7 @@ def _expand_parsed(message: Message, source: str, depth: int,
         if not isinstance(data, bytes) or not _looks_like_report(data[:HEAD], ctype):
             continue
         found = True
-        yield from _expand(_Blob(f"{source}!{label}", _bytes_opener(data), depth + 1, budget,
-                                 in_message=True))
+        yield from _expand(_Blob(f"{source}!{label}", _bytes_opener(data), depth + 1, budget))
     if not found:
         yield Payload(source, PayloadKind.MESSAGE, message=message, parts=tuple(seen))
 

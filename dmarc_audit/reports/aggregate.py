@@ -82,6 +82,17 @@ _MAX_TOKEN = (1 << 20) + 2 * CHUNK
 """Bytes expat may hold unparsed (a comment or tag it has not seen the end of)."""
 _MAX_PER_RECORD = 100
 """Auth results or reasons kept per record; a real record has one to three."""
+# Elements a schema requires that real reporters leave out: read as absent, with a
+# warning. From the XSDs of the dmarc.org draft, RFC 7489 appendix C and RFC 9990.
+_REQUIRED_POLICY = {
+    AggregateSchema.DRAFT: ("sp", "pct"),
+    AggregateSchema.RFC7489: ("pct", "fo"),
+    AggregateSchema.RFC9990: ("sp",),
+}
+_REQUIRED_AUTH = {
+    AggregateSchema.RFC7489: {"spf": "scope"},
+    AggregateSchema.RFC9990: {"dkim": "selector"},
+}
 _CONTAINERS = frozenset(k for k, v in _ENDS.items() if v in (_CONTAINER, _GROUP)) | {"dkim", "spf"}
 _KNOWN = frozenset(_ENDS)
 _OPTIONAL_EMPTY_OK = frozenset({
@@ -530,6 +541,10 @@ class _Handler:
         self.fast_mode = False
         """True while the fast end-only callback is installed."""
         self.ext_depth = 0
+        self.schema: AggregateSchema | None = None
+        self.required: dict[str, str] = {}
+        """Auth result fields the schema requires: method → element."""
+        self.envelope_from_required = False
         self.prefixed = False
         """Element names carry a namespace prefix: the fast reader does not handle them."""
         self.text: list[str] = []
@@ -786,6 +801,12 @@ class _Handler:
         self.warnings.add(f"unknown element <{name}> in <{parent}> ignored", self._line(),
                           key=("unknown", parent, name))
 
+    def _missing(self, name: str, where: str) -> None:
+        """An element the report's own schema requires but real reporters leave out."""
+        schema = self.schema.value if self.schema else "its"
+        self.warnings.add(f"{where} without <{name}>, which the {schema} schema requires",
+                          self._where(), key=("required", where, name))
+
     def _too_many(self, what: str) -> None:
         self.warnings.add(f"more than {_MAX_PER_RECORD} of {what} in a record; the rest "
                           "ignored", self._where(), key=("too-many", what))
@@ -884,6 +905,8 @@ class _Handler:
         scope = auth.get("scope") or None
         if scope is not None and not scope.islower():
             scope = self._lower(scope, "scope")
+        if method in self.required and self.required[method] not in auth:
+            self._missing(self.required[method], f"a {method} auth result")
         if len(self.auths) >= _MAX_PER_RECORD:
             self._too_many("auth result")
             return
@@ -920,6 +943,8 @@ class _Handler:
                 if required not in rec:
                     self.warnings.add(f"a record without <{required}>", self._where(),
                                       key=("missing", required))
+        if self.envelope_from_required and "envelope_from" not in rec:
+            self._missing("envelope_from", "a record")
         if disposition and not disposition.islower():
             disposition = self._lower(disposition, "disposition")
         if dkim and not dkim.islower():
@@ -952,6 +977,9 @@ class _Handler:
 
     def _build_meta(self) -> None:
         self.meta_done = True
+        self.schema = schema = self._schema()
+        self.envelope_from_required = schema is not AggregateSchema.DRAFT
+        self.required = _REQUIRED_AUTH.get(schema, {})
         fields = self.meta_fields
         report_id = fields.get("report_id", "")
         if not report_id:
@@ -974,7 +1002,7 @@ class _Handler:
             begin=begin,
             end=end,
             policy=self._policy(),
-            schema=self._schema(),
+            schema=self.schema,
             extra_contact=fields.get("extra_contact_info") or None,
             errors=tuple(self.errors),
             generator=fields.get("generator") or None,
@@ -984,6 +1012,9 @@ class _Handler:
         if self.policies == 0:
             raise _Reject("no <policy_published> before the records")
         fields = self.policy
+        for name in _REQUIRED_POLICY.get(self.schema, ()):  # type: ignore[arg-type]
+            if name not in fields:
+                self._missing(name, "<policy_published>")
         domain = fields.get("domain", "")
         if not domain:
             raise _Reject("no <domain> in <policy_published>")

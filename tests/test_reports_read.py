@@ -376,7 +376,7 @@ def test_tls_report_without_dates_is_an_error() -> None:
 def test_byte_order_mark_and_leading_whitespace() -> None:
     item = read_one(b"\xef\xbb\xbf\n\n  " + report().encode())
     assert len(records_of(item)) == 1
-    assert warned(item, "byte-order mark") and warned(item, "leading whitespace")
+    assert warned(item, "byte-order mark") and warned(item, "whitespace before the XML declaration")
 
 
 def test_namespace_prefixes() -> None:
@@ -686,3 +686,17 @@ def test_odd_nesting_reads_the_same_fast_or_careful(shape: str) -> None:
             assert warned(fast, "unknown element <records> in <feedback>")
         if shape in ("extension-record", "feedback-ext"):
             assert "192.0.2.2" not in [r.source_ip for r in got][:1]
+
+
+def test_repairs_deep_in_a_large_report_keep_every_record_once() -> None:
+    records = [rec(f"10.0.{n // 250}.{n % 250 + 1}", str(n + 1)) for n in range(3000)]
+    records[1500] = records[1500].replace("<header_from>example.com",
+                                          "<header_from>a<b & c.example")
+    records[2900] = records[2900].replace("<envelope_from>bounce", "<envelope_from>x\x01y")
+    item = read_one(report(*records))
+    seen = records_of(item)
+    assert [r.count for r in seen] == list(range(1, 3001))
+    assert seen[1500].header_from == "a<b & c.example"
+    assert seen[2900].envelope_from == "x\ufffdy.example.com"
+    assert warned(item, "unescaped '<'") and warned(item, "unescaped '&'")
+    assert warned(item, "control character")

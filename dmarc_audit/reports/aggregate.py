@@ -341,7 +341,11 @@ class _Engine:
                 return (feeder.original(index), 3, "\ufffd".encode(),
                         "non-character replaced with U+FFFD")
             low = window.rfind(b">", 0, at) + 1  # the text run the error sits in
-            amp = max((m.start() for m in _BARE_AMP.finditer(window, low, at + 1)), default=-1)
+            amp = -1
+            for match in _BARE_AMP.finditer(window, low):  # lookahead may pass the error
+                if match.start() > at:
+                    break
+                amp = match.start()
             lt = window.rfind(b"<", low, at)
             if amp < 0 and lt < 0:
                 return None
@@ -430,8 +434,8 @@ class _Feeder:
             text = decoder.decode(raw, final)
             if not started:
                 stripped = text.lstrip()
-                if len(stripped) != len(text):
-                    self._warnings.add("leading whitespace before the XML ignored")
+                if len(stripped) != len(text) and stripped.startswith("<?xml"):
+                    self._warnings.add("whitespace before the XML declaration ignored")
                 text = stripped
                 started = bool(text)
             if "\ufffd" in text:
@@ -483,27 +487,25 @@ class _Feeder:
                                f"line {line}", key="undecodable")
 
     def _apply(self, data: bytes, final: bool) -> tuple[bytes, bytes]:
+        """Splice the repairs into one chunk; an edit cut by the chunk end waits for the next."""
         start, end = self._orig, self._orig + len(data)
-        pieces: list[bytes] = []
+        out = bytearray()
         pos = 0
+        carry = b""
         for offset, (length, new) in self._repairs:
             if offset < start or offset >= end:
                 continue
             at = offset - start
             if at + length > len(data) and not final:
-                carry = data[at:]
-                data = data[:at]
-                end = offset
+                carry, data, end = data[at:], data[:at], offset
                 break
-            pieces.append(data[pos:at])
-            self._applied.append((self._fed + sum(map(len, pieces)) + 0, len(new) - length))
-            pieces.append(new)
+            out += data[pos:at]
+            self._applied.append((self._fed + len(out), len(new) - length))
+            out += new
             pos = at + length
-        else:
-            carry = b""
-        pieces.append(data[pos:])
+        out += data[pos:]
         self._orig = end
-        return b"".join(pieces), carry
+        return bytes(out), carry
 
     @property
     def fed(self) -> int:

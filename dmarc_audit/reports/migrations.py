@@ -128,6 +128,29 @@ MIGRATIONS: tuple[Migration, ...] = (
         )""",
         "CREATE INDEX tls_policies_report ON tls_policies (report)",
     )),
+    Migration(2, "posture snapshots and digest markers", (
+        # one row per domain per audit run of `digest`; state: checked, partial or
+        # could-not-check; findings: JSON list; records: JSON object (see docs/digest.md)
+        """CREATE TABLE snapshots (
+            id INTEGER PRIMARY KEY,
+            run_ts INTEGER NOT NULL,
+            domain TEXT NOT NULL,
+            state TEXT NOT NULL,
+            tool_version TEXT NOT NULL,
+            findings TEXT NOT NULL,
+            records TEXT NOT NULL
+        )""",
+        "CREATE INDEX snapshots_domain ON snapshots (domain, id)",
+        # one row per recipient list: the newest snapshot and period end its last
+        # successfully sent digest covered
+        """CREATE TABLE digest_markers (
+            list_key TEXT PRIMARY KEY,
+            recipients TEXT NOT NULL,
+            last_snapshot INTEGER NOT NULL,
+            period_end INTEGER NOT NULL,
+            sent_at INTEGER NOT NULL
+        )""",
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version

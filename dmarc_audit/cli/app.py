@@ -36,13 +36,14 @@ def _root(
 
 
 def _register() -> None:
-    from dmarc_audit.cli import check, config_cmd, diff, explain, message, reports, spf
+    from dmarc_audit.cli import check, config_cmd, diff, digest, explain, message, reports, spf
 
     app.command("check")(check.check_command)
     app.command("spf")(spf.spf_command)
     app.command("message")(message.message_command)
     app.add_typer(reports.reports_app, name="reports")
     app.command("diff")(diff.diff_command)
+    app.command("digest")(digest.digest_command)
     app.add_typer(config_cmd.config_app, name="config")
     app.command("explain")(explain.explain_command)
 

@@ -700,3 +700,11 @@ def test_repairs_deep_in_a_large_report_keep_every_record_once() -> None:
     assert seen[2900].envelope_from == "x\ufffdy.example.com"
     assert warned(item, "unescaped '<'") and warned(item, "unescaped '&'")
     assert warned(item, "control character")
+
+
+def test_directory_walk_skips_readme_and_licence_files(tmp_path) -> None:
+    from dmarc_audit.reports.sources import walk
+
+    for name in ("README.md", "LICENSE", "NOTICE.txt", "notes.md", "report.xml"):
+        (tmp_path / name).write_text("x")
+    assert [p.rsplit("/", 1)[1] for p in walk(str(tmp_path))] == ["report.xml"]

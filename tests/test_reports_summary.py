@@ -445,3 +445,15 @@ def test_lookup_ptr_and_dmarc_through_the_resolver(tmp_path: Path) -> None:
     assert published == {"shop.example": "v=DMARC1; p=none; rua=mailto:dmarc@shop.example"}
     assert {e.name for e in resolver.trace.entries} >= {"1.2.0.192.in-addr.arpa",
                                                         "_dmarc.shop.example"}
+
+
+def test_a_week_of_real_daily_reports_is_enough(store: Store) -> None:
+    """Reporters close a day at begin + 86399 s: seven of them are seven days, not 6.99."""
+    from dataclasses import replace
+
+    for day in range(7):
+        report = agg([own_ok(100)], report_id=f"d{day}", day=day)
+        report.meta = replace(report.meta, end=report.meta.begin + timedelta(seconds=86399))
+        store.add(report)
+    [r] = build_summary(store, PeriodFilter()).readiness
+    assert r.verdict is not ReadyVerdict.NOT_ENOUGH_DATA, r.message

@@ -162,8 +162,20 @@ def walk(top: str) -> Iterator[str]:
             dirs.remove("tmp")
             files = []
         for name in sorted(files):
-            if not name.startswith("."):
+            if not name.startswith(".") and not _is_documentation(name):
                 yield os.path.join(root, name)
+
+
+_DOC_NAMES = ("readme", "license", "licence", "notice", "copying", "attribution")
+
+
+def _is_documentation(name: str) -> bool:
+    """README/LICENSE-style files and Markdown beside reports in a folder are not reports.
+
+    Only directory walks skip them; a file named on the command line is always read.
+    """
+    lower = name.lower()
+    return lower.endswith(".md") or lower.split(".", 1)[0] in _DOC_NAMES
 
 
 def sniff(head: bytes) -> Format:

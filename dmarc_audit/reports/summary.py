@@ -583,7 +583,8 @@ def _readiness(domain: str, figures: Figures,
                 main_reason[ip] = (n, reason)
     fix_first = tuple(FixFirst(ip, n, main_reason[ip][1])
                       for ip, n in sorted(per_source.items(), key=lambda kv: (-kv[1], kv[0])))
-    days = (span[1] - span[0]) / 86400
+    # report periods are inclusive (a day is begin .. begin + 86399), so count the last second
+    days = (span[1] - span[0] + 1) / 86400
     step = next_step(policy)
     record, note = suggest_record(domain, step, policy, published) if step else (None, None)
     rate = figures.dmarc_pass / known if known > 0 else None

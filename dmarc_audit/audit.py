@@ -151,6 +151,10 @@ async def audit_domain(
                "MX": mx.findings, "MTA-STS/TLS-RPT/BIMI": mail.findings,
                "parked/bulk": _cross_findings(name, spf, dmarc, dkim, mx, bulk)}
     findings = _apply_profile(_merge(by_area), options.profile)
+    if _parked(spf, mx):  # sends no mail: nothing to sign
+        findings = [f for f in findings if f.id != "dkim.no-key-found"]
+    if mx.null_mx:  # takes no mail: nothing to protect in transit
+        findings = [f for f in findings if f.id not in ("mtasts.missing", "tlsrpt.missing")]
     return DomainReport(
         domain=domain,
         findings=tuple(sort_findings(findings)),

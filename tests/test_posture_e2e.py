@@ -57,12 +57,9 @@ FAIL, UNKNOWN = "fail", "unknown"
 Expected = dict[str, tuple[str, str]]
 """check id -> (severity, status); each id once, and no other finding."""
 
-# The parked domains (null MX) get three info findings the catalog defines
-# unconditionally: no DKIM key among the probed selectors, no MTA-STS record and no
-# TLS-RPT record. A domain that neither sends nor receives mail has nothing to
-# publish there, so these infos cannot be avoided (they are not warnings).
-PARKED_INFO: Expected = {"dkim.no-key-found": (INFO, FAIL), "mtasts.missing": (INFO, FAIL),
-                         "tlsrpt.missing": (INFO, FAIL)}
+# Parked domains (null MX) get no advice meant for domains that exchange mail: no
+# "no DKIM key found", no MTA-STS or TLS-RPT infos (audit.py drops them).
+PARKED_INFO: Expected = {}
 PROVIDER_DOWN: Expected = {"spf.temperror": (ERR, UNKNOWN), "dns.lookup-failed": (WARN, UNKNOWN)}
 
 MISTAKES: dict[str, Expected] = {
@@ -551,4 +548,4 @@ def test_applying_the_suggested_parked_records_gives_a_clean_domain(
     assert not any(f["id"] == "mx.null-mx-not-locked" for f in report["findings"])
     loud = [(f["id"], f["severity"]) for f in report["findings"] if f["severity"] in (ERR, WARN)]
     assert loud == []
-    assert Counter(f["severity"] for f in report["findings"]) == Counter({INFO: 3})
+    assert Counter(f["severity"] for f in report["findings"]) == Counter()

@@ -137,9 +137,15 @@ def _evaluate(resolver, ip: str, domain: str | None, sender: str | None, helo: s
     mail_from = sender
     if mail_from is None and domain is not None:
         mail_from = f"postmaster@{domain.rstrip('.')}"
+    async def evaluate():
+        from dmarc_audit.checks.helo import helo_findings
+
+        verdict = await evaluate_identity(resolver, ip, mail_from=mail_from, helo=helo,
+                                          domain=domain)
+        return verdict, (await helo_findings(resolver, helo) if helo else [])
+
     try:
-        result = run_async(evaluate_identity(resolver, ip, mail_from=mail_from, helo=helo,
-                                             domain=domain))
+        result, findings = run_async(evaluate())
     except ValueError as exc:
         raise InputError(str(exc)) from None
     if result.result is SpfResultCode.PASS:
@@ -169,10 +175,11 @@ def _evaluate(resolver, ip: str, domain: str | None, sender: str | None, helo: s
                 "void_lookups": result.void_lookups,
                 "steps": list(result.steps),
             },
+            "findings": [f.to_json() for f in findings],
             "dns": dns_section(resolver),
         })
     else:
         from dmarc_audit.output.spf_text import render_spf_result
 
-        render_spf_result(result, ip, helo)
+        render_spf_result(result, ip, helo, findings)
     raise typer.Exit(int(status))

@@ -52,7 +52,8 @@ def _add_children(tree, node: SpfNode) -> None:
         _add_children(branch, child)
 
 
-def render_spf_result(result: SpfResult, ip: str, helo: str | None) -> None:
+def render_spf_result(result: SpfResult, ip: str, helo: str | None,
+                      findings: Sequence[Finding] = ()) -> None:
     console = stdout_console()
     value = result.result.value
     style = RESULT_STYLE.get(value, "bold")
@@ -69,6 +70,8 @@ def render_spf_result(result: SpfResult, ip: str, helo: str | None) -> None:
         console.print("  steps:")
         for step in result.steps:
             console.print(f"    [dim]{escape(step)}[/]")
+    for finding in findings:
+        render_finding(console, finding)
     received = f"Received-SPF: {value} client-ip={ip}; envelope-from={result.sender}"
     if helo:
         received += f"; helo={helo}"

@@ -3,15 +3,15 @@
 The tree-walk helpers here are pure (which names to ask, and which answer
 names the Organizational Domain); the queries themselves live in
 :mod:`dmarc_audit.dmarc.discovery`. The Public Suffix List comes from the
-snapshot bundled with ``tldextract`` and is never downloaded. ``tldextract`` is
-imported on first use only: it is slow to import and the tree walk needs no PSL.
+snapshot bundled with the ``tldextract`` package, read on first use straight from
+that file (importing ``tldextract`` itself would pull in ``requests``); it is never
+downloaded, and the tree walk needs no PSL at all.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 MAX_WALK_LABELS = 7
 """RFC 9989 §4.10 step 5: after the Author Domain, the walk jumps to at most 7 labels."""
@@ -80,24 +80,67 @@ def is_subdomain_or_same(name: str, ancestor: str) -> bool:
 
 
 @cache
-def _extractor() -> Any:
-    import tldextract
+def _psl() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """The bundled list as (rules, wildcard parents, exceptions), A-label form.
 
-    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None,
-                                 fallback_to_snapshot=True, include_psl_private_domains=True)
+    Read straight from the snapshot file that ships inside the ``tldextract`` package
+    (found without importing it: importing tldextract pulls in ``requests`` and costs
+    0.1-0.2 s). Nothing is ever downloaded.
+    """
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("tldextract")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("tldextract is not installed: its bundled Public Suffix List is "
+                           "needed for RFC 7489 Organizational Domains")
+    text = (Path(spec.origin).parent / ".tld_set_snapshot").read_text(encoding="utf-8")
+    rules: set[str] = set()
+    wildcards: set[str] = set()
+    exceptions: set[str] = set()
+    for line in text.splitlines():
+        rule = line.strip().split(" ", 1)[0].lower()
+        if not rule or rule.startswith("//"):
+            continue
+        rule = _to_ascii(rule)
+        if rule.startswith("!"):
+            exceptions.add(rule[1:])
+        elif rule.startswith("*."):
+            wildcards.add(rule[2:])
+        else:
+            rules.add(rule)
+    return frozenset(rules), frozenset(wildcards), frozenset(exceptions)
+
+
+def _to_ascii(rule: str) -> str:
+    if rule.isascii():
+        return rule
+    prefix = rule[0] if rule[0] in "!*" else ""
+    body = rule[1:].lstrip(".") if prefix else rule
+    try:
+        encoded = ".".join(label.encode("idna").decode("ascii") for label in body.split("."))
+    except UnicodeError:
+        return rule
+    return prefix + ("." if prefix == "*" else "") + encoded
 
 
 def public_suffix(domain: str) -> str:
     """The longest public suffix of ``domain`` (bundled PSL, private section included).
 
     A name under no listed suffix falls under the PSL's default rule ``*``: its
-    top-level label is the suffix.
+    top-level label is the suffix. Exception rules (``!www.ck``) beat wildcards.
     """
     parts = labels(domain)
     if not parts:
         return ""
-    suffix = _extractor()(".".join(parts)).suffix
-    return suffix or parts[-1]
+    rules, wildcards, exceptions = _psl()
+    for i in range(len(parts)):
+        candidate = ".".join(parts[i:])
+        if candidate in exceptions:
+            return ".".join(parts[i + 1:])
+        if candidate in rules or ".".join(parts[i + 1:]) in wildcards:
+            return candidate
+    return parts[-1]
 
 
 def is_public_suffix(domain: str) -> bool:

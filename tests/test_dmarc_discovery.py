@@ -15,7 +15,6 @@ from dmarc_audit.dns.types import Answer
 from dmarc_audit.dns.yamlzone import YamlZoneSource
 from dmarc_audit.orgdomain import (
     WalkHit,
-    _extractor,
     is_public_suffix,
     one_label_below,
     organizational_domain_psl,
@@ -91,14 +90,15 @@ def test_public_suffixes() -> None:
     assert public_suffix("www.example.co.uk") == "co.uk"
 
 
-def test_psl_is_the_bundled_snapshot_and_imported_lazily() -> None:
-    extractor = _extractor()
-    assert tuple(extractor.suffix_list_urls) == () and extractor.include_psl_private_domains
+def test_psl_is_the_bundled_snapshot_and_never_imports_tldextract() -> None:
+    # the list is read from the snapshot file inside the tldextract package; tldextract
+    # (and the requests stack it would download with) is never imported
     code = ("import sys, dmarc_audit.orgdomain as o; o.tree_walk_targets('a.example.com'); "
-            "print('tldextract' in sys.modules)")
+            "o.organizational_domain_psl('a.example.co.uk'); "
+            "print('tldextract' in sys.modules, 'requests' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False False"
 
 
 # --- RFC 9989 discovery ----------------------------------------------------------

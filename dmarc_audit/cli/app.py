@@ -74,7 +74,31 @@ def main(argv: list[str] | None = None) -> None:
         _fail(exc.format_message())
     except BrokenPipeError:
         sys.exit(0)
-    sys.exit(int(code or 0))
+    _exit(int(code or 0), argv)
+
+
+FAST_EXIT_COMMANDS = frozenset({"check", "spf", "message", "diff", "explain"})
+"""Commands that hold no open file or database when they return."""
+
+
+def _exit(code: int, argv: list[str] | None) -> None:
+    """Exit; after a read-only command run as a program, skip the interpreter's teardown.
+
+    Tearing down tens of thousands of objects (DNS answers, findings) costs a bulk
+    run 0.2-0.4 s; these commands have written everything to stdout/stderr already.
+    In-process callers (``main([...])``, tests) always get a normal ``SystemExit``.
+    """
+    command = next((a for a in sys.argv[1:] if not a.startswith("-")), "")
+    if argv is None and command in FAST_EXIT_COMMANDS:
+        import os
+
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BrokenPipeError:
+            os._exit(0)
+        os._exit(code)
+    sys.exit(code)
 
 
 def _fail(message: str) -> None:

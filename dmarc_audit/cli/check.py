@@ -141,6 +141,9 @@ def check_command(
                          "stdin, or list them under 'domains:' in dmarc-audit.yaml)")
     parsed, input_errors = parse_domains(raw)
     # with --write-baseline the old baseline is replaced, so it need not exist yet
+    import gc
+
+    gc.freeze()  # the imported modules never die: keep the collector from rescanning them
     run = run_gate(settings, parsed, selector or (), progress=True,
                    use_baseline=not write_baseline)
     gated = run.gated

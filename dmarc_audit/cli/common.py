@@ -142,6 +142,8 @@ def stdout_console():
 
 
 def print_json(data: object) -> None:
+    """JSON on stdout: indented for a terminal, compact (and faster) when piped."""
     import json
 
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    indent = 2 if sys.stdout.isatty() else None
+    sys.stdout.write(json.dumps(data, indent=indent, ensure_ascii=False) + "\n")

@@ -22,6 +22,7 @@ import dns.rdatatype
 
 from dmarc_audit.dns.convert import rdata_to_record
 from dmarc_audit.dns.types import Answer, Outcome
+from dmarc_audit.dns.udp import UdpPool
 from dmarc_audit.errors import InputError
 
 CNAME_LOOP = "CNAME loop"
@@ -104,12 +105,26 @@ class LiveResolver:
         self.retries = max(0, retries)
         self.max_in_flight = max(1, max_in_flight)
         self._gate: asyncio.Semaphore | None = None
+        self._gate_loop: asyncio.AbstractEventLoop | None = None
+        self._pools: dict[Nameserver, UdpPool] = {}
+        self._pools_loop: asyncio.AbstractEventLoop | None = None
+
+    def _pool(self, server: Nameserver) -> UdpPool:
+        """The run's UDP sockets to ``server`` (one pool per event loop)."""
+        loop = asyncio.get_running_loop()
+        if self._pools_loop is not loop:
+            self._pools, self._pools_loop = {}, loop
+        pool = self._pools.get(server)
+        if pool is None:
+            pool = self._pools[server] = UdpPool(server.address, server.port)
+        return pool
 
     def _in_flight_gate(self) -> asyncio.Semaphore:
         """At most ``max_in_flight`` questions on the wire: a bulk run must not flood
         the resolver into dropping answers (which would read as timeouts)."""
-        if self._gate is None:
-            self._gate = asyncio.Semaphore(self.max_in_flight)
+        loop = asyncio.get_running_loop()
+        if self._gate is None or self._gate_loop is not loop:
+            self._gate, self._gate_loop = asyncio.Semaphore(self.max_in_flight), loop
         return self._gate
 
     async def query(self, name: str, rdtype: str) -> Answer:
@@ -144,9 +159,10 @@ class LiveResolver:
     ) -> Answer:
         source = f"live {server}"
         try:
-            response, _used_tcp = await dns.asyncquery.udp_with_fallback(
-                request, server.address, timeout=self.timeout, port=server.port
-            )
+            response = await self._pool(server).ask(request, self.timeout)
+            if response.flags & dns.flags.TC:  # too large for UDP: ask again over TCP
+                response = await dns.asyncquery.tcp(request, server.address,
+                                                    timeout=self.timeout, port=server.port)
         except dns.exception.Timeout:
             return Answer(name, rdtype, Outcome.TIMEOUT, detail=f"no answer from {server} "
                           f"in {self.timeout:g}s", source=source)

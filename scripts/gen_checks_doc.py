@@ -30,6 +30,7 @@ AREAS = {
     "dane": "DANE for SMTP",
     "dns": "DNS health",
     "bulk": "Bulk-sender requirements",
+    "policy": "Policy file (dmarc-audit.yaml)",
 }
 
 INTRO = """\

@@ -319,23 +319,14 @@ def render_gated_text(gated: Sequence[GatedReport]) -> None:
     from rich.markup import escape
 
     from dmarc_audit.cli.common import stdout_console
-    from dmarc_audit.output.text import (
-        dkim_glance,
-        dmarc_glance,
-        mx_glance,
-        render_finding,
-        spf_glance,
-    )
+    from dmarc_audit.output.text import render_finding, render_header
 
     console = stdout_console()
     for index, g in enumerate(gated):
         report = g.report
         if index:
             console.print()
-        parts = (spf_glance(report), dkim_glance(report), dmarc_glance(report),
-                 mx_glance(report))
-        glance = "   ".join(part for part in parts if part)
-        console.print(f"[bold]{escape(report.domain.display)}[/]   {glance}")
+        render_header(console, report)
         active = g.active
         known = [f for f in report.findings if g.is_baselined(f)]
         if not active:

@@ -107,17 +107,26 @@ def render_finding(console: Console, finding: Finding, indent: str = "  ") -> No
     if finding.remediation:
         console.print(f"{pad}fix: {escape(finding.remediation)}")
     if finding.suggested_record:
-        console.print(f"{pad}publish: [green]{escape(finding.suggested_record)}[/]")
+        lines = finding.suggested_record.splitlines()
+        console.print(f"{pad}publish: [green]{escape(lines[0])}[/]")
+        for line in lines[1:]:
+            console.print(f"{pad}         [green]{escape(line)}[/]")
 
 
 def _quote(record: str) -> str:
     return '"' + record.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def render_domain(console: Console, report: DomainReport) -> None:
+def render_header(console: Console, report: DomainReport) -> None:
+    """The verdict line: SPF / DKIM / DMARC / MX at a glance (an inherited DMARC policy is
+    explained by its ``dmarc.inherited`` finding)."""
     parts = (spf_glance(report), dkim_glance(report), dmarc_glance(report), mx_glance(report))
     glance = "   ".join(part for part in parts if part)
     console.print(f"[bold]{escape(report.domain.display)}[/]   {glance}")
+
+
+def render_domain(console: Console, report: DomainReport) -> None:
+    render_header(console, report)
     if not report.findings:
         console.print("  [green]no problems found[/]")
     for finding in report.findings:

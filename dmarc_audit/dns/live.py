@@ -1,31 +1,33 @@
-"""Live DNS through dnspython's async query functions.
+"""Live DNS: our own questions over UDP, TCP (dnspython's) when an answer is truncated.
 
 We drive the questions ourselves rather than through ``dns.asyncresolver`` so that
 each answer reports exactly how it ended (NXDOMAIN vs NODATA vs SERVFAIL vs
 REFUSED vs timeout), retries happen only on timeout and SERVFAIL, and a truncated
-UDP answer is retried over TCP.
+UDP answer is retried over TCP. Queries are encoded and answers decoded by
+:mod:`dmarc_audit.dns.wire`; dnspython reads what that module leaves to it, and the
+two give the same :class:`Answer` (:func:`reply_to_answer`, :func:`response_to_answer`).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import dns.asyncquery
 import dns.exception
-import dns.flags
-import dns.message
-import dns.name
-import dns.rcode
-import dns.rdataclass
-import dns.rdatatype
 
-from dmarc_audit.dns.convert import rdata_to_record
-from dmarc_audit.dns.types import Answer, Outcome
-from dmarc_audit.dns.udp import UdpPool
+from dmarc_audit.dns import wire
+from dmarc_audit.dns.types import Answer, Outcome, Record
+from dmarc_audit.dns.udp import UdpPool, make_request
 from dmarc_audit.errors import InputError
 
+if TYPE_CHECKING:
+    import dns.message
+    import dns.name
+
 CNAME_LOOP = "CNAME loop"
+NOERROR, SERVFAIL, NXDOMAIN, REFUSED = 0, 2, 3, 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,19 +131,17 @@ class LiveResolver:
 
     async def query(self, name: str, rdtype: str) -> Answer:
         try:
-            qname = dns.name.from_text(name)
+            qname = wire.encode_name(name)
         except (dns.exception.DNSException, UnicodeError) as exc:
             return Answer(name, rdtype, Outcome.NXDOMAIN, detail=f"not a valid DNS name: {exc}",
                           source="live")
-        request = dns.message.make_query(qname, dns.rdatatype.from_text(rdtype),
-                                         use_edns=0, payload=1232)
-        request.flags |= dns.flags.RD
+        query = wire.encode_query(name, qname, wire.rdtype_code(rdtype))
         last_failure: Answer | None = None
         for _round in range(self.retries + 1):
             retry_worthy = False
             for server in self.nameservers:
                 async with self._in_flight_gate():
-                    answer = await self._ask(name, rdtype, request, server)
+                    answer = await self._ask(name, rdtype, query, server)
                 if not answer.failed:
                     return answer
                 last_failure = answer
@@ -154,22 +154,41 @@ class LiveResolver:
         assert last_failure is not None
         return last_failure
 
-    async def _ask(
-        self, name: str, rdtype: str, request: dns.message.Message, server: Nameserver
-    ) -> Answer:
+    async def _ask(self, name: str, rdtype: str, query: wire.Query, server: Nameserver) -> Answer:
         source = f"live {server}"
         try:
-            response = await self._pool(server).ask(request, self.timeout)
-            if response.flags & dns.flags.TC:  # too large for UDP: ask again over TCP
-                response = await dns.asyncquery.tcp(request, server.address,
-                                                    timeout=self.timeout, port=server.port)
+            response = await self._pool(server).ask_query(query, self.timeout)
+            if response.flags & wire.TC:  # too large for UDP: ask again over TCP
+                response = await _tcp(query, server, self.timeout)
         except dns.exception.Timeout:
             return Answer(name, rdtype, Outcome.TIMEOUT, detail=f"no answer from {server} "
                           f"in {self.timeout:g}s", source=source)
         except (OSError, dns.exception.DNSException, EOFError) as exc:
             return Answer(name, rdtype, Outcome.SERVFAIL,
                           detail=f"{server}: {type(exc).__name__}: {exc}", source=source)
+        if isinstance(response, wire.Reply):
+            return reply_to_answer(name, rdtype, query.qtype, response, source)
         return response_to_answer(name, rdtype, response, source)
+
+
+async def _tcp(query: wire.Query, server: Nameserver, timeout: float) -> dns.message.Message:
+    import dns.asyncquery
+
+    return await dns.asyncquery.tcp(make_request(query.name, query.qtype), server.address,
+                                    timeout=timeout, port=server.port)
+
+
+def reply_to_answer(
+    name: str, rdtype: str, qtype: int, reply: wire.Reply, source: str
+) -> Answer:
+    """:func:`response_to_answer` for an answer read by :func:`wire.decode`."""
+    failure = _rcode_failure(name, rdtype, reply.rcode, source)
+    if failure is not None:
+        return failure
+    rrsets = reply.rrsets
+    return _follow(name, rdtype, reply.rcode, qtype, reply.qname,
+                   lambda owner: rrsets.get((owner, qtype)), reply.aliases.get, wire.plain,
+                   source)
 
 
 def response_to_answer(
@@ -177,31 +196,75 @@ def response_to_answer(
 ) -> Answer:
     """Classify a DNS response and pull out the records for the question."""
     rcode = response.rcode()
-    if rcode == dns.rcode.SERVFAIL:
+    failure = _rcode_failure(name, rdtype, rcode, source)
+    if failure is not None:
+        return failure
+    import dns.name
+    import dns.rdataclass
+    import dns.rdatatype
+
+    from dmarc_audit.dns.convert import rdata_to_record
+
+    qtype = dns.rdatatype.from_text(rdtype)
+
+    def rrset(owner: dns.name.Name) -> list[Record] | None:
+        found = response.get_rrset(response.answer, owner, dns.rdataclass.IN, qtype)
+        return None if found is None else [rdata_to_record(rd) for rd in found]
+
+    def alias(owner: dns.name.Name) -> dns.name.Name | None:
+        found = response.get_rrset(response.answer, owner, dns.rdataclass.IN,
+                                   dns.rdatatype.CNAME)
+        return None if found is None else found[0].target  # type: ignore[attr-defined]
+
+    start = response.question[0].name if response.question else dns.name.from_text(name)
+    return _follow(name, rdtype, rcode, qtype, start, rrset, alias, _plain, source)
+
+
+def _rcode_failure(name: str, rdtype: str, rcode: int, source: str) -> Answer | None:
+    """The failed answer an RCODE other than NOERROR and NXDOMAIN means."""
+    if rcode == SERVFAIL:
         return Answer(name, rdtype, Outcome.SERVFAIL, detail="SERVFAIL", source=source)
-    if rcode == dns.rcode.REFUSED:
+    if rcode == REFUSED:
         return Answer(name, rdtype, Outcome.REFUSED, detail="REFUSED", source=source)
-    if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+    if rcode not in (NOERROR, NXDOMAIN):
+        import dns.rcode
+
         return Answer(name, rdtype, Outcome.SERVFAIL, detail=dns.rcode.to_text(rcode),
                       source=source)
-    qtype = dns.rdatatype.from_text(rdtype)
+    return None
+
+
+def _follow(
+    name: str,
+    rdtype: str,
+    rcode: int,
+    qtype: int,
+    start: Hashable,
+    rrset: Callable[[Hashable], list[Record] | None],
+    alias: Callable[[Hashable], Hashable | None],
+    plain: Callable[[Hashable], str],
+    source: str,
+) -> Answer:
+    """The records at the end of the CNAME chain from ``start`` in the answer section.
+
+    Owner names are whatever ``rrset`` (the question type's records), ``alias`` (the
+    CNAME target) and ``plain`` (the text) take, compared ignoring ASCII case.
+    """
     cnames: list[tuple[str, str]] = []
-    current = response.question[0].name if response.question else dns.name.from_text(name)
+    current = start
     seen = {current}
-    records = []
+    records: list[Record] = []
     for _hop in range(16):
-        rrset = response.get_rrset(response.answer, current, dns.rdataclass.IN, qtype)
-        if rrset is not None:
-            records = [rdata_to_record(rd) for rd in rrset]
+        found = rrset(current)
+        if found is not None:
+            records = found
             break
-        if qtype == dns.rdatatype.CNAME:
+        if qtype == wire.CNAME:
             break
-        alias = response.get_rrset(response.answer, current, dns.rdataclass.IN,
-                                   dns.rdatatype.CNAME)
-        if alias is None:
+        target = alias(current)
+        if target is None:
             break
-        target = alias[0].target
-        cnames.append((_plain(current), _plain(target)))
+        cnames.append((plain(current), plain(target)))
         if target in seen:
             return Answer(name, rdtype, Outcome.SERVFAIL, cnames=tuple(cnames),
                           detail=CNAME_LOOP, source=source)
@@ -209,7 +272,7 @@ def response_to_answer(
         current = target
     if records:
         return Answer(name, rdtype, Outcome.RECORDS, tuple(records), tuple(cnames), source=source)
-    outcome = Outcome.NXDOMAIN if rcode == dns.rcode.NXDOMAIN else Outcome.NODATA
+    outcome = Outcome.NXDOMAIN if rcode == NXDOMAIN else Outcome.NODATA
     return Answer(name, rdtype, outcome, cnames=tuple(cnames), source=source)
 
 

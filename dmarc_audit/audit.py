@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -105,14 +105,6 @@ def dmarc_json(discovery: DmarcDiscovery) -> dict[str, object]:
     }
 
 
-@dataclass(slots=True)
-class BatchResult:
-    """Reports in input order plus the inputs that could not be audited."""
-
-    reports: list[DomainReport] = field(default_factory=list)
-    input_errors: list[str] = field(default_factory=list)
-
-
 PREFETCH = ("_mta-sts.{d}", "_smtp._tls.{d}", "default._bimi.{d}")
 
 
@@ -141,7 +133,8 @@ async def audit_domain(
         audit_mx(resolver, name),
         prefetch(),
     )
-    if _parked(spf, mx):
+    parked = _parked(spf, mx)
+    if parked:
         # a domain that sends no mail gets other DMARC advice (p=reject is safe); every
         # answer is cached by now, so this asks DNS nothing new
         dmarc, dmarc_found = await dmarc_findings(resolver, name, DmarcMode(options.dmarc_mode),
@@ -151,7 +144,7 @@ async def audit_domain(
                "MX": mx.findings, "MTA-STS/TLS-RPT/BIMI": mail.findings,
                "parked/bulk": _cross_findings(name, spf, dmarc, dkim, mx, bulk)}
     findings = _apply_profile(_merge(by_area), options.profile)
-    if _parked(spf, mx):  # sends no mail: nothing to sign
+    if parked:  # sends no mail: nothing to sign
         findings = [f for f in findings if f.id != "dkim.no-key-found"]
     if mx.null_mx:  # takes no mail: nothing to protect in transit
         findings = [f for f in findings if f.id not in ("mtasts.missing", "tlsrpt.missing")]

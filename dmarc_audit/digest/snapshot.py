@@ -13,9 +13,7 @@ Tables ``snapshots`` and ``digest_markers`` come from migration 2
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -248,24 +246,14 @@ class SnapshotStore:
     """Snapshots and markers in a report :class:`~dmarc_audit.reports.store.Store`."""
 
     def __init__(self, store: Store) -> None:
+        self._store = store
         self._conn = store.connection
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            if self._conn.in_transaction:
-                with suppress(sqlite3.Error):
-                    self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
 
     def save(self, snapshots: Sequence[Snapshot]) -> tuple[Snapshot, ...]:
         """Store one run's snapshots in one transaction; returns them with their ids."""
         saved = []
-        with self._write() as conn:
+        with self._store.transaction() as conn:
             for snap in snapshots:
                 cur = conn.execute(
                     "INSERT INTO snapshots (run_ts, domain, state, tool_version, findings, "
@@ -302,7 +290,7 @@ class SnapshotStore:
     def advance(self, key: str, recipients: Sequence[str], last_snapshot: int,
                 period_end: datetime, sent_at: datetime) -> Marker:
         """Move the list's marker forward (never back) after a digest was sent."""
-        with self._write() as conn:
+        with self._store.transaction() as conn:
             conn.execute(
                 "INSERT INTO digest_markers (list_key, recipients, last_snapshot, period_end, "
                 "sent_at) VALUES (?,?,?,?,?) ON CONFLICT (list_key) DO UPDATE SET "

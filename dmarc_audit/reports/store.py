@@ -275,7 +275,8 @@ class Store:
         return self._conn
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``): committed whole or rolled back."""
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
@@ -313,7 +314,7 @@ class Store:
         if not org or not rid or not domain:
             _close(report.records)
             raise StoreError(f"report lacks org_name, report_id or policy domain ({key})")
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO aggregate_reports (org_name, report_id, domain, email, "
                 "extra_contact, begin_ts, end_ts, schema, policy_p, policy_sp, policy_np, "
@@ -385,7 +386,7 @@ class Store:
         fingerprint = hashlib.sha256(json.dumps(fields).encode()).hexdigest()
         key = f"{report.reporter or '?'} / {report.arrival_date or '?'} / " \
               f"{report.reported_domain or '?'}"
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO failure_reports (fingerprint, feedback_type, arrival_ts, "
                 "reported_domain, source_ip, original_mail_from, original_rcpt_to, "
@@ -410,7 +411,7 @@ class Store:
         if not org or not rid:
             raise StoreError(f"TLS report lacks organization-name or report-id ({key})")
         sessions = sum(p.successful + p.failed for p in report.policies)
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO tls_reports (org_name, report_id, begin_ts, end_ts, contact, "
                 "warnings, source, ingested_at) VALUES (?,?,?,?,?,?,?,?) "

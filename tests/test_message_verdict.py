@@ -36,6 +36,11 @@ def _zone(**extra: list) -> dict:
         "shop.example": [{"TXT": "v=spf1 ip4:192.0.2.0/25 -all"}],
         "_dmarc.shop.example": [{"TXT": "v=DMARC1; p=reject"}],
         "s1._domainkey.shop.example": [{"TXT": f"v=DKIM1; k=rsa; p={SHOP_KEY}"}],
+        # reverse DNS for the connecting IPs used here, so mx.sender-ptr stays quiet
+        "10.2.0.192.in-addr.arpa": [{"PTR": "mail.shop.example"}],
+        "mail.shop.example": [{"A": "192.0.2.10"}],
+        "9.113.0.203.in-addr.arpa": [{"PTR": "relay.example.net"}],
+        "relay.example.net": [{"A": "203.0.113.9"}],
         **extra,
     }
 

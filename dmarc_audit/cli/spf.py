@@ -139,10 +139,14 @@ def _evaluate(resolver, ip: str, domain: str | None, sender: str | None, helo: s
         mail_from = f"postmaster@{domain.rstrip('.')}"
     async def evaluate():
         from dmarc_audit.checks.helo import helo_findings
+        from dmarc_audit.checks.sender_ptr import sender_ptr_findings
+        from dmarc_audit.findings import sort_findings
 
         verdict = await evaluate_identity(resolver, ip, mail_from=mail_from, helo=helo,
                                           domain=domain)
-        return verdict, (await helo_findings(resolver, helo) if helo else [])
+        found = await helo_findings(resolver, helo) if helo else []
+        found += await sender_ptr_findings(resolver, ip)
+        return verdict, sort_findings(found)
 
     try:
         result, findings = run_async(evaluate())

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from dmarc_audit.dmarc.discovery import DmarcDiscovery, discover_dmarc
 from dmarc_audit.dns.types import Resolver
+from dmarc_audit.findings import Finding, sort_findings
 from dmarc_audit.message.alignment import (
     AlignmentCheck,
     Identifier,
@@ -65,11 +66,12 @@ async def analyze_message(resolver: Resolver, message: Message,
     author = from_info(message)
     connection = connection_facts(message, ip=options.ip, helo=options.helo,
                                   mail_from=options.mail_from)
-    dkim, arc, spf, discovery = await asyncio.gather(
+    dkim, arc, spf, discovery, sender_ptr = await asyncio.gather(
         verify_all(resolver, message, options.verify),
         verify_arc(resolver, message),
         _spf(resolver, connection, options.dmarc_mode),
         _discover(resolver, author, options.dmarc_mode),
+        _sender_ptr(resolver, connection),
     )
     orgs = OrgDomains(resolver, options.dmarc_mode)
     dmarc = await _evaluate(author, discovery, dkim, spf, arc, orgs, options.dmarc_mode)
@@ -83,7 +85,17 @@ async def analyze_message(resolver: Resolver, message: Message,
         message=message, from_info=author, connection=connection, dkim=dkim, spf=spf,
         dmarc=dmarc, arc=arc, bulk=bulk, results=results, findings=(),
         comparisons=comparisons)
-    return replace(report, findings=tuple(message_findings(report)))
+    findings = sort_findings([*message_findings(report), *sender_ptr])
+    return replace(report, findings=tuple(findings))
+
+
+async def _sender_ptr(resolver: Resolver, conn: Connection) -> list[Finding]:
+    """``mx.sender-ptr`` for the connecting IP, when one is known (never the exit code)."""
+    from dmarc_audit.checks.sender_ptr import sender_ptr_findings
+
+    if conn.ip is None:
+        return []
+    return await sender_ptr_findings(resolver, conn.ip.value)
 
 
 async def _discover(resolver: Resolver, author: FromInfo,

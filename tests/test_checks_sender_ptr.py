@@ -108,3 +108,15 @@ def test_spf_command_reports_it_without_changing_the_exit_code(tmp_path: Path) -
     text = run_cli("spf", "--zone", str(zone), "example.org", "--ip", "192.0.2.25")
     assert text.code == 0
     assert "mx.sender-ptr" in text.out and "mail.example.org" in text.out
+
+
+def test_internal_addresses_are_not_checked() -> None:
+    import asyncio
+
+    from dmarc_audit.checks.sender_ptr import sender_ptr_findings
+    from dmarc_audit.dns.local import LocalRouter
+    from dmarc_audit.dns.yamlzone import YamlZoneSource
+
+    resolver = LocalRouter([YamlZoneSource({})], closed_world=True)
+    for ip in ("10.1.2.3", "192.168.0.9", "127.0.0.1", "fd00::1", "::1"):
+        assert asyncio.run(sender_ptr_findings(resolver, ip)) == [], ip

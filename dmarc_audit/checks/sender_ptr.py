@@ -19,6 +19,13 @@ MAX_PTR_TARGETS = 10
 """PTR names checked for a forward match; the rest are ignored (RFC 8601 §2.7.3 allows a limit)."""
 
 
+INTERNAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16",
+    "100.64.0.0/10", "::1/128", "fc00::/7", "fe80::/10",
+))
+"""Private, loopback, link-local and CGNAT ranges (RFC 1918, 6598, 4193): no FCrDNS to check."""
+
+
 async def sender_ptr_findings(resolver: Resolver, ip: str) -> list[Finding]:
     """Check forward-confirmed reverse DNS for ``ip``.
 
@@ -32,6 +39,9 @@ async def sender_ptr_findings(resolver: Resolver, ip: str) -> list[Finding]:
         return []
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
+    if any(address in network for network in INTERNAL_NETWORKS if
+           network.version == address.version):
+        return []  # an internal hop: receivers on the Internet never see this address
     text = str(address)
     reverse = address.reverse_pointer
     ptr = await resolver.query(reverse, "PTR")

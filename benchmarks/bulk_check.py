@@ -80,23 +80,32 @@ REPORTS_ZONE = "dmarc-collector.net"
 # Five mail providers shared by every domain: include targets, some nested, as real
 # providers publish them (an include that itself includes a netblocks record).
 PROVIDERS = [
-    ("mailrelay-one.net", ["ip4:192.0.2.0/25", "ip4:192.0.2.128/26", "ip6:2001:db8:10::/48"],
-     "_netblocks"),
+    (
+        "mailrelay-one.net",
+        ["ip4:192.0.2.0/25", "ip4:192.0.2.128/26", "ip6:2001:db8:10::/48"],
+        "_netblocks",
+    ),
     ("sendwave.net", ["ip4:198.18.0.0/20", "ip4:198.18.16.0/21"], None),
     ("crmcloud-mail.net", ["ip4:198.18.64.0/22", "ip6:2001:db8:20::/48"], "_netblocks2"),
-    ("officemail-cloud.net", ["ip4:198.18.128.0/19", "ip4:198.18.160.0/20",
-                              "ip6:2001:db8:30::/44"], None),
+    (
+        "officemail-cloud.net",
+        ["ip4:198.18.128.0/19", "ip4:198.18.160.0/20", "ip6:2001:db8:30::/44"],
+        None,
+    ),
     ("newsletters-pro.net", ["ip4:198.19.0.0/21", "a:smtp.newsletters-pro.net"], None),
 ]
 
 
 def provider_zone(name: str, mechanisms: list[str], nested: str | None) -> str:
-    spf = " ".join(["v=spf1", *mechanisms, *([f"include:{nested}.{name}"] if nested else []),
-                    "~all"])
+    spf = " ".join(
+        ["v=spf1", *mechanisms, *([f"include:{nested}.{name}"] if nested else []), "~all"]
+    )
     lines = [
-        f"$ORIGIN {name}.", "$TTL 3600",
+        f"$ORIGIN {name}.",
+        "$TTL 3600",
         f"@ IN SOA ns1.{DNS_HOST_ZONE}. hostmaster.{name}. 2024010101 7200 3600 1209600 300",
-        f"@ IN NS ns1.{DNS_HOST_ZONE}.", f"@ IN NS ns2.{DNS_HOST_ZONE}.",
+        f"@ IN NS ns1.{DNS_HOST_ZONE}.",
+        f"@ IN NS ns2.{DNS_HOST_ZONE}.",
         "@ IN A 192.0.2.10",
         f'_spf IN TXT "{spf}"',
         "smtp IN A 198.19.8.25",
@@ -121,10 +130,13 @@ def dns_host_zone() -> str:
 def reports_zone(domains: list[str]) -> str:
     """A DMARC report collector that authorises every domain sending it reports."""
     lines = [
-        f"$ORIGIN {REPORTS_ZONE}.", "$TTL 3600",
+        f"$ORIGIN {REPORTS_ZONE}.",
+        "$TTL 3600",
         f"@ IN SOA ns1.{DNS_HOST_ZONE}. hostmaster 2024010101 7200 3600 1209600 300",
-        f"@ IN NS ns1.{DNS_HOST_ZONE}.", "@ IN A 192.0.2.20",
-        '@ IN MX 10 mx.dmarc-collector.net.', "mx IN A 192.0.2.21",
+        f"@ IN NS ns1.{DNS_HOST_ZONE}.",
+        "@ IN A 192.0.2.20",
+        "@ IN MX 10 mx.dmarc-collector.net.",
+        "mx IN A 192.0.2.21",
         f'_dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:rua@{REPORTS_ZONE}"',
         '@ IN TXT "v=spf1 ip4:192.0.2.21 -all"',
     ]
@@ -133,7 +145,7 @@ def reports_zone(domains: list[str]) -> str:
 
 
 def txt_strings(text: str, size: int = 255) -> str:
-    return " ".join(f'"{text[i:i + size]}"' for i in range(0, len(text), size))
+    return " ".join(f'"{text[i : i + size]}"' for i in range(0, len(text), size))
 
 
 def domain_zone(i: int, name: str, dkim_p: str) -> str:
@@ -172,8 +184,10 @@ def domain_zone(i: int, name: str, dkim_p: str) -> str:
 def reverse_zones(domains: list[str]) -> dict[str, str]:
     """PTR records for the MX hosts, as a mail sender would have."""
     host = DNS_HOST_ZONE
-    header = (f"$TTL 3600\n@ IN SOA ns1.{host}. hostmaster.{host}. 2024010101 7200 3600 "
-              f"1209600 300\n@ IN NS ns1.{host}.\n")
+    header = (
+        f"$TTL 3600\n@ IN SOA ns1.{host}. hostmaster.{host}. 2024010101 7200 3600 "
+        f"1209600 300\n@ IN NS ns1.{host}.\n"
+    )
     ptr: dict[int, str] = {}
     for i, name in enumerate(domains):
         ptr.setdefault(1 + i % 250, f"mx1.{name}.")
@@ -187,14 +201,25 @@ def dkim_public_key() -> str:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    der = key.public_key().public_bytes(serialization.Encoding.DER,
-                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return base64.b64encode(der).decode()
 
 
 def domain_names(count: int) -> list[str]:
-    words = ["acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "wonka",
-             "tyrell", "cyberdyne"]
+    words = [
+        "acme",
+        "globex",
+        "initech",
+        "umbrella",
+        "hooli",
+        "stark",
+        "wayne",
+        "wonka",
+        "tyrell",
+        "cyberdyne",
+    ]
     return [f"{words[i % len(words)]}-bench{i:04d}.com" for i in range(count)]
 
 
@@ -271,8 +296,9 @@ def tool_env() -> dict[str, str]:
     return env
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], float,
-                                               float, float]:
+def timed(
+    cmd: list[str], cwd: Path
+) -> tuple[subprocess.CompletedProcess[str], float, float, float]:
     """Run ``cmd``: the result, wall time, its CPU time and the DNS server's CPU time.
 
     The server runs in a thread of this process, which otherwise only waits, so this
@@ -299,14 +325,26 @@ def dmarc_audit_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "dmarc_audit"]
 
 
-def run_dmarc_audit(server: DnsServer, workdir: Path, domains: list[str],
-                    concurrency: int | None, timeout: float) -> tuple[Run, dict]:
+def run_dmarc_audit(
+    server: DnsServer, workdir: Path, domains: list[str], concurrency: int | None, timeout: float
+) -> tuple[Run, dict]:
     count = len(domains)
     listfile = workdir / f"dmarc-audit-domains-{count}.txt"
     listfile.write_text("".join(d + "\n" for d in domains))
-    cmd = [*dmarc_audit_command(), "check", "--nameserver", server.nameserver,
-           "--selector", SELECTOR, "--format", "json", "--timeout", f"{timeout:g}",
-           "--domains-file", str(listfile)]
+    cmd = [
+        *dmarc_audit_command(),
+        "check",
+        "--nameserver",
+        server.nameserver,
+        "--selector",
+        SELECTOR,
+        "--format",
+        "json",
+        "--timeout",
+        f"{timeout:g}",
+        "--domains-file",
+        str(listfile),
+    ]
     if concurrency is not None:
         cmd += ["--concurrency", str(concurrency)]
     server.clear_log()
@@ -319,13 +357,22 @@ def run_dmarc_audit(server: DnsServer, workdir: Path, domains: list[str],
         raise SystemExit(f"dmarc-audit audited {audited} domains, expected {count}")
     trace = doc["dns"]["trace"]
     total, no_dkim, tcp, dups, by_type = summarize_log(server)
-    run = Run("dmarc-audit", count, wall, total, no_dkim, cpu_s=cpu, server_cpu_s=server_cpu,
-              reported_queries=doc["dns"]["queries"],
-              reported_queries_no_dkim=sum(1 for t in trace
-                                           if "._domainkey." not in f".{t['name']}."),
-              tcp_queries=tcp, duplicates=dups, by_type=by_type,
-              lost_answers=sum(1 for t in trace if t["elapsed_ms"] >= 950 * timeout),
-              elapsed_ms=percentiles([t["elapsed_ms"] for t in trace]))
+    run = Run(
+        "dmarc-audit",
+        count,
+        wall,
+        total,
+        no_dkim,
+        cpu_s=cpu,
+        server_cpu_s=server_cpu,
+        reported_queries=doc["dns"]["queries"],
+        reported_queries_no_dkim=sum(1 for t in trace if "._domainkey." not in f".{t['name']}."),
+        tcp_queries=tcp,
+        duplicates=dups,
+        by_type=by_type,
+        lost_answers=sum(1 for t in trace if t["elapsed_ms"] >= 950 * timeout),
+        elapsed_ms=percentiles([t["elapsed_ms"] for t in trace]),
+    )
     return run, doc
 
 
@@ -372,30 +419,49 @@ def ensure_checkdmarc(venv: Path) -> Path | None:
         found = subprocess.run(probe, capture_output=True, text=True)
         if found.returncode == 0 and found.stdout.strip() == CHECKDMARC_VERSION:
             return python
-    print(f"checkdmarc {CHECKDMARC_VERSION} not found in {venv}: installing it there "
-          f"(a separate venv, not the project's; --skip-checkdmarc skips this) ...",
-          flush=True)
+    print(
+        f"checkdmarc {CHECKDMARC_VERSION} not found in {venv}: installing it there "
+        f"(a separate venv, not the project's; --skip-checkdmarc skips this) ...",
+        flush=True,
+    )
     base = shutil.which("python3") or sys.executable
-    steps = [[base, "-m", "venv", str(venv)],
-             [str(python), "-m", "pip", "install", "-q", f"checkdmarc=={CHECKDMARC_VERSION}"]]
+    steps = [
+        [base, "-m", "venv", str(venv)],
+        [str(python), "-m", "pip", "install", "-q", f"checkdmarc=={CHECKDMARC_VERSION}"],
+    ]
     for step in steps:
         done = subprocess.run(step, capture_output=True, text=True)
         if done.returncode != 0:
-            print(f"  could not install checkdmarc ({' '.join(step[:3])} ...):\n"
-                  f"{done.stderr[-2000:]}\n  skipping the comparison.", flush=True)
+            print(
+                f"  could not install checkdmarc ({' '.join(step[:3])} ...):\n"
+                f"{done.stderr[-2000:]}\n  skipping the comparison.",
+                flush=True,
+            )
             return None
     print("  installed.", flush=True)
     return python
 
 
-def run_checkdmarc(python: Path, server: DnsServer, workdir: Path, domains: list[str],
-                   timeout: float) -> Run:
+def run_checkdmarc(
+    python: Path, server: DnsServer, workdir: Path, domains: list[str], timeout: float
+) -> Run:
     driver = workdir / "checkdmarc_driver.py"
     driver.write_text(DRIVER)
     listfile = workdir / f"checkdmarc-domains-{len(domains)}.txt"
     listfile.write_text("".join(d + "\n" for d in domains))
-    cmd = [str(python), str(driver), server.host, str(server.port),
-           "-n", server.host, "-t", f"{timeout:g}", "-f", "json", str(listfile)]
+    cmd = [
+        str(python),
+        str(driver),
+        server.host,
+        str(server.port),
+        "-n",
+        server.host,
+        "-t",
+        f"{timeout:g}",
+        "-f",
+        "json",
+        str(listfile),
+    ]
     server.clear_log()
     proc, wall, cpu, server_cpu = timed(cmd, workdir)
     if proc.returncode != 0:
@@ -405,9 +471,18 @@ def run_checkdmarc(python: Path, server: DnsServer, workdir: Path, domains: list
     if len(results) != len(domains):
         raise SystemExit(f"checkdmarc returned {len(results)} results, expected {len(domains)}")
     total, no_dkim, tcp, dups, by_type = summarize_log(server)
-    return Run("checkdmarc", len(domains), wall, total, no_dkim, cpu_s=cpu,
-               server_cpu_s=server_cpu, tcp_queries=tcp,
-               duplicates=dups, by_type=by_type)
+    return Run(
+        "checkdmarc",
+        len(domains),
+        wall,
+        total,
+        no_dkim,
+        cpu_s=cpu,
+        server_cpu_s=server_cpu,
+        tcp_queries=tcp,
+        duplicates=dups,
+        by_type=by_type,
+    )
 
 
 # -- reporting -------------------------------------------------------------------------
@@ -420,24 +495,36 @@ def median_run(runs: list[Run]) -> Run:
 def show_runs(label: str, runs: list[Run]) -> Run:
     mid = median_run(runs)
     walls = ", ".join(f"{r.wall_s:.3f}" for r in runs)
-    print(f"  {label}: {mid.rate:8.2f} domains/s   wall {mid.wall_s:7.3f} s (median of "
-          f"{len(runs)}: {walls})")
-    print(f"      CPU: {mid.cpu_s:.3f} s in the tool's process, {mid.server_cpu_s:.3f} s in "
-          "the DNS server")
+    print(
+        f"  {label}: {mid.rate:8.2f} domains/s   wall {mid.wall_s:7.3f} s (median of "
+        f"{len(runs)}: {walls})"
+    )
+    print(
+        f"      CPU: {mid.cpu_s:.3f} s in the tool's process, {mid.server_cpu_s:.3f} s in "
+        "the DNS server"
+    )
     per = mid.domains
-    line = (f"      queries/domain {mid.server_queries / per:6.2f} "
-            f"(excluding _domainkey {mid.server_queries_no_dkim / per:6.2f}) at the server")
+    line = (
+        f"      queries/domain {mid.server_queries / per:6.2f} "
+        f"(excluding _domainkey {mid.server_queries_no_dkim / per:6.2f}) at the server"
+    )
     if mid.reported_queries is not None:
-        line += (f"; JSON dns.queries {mid.reported_queries / per:.2f} "
-                 f"({mid.reported_queries_no_dkim / per:.2f} without _domainkey)")
+        line += (
+            f"; JSON dns.queries {mid.reported_queries / per:.2f} "
+            f"({mid.reported_queries_no_dkim / per:.2f} without _domainkey)"
+        )
     print(line)
-    print(f"      {mid.server_queries} questions, {mid.tcp_queries} over TCP, "
-          f"{mid.duplicates} repeats of a question already asked; by type: "
-          + ", ".join(f"{k} {v}" for k, v in mid.by_type.items()))
+    print(
+        f"      {mid.server_queries} questions, {mid.tcp_queries} over TCP, "
+        f"{mid.duplicates} repeats of a question already asked; by type: "
+        + ", ".join(f"{k} {v}" for k, v in mid.by_type.items())
+    )
     if mid.reported_queries is not None:
-        print(f"      per question (dns.trace, queueing included): median "
-              f"{mid.elapsed_ms[0]:.0f} ms, p90 {mid.elapsed_ms[1]:.0f} ms; "
-              f"{mid.lost_answers} took the whole timeout (lost datagram, asked again)")
+        print(
+            f"      per question (dns.trace, queueing included): median "
+            f"{mid.elapsed_ms[0]:.0f} ms, p90 {mid.elapsed_ms[1]:.0f} ms; "
+            f"{mid.lost_answers} took the whole timeout (lost datagram, asked again)"
+        )
     return mid
 
 
@@ -465,8 +552,9 @@ def warm_up(server: DnsServer, run: object) -> None:
         server.delay_ms = delay
 
 
-def run_scenario(name: str, args: argparse.Namespace, cd_python: Path | None,
-                 workroot: Path) -> ScenarioResult:
+def run_scenario(
+    name: str, args: argparse.Namespace, cd_python: Path | None, workroot: Path
+) -> ScenarioResult:
     count = args.domains or SCENARIOS[name]["domains"]
     delay = args.delay_ms if args.delay_ms is not None else SCENARIOS[name]["delay_ms"]
     workdir = workroot / f"scenario-{name}"
@@ -474,10 +562,13 @@ def run_scenario(name: str, args: argparse.Namespace, cd_python: Path | None,
     domains = domain_names(count)
     zones = write_zones(workdir, domains)
     server = start_server(zones, delay, memo=not args.plain_server)
-    print(f"\n== scenario ({name}): {count} domains, {delay:g} ms per answer, "
-          f"server {server.nameserver} ({'plain' if args.plain_server else 'memoising'}), "
-          f"{len(zones)} zones, concurrency {args.concurrency or 'default'}, load average "
-          f"{os.getloadavg()[0]:.2f} ==", flush=True)
+    print(
+        f"\n== scenario ({name}): {count} domains, {delay:g} ms per answer, "
+        f"server {server.nameserver} ({'plain' if args.plain_server else 'memoising'}), "
+        f"{len(zones)} zones, concurrency {args.concurrency or 'default'}, load average "
+        f"{os.getloadavg()[0]:.2f} ==",
+        flush=True,
+    )
     try:
         repeat = args.checkdmarc_repeat or (1 if delay > 0 else args.repeat)
         cd_domains = domains[: args.checkdmarc_domains] if args.checkdmarc_domains else domains
@@ -491,11 +582,17 @@ def run_scenario(name: str, args: argparse.Namespace, cd_python: Path | None,
 
         warm_up(server, ours_run)
         if cd_python is not None:
-            hint = (f"; at 20 ms expect ~{len(cd_domains) / CHECKDMARC_REF_RATE_20MS:.0f} s "
-                    "each" if delay >= 20 else "")
-            print(f"  runs: dmarc-audit x{args.repeat}, checkdmarc {CHECKDMARC_VERSION} on "
-                  f"{len(cd_domains)} domains x{repeat} (one domain after another{hint}), "
-                  "interleaved, after an untimed warm-up of each ...", flush=True)
+            hint = (
+                f"; at 20 ms expect ~{len(cd_domains) / CHECKDMARC_REF_RATE_20MS:.0f} s each"
+                if delay >= 20
+                else ""
+            )
+            print(
+                f"  runs: dmarc-audit x{args.repeat}, checkdmarc {CHECKDMARC_VERSION} on "
+                f"{len(cd_domains)} domains x{repeat} (one domain after another{hint}), "
+                "interleaved, after an untimed warm-up of each ...",
+                flush=True,
+            )
             warm_up(server, theirs_run)
         ours: list[Run] = []
         theirs: list[Run] = []
@@ -522,10 +619,19 @@ def report_targets(res: ScenarioResult) -> None:
         ref = theirs.rate if theirs is not None else CHECKDMARC_REF_RATE_20MS
         src = "measured" if theirs is not None else "issue's figure"
         speedup = ours.rate / ref
-        res.checks.append((f"(a) speed-up {speedup:.1f}x checkdmarc ({src} {ref:.2f} domains/s)"
-                           f" >= {TARGET_A_SPEEDUP:g}x", speedup >= TARGET_A_SPEEDUP))
-        res.checks.append((f"(a) {ours.rate:.1f} domains/s >= {TARGET_A_RATE:g} domains/s",
-                           ours.rate >= TARGET_A_RATE))
+        res.checks.append(
+            (
+                f"(a) speed-up {speedup:.1f}x checkdmarc ({src} {ref:.2f} domains/s)"
+                f" >= {TARGET_A_SPEEDUP:g}x",
+                speedup >= TARGET_A_SPEEDUP,
+            )
+        )
+        res.checks.append(
+            (
+                f"(a) {ours.rate:.1f} domains/s >= {TARGET_A_RATE:g} domains/s",
+                ours.rate >= TARGET_A_RATE,
+            )
+        )
         if res.delay_ms != 20 or res.domains != 200:
             res.checks.append(("(a) the target is defined at 200 domains, 20 ms", None))
     else:
@@ -536,12 +642,20 @@ def report_targets(res: ScenarioResult) -> None:
         q_ours = ours.server_queries_no_dkim / ours.domains
         q_theirs = theirs.server_queries_no_dkim / theirs.domains
         q_ratio = q_ours / q_theirs
-        res.checks.append((f"(b) time {ours.wall_s:.3f} s vs {theirs.wall_s:.3f} s = "
-                           f"{time_ratio:.2f}x <= {TARGET_B_TIME_RATIO:g}x",
-                           time_ratio <= TARGET_B_TIME_RATIO))
-        res.checks.append((f"(b) queries/domain without _domainkey {q_ours:.2f} vs "
-                           f"{q_theirs:.2f} = {q_ratio:.2f}x <= {TARGET_B_QUERY_RATIO:g}x",
-                           q_ratio <= TARGET_B_QUERY_RATIO))
+        res.checks.append(
+            (
+                f"(b) time {ours.wall_s:.3f} s vs {theirs.wall_s:.3f} s = "
+                f"{time_ratio:.2f}x <= {TARGET_B_TIME_RATIO:g}x",
+                time_ratio <= TARGET_B_TIME_RATIO,
+            )
+        )
+        res.checks.append(
+            (
+                f"(b) queries/domain without _domainkey {q_ours:.2f} vs "
+                f"{q_theirs:.2f} = {q_ratio:.2f}x <= {TARGET_B_QUERY_RATIO:g}x",
+                q_ratio <= TARGET_B_QUERY_RATIO,
+            )
+        )
         if res.delay_ms != 0 or res.domains != 40:
             res.checks.append(("(b) the target is defined at 40 domains, no delay", None))
     for text, ok in res.checks:
@@ -604,6 +718,7 @@ def start_server(zones: list[str], delay: float, memo: bool) -> DnsServer:
 
 def dmarc_audit_revision() -> str:
     """The product code being measured: commit, and whether dmarc_audit/ has local changes."""
+
     def git(*argv: str) -> str:
         done = subprocess.run(["git", *argv], capture_output=True, text=True, cwd=REPO)
         return done.stdout.strip() if done.returncode == 0 else ""
@@ -622,33 +737,60 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs ({cpu}), "
-            f"Python {platform.python_version()}")
+    return (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs ({cpu}), "
+        f"Python {platform.python_version()}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenario", choices=["a", "b", "both"], default="both")
-    parser.add_argument("--domains", type=int, default=None,
-                        help="domains to generate (default: 200 for a, 40 for b)")
-    parser.add_argument("--delay-ms", type=float, default=None,
-                        help="delay added to every DNS answer (default: 20 for a, 0 for b)")
-    parser.add_argument("--concurrency", type=int, default=None,
-                        help="dmarc-audit --concurrency (default: the CLI's own default)")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="runs of dmarc-audit per scenario (median reported)")
-    parser.add_argument("--checkdmarc-repeat", type=int, default=None,
-                        help="runs of checkdmarc (default: 1 with a delay, else --repeat)")
-    parser.add_argument("--checkdmarc-domains", type=int, default=None,
-                        help="give checkdmarc only the first N domains (its rate is per "
-                             "domain, it runs them one after another)")
+    parser.add_argument(
+        "--domains",
+        type=int,
+        default=None,
+        help="domains to generate (default: 200 for a, 40 for b)",
+    )
+    parser.add_argument(
+        "--delay-ms",
+        type=float,
+        default=None,
+        help="delay added to every DNS answer (default: 20 for a, 0 for b)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="dmarc-audit --concurrency (default: the CLI's own default)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of dmarc-audit per scenario (median reported)"
+    )
+    parser.add_argument(
+        "--checkdmarc-repeat",
+        type=int,
+        default=None,
+        help="runs of checkdmarc (default: 1 with a delay, else --repeat)",
+    )
+    parser.add_argument(
+        "--checkdmarc-domains",
+        type=int,
+        default=None,
+        help="give checkdmarc only the first N domains (its rate is per "
+        "domain, it runs them one after another)",
+    )
     parser.add_argument("--skip-checkdmarc", action="store_true")
     parser.add_argument("--checkdmarc-venv", type=Path, default=DEFAULT_CHECKDMARC_VENV)
-    parser.add_argument("--timeout", type=float, default=2.0,
-                        help="DNS timeout given to both tools")
-    parser.add_argument("--plain-server", action="store_true",
-                        help="use tests/dnsserver.py as it is, building every reply anew "
-                             "(its CPU cost then limits both tools; see MemoDnsServer)")
+    parser.add_argument(
+        "--timeout", type=float, default=2.0, help="DNS timeout given to both tools"
+    )
+    parser.add_argument(
+        "--plain-server",
+        action="store_true",
+        help="use tests/dnsserver.py as it is, building every reply anew "
+        "(its CPU cost then limits both tools; see MemoDnsServer)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated zones")
     args = parser.parse_args(argv)
 
@@ -658,7 +800,7 @@ def main(argv: list[str] | None = None) -> int:
     workroot = Path(tempfile.mkdtemp(prefix="bench-bulk-check-"))
     results = []
     try:
-        for name in (["a", "b"] if args.scenario == "both" else [args.scenario]):
+        for name in ["a", "b"] if args.scenario == "both" else [args.scenario]:
             results.append(run_scenario(name, args, cd_python, workroot))
     finally:
         if args.keep:

@@ -35,24 +35,46 @@ def _record(rng: random.Random) -> tuple[str, int]:
     count = rng.choice((1, 1, 1, 2, 3, 5, 8, 40, 200))
     if kind < 0.80:  # our own servers, aligned
         ip = f"192.0.2.{rng.randrange(1, 60)}"
-        dkim_d, dkim_r, spf_d, spf_r, dkim_al, spf_al = (DOMAIN, "pass", DOMAIN, "pass",
-                                                         "pass", "pass")
+        dkim_d, dkim_r, spf_d, spf_r, dkim_al, spf_al = (
+            DOMAIN,
+            "pass",
+            DOMAIN,
+            "pass",
+            "pass",
+            "pass",
+        )
     elif kind < 0.90:  # an ESP signing with its own domain
         ip = f"203.0.113.{rng.randrange(1, 250)}"
-        dkim_d, dkim_r, spf_d, spf_r, dkim_al, spf_al = ("esp.example", "pass",
-                                                         "bounce.esp.example", "pass",
-                                                         "fail", "fail")
+        dkim_d, dkim_r, spf_d, spf_r, dkim_al, spf_al = (
+            "esp.example",
+            "pass",
+            "bounce.esp.example",
+            "pass",
+            "fail",
+            "fail",
+        )
     elif kind < 0.95:  # forwarded, DKIM broken
         ip = f"198.18.{rng.randrange(0, 256)}.{rng.randrange(1, 255)}"
-        dkim_d, dkim_r, spf_d, spf_r, dkim_al, spf_al = (DOMAIN, "fail", DOMAIN, "fail",
-                                                         "fail", "fail")
+        dkim_d, dkim_r, spf_d, spf_r, dkim_al, spf_al = (
+            DOMAIN,
+            "fail",
+            DOMAIN,
+            "fail",
+            "fail",
+            "fail",
+        )
     else:  # spoofing from anywhere
         ip = f"198.51.{rng.randrange(0, 256)}.{rng.randrange(1, 255)}"
-        dkim_d, dkim_r, spf_d, spf_r, dkim_al, spf_al = (None, None, DOMAIN, "fail",
-                                                         "fail", "fail")
+        dkim_d, dkim_r, spf_d, spf_r, dkim_al, spf_al = (None, None, DOMAIN, "fail", "fail", "fail")
     disposition = "none" if dkim_al == "pass" or rng.random() < 0.7 else "quarantine"
-    dkim_xml = (f"<dkim><domain>{dkim_d}</domain><selector>s{rng.randrange(1, 3)}</selector>"
-                f"<result>{dkim_r}</result></dkim>") if dkim_d else ""
+    dkim_xml = (
+        (
+            f"<dkim><domain>{dkim_d}</domain><selector>s{rng.randrange(1, 3)}</selector>"
+            f"<result>{dkim_r}</result></dkim>"
+        )
+        if dkim_d
+        else ""
+    )
     xml = (
         f"<record><row><source_ip>{ip}</source_ip><count>{count}</count>"
         f"<policy_evaluated><disposition>{disposition}</disposition><dkim>{dkim_al}</dkim>"
@@ -67,8 +89,7 @@ def _record(rng: random.Random) -> tuple[str, int]:
 def generate(directory: Path, records: int, reports: int, seed: int = 7) -> dict[str, int]:
     """Write the corpus; returns what was written (reports, records, messages, bytes)."""
     rng = random.Random(seed)
-    per_report = [records // reports + (1 if i < records % reports else 0)
-                  for i in range(reports)]
+    per_report = [records // reports + (1 if i < records % reports else 0) for i in range(reports)]
     messages = size = 0
     for index, n in enumerate(per_report):
         org = ORGS[index % len(ORGS)]
@@ -139,11 +160,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--reports", type=int, default=40)
-    parser.add_argument("--min-rate", type=float, default=15_000.0,
-                        help="fail below this many records/s (parse + store)")
-    parser.add_argument("--gate", choices=("wall", "cpu"), default="wall",
-                        help="rate checked against --min-rate: wall clock, or CPU time "
-                             "(steadier on a shared, loaded machine)")
+    parser.add_argument(
+        "--min-rate",
+        type=float,
+        default=15_000.0,
+        help="fail below this many records/s (parse + store)",
+    )
+    parser.add_argument(
+        "--gate",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="rate checked against --min-rate: wall clock, or CPU time "
+        "(steadier on a shared, loaded machine)",
+    )
     parser.add_argument("--keep", type=Path, help="write the corpus and store here and keep them")
     parser.add_argument("--child", nargs=2, metavar=("CORPUS", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -160,11 +189,16 @@ def main() -> int:
             stale.unlink(missing_ok=True)
         started = time.perf_counter()
         written = generate(corpus, args.records, args.reports)
-        print(f"corpus: {written['reports']} reports, {written['records']:,} records, "
-              f"{written['messages']:,} messages, {written['bytes'] / 2**20:.1f} MiB of XML "
-              f"(generated in {time.perf_counter() - started:.1f} s)")
-        proc = subprocess.run([sys.executable, __file__, "--child", str(corpus), str(db)],
-                              capture_output=True, text=True)
+        print(
+            f"corpus: {written['reports']} reports, {written['records']:,} records, "
+            f"{written['messages']:,} messages, {written['bytes'] / 2**20:.1f} MiB of XML "
+            f"(generated in {time.perf_counter() - started:.1f} s)"
+        )
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", str(corpus), str(db)],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             sys.stderr.write(proc.stderr)
             return 1
@@ -172,11 +206,15 @@ def main() -> int:
 
     rate = m["records"] / m["seconds"] if m["seconds"] else 0.0
     cpu_rate = m["records"] / m["cpu_seconds"] if m["cpu_seconds"] else 0.0
-    print(f"ingest: {m['records']:,} records in {m['seconds']:.2f} s = {rate:,.0f} records/s "
-          f"(parse + store; {cpu_rate:,.0f}/s of CPU time), peak RSS "
-          f"{m['peak_rss_mib']:.0f} MiB, store {m['db_mib']:.0f} MiB")
-    print(f"again:  {m['second_duplicates']} duplicates, {m['second_stored']} stored, "
-          f"{m['second_seconds']:.2f} s; totals unchanged: {m['totals_unchanged']}")
+    print(
+        f"ingest: {m['records']:,} records in {m['seconds']:.2f} s = {rate:,.0f} records/s "
+        f"(parse + store; {cpu_rate:,.0f}/s of CPU time), peak RSS "
+        f"{m['peak_rss_mib']:.0f} MiB, store {m['db_mib']:.0f} MiB"
+    )
+    print(
+        f"again:  {m['second_duplicates']} duplicates, {m['second_stored']} stored, "
+        f"{m['second_seconds']:.2f} s; totals unchanged: {m['totals_unchanged']}"
+    )
     print(f"summary over the corpus: {m['summary_seconds']:.2f} s")
     problems = []
     expected = (written["reports"], written["records"], written["messages"])
@@ -185,15 +223,19 @@ def main() -> int:
         problems.append(f"stored (reports, records, messages) {got} != generated {expected}")
     if m["failed"]:
         problems.append(f"{m['failed']} reports failed: {m['errors']}")
-    if m["second_stored"] or m["second_duplicates"] != written["reports"] \
-            or not m["totals_unchanged"]:
+    if (
+        m["second_stored"]
+        or m["second_duplicates"] != written["reports"]
+        or not m["totals_unchanged"]
+    ):
         problems.append("the second ingest changed something")
     if m["summary_messages"] != written["messages"]:
         problems.append("the summary's message total differs from the generator's")
     gated = cpu_rate if args.gate == "cpu" else rate
     if gated < args.min_rate:
-        problems.append(f"{gated:,.0f} records/s ({args.gate}) is under the target "
-                        f"{args.min_rate:,.0f}")
+        problems.append(
+            f"{gated:,.0f} records/s ({args.gate}) is under the target {args.min_rate:,.0f}"
+        )
     for problem in problems:
         print(f"FAIL: {problem}")
     if not problems:

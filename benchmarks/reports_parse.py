@@ -80,13 +80,23 @@ def write_report(path: str, records: int) -> int:
     with open(path, "w", encoding="utf-8") as out:
         out.write(HEADER.format(records=records))
         for n in range(records):
-            ip = (f"2001:db8::{n >> 16:x}:{n & 0xffff:x}" if n % 5 == 0
-                  else f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}")
+            ip = (
+                f"2001:db8::{n >> 16:x}:{n & 0xFFFF:x}"
+                if n % 5 == 0
+                else f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+            )
             count = n % 7 + 1
             total += count
-            out.write(RECORD.format(ip=ip, count=count, n=n % 100, sel=n % 3,
-                                    dkim="pass" if n % 4 else "fail",
-                                    spf="fail" if n % 6 == 0 else "pass"))
+            out.write(
+                RECORD.format(
+                    ip=ip,
+                    count=count,
+                    n=n % 100,
+                    sel=n % 3,
+                    dkim="pass" if n % 4 else "fail",
+                    spf="fail" if n % 6 == 0 else "pass",
+                )
+            )
         out.write("</feedback>\n")
     return total
 
@@ -108,8 +118,13 @@ def measure(path: str) -> dict[str, float]:
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"records": records, "messages": messages, "seconds": wall, "cpu_seconds": cpu,
-            "peak_rss_mb": peak_kib / 1024}
+    return {
+        "records": records,
+        "messages": messages,
+        "seconds": wall,
+        "cpu_seconds": cpu,
+        "peak_rss_mb": peak_kib / 1024,
+    }
 
 
 def floor(path: str, records: int) -> float:
@@ -139,8 +154,9 @@ def floor(path: str, records: int) -> float:
 
 
 def run_child(*args: str) -> dict[str, float]:
-    done = subprocess.run([sys.executable, __file__, *args], check=True,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True
+    )
     return json.loads(done.stdout)
 
 
@@ -167,21 +183,27 @@ def main() -> None:
             shutil.copyfileobj(src, dst)
         small = os.path.join(folder, "small.xml")
         write_report(small, 10)
-        print(f"report: {args.records:,} records, {total:,} messages; "
-              f"{os.path.getsize(plain) / 1e6:.1f} MB XML, "
-              f"{os.path.getsize(packed) / 1e6:.1f} MB gzip")
+        print(
+            f"report: {args.records:,} records, {total:,} messages; "
+            f"{os.path.getsize(plain) / 1e6:.1f} MB XML, "
+            f"{os.path.getsize(packed) / 1e6:.1f} MB gzip"
+        )
         base = run_child("--child", small)
         print(f"baseline: a 10-record report peaks at {base['peak_rss_mb']:.1f} MB RSS")
         bare = run_child("--floor", plain, "--records", str(args.records))["rate"]
-        print(f"machine:  bare expat, do-nothing callbacks: {bare:,.0f} records/s "
-              f"(the ceiling for any expat-based reader here)")
+        print(
+            f"machine:  bare expat, do-nothing callbacks: {bare:,.0f} records/s "
+            f"(the ceiling for any expat-based reader here)"
+        )
         for label, path in (("xml", plain), ("xml.gz", packed)):
             result = run_child("--child", path)
             ok = result["records"] == args.records and result["messages"] == total
             rate = result["records"] / result["cpu_seconds"]
-            print(f"{label:7} {result['records']:>9,} records  {result['seconds']:6.2f} s wall  "
-                  f"{rate:9,.0f} records/s (CPU)  peak RSS {result['peak_rss_mb']:5.1f} MB"
-                  f"  {'ok' if ok else 'COUNT MISMATCH'}")
+            print(
+                f"{label:7} {result['records']:>9,} records  {result['seconds']:6.2f} s wall  "
+                f"{rate:9,.0f} records/s (CPU)  peak RSS {result['peak_rss_mb']:5.1f} MB"
+                f"  {'ok' if ok else 'COUNT MISMATCH'}"
+            )
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)

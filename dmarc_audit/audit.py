@@ -74,8 +74,9 @@ class DomainReport:
         data["dmarc"] = dmarc_json(self.dmarc) if self.dmarc is not None else None
         data["dkim"] = _without_findings(self.dkim.to_json()) if self.dkim is not None else None
         data["mx"] = self.mx.to_json() if self.mx is not None else None
-        data["mail_records"] = (self.mail_records.to_json()
-                                if self.mail_records is not None else None)
+        data["mail_records"] = (
+            self.mail_records.to_json() if self.mail_records is not None else None
+        )
         return data
 
 
@@ -137,12 +138,18 @@ async def audit_domain(
     if parked:
         # a domain that sends no mail gets other DMARC advice (p=reject is safe); every
         # answer is cached by now, so this asks DNS nothing new
-        dmarc, dmarc_found = await dmarc_findings(resolver, name, DmarcMode(options.dmarc_mode),
-                                                  sends_mail=False)
+        dmarc, dmarc_found = await dmarc_findings(
+            resolver, name, DmarcMode(options.dmarc_mode), sends_mail=False
+        )
     mail = await audit_mail_records(resolver, name, dmarc_enforced=dmarc_enforced(dmarc))
-    by_area = {"SPF": spf.findings, "DMARC": dmarc_found, "DKIM": dkim.findings,
-               "MX": mx.findings, "MTA-STS/TLS-RPT/BIMI": mail.findings,
-               "parked/bulk": _cross_findings(name, spf, dmarc, dkim, mx, bulk)}
+    by_area = {
+        "SPF": spf.findings,
+        "DMARC": dmarc_found,
+        "DKIM": dkim.findings,
+        "MX": mx.findings,
+        "MTA-STS/TLS-RPT/BIMI": mail.findings,
+        "parked/bulk": _cross_findings(name, spf, dmarc, dkim, mx, bulk),
+    }
     findings = _apply_profile(_merge(by_area), options.profile)
     if parked:  # sends no mail: nothing to sign
         findings = [f for f in findings if f.id != "dkim.no-key-found"]
@@ -175,22 +182,39 @@ def dmarc_enforced(dmarc: DmarcDiscovery) -> bool | None:
     return not effective.testing
 
 
-def _cross_findings(domain: str, spf: SpfAnalysis, dmarc: DmarcDiscovery, dkim: DkimPosture,
-                    mx: MxPosture, bulk: bool) -> list[Finding]:
+def _cross_findings(
+    domain: str,
+    spf: SpfAnalysis,
+    dmarc: DmarcDiscovery,
+    dkim: DkimPosture,
+    mx: MxPosture,
+    bulk: bool,
+) -> list[Finding]:
     """Rules that need several audits at once: parked domains and bulk senders."""
     from dmarc_audit.checks.parked import bulk_findings, parked_findings
 
     policy = dmarc.applied_policy.value if dmarc.applied_policy is not None else None
     effective = dmarc.record.effective if dmarc.record is not None else None
     out = parked_findings(
-        domain, mx=mx, spf_record=spf.record, spf_status=spf.status.value,
-        dmarc_policy=policy, dmarc_pct=effective.pct if effective is not None else None,
+        domain,
+        mx=mx,
+        spf_record=spf.record,
+        spf_status=spf.status.value,
+        dmarc_policy=policy,
+        dmarc_pct=effective.pct if effective is not None else None,
         dmarc_status=dmarc.status,
     )
     if bulk:
         found: bool | None = bool(dkim.found) or (None if dkim.incomplete else False)
-        out.extend(bulk_findings(domain, spf_status=spf.status.value, dkim_found=found,
-                                 dmarc_status=dmarc.status, dmarc_policy=policy))
+        out.extend(
+            bulk_findings(
+                domain,
+                spf_status=spf.status.value,
+                dkim_found=found,
+                dmarc_status=dmarc.status,
+                dmarc_policy=policy,
+            )
+        )
     return out
 
 
@@ -216,11 +240,17 @@ def _merge(by_area: dict[str, Sequence[Finding]]) -> list[Finding]:
                 if area not in areas:
                     areas.append(area)
                     merged = out[index]
-                    evidence = merged.evidence + tuple(e for e in f.evidence
-                                                       if e not in merged.evidence)
-                    out[index] = replace(merged, evidence=evidence, message=(
-                        f"{merged.message} (also needed by the {area} checks, "
-                        "which are unknown too)"))
+                    evidence = merged.evidence + tuple(
+                        e for e in f.evidence if e not in merged.evidence
+                    )
+                    out[index] = replace(
+                        merged,
+                        evidence=evidence,
+                        message=(
+                            f"{merged.message} (also needed by the {area} checks, "
+                            "which are unknown too)"
+                        ),
+                    )
                 continue
             key = (f.id, f.subject, f.message)
             if key in seen:

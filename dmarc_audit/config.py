@@ -79,8 +79,7 @@ class SpfRequirement:
     def ip_allowed(self, network: IpNetwork) -> bool:
         if self.allowed_ips is None:
             return True
-        return any(_within(network, allowed)
-                   for allowed in (*self.allowed_ips, *self.required_ips))
+        return any(_within(network, allowed) for allowed in (*self.allowed_ips, *self.required_ips))
 
 
 def _within(network: IpNetwork, outer: IpNetwork) -> bool:
@@ -193,17 +192,18 @@ class Settings:
         }
 
 
-def resolve_settings(config: PolicyConfig | None, overrides: Overrides | None = None
-                     ) -> Settings:
+def resolve_settings(config: PolicyConfig | None, overrides: Overrides | None = None) -> Settings:
     """Merge the file and the flags. ``--select`` replaces every select of the file
     (global and per domain); ``--ignore`` adds to the file's ignores; ``--zone``
     files come before the file's zones (and shadow zones with the same origin)."""
     config = config or PolicyConfig()
     o = overrides or Overrides()
     r = config.resolver
-    rules = FilterRules(select=o.select or config.rules.select,
-                        ignore=config.rules.ignore + o.ignore,
-                        severity=config.rules.severity)
+    rules = FilterRules(
+        select=o.select or config.rules.select,
+        ignore=config.rules.ignore + o.ignore,
+        severity=config.rules.severity,
+    )
     domains = config.domains
     if o.select:
         domains = tuple(_replace_select(p, o.select) for p in domains)
@@ -278,17 +278,45 @@ def parse_config(text: str, path: Path) -> PolicyConfig:
 
 # --- the reader: YAML nodes (with line numbers) to dataclasses ----------------------------
 
-_TOP_KEYS = ("resolver", "zones", "fail_on", "strict", "profile", "dmarc_mode", "select",
-             "ignore", "severity", "baseline", "domains")
+_TOP_KEYS = (
+    "resolver",
+    "zones",
+    "fail_on",
+    "strict",
+    "profile",
+    "dmarc_mode",
+    "select",
+    "ignore",
+    "severity",
+    "baseline",
+    "domains",
+)
 _RESOLVER_KEYS = ("nameservers", "timeout", "concurrency", "offline")
-_DOMAIN_KEYS = ("sends_mail", "dkim_selectors", "dmarc", "spf", "mta_sts_mode", "select",
-                "ignore", "severity")
-_DMARC_KEYS = ("min_policy", "min_subdomain_policy", "require_rua", "alignment",
-               "dkim_alignment", "spf_alignment")
-_SPF_KEYS = ("max_lookups", "required_includes", "allowed_includes", "required_ips",
-             "allowed_ips")
-_ALIGNMENT = {"relaxed": Alignment.RELAXED, "r": Alignment.RELAXED,
-              "strict": Alignment.STRICT, "s": Alignment.STRICT}
+_DOMAIN_KEYS = (
+    "sends_mail",
+    "dkim_selectors",
+    "dmarc",
+    "spf",
+    "mta_sts_mode",
+    "select",
+    "ignore",
+    "severity",
+)
+_DMARC_KEYS = (
+    "min_policy",
+    "min_subdomain_policy",
+    "require_rua",
+    "alignment",
+    "dkim_alignment",
+    "spf_alignment",
+)
+_SPF_KEYS = ("max_lookups", "required_includes", "allowed_includes", "required_ips", "allowed_ips")
+_ALIGNMENT = {
+    "relaxed": Alignment.RELAXED,
+    "r": Alignment.RELAXED,
+    "strict": Alignment.STRICT,
+    "s": Alignment.STRICT,
+}
 
 Node = yaml.Node
 Entries = dict[str, tuple[Node, Node]]
@@ -311,8 +339,9 @@ class _Reader:
 
     def mapping(self, node: Node, where: str, allowed: Iterable[str] | None) -> Entries:
         if not isinstance(node, yaml.MappingNode):
-            raise self.error(node, where,
-                             f"expected a mapping, got {_shown(self.scalar(node), node)}")
+            raise self.error(
+                node, where, f"expected a mapping, got {_shown(self.scalar(node), node)}"
+            )
         allowed = tuple(allowed) if allowed is not None else None
         out: Entries = {}
         for key_node, value_node in node.value:
@@ -321,8 +350,9 @@ class _Reader:
                 raise self.error(key_node, where, f"keys must be text, got {key!r}")
             if allowed is not None and key not in allowed:
                 near = difflib.get_close_matches(key, allowed, n=1)
-                hint = f" (did you mean {near[0]!r}?)" if near else \
-                    f" (allowed: {', '.join(allowed)})"
+                hint = (
+                    f" (did you mean {near[0]!r}?)" if near else f" (allowed: {', '.join(allowed)})"
+                )
                 raise self.error(key_node, where, f"unknown key {key!r}{hint}")
             if key in out:
                 raise self.error(key_node, where, f"key {key!r} given twice")
@@ -407,22 +437,44 @@ class _Reader:
         resolver = ResolverSettings()
         if (node := get("resolver")) is not None:
             resolver = self.resolver(node)
-        zones = tuple(str(self.base / z) for _n, z in self.texts(get("zones"), "zones")) \
-            if get("zones") is not None else ()
-        fail_on = self.choice(n, "fail_on", {f.value: f for f in FailOn}) \
-            if (n := get("fail_on")) is not None else None
+        zones = (
+            tuple(str(self.base / z) for _n, z in self.texts(get("zones"), "zones"))
+            if get("zones") is not None
+            else ()
+        )
+        fail_on = (
+            self.choice(n, "fail_on", {f.value: f for f in FailOn})
+            if (n := get("fail_on")) is not None
+            else None
+        )
         strict = self.boolean(n, "strict") if (n := get("strict")) is not None else None
-        profile = self.choice(n, "profile", {"default": "default", "bulk-sender": "bulk-sender"}) \
-            if (n := get("profile")) is not None else None
-        dmarc_mode = self.choice(n, "dmarc_mode", {"rfc9989": "rfc9989", "rfc7489": "rfc7489"}) \
-            if (n := get("dmarc_mode")) is not None else None
-        baseline = str(self.base / self.text(n, "baseline")) \
-            if (n := get("baseline")) is not None else None
+        profile = (
+            self.choice(n, "profile", {"default": "default", "bulk-sender": "bulk-sender"})
+            if (n := get("profile")) is not None
+            else None
+        )
+        dmarc_mode = (
+            self.choice(n, "dmarc_mode", {"rfc9989": "rfc9989", "rfc7489": "rfc7489"})
+            if (n := get("dmarc_mode")) is not None
+            else None
+        )
+        baseline = (
+            str(self.base / self.text(n, "baseline"))
+            if (n := get("baseline")) is not None
+            else None
+        )
         domains = self.domains(n) if (n := get("domains")) is not None else ()
         return PolicyConfig(
-            path=self.path, resolver=resolver, zones=zones, fail_on=fail_on, strict=strict,
-            profile=profile, dmarc_mode=dmarc_mode, rules=self.rules(top, ""),
-            baseline=baseline, domains=domains,
+            path=self.path,
+            resolver=resolver,
+            zones=zones,
+            fail_on=fail_on,
+            strict=strict,
+            profile=profile,
+            dmarc_mode=dmarc_mode,
+            rules=self.rules(top, ""),
+            baseline=baseline,
+            domains=domains,
         )
 
     def resolver(self, node: Node) -> ResolverSettings:
@@ -438,12 +490,21 @@ class _Reader:
                     message = str(exc).replace("--nameserver ", "")
                     raise self.error(item, "resolver.nameservers", message) from None
                 servers.append(text)
-        timeout = self.number(n, "resolver.timeout") \
-            if (n := self.value(entries, "timeout")) is not None else None
-        concurrency = self.integer(n, "resolver.concurrency", 1, 1000) \
-            if (n := self.value(entries, "concurrency")) is not None else None
-        offline = self.boolean(n, "resolver.offline") \
-            if (n := self.value(entries, "offline")) is not None else None
+        timeout = (
+            self.number(n, "resolver.timeout")
+            if (n := self.value(entries, "timeout")) is not None
+            else None
+        )
+        concurrency = (
+            self.integer(n, "resolver.concurrency", 1, 1000)
+            if (n := self.value(entries, "concurrency")) is not None
+            else None
+        )
+        offline = (
+            self.boolean(n, "resolver.offline")
+            if (n := self.value(entries, "offline")) is not None
+            else None
+        )
         return ResolverSettings(tuple(servers), timeout, concurrency, offline)
 
     def rules(self, entries: Entries, where: str) -> FilterRules:
@@ -454,14 +515,17 @@ class _Reader:
                 select.append(IdPattern.parse(text, f"{self.loc(item)}: {prefix}select"))
         ignore: list[IgnoreRule] = []
         if (n := self.value(entries, "ignore")) is not None:
-            ignore = [self.ignore_rule(item, f"{prefix}ignore")
-                      for item in self.items(n, f"{prefix}ignore")]
+            ignore = [
+                self.ignore_rule(item, f"{prefix}ignore")
+                for item in self.items(n, f"{prefix}ignore")
+            ]
         severity: list[SeverityOverride] = []
         if (n := self.value(entries, "severity")) is not None:
             for key, (key_node, value_node) in self.mapping(n, f"{prefix}severity", None).items():
                 pattern = IdPattern.parse(key, f"{self.loc(key_node)}: {prefix}severity")
-                level = self.choice(value_node, f"{prefix}severity.{key}",
-                                    {s.value: s for s in Severity})
+                level = self.choice(
+                    value_node, f"{prefix}severity.{key}", {s.value: s for s in Severity}
+                )
                 severity.append(SeverityOverride(pattern, level))
         return FilterRules(tuple(select), tuple(ignore), tuple(severity))
 
@@ -498,25 +562,35 @@ class _Reader:
             return DomainPolicy(domain)
         where = f"domains.{domain.ascii}"
         entries = self.mapping(node, where, _DOMAIN_KEYS)
-        sends_mail = self.boolean(n, f"{where}.sends_mail") \
-            if (n := self.value(entries, "sends_mail")) is not None else None
+        sends_mail = (
+            self.boolean(n, f"{where}.sends_mail")
+            if (n := self.value(entries, "sends_mail")) is not None
+            else None
+        )
         selectors: tuple[str, ...] = ()
         if (n := self.value(entries, "dkim_selectors")) is not None:
             from dmarc_audit.dkim.probe import normalize_selectors
 
             found = []
             for item, text in self.texts(n, f"{where}.dkim_selectors"):
-                found += self.convert(item, f"{where}.dkim_selectors", text,
-                                      lambda t: normalize_selectors([t]))
+                found += self.convert(
+                    item, f"{where}.dkim_selectors", text, lambda t: normalize_selectors([t])
+                )
             selectors = tuple(dict.fromkeys(found))
-        dmarc = self.dmarc(n, f"{where}.dmarc") \
-            if (n := self.value(entries, "dmarc")) is not None else None
-        spf = self.spf(n, f"{where}.spf") \
-            if (n := self.value(entries, "spf")) is not None else None
-        mode = self.choice(n, f"{where}.mta_sts_mode", {m.value: m for m in MtaStsMode}) \
-            if (n := self.value(entries, "mta_sts_mode")) is not None else None
-        return DomainPolicy(domain, sends_mail, selectors, dmarc, spf, mode,
-                            self.rules(entries, where))
+        dmarc = (
+            self.dmarc(n, f"{where}.dmarc")
+            if (n := self.value(entries, "dmarc")) is not None
+            else None
+        )
+        spf = self.spf(n, f"{where}.spf") if (n := self.value(entries, "spf")) is not None else None
+        mode = (
+            self.choice(n, f"{where}.mta_sts_mode", {m.value: m for m in MtaStsMode})
+            if (n := self.value(entries, "mta_sts_mode")) is not None
+            else None
+        )
+        return DomainPolicy(
+            domain, sends_mail, selectors, dmarc, spf, mode, self.rules(entries, where)
+        )
 
     def dmarc(self, node: Node, where: str) -> DmarcRequirement:
         entries = self.mapping(node, where, _DMARC_KEYS)
@@ -552,8 +626,11 @@ class _Reader:
             for item, text in self.texts(n, f"{where}.{key}"):
                 name = text.lower().rstrip(".")
                 if name.startswith("include:"):
-                    raise self.error(item, f"{where}.{key}",
-                                     f"give the domain alone ({name[8:]!r}), not {text!r}")
+                    raise self.error(
+                        item,
+                        f"{where}.{key}",
+                        f"give the domain alone ({name[8:]!r}), not {text!r}",
+                    )
                 out.append(self.convert(item, f"{where}.{key}", name, parse_domain).ascii)
             return tuple(dict.fromkeys(out))
 
@@ -563,14 +640,22 @@ class _Reader:
                 return None
             out = []
             for item, text in self.texts(n, f"{where}.{key}"):
-                bare = text.split(":", 1)[1] if text.lower().startswith(("ip4:", "ip6:")) \
-                    else text
-                out.append(self.convert(item, f"{where}.{key}", bare,
-                                        lambda t: ipaddress.ip_network(t, strict=False)))
+                bare = text.split(":", 1)[1] if text.lower().startswith(("ip4:", "ip6:")) else text
+                out.append(
+                    self.convert(
+                        item,
+                        f"{where}.{key}",
+                        bare,
+                        lambda t: ipaddress.ip_network(t, strict=False),
+                    )
+                )
             return tuple(dict.fromkeys(out))
 
-        budget = self.integer(n, f"{where}.max_lookups", 0, 10) \
-            if (n := self.value(entries, "max_lookups")) is not None else None
+        budget = (
+            self.integer(n, f"{where}.max_lookups", 0, 10)
+            if (n := self.value(entries, "max_lookups")) is not None
+            else None
+        )
         return SpfRequirement(
             max_lookups=budget,
             required_includes=names("required_includes") or (),
@@ -596,6 +681,7 @@ def _shown(value: Any, node: Node) -> str:
 
 # --- effective settings back to the file's shape ---------------------------------------------
 
+
 def _rules_data(rules: FilterRules) -> dict[str, Any]:
     return {
         "select": [p.text for p in rules.select],
@@ -614,7 +700,8 @@ def _domain_data(policy: DomainPolicy) -> dict[str, Any]:
         data["dmarc"] = {
             "min_policy": d.min_policy.value if d.min_policy else None,
             "min_subdomain_policy": d.min_subdomain_policy.value
-            if d.min_subdomain_policy else None,
+            if d.min_subdomain_policy
+            else None,
             "require_rua": d.require_rua,
             "dkim_alignment": _alignment_name(d.dkim_alignment),
             "spf_alignment": _alignment_name(d.spf_alignment),
@@ -624,11 +711,11 @@ def _domain_data(policy: DomainPolicy) -> dict[str, Any]:
         data["spf"] = {
             "max_lookups": s.max_lookups,
             "required_includes": list(s.required_includes),
-            "allowed_includes": list(s.allowed_includes) if s.allowed_includes is not None
+            "allowed_includes": list(s.allowed_includes)
+            if s.allowed_includes is not None
             else None,
             "required_ips": [str(n) for n in s.required_ips],
-            "allowed_ips": [str(n) for n in s.allowed_ips] if s.allowed_ips is not None
-            else None,
+            "allowed_ips": [str(n) for n in s.allowed_ips] if s.allowed_ips is not None else None,
         }
     data["mta_sts_mode"] = policy.mta_sts_mode.value if policy.mta_sts_mode else None
     rules = _rules_data(policy.rules)

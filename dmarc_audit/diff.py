@@ -80,13 +80,17 @@ class DmarcDelta:
     @property
     def changed(self) -> bool:
         return (self.policy_before, self.subdomain_before, self.record_before) != (
-            self.policy_after, self.subdomain_after, self.record_after)
+            self.policy_after,
+            self.subdomain_after,
+            self.record_after,
+        )
 
     @property
     def weaker(self) -> bool:
         """The applied policy or the subdomain policy went down (none < quarantine < reject)."""
-        return (_policy_rank(self.policy_after) < _policy_rank(self.policy_before)
-                or _policy_rank(self.subdomain_after) < _policy_rank(self.subdomain_before))
+        return _policy_rank(self.policy_after) < _policy_rank(self.policy_before) or _policy_rank(
+            self.subdomain_after
+        ) < _policy_rank(self.subdomain_before)
 
 
 _POLICY_RANK = {"none": 0, "quarantine": 1, "reject": 2}
@@ -113,11 +117,15 @@ class DomainDiff:
 
     def worse_findings(self, fail_on: FailOn) -> tuple[Finding, ...]:
         """Findings that make the posture worse at ``fail_on``: new or raised into it."""
-        added = [f for f in self.added
-                 if f not in self.baselined and fail_on.trips(f.severity)]
-        raised = [c.finding for c in self.severity_changed
-                  if c.raised and fail_on.trips(c.finding.severity)
-                  and not fail_on.trips(c.before) and c.finding not in self.baselined]
+        added = [f for f in self.added if f not in self.baselined and fail_on.trips(f.severity)]
+        raised = [
+            c.finding
+            for c in self.severity_changed
+            if c.raised
+            and fail_on.trips(c.finding.severity)
+            and not fail_on.trips(c.before)
+            and c.finding not in self.baselined
+        ]
         return tuple(added + raised)
 
     def verdict(self, fail_on: FailOn) -> Verdict:
@@ -127,8 +135,9 @@ class DomainDiff:
             return Verdict.CHANGED
         if self.fixed or self.severity_changed:
             return Verdict.BETTER
-        changed = self.spf.terms_added or self.spf.terms_removed or self.dmarc.changed \
-            or self.spf.delta
+        changed = (
+            self.spf.terms_added or self.spf.terms_removed or self.dmarc.changed or self.spf.delta
+        )
         return Verdict.CHANGED if changed else Verdict.UNCHANGED
 
     def to_json(self, fail_on: FailOn) -> dict[str, object]:
@@ -141,9 +150,14 @@ class DomainDiff:
             "added": [shown(f) for f in self.added],
             "fixed": [f.to_json() for f in self.fixed],
             "severity_changed": [
-                {"id": c.finding.id, "subject": c.finding.subject,
-                 "before": c.before.value, "after": c.finding.severity.value}
-                for c in self.severity_changed],
+                {
+                    "id": c.finding.id,
+                    "subject": c.finding.subject,
+                    "before": c.before.value,
+                    "after": c.finding.severity.value,
+                }
+                for c in self.severity_changed
+            ],
             "spf": {
                 "lookups_before": self.spf.lookups_before,
                 "lookups_after": self.spf.lookups_after,
@@ -206,12 +220,12 @@ def diff_reports(
     return PostureDiff(before_label, after_label, tuple(out))
 
 
-def diff_domain(before: GatedReport | None, after: GatedReport, policy: DomainPolicy | None
-                ) -> DomainDiff:
+def diff_domain(
+    before: GatedReport | None, after: GatedReport, policy: DomainPolicy | None
+) -> DomainDiff:
     """One domain's :class:`DomainDiff` (``before`` None: everything is added)."""
     old_report = before.report if before is not None else None
-    added, fixed, changed = _match(old_report.findings if old_report else (),
-                                   after.report.findings)
+    added, fixed, changed = _match(old_report.findings if old_report else (), after.report.findings)
     old_terms, new_terms = _terms(old_report), _terms(after.report)
     return DomainDiff(
         domain=after.domain,
@@ -219,7 +233,8 @@ def diff_domain(before: GatedReport | None, after: GatedReport, policy: DomainPo
         fixed=fixed,
         severity_changed=changed,
         spf=SpfDelta(
-            _lookups(old_report), _lookups(after.report),
+            _lookups(old_report),
+            _lookups(after.report),
             terms_added=tuple(t for t in _texts(new_terms) if t not in _texts(old_terms)),
             terms_removed=tuple(t for t in _texts(old_terms) if t not in _texts(new_terms)),
         ),
@@ -229,8 +244,9 @@ def diff_domain(before: GatedReport | None, after: GatedReport, policy: DomainPo
     )
 
 
-def _match(old: Sequence[Finding], new: Sequence[Finding]
-           ) -> tuple[tuple[Finding, ...], tuple[Finding, ...], tuple[SeverityChange, ...]]:
+def _match(
+    old: Sequence[Finding], new: Sequence[Finding]
+) -> tuple[tuple[Finding, ...], tuple[Finding, ...], tuple[SeverityChange, ...]]:
     """Pair findings by ``(id, subject)``, in order; unpaired ones were added or fixed."""
     by_key: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for f in old:
@@ -268,8 +284,9 @@ def _texts(terms: SpfTerms | None) -> tuple[str, ...]:
     return terms.terms if terms is not None else ()
 
 
-def _failing(old: SpfTerms | None, new: SpfTerms | None, policy: DomainPolicy | None
-             ) -> tuple[str, ...]:
+def _failing(
+    old: SpfTerms | None, new: SpfTerms | None, policy: DomainPolicy | None
+) -> tuple[str, ...]:
     """Required senders that the old record covered and the new one does not."""
     if policy is None or policy.spf is None or old is None:
         return ()
@@ -286,7 +303,8 @@ def _failing(old: SpfTerms | None, new: SpfTerms | None, policy: DomainPolicy | 
 def _covers(terms: SpfTerms | None, network: IpNetwork) -> bool:
     return terms is not None and any(
         network.version == have.version and network.subnet_of(have)  # type: ignore[arg-type]
-        for _t, have in terms.networks)
+        for _t, have in terms.networks
+    )
 
 
 def _dmarc_delta(before: DomainReport | None, after: DomainReport) -> DmarcDelta:

@@ -57,8 +57,10 @@ def _to_ascii(text: str, name: str) -> str:
         mapped = idna.uts46_remap(name, std3_rules=False, transitional=False)
         if mapped.endswith("."):  # an ideographic full stop at the end
             mapped = mapped[:-1]
-        labels = [label if label.isascii() else idna.alabel(label).decode("ascii")
-                  for label in mapped.split(".")]
+        labels = [
+            label if label.isascii() else idna.alabel(label).decode("ascii")
+            for label in mapped.split(".")
+        ]
     except (idna.IDNAError, UnicodeError) as exc:
         raise InputError(f"invalid domain name {text!r}: {exc}") from None
     return ".".join(labels).lower()
@@ -74,17 +76,24 @@ def _check_labels(text: str, ascii_name: str) -> None:
         if len(label) > 63:
             raise InputError(f"invalid domain name {text!r}: label {label[:20]!r}… over 63 octets")
         if label.startswith("-") or label.endswith("-"):
-            raise InputError(f"invalid domain name {text!r}: label {label!r} starts or ends "
-                             "with '-'")
+            raise InputError(
+                f"invalid domain name {text!r}: label {label!r} starts or ends with '-'"
+            )
         if not all(ch.isalnum() or ch in "-_" for ch in label):
-            raise InputError(f"invalid domain name {text!r}: label {label!r} has a character "
-                             "that is not a letter, digit, '-' or '_'")
+            raise InputError(
+                f"invalid domain name {text!r}: label {label!r} has a character "
+                "that is not a letter, digit, '-' or '_'"
+            )
         if label.startswith("xn--") and _punycode(label) is None:
-            raise InputError(f"invalid domain name {text!r}: label {label!r} is not a valid "
-                             "A-label (bad Punycode)")
+            raise InputError(
+                f"invalid domain name {text!r}: label {label!r} is not a valid "
+                "A-label (bad Punycode)"
+            )
     if labels[-1].isdigit():
-        raise InputError(f"invalid domain name {text!r}: the last label is all digits "
-                         "(an IP address is not a domain)")
+        raise InputError(
+            f"invalid domain name {text!r}: the last label is all digits "
+            "(an IP address is not a domain)"
+        )
 
 
 def _punycode(label: str) -> str | None:

@@ -157,8 +157,12 @@ class Suppressed:
     reason: str
 
     def to_json(self) -> dict[str, str]:
-        return {"domain": self.domain, "id": self.finding.id, "subject": self.finding.subject,
-                "reason": self.reason}
+        return {
+            "domain": self.domain,
+            "id": self.finding.id,
+            "subject": self.finding.subject,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,12 +207,15 @@ def gate_report(
         severity = rules.severity_for(finding)
         kept.append(finding if severity is finding.severity else finding.with_severity(severity))
     baselined = frozenset(
-        f for f in kept
-        if baseline is not None and f.status is Status.FAIL
+        f
+        for f in kept
+        if baseline is not None
+        and f.status is Status.FAIL
         and BaselineKey.of(domain, f) in baseline
     )
-    return GatedReport(replace(report, findings=tuple(sort_findings(kept))), baselined,
-                       tuple(suppressed))
+    return GatedReport(
+        replace(report, findings=tuple(sort_findings(kept))), baselined, tuple(suppressed)
+    )
 
 
 def gate_exit_status(
@@ -226,8 +233,9 @@ def load_baseline(path: str | Path) -> Baseline:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(f"baseline {path}: file not found (write one with "
-                         "--write-baseline FILE)") from None
+        raise InputError(
+            f"baseline {path}: file not found (write one with --write-baseline FILE)"
+        ) from None
     except OSError as exc:
         raise InputError(f"cannot read baseline {path}: {exc.strerror}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -235,30 +243,40 @@ def load_baseline(path: str | Path) -> Baseline:
         where = f"{path}:{line}" if line else str(path)
         raise InputError(f"{where}: baseline is not valid JSON") from None
     if not isinstance(data, dict) or data.get("kind") != BASELINE_KIND:
-        raise InputError(f"{path}: not a dmarc-audit baseline (write one with "
-                         "--write-baseline FILE)")
+        raise InputError(
+            f"{path}: not a dmarc-audit baseline (write one with --write-baseline FILE)"
+        )
     if data.get("schema_version") != BASELINE_SCHEMA_VERSION:
-        raise InputError(f"{path}: baseline schema_version {data.get('schema_version')!r} "
-                         f"is not supported (expected {BASELINE_SCHEMA_VERSION})")
+        raise InputError(
+            f"{path}: baseline schema_version {data.get('schema_version')!r} "
+            f"is not supported (expected {BASELINE_SCHEMA_VERSION})"
+        )
     entries = data.get("findings")
     if not isinstance(entries, list):
         raise InputError(f"{path}: baseline 'findings' must be a list")
     keys = []
     for index, entry in enumerate(entries):
-        if not (isinstance(entry, dict)
-                and all(isinstance(entry.get(k), str) for k in ("domain", "id", "subject"))):
-            raise InputError(f"{path}: baseline findings[{index}] needs string 'domain', "
-                             "'id' and 'subject'")
+        if not (
+            isinstance(entry, dict)
+            and all(isinstance(entry.get(k), str) for k in ("domain", "id", "subject"))
+        ):
+            raise InputError(
+                f"{path}: baseline findings[{index}] needs string 'domain', 'id' and 'subject'"
+            )
         keys.append(BaselineKey(entry["domain"].lower(), entry["id"], entry["subject"]))
     return Baseline(frozenset(keys), str(path))
 
 
 def baseline_document(gated: Iterable[GatedReport]) -> dict[str, object]:
     """The baseline of a run: every finding that failed (not unknown ones), sorted."""
-    keys = sorted({
-        BaselineKey.of(g.domain, f)
-        for g in gated for f in g.report.findings if f.status is Status.FAIL
-    })
+    keys = sorted(
+        {
+            BaselineKey.of(g.domain, f)
+            for g in gated
+            for f in g.report.findings
+            if f.status is Status.FAIL
+        }
+    )
     return {
         "schema_version": BASELINE_SCHEMA_VERSION,
         "kind": BASELINE_KIND,

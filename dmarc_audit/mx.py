@@ -108,26 +108,31 @@ async def audit_mx(resolver: Resolver, domain: str) -> MxPosture:
     if not records:
         fallback: tuple[Answer | None, Answer | None] = (None, None)
         if answer.outcome is not Outcome.NXDOMAIN:
-            a, aaaa = await asyncio.gather(resolver.query(domain, "A"),
-                                           resolver.query(domain, "AAAA"))
+            a, aaaa = await asyncio.gather(
+                resolver.query(domain, "A"), resolver.query(domain, "AAAA")
+            )
             fallback = (a, aaaa)
-        return MxPosture(domain, MxStatus.NONE, (), False,
-                         tuple(check_missing(domain, answer, *fallback)))
+        return MxPosture(
+            domain, MxStatus.NONE, (), False, tuple(check_missing(domain, answer, *fallback))
+        )
     lookups = await asyncio.gather(*(_host_answers(resolver, r) for r in records))
     return _posture(domain, records, lookups)
 
 
-async def _host_answers(resolver: Resolver, record: MxRecord
-                        ) -> tuple[Answer | None, Answer | None]:
+async def _host_answers(
+    resolver: Resolver, record: MxRecord
+) -> tuple[Answer | None, Answer | None]:
     if record.exchange == "" or is_ip_literal(record.exchange):
         return None, None
-    a, aaaa = await asyncio.gather(resolver.query(record.exchange, "A"),
-                                   resolver.query(record.exchange, "AAAA"))
+    a, aaaa = await asyncio.gather(
+        resolver.query(record.exchange, "A"), resolver.query(record.exchange, "AAAA")
+    )
     return a, aaaa
 
 
-def _posture(domain: str, records: list[MxRecord],
-             lookups: list[tuple[Answer | None, Answer | None]]) -> MxPosture:
+def _posture(
+    domain: str, records: list[MxRecord], lookups: list[tuple[Answer | None, Answer | None]]
+) -> MxPosture:
     findings = check_null_mx(domain, records)
     hosts: list[MxHost] = []
     checks: list[HostCheck] = []

@@ -92,8 +92,10 @@ def _psl() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
 
     spec = importlib.util.find_spec("tldextract")
     if spec is None or spec.origin is None:
-        raise RuntimeError("tldextract is not installed: its bundled Public Suffix List is "
-                           "needed for RFC 7489 Organizational Domains")
+        raise RuntimeError(
+            "tldextract is not installed: its bundled Public Suffix List is "
+            "needed for RFC 7489 Organizational Domains"
+        )
     text = (Path(spec.origin).parent / ".tld_set_snapshot").read_text(encoding="utf-8")
     rules: set[str] = set()
     wildcards: set[str] = set()
@@ -137,8 +139,8 @@ def public_suffix(domain: str) -> str:
     for i in range(len(parts)):
         candidate = ".".join(parts[i:])
         if candidate in exceptions:
-            return ".".join(parts[i + 1:])
-        if candidate in rules or ".".join(parts[i + 1:]) in wildcards:
+            return ".".join(parts[i + 1 :])
+        if candidate in rules or ".".join(parts[i + 1 :]) in wildcards:
             return candidate
     return parts[-1]
 
@@ -158,4 +160,4 @@ def organizational_domain_psl(domain: str) -> str:
     suffix = public_suffix(domain)
     if not suffix or len(parts) <= len(labels(suffix)):
         return suffix
-    return ".".join(parts[-(len(labels(suffix)) + 1):])
+    return ".".join(parts[-(len(labels(suffix)) + 1) :])

@@ -104,23 +104,43 @@ def prepend(raw: bytes, *fields: str | bytes) -> bytes:
     return b"".join(f if f.endswith(b"\n") else f + b"\n" for f in encoded) + raw
 
 
-def dkim_sign(raw: bytes, key: Key, domain: str, selector: str, headers: list[str],
-              *, canon: tuple[bytes, bytes] = (b"relaxed", b"relaxed"),
-              identity: str | None = None) -> bytes:
+def dkim_sign(
+    raw: bytes,
+    key: Key,
+    domain: str,
+    selector: str,
+    headers: list[str],
+    *,
+    canon: tuple[bytes, bytes] = (b"relaxed", b"relaxed"),
+    identity: str | None = None,
+) -> bytes:
     """The message with a DKIM-Signature on top (t= pinned)."""
     import dkim
 
     algorithm = b"ed25519-sha256" if key.kind == "ed25519" else b"rsa-sha256"
     with mock.patch("time.time", return_value=T_SIGN):
-        field = dkim.sign(raw, selector.encode(), domain.encode(), key.private,
-                          identity=identity.encode() if identity else None,
-                          canonicalize=canon, include_headers=[h.encode() for h in headers],
-                          signature_algorithm=algorithm, linesep=LINESEP)
+        field = dkim.sign(
+            raw,
+            selector.encode(),
+            domain.encode(),
+            key.private,
+            identity=identity.encode() if identity else None,
+            canonicalize=canon,
+            include_headers=[h.encode() for h in headers],
+            signature_algorithm=algorithm,
+            linesep=LINESEP,
+        )
     return field + raw
 
 
-def dkim_sign_fields(raw: bytes, key: Key, domain: str, selector: str, headers: list[str],
-                     extra: list[tuple[bytes, bytes]]) -> bytes:
+def dkim_sign_fields(
+    raw: bytes,
+    key: Key,
+    domain: str,
+    selector: str,
+    headers: list[str],
+    extra: list[tuple[bytes, bytes]],
+) -> bytes:
     """A DKIM-Signature with hand-picked tags (x=, an h= without From) that sign() refuses."""
     import hashlib
 
@@ -133,17 +153,33 @@ def dkim_sign_fields(raw: bytes, key: Key, domain: str, selector: str, headers: 
     policy = CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
     bodyhash = base64.b64encode(hashlib.sha256(policy.canonicalize_body(signer.body)).digest())
     include = tuple(h.encode() for h in headers)
-    fields = [(b"v", b"1"), (b"a", b"rsa-sha256"), (b"c", b"relaxed/relaxed"),
-              (b"d", domain.encode()), (b"s", selector.encode()),
-              (b"t", str(T_SIGN).encode()), *extra, (b"h", b" : ".join(include)),
-              (b"bh", bodyhash), (b"b", b"0" * 60)]
-    value = signer.gen_header(fields, include, policy, b"DKIM-Signature",
-                              parse_pem_private_key(key.private))
+    fields = [
+        (b"v", b"1"),
+        (b"a", b"rsa-sha256"),
+        (b"c", b"relaxed/relaxed"),
+        (b"d", domain.encode()),
+        (b"s", selector.encode()),
+        (b"t", str(T_SIGN).encode()),
+        *extra,
+        (b"h", b" : ".join(include)),
+        (b"bh", bodyhash),
+        (b"b", b"0" * 60),
+    ]
+    value = signer.gen_header(
+        fields, include, policy, b"DKIM-Signature", parse_pem_private_key(key.private)
+    )
     return b"DKIM-Signature: " + value + raw
 
 
-def arc_seal(raw: bytes, key: Key, domain: str, selector: str, authserv_id: str,
-             results: str, headers: list[str]) -> bytes:
+def arc_seal(
+    raw: bytes,
+    key: Key,
+    domain: str,
+    selector: str,
+    authserv_id: str,
+    results: str,
+    headers: list[str],
+) -> bytes:
     """Add ARC set i=1 (RFC 8617 §5.1): AAR, then AMS over the message, then AS over both."""
     import hashlib
 
@@ -161,34 +197,79 @@ def arc_seal(raw: bytes, key: Key, domain: str, selector: str, authserv_id: str,
     include = tuple(h.encode() for h in headers)
     stamp = str(T_SIGN).encode()
     ams = signer.gen_header(
-        [(b"i", b"1"), (b"a", b"rsa-sha256"), (b"c", b"relaxed/relaxed"),
-         (b"d", domain.encode()), (b"s", selector.encode()), (b"t", stamp),
-         (b"h", b" : ".join(include)), (b"bh", bodyhash), (b"b", b"0" * 60)],
-        include, relaxed, b"ARC-Message-Signature", private)
+        [
+            (b"i", b"1"),
+            (b"a", b"rsa-sha256"),
+            (b"c", b"relaxed/relaxed"),
+            (b"d", domain.encode()),
+            (b"s", selector.encode()),
+            (b"t", stamp),
+            (b"h", b" : ".join(include)),
+            (b"bh", bodyhash),
+            (b"b", b"0" * 60),
+        ],
+        include,
+        relaxed,
+        b"ARC-Message-Signature",
+        private,
+    )
     signer.headers.insert(0, [b"ARC-Message-Signature", b" " + ams.replace(b"\n", b"\r\n")])
     seal = signer.gen_header(
-        [(b"i", b"1"), (b"cv", b"none"), (b"a", b"rsa-sha256"), (b"d", domain.encode()),
-         (b"s", selector.encode()), (b"t", stamp), (b"b", b"0" * 60)],
-        (b"arc-authentication-results", b"arc-message-signature"), relaxed, b"ARC-Seal",
-        private)
-    return (b"ARC-Seal: " + seal + b"ARC-Message-Signature: " + ams
-            + b"ARC-Authentication-Results:" + aar + raw)
+        [
+            (b"i", b"1"),
+            (b"cv", b"none"),
+            (b"a", b"rsa-sha256"),
+            (b"d", domain.encode()),
+            (b"s", selector.encode()),
+            (b"t", stamp),
+            (b"b", b"0" * 60),
+        ],
+        (b"arc-authentication-results", b"arc-message-signature"),
+        relaxed,
+        b"ARC-Seal",
+        private,
+    )
+    return (
+        b"ARC-Seal: "
+        + seal
+        + b"ARC-Message-Signature: "
+        + ams
+        + b"ARC-Authentication-Results:"
+        + aar
+        + raw
+    )
 
 
 # --- the scenarios ---------------------------------------------------------------------
 
 
-def received(helo: str, ip: str, by: str = "mx.receiver.example", rdns: str | None = None,
-             queue: str = "4SVx1Q", rcpt: str = "pat@receiver.example") -> str:
-    return (f"Received: from {helo} ({rdns or helo} [{ip}])\n\tby {by} with ESMTPS id {queue}"
-            f"\n\tfor <{rcpt}>; {RECEIVED_DATE}")
+def received(
+    helo: str,
+    ip: str,
+    by: str = "mx.receiver.example",
+    rdns: str | None = None,
+    queue: str = "4SVx1Q",
+    rcpt: str = "pat@receiver.example",
+) -> str:
+    return (
+        f"Received: from {helo} ({rdns or helo} [{ip}])\n\tby {by} with ESMTPS id {queue}"
+        f"\n\tfor <{rcpt}>; {RECEIVED_DATE}"
+    )
 
 
-def base_headers(sender: str, subject: str, message_id: str,
-                 extra: list[tuple[str, str]] = ()) -> list[tuple[str, str]]:
-    return [("From", sender), ("To", "Pat Doe <pat@receiver.example>"), ("Subject", subject),
-            ("Date", DATE), ("Message-ID", f"<{message_id}>"), ("MIME-Version", "1.0"),
-            ("Content-Type", "text/plain; charset=utf-8"), *extra]
+def base_headers(
+    sender: str, subject: str, message_id: str, extra: list[tuple[str, str]] = ()
+) -> list[tuple[str, str]]:
+    return [
+        ("From", sender),
+        ("To", "Pat Doe <pat@receiver.example>"),
+        ("Subject", subject),
+        ("Date", DATE),
+        ("Message-ID", f"<{message_id}>"),
+        ("MIME-Version", "1.0"),
+        ("Content-Type", "text/plain; charset=utf-8"),
+        *extra,
+    ]
 
 
 SIGNED = ["from", "to", "subject", "date", "message-id", "mime-version", "content-type"]
@@ -199,66 +280,105 @@ def build(keys: dict[str, Key]) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     shop, esp, corp, forum = keys["shop"], keys["esp"], keys["corp"], keys["forum"]
 
-    unsub = [("List-Unsubscribe", "<https://shop.example/unsubscribe/u123>, "
-                                  "<mailto:unsubscribe@shop.example?subject=u123>"),
-             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")]
-    raw = message(base_headers("Shop Example <news@shop.example>", "November news",
-                               "news-1@shop.example", unsub),
-                  "Hello Pat,\n\nour November news.\n")
-    raw = dkim_sign(raw, shop, "shop.example", "s1",
-                    [*SIGNED, "list-unsubscribe", "list-unsubscribe-post"])
+    unsub = [
+        (
+            "List-Unsubscribe",
+            "<https://shop.example/unsubscribe/u123>, "
+            "<mailto:unsubscribe@shop.example?subject=u123>",
+        ),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+    ]
+    raw = message(
+        base_headers(
+            "Shop Example <news@shop.example>", "November news", "news-1@shop.example", unsub
+        ),
+        "Hello Pat,\n\nour November news.\n",
+    )
+    raw = dkim_sign(
+        raw, shop, "shop.example", "s1", [*SIGNED, "list-unsubscribe", "list-unsubscribe-post"]
+    )
     out["aligned-pass.eml"] = prepend(
-        raw, "Return-Path: <bounce@shop.example>",
+        raw,
+        "Return-Path: <bounce@shop.example>",
         "Received: from mx.receiver.example (localhost [127.0.0.1])\n\tby "
         f"store.receiver.example with LMTP id 88aa; {RECEIVED_DATE}",
-        received("mail.shop.example", "192.0.2.10"))
+        received("mail.shop.example", "192.0.2.10"),
+    )
 
-    raw = message(base_headers("Shop Billing <billing@shop.example>", "Your invoice",
-                               "inv-7@shop.example"), "Invoice 7 is attached.\n")
+    raw = message(
+        base_headers("Shop Billing <billing@shop.example>", "Your invoice", "inv-7@shop.example"),
+        "Invoice 7 is attached.\n",
+    )
     out["spf-only.eml"] = prepend(
-        raw, "Return-Path: <bounce@shop.example>",
+        raw,
+        "Return-Path: <bounce@shop.example>",
         "Received-SPF: pass (mx.receiver.example: domain of bounce@shop.example designates "
         "192.0.2.10 as permitted sender)\n\treceiver=mx.receiver.example; client-ip=192.0.2.10;"
-        " envelope-from=\"bounce@shop.example\";\n\thelo=mail.shop.example;",
-        received("mail.shop.example", "192.0.2.10"))
+        ' envelope-from="bounce@shop.example";\n\thelo=mail.shop.example;',
+        received("mail.shop.example", "192.0.2.10"),
+    )
 
-    esp_extra = [("List-Unsubscribe", "<mailto:unsub-77@bounces.esp.example>"),
-                 ("Precedence", "bulk"), ("X-Campaign-Id", "spring-sale")]
-    raw = message(base_headers("Shop Deals <deals@shop.example>", "Spring sale",
-                               "c77.1@esp.example", esp_extra), "Everything 20% off.\n")
+    esp_extra = [
+        ("List-Unsubscribe", "<mailto:unsub-77@bounces.esp.example>"),
+        ("Precedence", "bulk"),
+        ("X-Campaign-Id", "spring-sale"),
+    ]
+    raw = message(
+        base_headers(
+            "Shop Deals <deals@shop.example>", "Spring sale", "c77.1@esp.example", esp_extra
+        ),
+        "Everything 20% off.\n",
+    )
     raw = dkim_sign(raw, esp, "esp.example", "k1", [*SIGNED, "list-unsubscribe"])
     out["esp-unaligned.eml"] = prepend(
-        raw, "Return-Path: <b-77-pat=receiver.example@bounces.esp.example>",
+        raw,
+        "Return-Path: <b-77-pat=receiver.example@bounces.esp.example>",
         "Authentication-Results: mx.receiver.example;\n\tiprev=pass policy.iprev=198.51.100.40;"
         "\n\tspf=pass smtp.mailfrom=b-77-pat=receiver.example@bounces.esp.example;\n\t"
         "dkim=pass header.d=esp.example header.s=k1;\n\tdmarc=fail header.from=shop.example",
-        received("out-40.esp.example", "198.51.100.40"))
+        received("out-40.esp.example", "198.51.100.40"),
+    )
 
-    raw = message(base_headers("Corp Alerts <alerts@corp.example>", "Disk space warning",
-                               "a-1@mail.corp.example"), "Volume /srv is 91% full.\n")
+    raw = message(
+        base_headers(
+            "Corp Alerts <alerts@corp.example>", "Disk space warning", "a-1@mail.corp.example"
+        ),
+        "Volume /srv is 91% full.\n",
+    )
     raw = dkim_sign(raw, corp, "mail.corp.example", "m1", SIGNED)
     out["strict-subdomain.eml"] = prepend(
-        raw, "Return-Path: <bounce@mail.corp.example>",
-        received("mail.corp.example", "192.0.2.130"))
+        raw, "Return-Path: <bounce@mail.corp.example>", received("mail.corp.example", "192.0.2.130")
+    )
 
     out["forwarded-arc.eml"] = _forwarded(shop, forum)
 
-    raw = message(base_headers("Shop Orders <orders@shop.example>", "Order 1001 confirmed",
-                               "o-1001@shop.example"), "Total: EUR 25.00\nPay to: DE00 1111\n")
+    raw = message(
+        base_headers(
+            "Shop Orders <orders@shop.example>", "Order 1001 confirmed", "o-1001@shop.example"
+        ),
+        "Total: EUR 25.00\nPay to: DE00 1111\n",
+    )
     raw = dkim_sign(raw, shop, "shop.example", "s1", SIGNED)
     raw = raw.replace(b"EUR 25.00\nPay to: DE00 1111", b"EUR 2500.00\nPay to: XX99 6666")
     out["tampered-body.eml"] = prepend(
-        raw, "Return-Path: <bounce@shop.example>",
+        raw,
+        "Return-Path: <bounce@shop.example>",
         "Authentication-Results: mx.receiver.example;\n\tdkim=pass header.d=shop.example "
         "header.s=s1;\n\tspf=fail smtp.mailfrom=bounce@shop.example;\n\tdmarc=pass "
         "header.from=shop.example",
-        received("relay.attacker.example", "203.0.113.66"))
+        received("relay.attacker.example", "203.0.113.66"),
+    )
 
-    raw = message(base_headers("Old Brand <hello@oldbrand.example>", "We have moved",
-                               "m-1@oldbrand.example"), "Please update your bookmarks.\n")
+    raw = message(
+        base_headers("Old Brand <hello@oldbrand.example>", "We have moved", "m-1@oldbrand.example"),
+        "Please update your bookmarks.\n",
+    )
     raw = dkim_sign(raw, keys["oldbrand-2019"], "oldbrand.example", "y2019", SIGNED)
-    out["revoked-key.eml"] = prepend(raw, "Return-Path: <bounce@oldbrand.example>",
-                                     received("legacy.oldbrand.example", "203.0.113.50"))
+    out["revoked-key.eml"] = prepend(
+        raw,
+        "Return-Path: <bounce@oldbrand.example>",
+        received("legacy.oldbrand.example", "203.0.113.50"),
+    )
 
     out.update(_edge_cases(keys))
     return out
@@ -266,59 +386,110 @@ def build(keys: dict[str, Key]) -> dict[str, bytes]:
 
 def _forwarded(shop: Key, forum: Key) -> bytes:
     """shop.example → the friends@forum.example list (adds a footer, seals ARC) → receiver."""
-    raw = message(base_headers("Alice <alice@shop.example>", "Meeting on Friday",
-                               "m-42@shop.example") , "See you on Friday at 10.\n")
+    raw = message(
+        base_headers("Alice <alice@shop.example>", "Meeting on Friday", "m-42@shop.example"),
+        "See you on Friday at 10.\n",
+    )
     raw = dkim_sign(raw, shop, "shop.example", "s1", SIGNED)
     signature = raw.split(b"\nFrom:", 1)[0]
     b_prefix = signature.split(b"b=")[-1].replace(b"\n", b"").replace(b" ", b"")[:8].decode()
-    raw = prepend(raw, received("mail.shop.example", "192.0.2.10", by="mx.forum.example",
-                                queue="L1", rcpt="friends@forum.example"))
-    results = (f"dkim=pass header.d=shop.example header.s=s1 header.b={b_prefix};\n "
-               "spf=pass smtp.mailfrom=alice@shop.example;\n "
-               "dmarc=pass header.from=shop.example")
+    raw = prepend(
+        raw,
+        received(
+            "mail.shop.example",
+            "192.0.2.10",
+            by="mx.forum.example",
+            queue="L1",
+            rcpt="friends@forum.example",
+        ),
+    )
+    results = (
+        f"dkim=pass header.d=shop.example header.s=s1 header.b={b_prefix};\n "
+        "spf=pass smtp.mailfrom=alice@shop.example;\n "
+        "dmarc=pass header.from=shop.example"
+    )
     raw = prepend(raw, f"Authentication-Results: mx.forum.example;\n\t{results}")
-    raw = prepend(raw, "List-Id: Friends <friends.forum.example>",
-                  "List-Unsubscribe: <https://forum.example/unsubscribe/friends>",
-                  "List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+    raw = prepend(
+        raw,
+        "List-Id: Friends <friends.forum.example>",
+        "List-Unsubscribe: <https://forum.example/unsubscribe/friends>",
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+    )
     raw += b"\n--\nfriends mailing list - https://forum.example/friends\n"
-    raw = arc_seal(raw, forum, "forum.example", "arc", "mx.forum.example", results,
-                   [*SIGNED, "list-id", "list-unsubscribe", "list-unsubscribe-post"])
+    raw = arc_seal(
+        raw,
+        forum,
+        "forum.example",
+        "arc",
+        "mx.forum.example",
+        results,
+        [*SIGNED, "list-id", "list-unsubscribe", "list-unsubscribe-post"],
+    )
     return prepend(
-        raw, "Return-Path: <friends-bounces@forum.example>",
+        raw,
+        "Return-Path: <friends-bounces@forum.example>",
         "Authentication-Results: mx.receiver.example;\n\tdkim=fail header.d=shop.example;\n\t"
         "spf=pass smtp.mailfrom=friends-bounces@forum.example;\n\tdmarc=fail "
         "header.from=shop.example;\n\tarc=pass smtp.remote-ip=198.51.100.20",
-        received("mail.forum.example", "198.51.100.20"))
+        received("mail.forum.example", "198.51.100.20"),
+    )
 
 
 def _edge_cases(keys: dict[str, Key]) -> dict[str, bytes]:
     shop = keys["shop"]
     out: dict[str, bytes] = {}
-    base = message(base_headers("Shop <info@shop.example>", "Edge case", "e-1@shop.example"),
-                   "Body.\n")
-    conn = ("Return-Path: <bounce@shop.example>", received("relay.attacker.example",
-                                                           "203.0.113.66"))
-    out["expired.eml"] = prepend(dkim_sign_fields(base, shop, "shop.example", "s1", SIGNED,
-                                                  [(b"x", str(T_SIGN + 3600).encode())]), *conn)
+    base = message(
+        base_headers("Shop <info@shop.example>", "Edge case", "e-1@shop.example"), "Body.\n"
+    )
+    conn = (
+        "Return-Path: <bounce@shop.example>",
+        received("relay.attacker.example", "203.0.113.66"),
+    )
+    out["expired.eml"] = prepend(
+        dkim_sign_fields(
+            base, shop, "shop.example", "s1", SIGNED, [(b"x", str(T_SIGN + 3600).encode())]
+        ),
+        *conn,
+    )
     no_from = [h for h in SIGNED if h != "from"]
-    out["from-not-signed.eml"] = prepend(dkim_sign_fields(base, shop, "shop.example", "s1",
-                                                          no_from, []), *conn)
-    out["unknown-selector.eml"] = prepend(dkim_sign(base, shop, "shop.example", "gone",
-                                                    SIGNED), *conn)
+    out["from-not-signed.eml"] = prepend(
+        dkim_sign_fields(base, shop, "shop.example", "s1", no_from, []), *conn
+    )
+    out["unknown-selector.eml"] = prepend(
+        dkim_sign(base, shop, "shop.example", "gone", SIGNED), *conn
+    )
     out["no-dmarc.eml"] = prepend(
-        dkim_sign(message(base_headers("Info <info@nodmarc.example>", "Hi", "n-1@nodmarc."
-                                       "example"), "Hi.\n"),
-                  keys["nodmarc"], "nodmarc.example", "s1", SIGNED),
-        "Return-Path: <bounce@nodmarc.example>", received("mail.nodmarc.example", "192.0.2.60"))
+        dkim_sign(
+            message(
+                base_headers("Info <info@nodmarc.example>", "Hi", "n-1@nodmarc.example"), "Hi.\n"
+            ),
+            keys["nodmarc"],
+            "nodmarc.example",
+            "s1",
+            SIGNED,
+        ),
+        "Return-Path: <bounce@nodmarc.example>",
+        received("mail.nodmarc.example", "192.0.2.60"),
+    )
     out["dmarc-timeout.eml"] = prepend(
         message(base_headers("Info <info@flaky.example>", "Hi", "f-1@flaky.example"), "Hi.\n"),
-        "Return-Path: <bounce@flaky.example>", received("mail.flaky.example", "192.0.2.70"))
+        "Return-Path: <bounce@flaky.example>",
+        received("mail.flaky.example", "192.0.2.70"),
+    )
     out["no-from.eml"] = prepend(
-        message([h for h in base_headers("x", "No author", "nf-1@shop.example")
-                 if h[0] != "From"], "Who sent this?\n"), *conn)
+        message(
+            [h for h in base_headers("x", "No author", "nf-1@shop.example") if h[0] != "From"],
+            "Who sent this?\n",
+        ),
+        *conn,
+    )
     out["multiple-from-domains.eml"] = prepend(
-        message(base_headers("a@shop.example, b@other.example", "Two authors",
-                             "mf-1@shop.example"), "Hi.\n"), *conn)
+        message(
+            base_headers("a@shop.example, b@other.example", "Two authors", "mf-1@shop.example"),
+            "Hi.\n",
+        ),
+        *conn,
+    )
     return out
 
 
@@ -441,8 +612,9 @@ def all_keys() -> dict[str, Key]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="compare with the files on disk instead of writing")
+    parser.add_argument(
+        "--check", action="store_true", help="compare with the files on disk instead of writing"
+    )
     args = parser.parse_args(argv)
     KEYS.mkdir(parents=True, exist_ok=True)
     keys = all_keys()

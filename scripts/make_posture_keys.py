@@ -34,8 +34,10 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 ZONES = Path(__file__).resolve().parent.parent / "fixtures" / "posture"
-MARKER = re.compile(r'^(?P<head>\S+\s+(?:\d+\s+)?IN\s+TXT\s+)(?P<data>(?:"[^"]*"\s*)+)'
-                    r"(?P<tail>;\s*dkim-key:\s*(?P<kind>[a-z0-9-]+)\s*)$")
+MARKER = re.compile(
+    r'^(?P<head>\S+\s+(?:\d+\s+)?IN\s+TXT\s+)(?P<data>(?:"[^"]*"\s*)+)'
+    r"(?P<tail>;\s*dkim-key:\s*(?P<kind>[a-z0-9-]+)\s*)$"
+)
 KINDS = ("rsa-2048", "rsa-1024", "rsa-512", "ed25519")
 STRING_LIMIT = 255
 
@@ -118,7 +120,7 @@ def _strings(data: str) -> str:
 
 
 def _quoted(text: str) -> str:
-    return " ".join(f'"{text[i:i + STRING_LIMIT]}"' for i in range(0, len(text), STRING_LIMIT))
+    return " ".join(f'"{text[i : i + STRING_LIMIT]}"' for i in range(0, len(text), STRING_LIMIT))
 
 
 def _with_key(text: str, key: str) -> str:
@@ -150,8 +152,9 @@ def process(path: Path, check: bool) -> list[str]:
                 problems.append(f"{path.name}:{number}: marker says {kind}, key is {found}")
             continue
         new_text = _with_key(text, new_public_key(kind))
-        lines[number - 1] = (match.group("head") + _quoted(new_text) + " "
-                             + match.group("tail").strip() + "\n")
+        lines[number - 1] = (
+            match.group("head") + _quoted(new_text) + " " + match.group("tail").strip() + "\n"
+        )
         changed = True
     if changed:
         path.write_text("".join(lines), encoding="utf-8")

@@ -42,8 +42,7 @@ import dns.rdatatype
 import dns.zone
 from dnslib import EDNS0, QTYPE, RCODE, RD, RR, DNSError, DNSHeader, DNSLabel, DNSRecord
 
-OUTSIDE_RCODES = {"refused": RCODE.REFUSED, "nxdomain": RCODE.NXDOMAIN,
-                  "servfail": RCODE.SERVFAIL}
+OUTSIDE_RCODES = {"refused": RCODE.REFUSED, "nxdomain": RCODE.NXDOMAIN, "servfail": RCODE.SERVFAIL}
 SERVER_PAYLOAD = 1232
 MAX_CHAIN = 32
 
@@ -63,8 +62,7 @@ class ServedZone:
 
     def __init__(self, spec: str | os.PathLike[str]) -> None:
         path, origin = _split_spec(spec)
-        zone = dns.zone.from_file(str(path), origin=origin, relativize=False,
-                                  check_origin=False)
+        zone = dns.zone.from_file(str(path), origin=origin, relativize=False, check_origin=False)
         self.origin: dns.name.Name = zone.origin
         self.nodes = dict(zone.nodes)
         self.existing: set[dns.name.Name] = {self.origin}
@@ -149,8 +147,9 @@ class DnsServer:
         if self._thread is not None:
             raise RuntimeError("server already started")
         udp, tcp = self._bind()
-        self._thread = threading.Thread(target=self._run, args=(udp, tcp), daemon=True,
-                                        name=f"dnsserver {self.nameserver}")
+        self._thread = threading.Thread(
+            target=self._run, args=(udp, tcp), daemon=True, name=f"dnsserver {self.nameserver}"
+        )
         self._thread.start()
         if not self._ready.wait(10) or self._error is not None:
             self.stop()
@@ -182,14 +181,18 @@ class DnsServer:
         with self._log_lock:
             return list(self._log)
 
-    def count(self, name: str | None = None, rdtype: str | None = None,
-              transport: str | None = None) -> int:
+    def count(
+        self, name: str | None = None, rdtype: str | None = None, transport: str | None = None
+    ) -> int:
         """How many questions matched (``None`` matches anything)."""
         name = _plain_text(name) if name is not None else None
-        return sum(1 for e in self.log
-                   if (name is None or e.name == name)
-                   and (rdtype is None or e.rdtype == rdtype.upper())
-                   and (transport is None or e.transport == transport))
+        return sum(
+            1
+            for e in self.log
+            if (name is None or e.name == name)
+            and (rdtype is None or e.rdtype == rdtype.upper())
+            and (transport is None or e.transport == transport)
+        )
 
     @property
     def query_count(self) -> int:
@@ -209,8 +212,9 @@ class DnsServer:
         while True:
             zone = self._zone_for(name)
             if zone is None:  # outside our data: refuse, or return the chain so far
-                return (RCODE.NOERROR, chain, []) if chain else (
-                    OUTSIDE_RCODES[self.outside], [], [])
+                return (
+                    (RCODE.NOERROR, chain, []) if chain else (OUTSIDE_RCODES[self.outside], [], [])
+                )
             if name in seen or len(chain) >= MAX_CHAIN:  # CNAME loop: the client sees it
                 return RCODE.NOERROR, chain, []
             seen.add(name)
@@ -247,8 +251,7 @@ class DnsServer:
         qname = dns.name.Name((*question.qname.label, b""))
         plain = _plain(qname)
         with self._log_lock:
-            self._log.append(QueryLogEntry(plain, dns.rdatatype.to_text(question.qtype),
-                                           transport))
+            self._log.append(QueryLogEntry(plain, dns.rdatatype.to_text(question.qtype), transport))
         if self.silent or plain in self.blackhole:
             return None
         reply = request.reply(ra=1, aa=0)
@@ -274,8 +277,9 @@ class DnsServer:
             if self.udp_limit is not None:
                 limit = min(limit, self.udp_limit)
             if len(wire) > limit:
-                truncated = DNSRecord(DNSHeader(id=reply.header.id, bitmap=reply.header.bitmap,
-                                                q=1), q=question)
+                truncated = DNSRecord(
+                    DNSHeader(id=reply.header.id, bitmap=reply.header.bitmap, q=1), q=question
+                )
                 truncated.header.tc = 1
                 truncated.header.rcode = reply.header.rcode
                 if client_edns:
@@ -352,14 +356,14 @@ class DnsServer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _udp_query(self, transport: asyncio.DatagramTransport, data: bytes,
-                         addr: tuple) -> None:
+    async def _udp_query(
+        self, transport: asyncio.DatagramTransport, data: bytes, addr: tuple
+    ) -> None:
         wire = await self._answer(data, "udp")
         if wire is not None and not transport.is_closing():
             transport.sendto(wire, addr)
 
-    async def _tcp_client(self, reader: asyncio.StreamReader,
-                          writer: asyncio.StreamWriter) -> None:
+    async def _tcp_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
@@ -402,8 +406,10 @@ def _header_only(data: bytes, rcode: int) -> bytes | None:
 
 def _to_rrs(owner: dns.name.Name, rdataset: dns.rdataset.Rdataset) -> list[RR]:
     label = DNSLabel(list(owner.labels[:-1]))
-    return [RR(label, rdataset.rdtype, dns.rdataclass.IN, rdataset.ttl, RD(rd.to_wire()))
-            for rd in rdataset]
+    return [
+        RR(label, rdataset.rdtype, dns.rdataclass.IN, rdataset.ttl, RD(rd.to_wire()))
+        for rd in rdataset
+    ]
 
 
 def _plain(name: dns.name.Name) -> str:
@@ -425,8 +431,13 @@ def _split_spec(spec: str | os.PathLike[str]) -> tuple[Path, str | None]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--zone", action="append", default=[], metavar="FILE[@ORIGIN]",
-                        help="master file to serve (repeatable)")
+    parser.add_argument(
+        "--zone",
+        action="append",
+        default=[],
+        metavar="FILE[@ORIGIN]",
+        help="master file to serve (repeatable)",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--delay-ms", type=float, default=0.0, help="wait before each answer")
@@ -435,9 +446,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--silent", action="store_true", help="never answer anything")
     parser.add_argument("--outside", choices=sorted(OUTSIDE_RCODES), default="refused")
     args = parser.parse_args(argv)
-    server = DnsServer(args.zone, host=args.host, port=args.port, delay_ms=args.delay_ms,
-                       servfail=args.servfail, blackhole=args.blackhole, silent=args.silent,
-                       outside=args.outside)
+    server = DnsServer(
+        args.zone,
+        host=args.host,
+        port=args.port,
+        delay_ms=args.delay_ms,
+        servfail=args.servfail,
+        blackhole=args.blackhole,
+        silent=args.silent,
+        outside=args.outside,
+    )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

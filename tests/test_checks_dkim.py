@@ -23,7 +23,8 @@ from dmarc_audit.records.dkim_key import parse_dkim_key
 
 DOMAIN = "example.com"
 _CASES = yaml.safe_load(
-    (Path(__file__).parent / "conformance/dkim/key-records.yaml").read_text(encoding="utf-8"))
+    (Path(__file__).parent / "conformance/dkim/key-records.yaml").read_text(encoding="utf-8")
+)
 KEYS: dict[str, Any] = {c["id"]: c["txt"] for c in _CASES}
 RSA2048 = KEYS["dkimpy-2048-spki"]
 RSA1024 = KEYS["dkimpy-test.txt"]
@@ -61,10 +62,16 @@ def resolver(zone: dict[str, list], failures: dict[str, Outcome] | None = None) 
     return Injected(LocalRouter([YamlZoneSource(zone)], closed_world=True), failures)
 
 
-def audit(zone: dict[str, list], selectors: list[str] | None = None, *,
-          failures: dict[str, Outcome] | None = None, bulk_sender: bool = False) -> DkimPosture:
-    return asyncio.run(audit_dkim(resolver(zone, failures), DOMAIN, selectors,
-                                  bulk_sender=bulk_sender))
+def audit(
+    zone: dict[str, list],
+    selectors: list[str] | None = None,
+    *,
+    failures: dict[str, Outcome] | None = None,
+    bulk_sender: bool = False,
+) -> DkimPosture:
+    return asyncio.run(
+        audit_dkim(resolver(zone, failures), DOMAIN, selectors, bulk_sender=bulk_sender)
+    )
 
 
 def ids(posture: DkimPosture) -> list[str]:
@@ -93,8 +100,9 @@ def test_2048_spki_selector_is_clean() -> None:
 
 
 def test_ed25519_beside_rsa_is_clean() -> None:
-    posture = audit({name("ed"): [{"TXT": ED25519}], name("rsa"): [{"TXT": RSA2048}]},
-                    ["ed", "rsa"])
+    posture = audit(
+        {name("ed"): [{"TXT": ED25519}], name("rsa"): [{"TXT": RSA2048}]}, ["ed", "rsa"]
+    )
     assert posture.findings == ()
 
 
@@ -193,8 +201,9 @@ def test_explicit_selector_nodata_is_missing() -> None:
     assert ids(posture) == ["dkim.selector-missing"]
 
 
-@pytest.mark.parametrize("outcome", [Outcome.TIMEOUT, Outcome.SERVFAIL, Outcome.REFUSED,
-                                     Outcome.OFFLINE])
+@pytest.mark.parametrize(
+    "outcome", [Outcome.TIMEOUT, Outcome.SERVFAIL, Outcome.REFUSED, Outcome.OFFLINE]
+)
 def test_lookup_failure_is_unknown_never_missing(outcome: Outcome) -> None:
     posture = audit({}, ["s1"], failures={name("s1"): outcome})
     result = posture.results[0]
@@ -236,21 +245,26 @@ def test_cname_to_existing_name_without_txt_is_missing() -> None:
 
 
 def test_cname_loop_is_unknown() -> None:
-    posture = audit({name("s1"): [{"CNAME": "a.example"}], "a.example": [{"CNAME": name("s1")}]},
-                    ["s1"])
+    posture = audit(
+        {name("s1"): [{"CNAME": "a.example"}], "a.example": [{"CNAME": name("s1")}]}, ["s1"]
+    )
     assert posture.results[0].status is SelectorStatus.UNKNOWN
 
 
-@pytest.mark.parametrize("raw, expected", [
-    (["S1", "s1", "google."], ("s1", "google")),
-    (["2019.sel", "a_b-c"], ("2019.sel", "a_b-c")),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (["S1", "s1", "google."], ("s1", "google")),
+        (["2019.sel", "a_b-c"], ("2019.sel", "a_b-c")),
+    ],
+)
 def test_selectors_are_normalised(raw: list[str], expected: tuple[str, ...]) -> None:
     assert normalize_selectors(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["", "my sel", "s1._domainkey.example.com", "-bad", "a..b",
-                                 "s1@example.com"])
+@pytest.mark.parametrize(
+    "raw", ["", "my sel", "s1._domainkey.example.com", "-bad", "a..b", "s1@example.com"]
+)
 def test_invalid_selector_is_an_input_error(raw: str) -> None:
     with pytest.raises(InputError):
         normalize_selectors([raw])
@@ -349,11 +363,14 @@ def test_unknown_key_type_suggests_the_matching_k() -> None:
     assert "k=rsa;" in (badk.suggested_record or "")
 
 
-@pytest.mark.parametrize("case, fixed", [
-    ("v-not-first", "v=DKIM1; k=rsa; p="),
-    ("dkimpy-badversion.txt", "v=DKIM1; k=rsa; p="),
-    ("k-ed25519-with-rsa-data", "v=DKIM1; k=rsa; p="),
-])
+@pytest.mark.parametrize(
+    "case, fixed",
+    [
+        ("v-not-first", "v=DKIM1; k=rsa; p="),
+        ("dkimpy-badversion.txt", "v=DKIM1; k=rsa; p="),
+        ("k-ed25519-with-rsa-data", "v=DKIM1; k=rsa; p="),
+    ],
+)
 def test_key_invalid_with_a_mechanical_fix(case: str, fixed: str) -> None:
     f = only(key_posture(KEYS[case]), "dkim.key-invalid")
     assert f.severity is Severity.ERROR
@@ -362,8 +379,10 @@ def test_key_invalid_with_a_mechanical_fix(case: str, fixed: str) -> None:
     assert (f.suggested_record or "").startswith(fixed)
 
 
-@pytest.mark.parametrize("case", ["duplicate-tag", "missing-p", "bad-base64",
-                                  "dkimpy-test_bad.txt", "ed25519-wrong-length"])
+@pytest.mark.parametrize(
+    "case",
+    ["duplicate-tag", "missing-p", "bad-base64", "dkimpy-test_bad.txt", "ed25519-wrong-length"],
+)
 def test_key_invalid_without_a_fix(case: str) -> None:
     f = only(key_posture(KEYS[case]), "dkim.key-invalid")
     assert f.suggested_record is None
@@ -407,20 +426,23 @@ def test_same_key_split_differently_is_not_several_records() -> None:
 
 
 def test_lookup_failure_gives_no_key_findings() -> None:
-    posture = audit({name("sel"): [{"TXT": RSA1024}]}, ["sel"],
-                    failures={name("sel"): Outcome.SERVFAIL})
+    posture = audit(
+        {name("sel"): [{"TXT": RSA1024}]}, ["sel"], failures={name("sel"): Outcome.SERVFAIL}
+    )
     assert ids(posture) == ["dns.lookup-failed"]
 
 
 def test_ed25519_only_is_unknown_when_another_lookup_failed() -> None:
-    posture = audit({name("ed"): [{"TXT": ED25519}]}, ["ed", "rsa"],
-                    failures={name("rsa"): Outcome.TIMEOUT})
+    posture = audit(
+        {name("ed"): [{"TXT": ED25519}]}, ["ed", "rsa"], failures={name("rsa"): Outcome.TIMEOUT}
+    )
     assert only(posture, "dkim.ed25519-only").status is Status.UNKNOWN
 
 
 def test_ed25519_only_ignores_unusable_rsa_keys() -> None:
-    posture = audit({name("ed"): [{"TXT": ED25519}], name("old"): [{"TXT": "v=DKIM1; p="}]},
-                    ["ed", "old"])
+    posture = audit(
+        {name("ed"): [{"TXT": ED25519}], name("old"): [{"TXT": "v=DKIM1; p="}]}, ["ed", "old"]
+    )
     assert set(ids(posture)) == {"dkim.ed25519-only", "dkim.key-revoked"}
 
 
@@ -433,8 +455,13 @@ def test_every_dns_mode_dkim_id_has_a_rule() -> None:
     covered = set(rules.KEY_RULES) | {"dkim.no-key-found", "dkim.ed25519-only"}
     catalog_ids = {i for i in CATALOG if i.startswith("dkim.")} - MESSAGE_MODE
     assert covered | {"dkim.selector-missing"} == catalog_ids
-    for fn in [*rules.KEY_RULES.values(), *rules.SELECTOR_RULES, rules.selector_missing,
-               rules.no_key_found, rules.ed25519_only]:
+    for fn in [
+        *rules.KEY_RULES.values(),
+        *rules.SELECTOR_RULES,
+        rules.selector_missing,
+        rules.no_key_found,
+        rules.ed25519_only,
+    ]:
         assert fn.__doc__, fn.__name__
 
 
@@ -444,22 +471,48 @@ def test_every_id_the_parser_raises_has_a_rule() -> None:
 
 
 def test_posture_json_shape() -> None:
-    posture = audit({name("s1"): [{"TXT": KEYS["t-y-testing"]}],
-                     name("s2"): [{"CNAME": "gone.example"}]}, ["s1", "s2", "s3"])
+    posture = audit(
+        {name("s1"): [{"TXT": KEYS["t-y-testing"]}], name("s2"): [{"CNAME": "gone.example"}]},
+        ["s1", "s2", "s3"],
+    )
     data = json.loads(json.dumps(posture.to_json()))
-    assert set(data) == {"domain", "explicit", "selectors_tried", "found", "incomplete",
-                         "results", "findings"}
+    assert set(data) == {
+        "domain",
+        "explicit",
+        "selectors_tried",
+        "found",
+        "incomplete",
+        "results",
+        "findings",
+    }
     assert data["selectors_tried"] == ["s1", "s2", "s3"] and data["found"] == ["s1"]
     s1, s2, s3 = data["results"]
-    assert {"selector", "name", "status", "key_type", "bits", "valid", "revoked", "testing",
-            "cname_chain"} <= set(s1)
-    assert (s1["status"], s1["key_type"], s1["bits"], s1["valid"], s1["revoked"],
-            s1["testing"]) == ("found", "rsa", 2048, True, False, True)
-    assert s2["status"] == "dangling-cname" and s2["cname_chain"] == [name("s2"),
-                                                                       "gone.example"]
+    assert {
+        "selector",
+        "name",
+        "status",
+        "key_type",
+        "bits",
+        "valid",
+        "revoked",
+        "testing",
+        "cname_chain",
+    } <= set(s1)
+    assert (
+        s1["status"],
+        s1["key_type"],
+        s1["bits"],
+        s1["valid"],
+        s1["revoked"],
+        s1["testing"],
+    ) == ("found", "rsa", 2048, True, False, True)
+    assert s2["status"] == "dangling-cname" and s2["cname_chain"] == [name("s2"), "gone.example"]
     assert s3["status"] == "missing" and s3["key_type"] is None
-    assert [f["id"] for f in data["findings"]] == ["dkim.testing-mode", "dns.dangling-cname",
-                                                    "dkim.selector-missing"]
+    assert [f["id"] for f in data["findings"]] == [
+        "dkim.testing-mode",
+        "dns.dangling-cname",
+        "dkim.selector-missing",
+    ]
 
 
 def test_der_wrapped_ed25519_key_is_unwrapped() -> None:

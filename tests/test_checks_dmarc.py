@@ -40,8 +40,9 @@ def txt(*records: str) -> list[dict[str, Any]]:
     return [{"TXT": r} for r in records]
 
 
-def audit(zone: dict[str, Any], domain: str = "example.com", mode: DmarcMode = R9989,
-          **options: Any) -> tuple[Any, list[Finding], Recording]:
+def audit(
+    zone: dict[str, Any], domain: str = "example.com", mode: DmarcMode = R9989, **options: Any
+) -> tuple[Any, list[Finding], Recording]:
     resolver = Recording(zone)
     discovery, findings = asyncio.run(dmarc_findings(resolver, domain, mode, **options))
     return discovery, findings, resolver
@@ -67,33 +68,75 @@ EXISTS = [{"A": "192.0.2.1"}]
 
 
 @pytest.mark.parametrize("mode", list(DmarcMode), ids=[m.value for m in DmarcMode])
-@pytest.mark.parametrize(("zone", "domain"), [
-    pytest.param({"_dmarc.example.com": txt("v=DMARC1; p=reject; sp=quarantine; np=reject; "
-                                            "psd=n; rua=mailto:dmarc@example.com")},
-                 "example.com", id="np-and-psd-n"),
-    pytest.param({"_dmarc.example.com": [{"CNAME": "example-com._dmarc.provider.example"}],
-                  "example-com._dmarc.provider.example": txt(GOOD)},
-                 "example.com", id="cname-to-valid-record"),
-    pytest.param({"_dmarc.example.com": txt(GOOD), "mail.example.com": EXISTS,
-                  "_dmarc.mail.example.com": txt("v=DMARC1; p=reject; rua=mailto:d@example.com")},
-                 "mail.example.com", id="rua-at-parent-org-domain"),
-    pytest.param({"_dmarc.example.com": txt("v=DMARC1; p=reject; rua=mailto:d@reports.example.com"
-                                            )},
-                 "example.com", id="rua-at-own-subdomain"),
-    pytest.param({"_dmarc.example.com": txt(GOOD), "mail.example.com": EXISTS},
-                 "mail.example.com", id="inheriting-subdomain"),
-    pytest.param({"_dmarc.example.com": txt(GOOD), "_dmarc.a.b.example.com": txt(GOOD)},
-                 "a.b.example.com", id="deep-subdomain-own-record"),
-    pytest.param({"_dmarc.example.com": txt("v=DMARC1; p=reject; rua=mailto:r@dmarc.example.net"),
-                  "example.com._report._dmarc.dmarc.example.net": txt("v=DMARC1")},
-                 "example.com", id="authorized-external-rua"),
-    pytest.param({"_dmarc.example.com": txt("v=DMARC1; p=reject; rua=mailto:r@dmarc.example.net;"
-                                            " ruf=mailto:f@dmarc.example.net"),
-                  "*._report._dmarc.dmarc.example.net": txt("v=DMARC1;")},
-                 "example.com", id="wildcard-authorized-external-rua-and-ruf"),
-])
-def test_clean_cases_raise_nothing_above_info(zone: dict[str, Any], domain: str,
-                                              mode: DmarcMode) -> None:
+@pytest.mark.parametrize(
+    ("zone", "domain"),
+    [
+        pytest.param(
+            {
+                "_dmarc.example.com": txt(
+                    "v=DMARC1; p=reject; sp=quarantine; np=reject; "
+                    "psd=n; rua=mailto:dmarc@example.com"
+                )
+            },
+            "example.com",
+            id="np-and-psd-n",
+        ),
+        pytest.param(
+            {
+                "_dmarc.example.com": [{"CNAME": "example-com._dmarc.provider.example"}],
+                "example-com._dmarc.provider.example": txt(GOOD),
+            },
+            "example.com",
+            id="cname-to-valid-record",
+        ),
+        pytest.param(
+            {
+                "_dmarc.example.com": txt(GOOD),
+                "mail.example.com": EXISTS,
+                "_dmarc.mail.example.com": txt("v=DMARC1; p=reject; rua=mailto:d@example.com"),
+            },
+            "mail.example.com",
+            id="rua-at-parent-org-domain",
+        ),
+        pytest.param(
+            {"_dmarc.example.com": txt("v=DMARC1; p=reject; rua=mailto:d@reports.example.com")},
+            "example.com",
+            id="rua-at-own-subdomain",
+        ),
+        pytest.param(
+            {"_dmarc.example.com": txt(GOOD), "mail.example.com": EXISTS},
+            "mail.example.com",
+            id="inheriting-subdomain",
+        ),
+        pytest.param(
+            {"_dmarc.example.com": txt(GOOD), "_dmarc.a.b.example.com": txt(GOOD)},
+            "a.b.example.com",
+            id="deep-subdomain-own-record",
+        ),
+        pytest.param(
+            {
+                "_dmarc.example.com": txt("v=DMARC1; p=reject; rua=mailto:r@dmarc.example.net"),
+                "example.com._report._dmarc.dmarc.example.net": txt("v=DMARC1"),
+            },
+            "example.com",
+            id="authorized-external-rua",
+        ),
+        pytest.param(
+            {
+                "_dmarc.example.com": txt(
+                    "v=DMARC1; p=reject; rua=mailto:r@dmarc.example.net;"
+                    " ruf=mailto:f@dmarc.example.net"
+                ),
+                "*._report._dmarc.dmarc.example.net": txt("v=DMARC1;"),
+            },
+            "example.com",
+            id="wildcard-authorized-external-rua-and-ruf",
+        ),
+    ],
+)
+def test_clean_cases_raise_nothing_above_info(
+    zone: dict[str, Any], domain: str, mode: DmarcMode
+) -> None:
     discovery, findings, _ = audit(zone, domain, mode)
     assert discovery.status == "found"
     assert loud(findings) == []
@@ -132,8 +175,9 @@ def test_missing_is_an_error_for_sending_domains_and_a_warning_otherwise() -> No
 def test_missing_for_a_subdomain_suggests_the_org_domain() -> None:
     _, findings, _ = audit({}, "mail.example.com")
     item = one(findings, "dmarc.missing")
-    assert "_dmarc.example.com" in item.remediation and "covers mail.example.com" in \
-        item.remediation
+    assert (
+        "_dmarc.example.com" in item.remediation and "covers mail.example.com" in item.remediation
+    )
     assert "dmarc.tree-walk-vs-psl" not in ids(findings)
 
 
@@ -164,8 +208,10 @@ def test_multiple_records_error_names_the_record_to_keep() -> None:
 
 
 def test_multiple_records_then_org_record_under_rfc9989() -> None:
-    zone = {"_dmarc.example.com": txt(GOOD),
-            "_dmarc.mail.example.com": txt("v=DMARC1; p=none", "v=DMARC1; p=reject")}
+    zone = {
+        "_dmarc.example.com": txt(GOOD),
+        "_dmarc.mail.example.com": txt("v=DMARC1; p=none", "v=DMARC1; p=reject"),
+    }
     discovery, findings, _ = audit(zone, "mail.example.com")
     assert discovery.found_at == "organizational"
     assert one(findings, "dmarc.multiple-records").subject == "_dmarc.mail.example.com"
@@ -214,8 +260,10 @@ def test_dangling_cname() -> None:
 
 
 def test_tree_walk_vs_psl_with_psd_n() -> None:
-    zone = {"_dmarc.b.example.com": txt("v=DMARC1; p=reject; psd=n; rua=mailto:d@b.example.com"),
-            "_dmarc.example.com": txt(GOOD)}
+    zone = {
+        "_dmarc.b.example.com": txt("v=DMARC1; p=reject; psd=n; rua=mailto:d@b.example.com"),
+        "_dmarc.example.com": txt(GOOD),
+    }
     for mode in DmarcMode:
         _, findings, _ = audit(zone, "a.b.example.com", mode)
         item = one(findings, "dmarc.tree-walk-vs-psl")
@@ -242,8 +290,11 @@ def test_no_tree_walk_vs_psl_when_the_walk_failed() -> None:
 
 
 def test_unauthorized_external_destination() -> None:
-    zone = {"_dmarc.example.com": txt("v=DMARC1; p=reject; rua=mailto:d@example.com,"
-                                      "mailto:r@reports.example.net")}
+    zone = {
+        "_dmarc.example.com": txt(
+            "v=DMARC1; p=reject; rua=mailto:d@example.com,mailto:r@reports.example.net"
+        )
+    }
     _, findings, resolver = audit(zone)
     item = one(findings, "dmarc.rua-external-unauthorized")
     assert item.severity is Severity.ERROR
@@ -255,16 +306,20 @@ def test_unauthorized_external_destination() -> None:
 
 
 def test_authorization_record_must_start_with_dmarc1() -> None:
-    zone = {"_dmarc.example.com": txt("v=DMARC1; p=reject; rua=mailto:r@reports.example.net"),
-            "example.com._report._dmarc.reports.example.net": txt("ok")}
+    zone = {
+        "_dmarc.example.com": txt("v=DMARC1; p=reject; rua=mailto:r@reports.example.net"),
+        "example.com._report._dmarc.reports.example.net": txt("ok"),
+    }
     _, findings, _ = audit(zone)
     assert "dmarc.rua-external-unauthorized" in ids(findings)
 
 
 def test_authorization_uses_the_domain_where_the_record_lives() -> None:
-    zone = {"_dmarc.example.com": txt("v=DMARC1; p=reject; rua=mailto:r@reports.example.net"),
-            "example.com._report._dmarc.reports.example.net": txt("v=DMARC1"),
-            "mail.example.com": EXISTS}
+    zone = {
+        "_dmarc.example.com": txt("v=DMARC1; p=reject; rua=mailto:r@reports.example.net"),
+        "example.com._report._dmarc.reports.example.net": txt("v=DMARC1"),
+        "mail.example.com": EXISTS,
+    }
     _, findings, _ = audit(zone, "mail.example.com")
     assert ids(findings) == {"dmarc.inherited"}
 
@@ -281,21 +336,26 @@ def test_destination_views_disagree_under_rfc9989() -> None:
 
 
 def test_authorization_lookup_failure_is_unknown() -> None:
-    zone = {"_dmarc.example.com": txt("v=DMARC1; p=reject; rua=mailto:r@reports.example.net"),
-            "example.com._report._dmarc.reports.example.net": ["TIMEOUT"]}
+    zone = {
+        "_dmarc.example.com": txt("v=DMARC1; p=reject; rua=mailto:r@reports.example.net"),
+        "example.com._report._dmarc.reports.example.net": ["TIMEOUT"],
+    }
     _, findings, _ = audit(zone)
     assert "dmarc.rua-external-unauthorized" not in ids(findings)
     item = one(findings, "dns.lookup-failed")
     assert item.status is Status.UNKNOWN and "_report._dmarc" in item.subject
 
 
-@pytest.mark.parametrize(("uri", "host"), [
-    ("mailto:d@Example.COM", "example.com"),
-    ("mailto:a%2Cb@example.com?subject=x", "example.com"),
-    ("mailto:nobody", None),
-    ("https://user@r.example.net:8443/path", "r.example.net"),
-    ("urn:x:y", None),
-])
+@pytest.mark.parametrize(
+    ("uri", "host"),
+    [
+        ("mailto:d@Example.COM", "example.com"),
+        ("mailto:a%2Cb@example.com?subject=x", "example.com"),
+        ("mailto:nobody", None),
+        ("https://user@r.example.net:8443/path", "r.example.net"),
+        ("urn:x:y", None),
+    ],
+)
 def test_report_host(uri: str, host: str | None) -> None:
     assert report_host(ReportUri(uri)) == host
 
@@ -304,16 +364,19 @@ def test_report_host(uri: str, host: str | None) -> None:
 
 
 def test_policy_none_for_a_subdomain_inheriting_sp_none() -> None:
-    zone = {"_dmarc.example.com": txt("v=DMARC1; p=reject; sp=none; rua=mailto:d@example.com"),
-            "mail.example.com": EXISTS}
+    zone = {
+        "_dmarc.example.com": txt("v=DMARC1; p=reject; sp=none; rua=mailto:d@example.com"),
+        "mail.example.com": EXISTS,
+    }
     _, findings, _ = audit(zone, "mail.example.com")
     assert "gets policy none" in one(findings, "dmarc.policy-none").message
     assert "dmarc.sp-weaker" in ids(findings)
 
 
 def test_testing_mode_is_not_also_policy_none() -> None:
-    found = ids(record_findings("v=DMARC1; p=quarantine; t=y; rua=mailto:d@example.com",
-                                "example.com"))
+    found = ids(
+        record_findings("v=DMARC1; p=quarantine; t=y; rua=mailto:d@example.com", "example.com")
+    )
     assert found == {"dmarc.testing-mode"}
 
 
@@ -324,8 +387,10 @@ def test_psd_misuse_only_off_public_suffixes() -> None:
 
 
 def test_psd_misuse_on_a_parent_is_reported_to_its_subdomains() -> None:
-    zone = {"_dmarc.example.com": txt("v=DMARC1; p=reject; psd=y; rua=mailto:d@example.com"),
-            "mail.example.com": EXISTS}
+    zone = {
+        "_dmarc.example.com": txt("v=DMARC1; p=reject; psd=y; rua=mailto:d@example.com"),
+        "mail.example.com": EXISTS,
+    }
     discovery, findings, _ = audit(zone, "mail.example.com")
     assert discovery.found_at == "psd"
     assert one(findings, "dmarc.psd-misuse").subject == "_dmarc.example.com"
@@ -339,35 +404,53 @@ def test_public_suffix_records_are_not_audited_as_the_users() -> None:
 
 def test_record_findings_carry_the_record_and_the_fix() -> None:
     findings = record_findings("v=DMARC1; p=none; pct=50; foo=bar", "example.com")
-    assert ids(findings) == {"dmarc.policy-none", "dmarc.pct-partial", "dmarc.removed-tag",
-                             "dmarc.unknown-tag", "dmarc.no-rua"}
+    assert ids(findings) == {
+        "dmarc.policy-none",
+        "dmarc.pct-partial",
+        "dmarc.removed-tag",
+        "dmarc.unknown-tag",
+        "dmarc.no-rua",
+    }
     for item in findings:
         assert item.record == "v=DMARC1; p=none; pct=50; foo=bar"
         assert item.subject == "_dmarc.example.com"
-        assert item.suggested_record == \
-            "v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@example.com"
+        assert (
+            item.suggested_record == "v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@example.com"
+        )
         assert 'Publish: _dmarc.example.com TXT "v=DMARC1; p=quarantine;' in item.remediation
         assert item.references == CATALOG[item.id].references
 
 
 def test_messages_say_which_spec_when_only_one_applies() -> None:
-    (item,) = [f for f in record_findings("v=DMARC1; rua=mailto:d@example.com; p=reject",
-                                          "example.com") if f.id == "dmarc.syntax-lenient"]
+    (item,) = [
+        f
+        for f in record_findings("v=DMARC1; rua=mailto:d@example.com; p=reject", "example.com")
+        if f.id == "dmarc.syntax-lenient"
+    ]
     assert item.message.startswith("RFC 7489 receivers:")
-    (item,) = [f for f in record_findings("v=DMARC1; p=reject; ri=60; rua=mailto:d@example.com",
-                                          "example.com") if f.id == "dmarc.removed-tag"]
+    (item,) = [
+        f
+        for f in record_findings(
+            "v=DMARC1; p=reject; ri=60; rua=mailto:d@example.com", "example.com"
+        )
+        if f.id == "dmarc.removed-tag"
+    ]
     assert item.message.startswith("RFC 9989 receivers:")
 
 
 def test_invalid_sp_message_explains_the_fallback() -> None:
-    item = one(record_findings("v=DMARC1; p=reject; sp=bogus; rua=mailto:d@example.com",
-                               "example.com"), "dmarc.subdomain-policy-invalid")
+    item = one(
+        record_findings("v=DMARC1; p=reject; sp=bogus; rua=mailto:d@example.com", "example.com"),
+        "dmarc.subdomain-policy-invalid",
+    )
     assert "act as p=none" in item.message
 
 
 def test_no_rua_points_at_a_swallowed_tag() -> None:
-    item = one(record_findings("v=DMARC1; p=reject rua=mailto:d@example.com", "example.com"),
-               "dmarc.no-rua")
+    item = one(
+        record_findings("v=DMARC1; p=reject rua=mailto:d@example.com", "example.com"),
+        "dmarc.no-rua",
+    )
     assert "';'" in item.message
 
 
@@ -381,23 +464,35 @@ def test_non_mailto_ruf_is_reported_with_its_tag() -> None:
 
 def test_every_dmarc_id_is_produced_by_some_scenario() -> None:
     seen: set[str] = set()
-    for record in ("v=dmarc1", "v=DMARC1; p=none; p=reject", "v=DMARC1; rua=mailto:d@x.example",
-                   "v=DMARC1; p=x", "v=DMARC1; p=reject; sp=x", "v=DMARC1; p=reject; adkim=x",
-                   "v=DMARC1; p=none; sp=none; pct=5; t=y; psd=y; fo=1; foo=1;;",
-                   "V=DMARC1; P=REJECT",
-                   "v=DMARC1; p=reject; sp=none; rua=d@x.example,https://x.example/r",
-                   "v=DMARC1; p=reject; adkim=s"):
+    for record in (
+        "v=dmarc1",
+        "v=DMARC1; p=none; p=reject",
+        "v=DMARC1; rua=mailto:d@x.example",
+        "v=DMARC1; p=x",
+        "v=DMARC1; p=reject; sp=x",
+        "v=DMARC1; p=reject; adkim=x",
+        "v=DMARC1; p=none; sp=none; pct=5; t=y; psd=y; fo=1; foo=1;;",
+        "V=DMARC1; P=REJECT",
+        "v=DMARC1; p=reject; sp=none; rua=d@x.example,https://x.example/r",
+        "v=DMARC1; p=reject; adkim=s",
+    ):
         seen |= ids(record_findings(record, "example.com"))
     for zone, domain in (
-            ({"_dmarc.example.com": txt(GOOD, GOOD), "example.com": txt(GOOD)}, "example.com"),
-            ({"_dmarc.example.com": txt(GOOD)}, "mail.example.com"),
-            ({"_dmarc.mail.example.com": txt("v=DMARC1; p=reject; rua=mailto:a@b.example")},
-             "mail.example.com"),
-            ({"_dmarc.x.example": [{"CNAME": "gone.example"}]}, "x.example"),
-            ({"_dmarc.example": ["TIMEOUT"]}, "x.example")):
+        ({"_dmarc.example.com": txt(GOOD, GOOD), "example.com": txt(GOOD)}, "example.com"),
+        ({"_dmarc.example.com": txt(GOOD)}, "mail.example.com"),
+        (
+            {"_dmarc.mail.example.com": txt("v=DMARC1; p=reject; rua=mailto:a@b.example")},
+            "mail.example.com",
+        ),
+        ({"_dmarc.x.example": [{"CNAME": "gone.example"}]}, "x.example"),
+        ({"_dmarc.example": ["TIMEOUT"]}, "x.example"),
+    ):
         seen |= ids(audit(zone, domain)[1])
     wanted = {i for i in CATALOG if i.startswith("dmarc.")} | {
-        "dns.dangling-cname", "dns.lookup-failed", "align.strict-mode"}
+        "dns.dangling-cname",
+        "dns.lookup-failed",
+        "align.strict-mode",
+    }
     assert wanted <= seen, wanted - seen
 
 
@@ -414,31 +509,44 @@ def test_every_rule_is_documented_and_listed_once() -> None:
 RUA = "rua=mailto:d@example.com"
 
 
-@pytest.mark.parametrize(("record", "suggested"), [
-    (f"v=DMARC1; p=none; {RUA}", f"v=DMARC1; p=quarantine; {RUA}"),
-    (f"v=DMARC1; p=quarantine; {RUA}", f"v=DMARC1; p=reject; {RUA}"),
-    (f"v=DMARC1; p=reject; {RUA}", f"v=DMARC1; p=reject; {RUA}"),
-    (f"v=DMARC1; p=quarantine; pct=20; {RUA}", f"v=DMARC1; p=quarantine; {RUA}"),
-    (f"v=DMARC1; p=reject; t=y; {RUA}", f"v=DMARC1; p=reject; {RUA}"),
-    (f"v=DMARC1; p=none; pct=50; t=y; {RUA}", f"v=DMARC1; p=quarantine; {RUA}"),
-    (f"v=DMARC1; p=rejct; {RUA}", f"v=DMARC1; p=reject; {RUA}"),
-    ("v=DMARC1; p=none; sp=none; np=reject; adkim=s; aspf=x; psd=y; rua=d@example.com!10m",
-     f"v=DMARC1; p=quarantine; np=reject; adkim=s; {RUA}"),
-    ("v=DMARC1; p=reject; ruf=mailto:f@example.com; fo=0:1:d",
-     "v=DMARC1; p=reject; rua=mailto:dmarc-reports@example.com; ruf=mailto:f@example.com; fo=1:d"),
-    (f"v=DMARC1; p=reject {RUA}", f"v=DMARC1; p=reject; {RUA}"),
-    ("v=spf1 -all", "v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com"),
-])
+@pytest.mark.parametrize(
+    ("record", "suggested"),
+    [
+        (f"v=DMARC1; p=none; {RUA}", f"v=DMARC1; p=quarantine; {RUA}"),
+        (f"v=DMARC1; p=quarantine; {RUA}", f"v=DMARC1; p=reject; {RUA}"),
+        (f"v=DMARC1; p=reject; {RUA}", f"v=DMARC1; p=reject; {RUA}"),
+        (f"v=DMARC1; p=quarantine; pct=20; {RUA}", f"v=DMARC1; p=quarantine; {RUA}"),
+        (f"v=DMARC1; p=reject; t=y; {RUA}", f"v=DMARC1; p=reject; {RUA}"),
+        (f"v=DMARC1; p=none; pct=50; t=y; {RUA}", f"v=DMARC1; p=quarantine; {RUA}"),
+        (f"v=DMARC1; p=rejct; {RUA}", f"v=DMARC1; p=reject; {RUA}"),
+        (
+            "v=DMARC1; p=none; sp=none; np=reject; adkim=s; aspf=x; psd=y; rua=d@example.com!10m",
+            f"v=DMARC1; p=quarantine; np=reject; adkim=s; {RUA}",
+        ),
+        (
+            "v=DMARC1; p=reject; ruf=mailto:f@example.com; fo=0:1:d",
+            "v=DMARC1; p=reject; rua=mailto:dmarc-reports@example.com; "
+            "ruf=mailto:f@example.com; fo=1:d",
+        ),
+        (f"v=DMARC1; p=reject {RUA}", f"v=DMARC1; p=reject; {RUA}"),
+        ("v=spf1 -all", "v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com"),
+    ],
+)
 def test_suggest_dmarc_record(record: str, suggested: str) -> None:
     assert suggest_dmarc_record(parse_dmarc(record), "example.com") == suggested
 
 
 def test_suggestion_without_a_record_and_for_parked_domains() -> None:
-    assert suggest_dmarc_record(None, "example.com") == \
-        "v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com"
-    assert suggest_dmarc_record(parse_dmarc("v=DMARC1; p=none; sp=none"), "example.com",
-                                sends_mail=False) == \
-        "v=DMARC1; p=reject; rua=mailto:dmarc-reports@example.com"
+    assert (
+        suggest_dmarc_record(None, "example.com")
+        == "v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com"
+    )
+    assert (
+        suggest_dmarc_record(
+            parse_dmarc("v=DMARC1; p=none; sp=none"), "example.com", sends_mail=False
+        )
+        == "v=DMARC1; p=reject; rua=mailto:dmarc-reports@example.com"
+    )
 
 
 def test_suggestion_keeps_psd_y_on_a_public_suffix() -> None:

@@ -40,8 +40,18 @@ def test_unknown_when_the_lookup_fails() -> None:
 
 
 def test_spf_command_reports_it_without_changing_the_exit_code() -> None:
-    result = run_cli("spf", "--zone", str(DEMO), "northwind.example", "--ip", "192.0.2.25",
-                     "--helo", "mx1.northwind.example", "--format", "json")
+    result = run_cli(
+        "spf",
+        "--zone",
+        str(DEMO),
+        "northwind.example",
+        "--ip",
+        "192.0.2.25",
+        "--helo",
+        "mx1.northwind.example",
+        "--format",
+        "json",
+    )
     assert result.code == 0
     # the demo zones have no reverse DNS, so mx.sender-ptr fires too (also exit 0)
     assert [f["id"] for f in result.json()["findings"]] == ["mx.sender-ptr", "spf.helo-missing"]

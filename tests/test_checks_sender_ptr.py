@@ -52,8 +52,10 @@ def test_fires_when_the_ptr_name_does_not_resolve_back() -> None:
     [finding] = run("1.2.3.5")
     assert finding.id == "mx.sender-ptr" and finding.status.value == "fail"
     assert "generic.example.net" in finding.message
-    assert finding.evidence == ("PTR 5.3.2.1.in-addr.arpa: generic.example.net",
-                                "A generic.example.net: 1.2.3.99")
+    assert finding.evidence == (
+        "PTR 5.3.2.1.in-addr.arpa: generic.example.net",
+        "A generic.example.net: 1.2.3.99",
+    )
 
 
 def test_quiet_with_fcrdns_ipv4_and_ipv6() -> None:
@@ -82,13 +84,22 @@ def test_message_mode_reports_it_without_changing_the_verdict() -> None:
     from dmarc_audit.message.parse import parse_message
     from dmarc_audit.message.verdict import MessageOptions, analyze_message
 
-    raw = (b"From: a@shop.example\r\nSubject: hi\r\nDate: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
-           b"\r\nHello.\r\n")
-    zone = {"shop.example": [{"TXT": "v=spf1 ip4:192.0.2.0/24 -all"}],
-            "_dmarc.shop.example": [{"TXT": "v=DMARC1; p=reject"}]}
+    raw = (
+        b"From: a@shop.example\r\nSubject: hi\r\nDate: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+        b"\r\nHello.\r\n"
+    )
+    zone = {
+        "shop.example": [{"TXT": "v=spf1 ip4:192.0.2.0/24 -all"}],
+        "_dmarc.shop.example": [{"TXT": "v=DMARC1; p=reject"}],
+    }
     resolver = LocalRouter([YamlZoneSource(zone)], closed_world=True)
-    report = asyncio.run(analyze_message(resolver, parse_message(raw), MessageOptions(
-        ip="192.0.2.10", mail_from="bounce@shop.example")))
+    report = asyncio.run(
+        analyze_message(
+            resolver,
+            parse_message(raw),
+            MessageOptions(ip="192.0.2.10", mail_from="bounce@shop.example"),
+        )
+    )
     assert report.dmarc.result.value == "pass" and int(report.exit_status) == 0
     assert [f.id for f in report.findings] == ["mx.sender-ptr"]
 
@@ -98,9 +109,12 @@ def test_spf_command_reports_it_without_changing_the_exit_code(tmp_path: Path) -
     zone.write_text(
         'example.org:\n  - TXT: "v=spf1 ip4:192.0.2.0/24 -all"\n'
         "25.2.0.192.in-addr.arpa:\n  - PTR: mail.example.org\n"
-        "mail.example.org:\n  - A: 192.0.2.99\n", encoding="utf-8")
-    result = run_cli("spf", "--zone", str(zone), "example.org", "--ip", "192.0.2.25",
-                     "--format", "json")
+        "mail.example.org:\n  - A: 192.0.2.99\n",
+        encoding="utf-8",
+    )
+    result = run_cli(
+        "spf", "--zone", str(zone), "example.org", "--ip", "192.0.2.25", "--format", "json"
+    )
     assert result.code == 0, result.err
     doc = result.json()
     assert doc["spf"]["result"] == "pass"

@@ -22,8 +22,16 @@ SAMPLE = ROOT / "fixtures" / "ci-sample"
 )
 def test_sarif_locates_the_record(change: str, rule: str, line_text: str) -> None:
     zone = SAMPLE / "changes" / f"shop.example.{change}.zone"
-    run = run_cli("check", "--config", str(SAMPLE / "dmarc-audit.yaml"), "--zone", str(zone),
-                  "--format", "sarif", "shop.example")
+    run = run_cli(
+        "check",
+        "--config",
+        str(SAMPLE / "dmarc-audit.yaml"),
+        "--zone",
+        str(zone),
+        "--format",
+        "sarif",
+        "shop.example",
+    )
     assert run.code == 1
     results = json.loads(run.out)["runs"][0]["results"]
     result = next(r for r in results if r["ruleId"] == rule)

@@ -19,8 +19,15 @@ def test_check_demo_json_shape_and_order() -> None:
     assert [d["domain"] for d in doc["domains"]] == list(DEMO_DOMAINS)
     for domain in doc["domains"]:
         for finding in domain["findings"]:
-            assert set(finding) >= {"id", "severity", "status", "message", "remediation",
-                                    "suggested_record", "references"}
+            assert set(finding) >= {
+                "id",
+                "severity",
+                "status",
+                "message",
+                "remediation",
+                "suggested_record",
+                "references",
+            }
             assert finding["severity"] in ("error", "warning", "info")
             assert finding["status"] in ("fail", "unknown")
         spf = domain["spf"]
@@ -66,14 +73,23 @@ def test_fail_on_and_strict() -> None:
     # branch.example: the provider times out -> unknown; spf.temperror is an error
     never = run_cli("check", "--zone", str(DEMO), "--fail-on", "never", "branch.example")
     assert never.code == 0
-    strict = run_cli("check", "--zone", str(DEMO), "--fail-on", "never", "--strict",
-                     "branch.example")
+    strict = run_cli(
+        "check", "--zone", str(DEMO), "--fail-on", "never", "--strict", "branch.example"
+    )
     assert strict.code == 3
 
 
 def test_invalid_domain_among_many_is_skipped_exit_2() -> None:
-    run = run_cli("check", "--zone", str(DEMO), "--format", "json", "northwind.example",
-                  "bad..name", "oldshop.example")
+    run = run_cli(
+        "check",
+        "--zone",
+        str(DEMO),
+        "--format",
+        "json",
+        "northwind.example",
+        "bad..name",
+        "oldshop.example",
+    )
     assert run.code == 2
     doc = run.json()
     assert [d["domain"] for d in doc["domains"]] == ["northwind.example", "oldshop.example"]
@@ -84,22 +100,35 @@ def test_invalid_domain_among_many_is_skipped_exit_2() -> None:
 def test_domains_from_file_and_stdin(tmp_path) -> None:
     listing = tmp_path / "domains.txt"
     listing.write_text("# our domains\nnorthwind.example\n\noldshop.example  # legacy\n")
-    from_file = run_cli("check", "--zone", str(DEMO), "--format", "json",
-                        "--domains-file", str(listing))
-    assert [d["domain"] for d in from_file.json()["domains"]] == ["northwind.example",
-                                                                  "oldshop.example"]
-    from_stdin = run_cli("check", "--zone", str(DEMO), "--format", "json", "-",
-                         stdin="oldshop.example\nnorthwind.example\n")
-    assert [d["domain"] for d in from_stdin.json()["domains"]] == ["oldshop.example",
-                                                                   "northwind.example"]
+    from_file = run_cli(
+        "check", "--zone", str(DEMO), "--format", "json", "--domains-file", str(listing)
+    )
+    assert [d["domain"] for d in from_file.json()["domains"]] == [
+        "northwind.example",
+        "oldshop.example",
+    ]
+    from_stdin = run_cli(
+        "check",
+        "--zone",
+        str(DEMO),
+        "--format",
+        "json",
+        "-",
+        stdin="oldshop.example\nnorthwind.example\n",
+    )
+    assert [d["domain"] for d in from_stdin.json()["domains"]] == [
+        "oldshop.example",
+        "northwind.example",
+    ]
 
 
 def test_idn_domain_shown_in_both_forms(tmp_path) -> None:
     zone = tmp_path / "idn.zone"
-    zone.write_text("$ORIGIN xn--bcher-kva.example.\n@ 3600 IN SOA ns hm 1 2 3 4 5\n"
-                    '@ 3600 IN TXT "v=spf1 -all"\n')
-    run = run_cli("check", "--zone", str(zone), "--offline", "--format", "json",
-                  "bücher.example")
+    zone.write_text(
+        "$ORIGIN xn--bcher-kva.example.\n@ 3600 IN SOA ns hm 1 2 3 4 5\n"
+        '@ 3600 IN TXT "v=spf1 -all"\n'
+    )
+    run = run_cli("check", "--zone", str(zone), "--offline", "--format", "json", "bücher.example")
     domain = run.json()["domains"][0]
     assert domain["domain"] == "xn--bcher-kva.example"
     assert domain["domain_unicode"] == "bücher.example"
@@ -108,8 +137,15 @@ def test_idn_domain_shown_in_both_forms(tmp_path) -> None:
 
 
 def test_offline_outside_zones_is_unknown_not_missing() -> None:
-    run = run_cli("check", "--zone", str(DEMO / "northwind.example.zone"), "--offline",
-                  "--format", "json", "elsewhere.example")
+    run = run_cli(
+        "check",
+        "--zone",
+        str(DEMO / "northwind.example.zone"),
+        "--offline",
+        "--format",
+        "json",
+        "elsewhere.example",
+    )
     domain = run.json()["domains"][0]
     assert "spf.missing" not in ids(domain)
     assert domain["spf"]["status"] == "temperror"
@@ -137,8 +173,9 @@ def test_spf_ip_results_and_exit_codes() -> None:
     passing = run_cli("spf", "--zone", str(DEMO), "branch.example", "--ip", "192.0.2.240")
     assert passing.code == 0, passing.out + passing.err
     assert passing.out.startswith("pass")
-    failing = run_cli("spf", "--zone", str(DEMO), "northwind.example", "--ip", "203.0.113.9",
-                      "--format", "json")
+    failing = run_cli(
+        "spf", "--zone", str(DEMO), "northwind.example", "--ip", "203.0.113.9", "--format", "json"
+    )
     assert failing.code == 1
     doc = failing.json()
     assert doc["spf"]["result"] == "fail"
@@ -150,14 +187,43 @@ def test_spf_ip_results_and_exit_codes() -> None:
 
 
 def test_spf_sender_domain_and_helo_identity() -> None:
-    run = run_cli("spf", "--zone", str(DEMO), "--ip", "198.51.100.7", "--sender",
-                  "news@northwind.example", "--format", "json")
+    run = run_cli(
+        "spf",
+        "--zone",
+        str(DEMO),
+        "--ip",
+        "198.51.100.7",
+        "--sender",
+        "news@northwind.example",
+        "--format",
+        "json",
+    )
     assert run.code == 0
     assert run.json()["domain"] == "northwind.example"
-    helo = run_cli("spf", "--zone", str(DEMO), "--ip", "192.0.2.240", "--sender", "",
-                   "--helo", "branch.example", "--format", "json")
+    helo = run_cli(
+        "spf",
+        "--zone",
+        str(DEMO),
+        "--ip",
+        "192.0.2.240",
+        "--sender",
+        "",
+        "--helo",
+        "branch.example",
+        "--format",
+        "json",
+    )
     assert helo.json()["spf"]["sender"] == "postmaster@branch.example"
-    malformed = run_cli("spf", "--zone", str(DEMO), "--ip", "192.0.2.1", "--sender",
-                        "user@bad..example", "--format", "json")
+    malformed = run_cli(
+        "spf",
+        "--zone",
+        str(DEMO),
+        "--ip",
+        "192.0.2.1",
+        "--sender",
+        "user@bad..example",
+        "--format",
+        "json",
+    )
     assert malformed.code == 1
     assert malformed.json()["spf"]["result"] == "none"

@@ -24,8 +24,9 @@ def test_cli_choices_mirror_the_renderer_registry() -> None:
 
 
 def test_sarif_from_cli_validates_and_points_at_zone_lines() -> None:
-    run = run_cli("check", "--zone", str(DEMO), "--format", "sarif", "oldshop.example",
-                  "franchise.example")
+    run = run_cli(
+        "check", "--zone", str(DEMO), "--format", "sarif", "oldshop.example", "franchise.example"
+    )
     assert run.code == 1
     doc = json.loads(run.out)
     jsonschema.validate(doc, json.loads(SCHEMA.read_text()))

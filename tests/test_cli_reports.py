@@ -21,8 +21,7 @@ from tests.cli_helpers import ROOT, Run, run_cli
 from tests.test_reports_store import agg, dkim, rec, spf
 
 
-def run_reports(*args: str, stdin: str | None = None,
-                env: dict[str, str] | None = None) -> Run:
+def run_reports(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> Run:
     return run_cli("reports", *args, stdin=stdin, env=env)
 
 
@@ -34,13 +33,30 @@ def db(tmp_path: Path) -> Path:
     path = tmp_path / "reports.sqlite3"
     with Store(path) as s:
         for day in range(9):
-            s.add(agg([
-                rec(OWN, 1000, auth=(dkim("shop.example"), spf("shop.example"))),
-                rec(ESP, 5, dkim_al="fail", spf_al="fail",
-                    auth=(dkim("sendgrid.net"), spf("em1.sendgrid.net"))),
-                rec(SPOOFER, 50, dkim_al="fail", spf_al="fail", disposition="none",
-                    auth=(spf("shop.example", "fail"),)),
-            ], report_id=f"g{day}", day=day))
+            s.add(
+                agg(
+                    [
+                        rec(OWN, 1000, auth=(dkim("shop.example"), spf("shop.example"))),
+                        rec(
+                            ESP,
+                            5,
+                            dkim_al="fail",
+                            spf_al="fail",
+                            auth=(dkim("sendgrid.net"), spf("em1.sendgrid.net")),
+                        ),
+                        rec(
+                            SPOOFER,
+                            50,
+                            dkim_al="fail",
+                            spf_al="fail",
+                            disposition="none",
+                            auth=(spf("shop.example", "fail"),),
+                        ),
+                    ],
+                    report_id=f"g{day}",
+                    day=day,
+                )
+            )
     return path
 
 
@@ -55,15 +71,28 @@ def test_summary_text(db: Path) -> None:
     assert "9,495 messages · 94.7% DMARC pass" in out
     assert "Top failing sources" in out and "likely spoofing" in out
     assert "SendGrid (sendgrid.net) authenticates as itself" in out
-    assert ("99.5% of mail from known senders passes aligned; ready for p=quarantine. "
-            "Fix this source first.") in out
+    assert (
+        "99.5% of mail from known senders passes aligned; ready for p=quarantine. "
+        "Fix this source first."
+    ) in out
     assert 'publish: _dmarc.shop.example TXT "v=DMARC1; p=quarantine"' in out
     assert run.err.strip() == "9 reports · 9,495 messages · 3 sources · 94.7% DMARC pass"
 
 
 def test_summary_json(db: Path) -> None:
-    run = run_reports("summary", "--db", str(db), "--format", "json", "--domain",
-                      "SHOP.example", "--since", "2024-05-02", "--until", "2024-05-05")
+    run = run_reports(
+        "summary",
+        "--db",
+        str(db),
+        "--format",
+        "json",
+        "--domain",
+        "SHOP.example",
+        "--since",
+        "2024-05-02",
+        "--until",
+        "2024-05-05",
+    )
     assert run.code == 0, run.err
     doc = run.json()
     assert doc["schema_version"] == 1
@@ -89,22 +118,34 @@ def test_summary_resolve_offline_zone(db: Path, tmp_path: Path) -> None:
     zone.write_text(
         "$ORIGIN 113.0.203.in-addr.arpa.\n$TTL 300\n"
         "@ SOA ns.example. host.example. 1 7200 3600 1209600 300\n@ NS ns.example.\n"
-        "7 PTR o1.ptr99.sendgrid.net.\n")
+        "7 PTR o1.ptr99.sendgrid.net.\n"
+    )
     shop = tmp_path / "shop.zone"
     shop.write_text(
         "$ORIGIN shop.example.\n$TTL 300\n"
         "@ SOA ns.example. host.example. 1 7200 3600 1209600 300\n@ NS ns.example.\n"
-        '_dmarc TXT "v=DMARC1; p=none; rua=mailto:dmarc@shop.example"\n')
-    run = run_reports("summary", "--db", str(db), "--format", "json", "--resolve",
-                      "--offline", "--zone", str(zone), "--zone", str(shop))
+        '_dmarc TXT "v=DMARC1; p=none; rua=mailto:dmarc@shop.example"\n'
+    )
+    run = run_reports(
+        "summary",
+        "--db",
+        str(db),
+        "--format",
+        "json",
+        "--resolve",
+        "--offline",
+        "--zone",
+        str(zone),
+        "--zone",
+        str(shop),
+    )
     assert run.code == 0, run.err
     doc = run.json()
     esp = next(s for s in doc["sources"] if s["source_ip"] == ESP)
     assert (esp["ptr"], esp["provider"]) == ("o1.ptr99.sendgrid.net", "SendGrid")
     spoofer = next(s for s in doc["sources"] if s["source_ip"] == SPOOFER)
     assert spoofer["ptr"] is None and spoofer["ptr_outcome"] == "offline"
-    assert doc["readiness"][0]["record"] == \
-        "v=DMARC1; p=quarantine; rua=mailto:dmarc@shop.example"
+    assert doc["readiness"][0]["record"] == "v=DMARC1; p=quarantine; rua=mailto:dmarc@shop.example"
     assert doc["resolved"] is True
     assert "DNS queries" in run.err
 
@@ -116,14 +157,17 @@ def test_summary_of_an_empty_period(db: Path) -> None:
     assert "no aggregate reports stored for this period" in run.err
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (("summary", "--since", "last tuesday"), "--since 'last tuesday'"),
-    (("summary", "--since", "2024-05-05", "--until", "2024-05-01"), "is not before"),
-    (("summary", "--format", "xml"), "--format"),
-    (("show", "999"), "no aggregate report #999"),
-    (("show", "abc"), "ID"),
-    (("ingest",), "no report files given"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (("summary", "--since", "last tuesday"), "--since 'last tuesday'"),
+        (("summary", "--since", "2024-05-05", "--until", "2024-05-01"), "is not before"),
+        (("summary", "--format", "xml"), "--format"),
+        (("show", "999"), "no aggregate report #999"),
+        (("show", "abc"), "ID"),
+        (("ingest",), "no report files given"),
+    ],
+)
 def test_bad_input_is_one_line_exit_2(db: Path, args: tuple[str, ...], fragment: str) -> None:
     run = run_reports(*args, "--db", str(db))
     assert run.code == 2, run
@@ -163,12 +207,26 @@ def test_list_json(db: Path) -> None:
     doc = run.json()
     assert (doc["schema_version"], doc["kind"]) == (1, "aggregate")
     assert doc["reports"] == [
-        {"id": 8, "org_name": "google.com", "report_id": "g7", "domain": "shop.example",
-         "begin": "2024-05-08T00:00:00Z", "end": "2024-05-09T00:00:00Z", "records": 3,
-         "messages": 1055},
-        {"id": 9, "org_name": "google.com", "report_id": "g8", "domain": "shop.example",
-         "begin": "2024-05-09T00:00:00Z", "end": "2024-05-10T00:00:00Z", "records": 3,
-         "messages": 1055},
+        {
+            "id": 8,
+            "org_name": "google.com",
+            "report_id": "g7",
+            "domain": "shop.example",
+            "begin": "2024-05-08T00:00:00Z",
+            "end": "2024-05-09T00:00:00Z",
+            "records": 3,
+            "messages": 1055,
+        },
+        {
+            "id": 9,
+            "org_name": "google.com",
+            "report_id": "g8",
+            "domain": "shop.example",
+            "begin": "2024-05-09T00:00:00Z",
+            "end": "2024-05-10T00:00:00Z",
+            "records": 3,
+            "messages": 1055,
+        },
     ]
     assert run.err.strip() == "2 aggregate reports"
 
@@ -181,24 +239,66 @@ def test_list_failure_and_tls_reports(tmp_path: Path) -> None:
     day = datetime(2024, 5, 2, 13, 59, tzinfo=UTC)
     path = tmp_path / "r.sqlite3"
     with Store(path) as s:
-        s.add(FailureReport("f.eml", "auth-failure", day, "shop.example", SPOOFER,
-                            "<x@shop.example>", None, "dmarc", None, None, None, "hello",
-                            "shop.example", "dmarc@receiver.example"))
-        s.add(TlsReport("t.json", "Google Inc.", "2024-05-01Z_shop.example", day,
-                        day + timedelta(days=1), None,
-                        (TlsPolicySummary("sts", "shop.example", 90, 10),)))
+        s.add(
+            FailureReport(
+                "f.eml",
+                "auth-failure",
+                day,
+                "shop.example",
+                SPOOFER,
+                "<x@shop.example>",
+                None,
+                "dmarc",
+                None,
+                None,
+                None,
+                "hello",
+                "shop.example",
+                "dmarc@receiver.example",
+            )
+        )
+        s.add(
+            TlsReport(
+                "t.json",
+                "Google Inc.",
+                "2024-05-01Z_shop.example",
+                day,
+                day + timedelta(days=1),
+                None,
+                (TlsPolicySummary("sts", "shop.example", 90, 10),),
+            )
+        )
     failure = run_reports("list", "--kind", "failure", "--db", str(path), "--format", "json")
-    assert failure.json()["reports"] == [{
-        "id": 1, "feedback_type": "auth-failure", "arrival": "2024-05-02T13:59:00Z",
-        "reported_domain": "shop.example", "source_ip": SPOOFER, "auth_failure": "dmarc",
-        "header_from": "shop.example", "reporter": "dmarc@receiver.example",
-        "subject": "hello", "source": "f.eml"}]
-    tls = run_reports("list", "--kind", "tls", "--db", str(path), "--format", "json",
-                      "--domain", "shop.example")
-    assert tls.json()["reports"] == [{
-        "id": 1, "org_name": "Google Inc.", "report_id": "2024-05-01Z_shop.example",
-        "begin": "2024-05-02T13:59:00Z", "end": "2024-05-03T13:59:00Z", "policies": 1,
-        "successful": 90, "failed": 10, "source": "t.json"}]
+    assert failure.json()["reports"] == [
+        {
+            "id": 1,
+            "feedback_type": "auth-failure",
+            "arrival": "2024-05-02T13:59:00Z",
+            "reported_domain": "shop.example",
+            "source_ip": SPOOFER,
+            "auth_failure": "dmarc",
+            "header_from": "shop.example",
+            "reporter": "dmarc@receiver.example",
+            "subject": "hello",
+            "source": "f.eml",
+        }
+    ]
+    tls = run_reports(
+        "list", "--kind", "tls", "--db", str(path), "--format", "json", "--domain", "shop.example"
+    )
+    assert tls.json()["reports"] == [
+        {
+            "id": 1,
+            "org_name": "Google Inc.",
+            "report_id": "2024-05-01Z_shop.example",
+            "begin": "2024-05-02T13:59:00Z",
+            "end": "2024-05-03T13:59:00Z",
+            "policies": 1,
+            "successful": 90,
+            "failed": 10,
+            "source": "t.json",
+        }
+    ]
     assert tls.err.strip() == "1 tls report"
 
 
@@ -217,8 +317,12 @@ def test_show(db: Path) -> None:
     assert report["report_id"] == "g2" and report["policy_published"]["p"] == "none"
     assert (report["records"], report["messages"]) == (3, 1055)
     assert [r["source_ip"] for r in doc["records"]] == [OWN, ESP, SPOOFER]
-    assert doc["records"][1]["auth_results"][0] == {"method": "dkim", "domain": "sendgrid.net",
-                                                    "result": "pass", "selector": "s1"}
+    assert doc["records"][1]["auth_results"][0] == {
+        "method": "dkim",
+        "domain": "sendgrid.net",
+        "result": "pass",
+        "selector": "s1",
+    }
     text = run_reports("show", "3", "--db", str(db))
     assert text.code == 0
     assert "#3 google.com · report g2 · shop.example" in text.out
@@ -240,8 +344,7 @@ def test_reports_help_stays_light() -> None:
         " 'dmarc_audit.reports.store') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=ROOT)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert "HEAVY []" in proc.stdout, proc.stdout + proc.stderr
     for command in ("ingest", "summary", "list", "show"):
         assert command in proc.stdout
@@ -250,9 +353,14 @@ def test_reports_help_stays_light() -> None:
 # --- ingest, end to end through the real reader -----------------------------------------
 
 
-def aggregate_xml(report_id: str, records: list[tuple[str, int, str, str]], *,
-                  org: str = "google.com", begin: int = 1714521600,
-                  domain: str = "shop.example") -> str:
+def aggregate_xml(
+    report_id: str,
+    records: list[tuple[str, int, str, str]],
+    *,
+    org: str = "google.com",
+    begin: int = 1714521600,
+    domain: str = "shop.example",
+) -> str:
     rows = "".join(
         f"<record><row><source_ip>{ip}</source_ip><count>{count}</count>"
         f"<policy_evaluated><disposition>none</disposition><dkim>{dkim_r}</dkim>"
@@ -261,7 +369,8 @@ def aggregate_xml(report_id: str, records: list[tuple[str, int, str, str]], *,
         f"<auth_results><dkim><domain>{domain}</domain><selector>s1</selector>"
         f"<result>{dkim_r}</result></dkim><spf><domain>{domain}</domain>"
         f"<result>{spf_r}</result></spf></auth_results></record>"
-        for ip, count, dkim_r, spf_r in records)
+        for ip, count, dkim_r, spf_r in records
+    )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<feedback>'
         f"<report_metadata><org_name>{org}</org_name><email>noreply@{org}</email>"
@@ -269,16 +378,21 @@ def aggregate_xml(report_id: str, records: list[tuple[str, int, str, str]], *,
         f"<end>{begin + 86400}</end></date_range></report_metadata>"
         f"<policy_published><domain>{domain}</domain><adkim>r</adkim><aspf>r</aspf>"
         "<p>none</p><sp>none</sp><pct>100</pct></policy_published>"
-        f"{rows}</feedback>\n")
+        f"{rows}</feedback>\n"
+    )
 
 
 def _inbox(tmp_path: Path) -> Path:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    (inbox / "a.xml").write_text(aggregate_xml("a1", [(OWN, 10, "pass", "pass"),
-                                                      (SPOOFER, 2, "fail", "fail")]))
-    (inbox / "b.xml.gz").write_bytes(gzip.compress(aggregate_xml(
-        "b1", [(OWN, 7, "pass", "fail")], org="Yahoo", begin=1714608000).encode()))
+    (inbox / "a.xml").write_text(
+        aggregate_xml("a1", [(OWN, 10, "pass", "pass"), (SPOOFER, 2, "fail", "fail")])
+    )
+    (inbox / "b.xml.gz").write_bytes(
+        gzip.compress(
+            aggregate_xml("b1", [(OWN, 7, "pass", "fail")], org="Yahoo", begin=1714608000).encode()
+        )
+    )
     (inbox / "broken.xml").write_text(aggregate_xml("c1", [(OWN, 1, "pass", "pass")])[:300])
     (inbox / "notes.txt").write_text("this is not a report\n")
     return inbox
@@ -300,8 +414,11 @@ def test_ingest_lists_bad_files_and_stores_the_rest(tmp_path: Path) -> None:
     assert len(failed) == 2, run.err
     assert any("broken.xml" in line for line in failed)
     assert any("notes.txt" in line for line in failed)
-    assert run.err.strip().splitlines()[-1].startswith(
-        "2 reports stored, 0 duplicates, 2 failed · 3 records")
+    assert (
+        run.err.strip()
+        .splitlines()[-1]
+        .startswith("2 reports stored, 0 duplicates, 2 failed · 3 records")
+    )
     with Store(db) as s:
         assert (s.totals().aggregate_reports, s.totals().messages) == (2, 19)
 
@@ -319,8 +436,11 @@ def test_ingest_twice_changes_nothing_and_says_so(tmp_path: Path) -> None:
     second = run_reports("ingest", "--db", str(db), str(inbox), "-v")
     assert second.code == 0, second.err
     assert "already stored" in second.err
-    assert second.err.strip().splitlines()[-1].startswith(
-        "0 reports stored, 2 duplicates, 0 failed · 0 records")
+    assert (
+        second.err.strip()
+        .splitlines()[-1]
+        .startswith("0 reports stored, 2 duplicates, 0 failed · 0 records")
+    )
     with Store(db) as s:
         assert s.totals() == totals
     doc = first.json()
@@ -331,12 +451,12 @@ def test_ingest_twice_changes_nothing_and_says_so(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("reader_ready")
 def test_ingest_stdin_and_archive(tmp_path: Path) -> None:
     db = tmp_path / "r.sqlite3"
-    run = run_reports("ingest", "--db", str(db), "-",
-                      stdin=aggregate_xml("s1", [(OWN, 4, "pass", "pass")]))
+    run = run_reports(
+        "ingest", "--db", str(db), "-", stdin=aggregate_xml("s1", [(OWN, 4, "pass", "pass")])
+    )
     assert run.code == 0, run.err
     inbox = _inbox(tmp_path)
-    run = run_reports("ingest", "--db", str(db), "--archive", str(tmp_path / "done"),
-                      str(inbox))
+    run = run_reports("ingest", "--db", str(db), "--archive", str(tmp_path / "done"), str(inbox))
     assert run.code == 1
     assert sorted(p.name for p in (tmp_path / "done").iterdir()) == ["a.xml", "b.xml.gz"]
     assert sorted(p.name for p in inbox.iterdir()) == ["broken.xml", "notes.txt"]

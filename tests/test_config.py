@@ -84,8 +84,10 @@ def test_the_documented_example_loads() -> None:
     example = config.policy_for("example.com")
     assert example is not None and example.spf is not None
     assert example.spf.required_ips == (ipaddress.ip_network("192.0.2.25/32"),)
-    assert example.spf.allowed_ips == (ipaddress.ip_network("192.0.2.0/24"),
-                                       ipaddress.ip_network("2001:db8::/32"))
+    assert example.spf.allowed_ips == (
+        ipaddress.ip_network("192.0.2.0/24"),
+        ipaddress.ip_network("2001:db8::/32"),
+    )
     assert example.dmarc is not None and example.dmarc.dkim_alignment is Alignment.RELAXED
     assert config.policy_for("newsletter.example.com") is not None
     assert config.rules.severity[0].severity is Severity.WARNING
@@ -107,81 +109,129 @@ def test_domains_as_a_plain_list_and_idn() -> None:
 
 
 def test_alignment_forms_and_null_values() -> None:
-    config = load("domains:\n  a.example:\n    dmarc: {alignment: strict, spf_alignment: r}\n"
-                  "    spf:\n    sends_mail:\n")
+    config = load(
+        "domains:\n  a.example:\n    dmarc: {alignment: strict, spf_alignment: r}\n"
+        "    spf:\n    sends_mail:\n"
+    )
     (policy,) = config.domains
     assert policy.dmarc is not None
     assert (policy.dmarc.dkim_alignment, policy.dmarc.spf_alignment) == (
-        Alignment.STRICT, Alignment.RELAXED)
+        Alignment.STRICT,
+        Alignment.RELAXED,
+    )
     assert policy.spf is None and policy.sends_mail is None
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("domains:\n  a.example:\n    dmarc: {min_polcy: reject}\n",
-         "dmarc-audit.yaml:3: domains.a.example.dmarc: unknown key 'min_polcy' "
-         "(did you mean 'min_policy'?)"),
-        ("fail_on: error\nresolvers: {}\n",
-         "dmarc-audit.yaml:2: unknown key 'resolvers' (did you mean 'resolver'?)"),
-        ("domains:\n  a.example:\n    sends_mail: maybe\n",
-         "dmarc-audit.yaml:3: domains.a.example.sends_mail: expected true or false, got 'maybe'"),
-        ("resolver:\n  timeout: fast\n",
-         "dmarc-audit.yaml:2: resolver.timeout: expected a number, got 'fast'"),
-        ("resolver:\n  timeout: 0\n",
-         "dmarc-audit.yaml:2: resolver.timeout: 0 must be greater than 0"),
-        ("resolver:\n  concurrency: 0\n",
-         "dmarc-audit.yaml:2: resolver.concurrency: 0 is out of range (1-1000)"),
-        ("resolver:\n  nameservers: [192.0.2.1, dns.example]\n",
-         "dmarc-audit.yaml:2: resolver.nameservers: 'dns.example': not an IP address"),
-        ("fail_on: sometimes\n",
-         "dmarc-audit.yaml:1: fail_on: 'sometimes' is not one of error, warning, info, never"),
-        ("domains:\n  a.example:\n    dmarc:\n      min_policy: strict\n",
-         "dmarc-audit.yaml:4: domains.a.example.dmarc.min_policy: 'strict' is not one of "
-         "none, quarantine, reject"),
-        ("domains:\n  a.example:\n    spf: {max_lookups: 12}\n",
-         "dmarc-audit.yaml:3: domains.a.example.spf.max_lookups: 12 is out of range (0-10)"),
-        ("domains:\n  a.example:\n    spf: {max_lookups: '8'}\n",
-         "dmarc-audit.yaml:3: domains.a.example.spf.max_lookups: expected a whole number, "
-         "got '8'"),
-        ("domains:\n  a.example:\n    spf:\n      allowed_ips: [192.0.2.0/33]\n",
-         "dmarc-audit.yaml:4: domains.a.example.spf.allowed_ips: '192.0.2.0/33' does not "
-         "appear to be an IPv4 or IPv6 network"),
-        ("domains:\n  a.example:\n    spf:\n      required_includes: ['include:x.example']\n",
-         "dmarc-audit.yaml:4: domains.a.example.spf.required_includes: give the domain alone "
-         "('x.example'), not 'include:x.example'"),
-        ("domains:\n  a.example:\n    dkim_selectors: [s1, 's1._domainkey.a.example']\n",
-         "dmarc-audit.yaml:3: domains.a.example.dkim_selectors: invalid DKIM selector "
-         "'s1._domainkey.a.example': give the selector alone (e.g. 's1'), not the full ._domainkey "
-         "name"),
-        ("domains:\n  a.example:\n  bad..example:\n",
-         "dmarc-audit.yaml:3: domains: invalid domain name 'bad..example': empty label"),
-        ("domains:\n  a.example:\n  A.example:\n",
-         "dmarc-audit.yaml:3: domains: 'A.example' listed twice"),
-        ("fail_on: error\nfail_on: warning\n",
-         "dmarc-audit.yaml:2: key 'fail_on' given twice"),
-        ("domains:\n  a.example:\n    mta_sts_mode: enforcing\n",
-         "dmarc-audit.yaml:3: domains.a.example.mta_sts_mode: 'enforcing' is not one of "
-         "enforce, testing, none"),
+        (
+            "domains:\n  a.example:\n    dmarc: {min_polcy: reject}\n",
+            "dmarc-audit.yaml:3: domains.a.example.dmarc: unknown key 'min_polcy' "
+            "(did you mean 'min_policy'?)",
+        ),
+        (
+            "fail_on: error\nresolvers: {}\n",
+            "dmarc-audit.yaml:2: unknown key 'resolvers' (did you mean 'resolver'?)",
+        ),
+        (
+            "domains:\n  a.example:\n    sends_mail: maybe\n",
+            "dmarc-audit.yaml:3: domains.a.example.sends_mail: expected true or false, got 'maybe'",
+        ),
+        (
+            "resolver:\n  timeout: fast\n",
+            "dmarc-audit.yaml:2: resolver.timeout: expected a number, got 'fast'",
+        ),
+        (
+            "resolver:\n  timeout: 0\n",
+            "dmarc-audit.yaml:2: resolver.timeout: 0 must be greater than 0",
+        ),
+        (
+            "resolver:\n  concurrency: 0\n",
+            "dmarc-audit.yaml:2: resolver.concurrency: 0 is out of range (1-1000)",
+        ),
+        (
+            "resolver:\n  nameservers: [192.0.2.1, dns.example]\n",
+            "dmarc-audit.yaml:2: resolver.nameservers: 'dns.example': not an IP address",
+        ),
+        (
+            "fail_on: sometimes\n",
+            "dmarc-audit.yaml:1: fail_on: 'sometimes' is not one of error, warning, info, never",
+        ),
+        (
+            "domains:\n  a.example:\n    dmarc:\n      min_policy: strict\n",
+            "dmarc-audit.yaml:4: domains.a.example.dmarc.min_policy: 'strict' is not one of "
+            "none, quarantine, reject",
+        ),
+        (
+            "domains:\n  a.example:\n    spf: {max_lookups: 12}\n",
+            "dmarc-audit.yaml:3: domains.a.example.spf.max_lookups: 12 is out of range (0-10)",
+        ),
+        (
+            "domains:\n  a.example:\n    spf: {max_lookups: '8'}\n",
+            "dmarc-audit.yaml:3: domains.a.example.spf.max_lookups: expected a whole number, "
+            "got '8'",
+        ),
+        (
+            "domains:\n  a.example:\n    spf:\n      allowed_ips: [192.0.2.0/33]\n",
+            "dmarc-audit.yaml:4: domains.a.example.spf.allowed_ips: '192.0.2.0/33' does not "
+            "appear to be an IPv4 or IPv6 network",
+        ),
+        (
+            "domains:\n  a.example:\n    spf:\n      required_includes: ['include:x.example']\n",
+            "dmarc-audit.yaml:4: domains.a.example.spf.required_includes: give the domain alone "
+            "('x.example'), not 'include:x.example'",
+        ),
+        (
+            "domains:\n  a.example:\n    dkim_selectors: [s1, 's1._domainkey.a.example']\n",
+            "dmarc-audit.yaml:3: domains.a.example.dkim_selectors: invalid DKIM selector "
+            "'s1._domainkey.a.example': give the selector alone (e.g. 's1'), "
+            "not the full ._domainkey "
+            "name",
+        ),
+        (
+            "domains:\n  a.example:\n  bad..example:\n",
+            "dmarc-audit.yaml:3: domains: invalid domain name 'bad..example': empty label",
+        ),
+        (
+            "domains:\n  a.example:\n  A.example:\n",
+            "dmarc-audit.yaml:3: domains: 'A.example' listed twice",
+        ),
+        ("fail_on: error\nfail_on: warning\n", "dmarc-audit.yaml:2: key 'fail_on' given twice"),
+        (
+            "domains:\n  a.example:\n    mta_sts_mode: enforcing\n",
+            "dmarc-audit.yaml:3: domains.a.example.mta_sts_mode: 'enforcing' is not one of "
+            "enforce, testing, none",
+        ),
         ("domains: 3\n", "dmarc-audit.yaml:1: domains: expected a mapping, got 3"),
         ("- a\n- b\n", "dmarc-audit.yaml:1: expected a mapping, got a list"),
-        ("ignore: [dmarc.no-rau]\n",
-         "dmarc-audit.yaml:1: ignore: unknown check id or prefix 'dmarc.no-rau' "
-         "(did you mean dmarc.no-rua?)"),
-        ("domains:\n  a.example:\n    ignore:\n      - {id: spf.missing, why: x}\n",
-         "dmarc-audit.yaml:4: domains.a.example.ignore: unknown key 'why' "
-         "(allowed: id, reason)"),
-        ("domains:\n  a.example:\n    ignore:\n      - {reason: x}\n",
-         "dmarc-audit.yaml:4: domains.a.example.ignore: each entry needs an 'id'"),
-        ("severity:\n  xyz.: error\n",
-         "dmarc-audit.yaml:2: severity: unknown check id or prefix 'xyz.' "
-         "(see dmarc-audit explain)"),
-        ("select: [dmrc.]\n",
-         "dmarc-audit.yaml:1: select: unknown check id or prefix 'dmrc.' (did you mean dmarc.?)"),
-        ("severity:\n  dmarc.: fatal\n",
-         "dmarc-audit.yaml:2: severity.dmarc.: 'fatal' is not one of error, warning, info"),
-        ("select: spf.\nstrict: 1\n",
-         "dmarc-audit.yaml:2: strict: expected true or false, got 1"),
+        (
+            "ignore: [dmarc.no-rau]\n",
+            "dmarc-audit.yaml:1: ignore: unknown check id or prefix 'dmarc.no-rau' "
+            "(did you mean dmarc.no-rua?)",
+        ),
+        (
+            "domains:\n  a.example:\n    ignore:\n      - {id: spf.missing, why: x}\n",
+            "dmarc-audit.yaml:4: domains.a.example.ignore: unknown key 'why' (allowed: id, reason)",
+        ),
+        (
+            "domains:\n  a.example:\n    ignore:\n      - {reason: x}\n",
+            "dmarc-audit.yaml:4: domains.a.example.ignore: each entry needs an 'id'",
+        ),
+        (
+            "severity:\n  xyz.: error\n",
+            "dmarc-audit.yaml:2: severity: unknown check id or prefix 'xyz.' "
+            "(see dmarc-audit explain)",
+        ),
+        (
+            "select: [dmrc.]\n",
+            "dmarc-audit.yaml:1: select: unknown check id or prefix 'dmrc.' (did you mean dmarc.?)",
+        ),
+        (
+            "severity:\n  dmarc.: fatal\n",
+            "dmarc-audit.yaml:2: severity.dmarc.: 'fatal' is not one of error, warning, info",
+        ),
+        ("select: spf.\nstrict: 1\n", "dmarc-audit.yaml:2: strict: expected true or false, got 1"),
     ],
 )
 def test_errors_name_file_and_line(text: str, expected: str) -> None:
@@ -194,7 +244,7 @@ def test_errors_name_file_and_line(text: str, expected: str) -> None:
         ("domains:\n  a.example: {sends_mail: true\n", 3, "expected ',' or '}'"),
         ("fail_on: error\n  bad: indent\n", 2, "mapping values are not allowed here"),
         ("domains: [a.example\n", 2, "expected ',' or ']'"),
-        ("x: \"unterminated\n", 2, "found unexpected end of stream"),
+        ('x: "unterminated\n', 2, "found unexpected end of stream"),
     ],
 )
 def test_invalid_yaml(text: str, line: int, problem: str) -> None:
@@ -205,8 +255,9 @@ def test_invalid_yaml(text: str, line: int, problem: str) -> None:
 
 def test_empty_file_and_unreadable_file(tmp_path: Path) -> None:
     assert error_of("") == "dmarc-audit.yaml: config is empty (see docs/config.md)"
-    assert error_of("# only a comment\n") == \
-        "dmarc-audit.yaml: config is empty (see docs/config.md)"
+    assert (
+        error_of("# only a comment\n") == "dmarc-audit.yaml: config is empty (see docs/config.md)"
+    )
     with pytest.raises(InputError, match="cannot read config"):
         load_config(tmp_path)  # a directory
     binary = tmp_path / "x.yaml"
@@ -232,10 +283,13 @@ def test_defaults_without_a_file() -> None:
 
 
 def test_flags_override_the_file() -> None:
-    config = load("resolver: {nameservers: [192.0.2.53], timeout: 3, concurrency: 4}\n"
-                  "zones: [zones]\nfail_on: warning\nstrict: true\nprofile: bulk-sender\n"
-                  "select: [spf.]\nignore: [{id: bimi., reason: no logo}]\n"
-                  "domains:\n  a.example:\n    select: [dmarc.]\n", "cfg/dmarc-audit.yaml")
+    config = load(
+        "resolver: {nameservers: [192.0.2.53], timeout: 3, concurrency: 4}\n"
+        "zones: [zones]\nfail_on: warning\nstrict: true\nprofile: bulk-sender\n"
+        "select: [spf.]\nignore: [{id: bimi., reason: no logo}]\n"
+        "domains:\n  a.example:\n    select: [dmarc.]\n",
+        "cfg/dmarc-audit.yaml",
+    )
     kept = resolve_settings(config)
     assert kept.nameservers == ("192.0.2.53",) and kept.timeout == 3.0
     assert kept.fail_on is FailOn.WARNING and kept.strict is True
@@ -243,10 +297,17 @@ def test_flags_override_the_file() -> None:
     assert [p.text for p in kept.rules_for("a.example").select] == ["dmarc."]
     assert [p.text for p in kept.rules_for("b.example").select] == ["spf."]
 
-    flags = Overrides(nameservers=("127.0.0.1:5353",), timeout=1.0, concurrency=2,
-                      zones=("new.zone",), fail_on=FailOn.NEVER, strict=False,
-                      profile="default", select=(IdPattern("mx."),),
-                      ignore=(IgnoreRule(IdPattern("tlsrpt."), "--ignore"),))
+    flags = Overrides(
+        nameservers=("127.0.0.1:5353",),
+        timeout=1.0,
+        concurrency=2,
+        zones=("new.zone",),
+        fail_on=FailOn.NEVER,
+        strict=False,
+        profile="default",
+        select=(IdPattern("mx."),),
+        ignore=(IgnoreRule(IdPattern("tlsrpt."), "--ignore"),),
+    )
     settings = resolve_settings(config, flags)
     assert settings.nameservers == ("127.0.0.1:5353",)
     assert (settings.timeout, settings.concurrency) == (1.0, 2)
@@ -263,16 +324,25 @@ def test_config_show_yaml_round_trips(tmp_path: Path) -> None:
     assert run.code == 0, run.err
     assert run.out.startswith(f"# effective settings from {CONFIG}\n")
     data = yaml.safe_load(run.out)
-    assert data["resolver"] == {"nameservers": [], "timeout": 3.0, "concurrency": 8,
-                                "offline": True}
+    assert data["resolver"] == {
+        "nameservers": [],
+        "timeout": 3.0,
+        "concurrency": 8,
+        "offline": True,
+    }
     assert data["fail_on"] == "error" and data["strict"] is False
     shop = data["domains"]["shop.example"]
-    assert shop["dmarc"] == {"min_policy": "reject", "min_subdomain_policy": "quarantine",
-                             "require_rua": True, "dkim_alignment": "relaxed",
-                             "spf_alignment": "relaxed"}
+    assert shop["dmarc"] == {
+        "min_policy": "reject",
+        "min_subdomain_policy": "quarantine",
+        "require_rua": True,
+        "dkim_alignment": "relaxed",
+        "spf_alignment": "relaxed",
+    }
     assert shop["spf"]["allowed_ips"] == ["192.0.2.0/24"]
     assert data["domains"]["parked-shop.example"]["ignore"] == [
-        {"id": "dkim.no-key-found", "reason": "parked: no DKIM keys on purpose"}]
+        {"id": "dkim.no-key-found", "reason": "parked: no DKIM keys on purpose"}
+    ]
     again = tmp_path / "dmarc-audit.yaml"
     again.write_text(run.out, encoding="utf-8")
     reloaded = resolve_settings(load_config(again))

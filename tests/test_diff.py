@@ -16,8 +16,9 @@ from tests.test_ci_gate import CONFIG, CURRENT, change
 
 
 def gated(*findings, baseline=None):  # type: ignore[no-untyped-def]
-    return gate_report(DomainReport(parse_domain("shop.example"), tuple(findings)),
-                       FilterRules(), baseline)
+    return gate_report(
+        DomainReport(parse_domain("shop.example"), tuple(findings)), FilterRules(), baseline
+    )
 
 
 RUA = finding("dmarc.no-rua", "_dmarc.shop.example", "no rua")
@@ -81,20 +82,45 @@ def test_domain_missing_before_counts_everything_as_added() -> None:
 
 
 def test_json_shape() -> None:
-    result = diff_reports([gated(RUA)], [gated(LOOKUPS)], before_label="live",
-                          after_label="new.zone")
+    result = diff_reports(
+        [gated(RUA)], [gated(LOOKUPS)], before_label="live", after_label="new.zone"
+    )
     doc = result.to_json(FailOn.ERROR)
     assert doc["schema_version"] == DIFF_SCHEMA_VERSION == 1
     assert (doc["before"], doc["after"], doc["fail_on"], doc["worse"]) == (
-        "live", "new.zone", "error", True)
+        "live",
+        "new.zone",
+        "error",
+        True,
+    )
     (domain,) = doc["domains"]  # type: ignore[misc]
-    assert set(domain) == {"domain", "verdict", "added", "fixed", "severity_changed", "spf",
-                           "dmarc", "senders_failing"}
-    assert set(domain["spf"]) == {"lookups_before", "lookups_after", "lookups_delta",
-                                  "terms_added", "terms_removed"}
-    assert set(domain["dmarc"]) == {"policy_before", "policy_after", "subdomain_policy_before",
-                                    "subdomain_policy_after", "record_before", "record_after",
-                                    "changed", "weaker"}
+    assert set(domain) == {
+        "domain",
+        "verdict",
+        "added",
+        "fixed",
+        "severity_changed",
+        "spf",
+        "dmarc",
+        "senders_failing",
+    }
+    assert set(domain["spf"]) == {
+        "lookups_before",
+        "lookups_after",
+        "lookups_delta",
+        "terms_added",
+        "terms_removed",
+    }
+    assert set(domain["dmarc"]) == {
+        "policy_before",
+        "policy_after",
+        "subdomain_policy_before",
+        "subdomain_policy_after",
+        "record_before",
+        "record_after",
+        "changed",
+        "weaker",
+    }
     assert domain["added"][0]["id"] == "spf.too-many-lookups"
     assert domain["fixed"][0]["id"] == "dmarc.no-rua"
     assert "baselined" not in domain["fixed"][0]
@@ -105,8 +131,7 @@ def test_library_api_on_the_sample() -> None:
     domains = [parse_domain("shop.example")]
     before = run_gate(settings, domains, zones=[CURRENT, *settings.zones])
     after = run_gate(settings, domains, zones=[change("drop-mailer"), *settings.zones])
-    result = diff_reports(before.gated, after.gated,
-                          {p.domain.ascii: p for p in settings.domains})
+    result = diff_reports(before.gated, after.gated, {p.domain.ascii: p for p in settings.domains})
     (d,) = result.domains
     assert [f.id for f in d.added] == ["policy.spf-include-required-missing"]
     assert (d.spf.lookups_before, d.spf.lookups_after, d.spf.delta) == (5, 4, -1)
@@ -130,8 +155,10 @@ def test_weaker_dmarc_and_required_ip_removal() -> None:
 def test_required_network_removed_would_start_failing(tmp_path: Path) -> None:
     config = tmp_path / "dmarc-audit.yaml"
     zones = Path(CONFIG).parent / "zones"
-    config.write_text(f"resolver: {{offline: true}}\nzones: ['{zones}']\n"
-                      "domains:\n  shop.example:\n    spf: {required_ips: [192.0.2.40]}\n")
+    config.write_text(
+        f"resolver: {{offline: true}}\nzones: ['{zones}']\n"
+        "domains:\n  shop.example:\n    spf: {required_ips: [192.0.2.40]}\n"
+    )
     settings = resolve_settings(load_config(config))
     domains = [parse_domain("shop.example")]
     good = run_gate(settings, domains, zones=[change("good"), *settings.zones])

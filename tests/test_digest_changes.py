@@ -41,18 +41,31 @@ def audit(zones: list[str], domain: str = DOMAIN, offline: bool = True):
     return asyncio.run(audit_domains(resolver, [parse_domain(domain)], AuditOptions()))[0]
 
 
-def fact(id_: str, subject: str = DOMAIN, severity: Severity = Severity.WARNING,
-         status: Status = Status.FAIL, suggested: str | None = None) -> FindingFact:
-    return FindingFact(id_, severity, status, subject, f"{id_} message",
-                       suggested_record=suggested)
+def fact(
+    id_: str,
+    subject: str = DOMAIN,
+    severity: Severity = Severity.WARNING,
+    status: Status = Status.FAIL,
+    suggested: str | None = None,
+) -> FindingFact:
+    return FindingFact(id_, severity, status, subject, f"{id_} message", suggested_record=suggested)
 
 
-def snap(findings: list[FindingFact], records: dict[str, RecordText] | None = None,
-         checked: set[str] | None = None, state: PostureState = PostureState.CHECKED,
-         at: dt.datetime = NOW) -> Snapshot:
-    return Snapshot(DOMAIN, at, state, tuple(findings), tuple((records or {}).items()),
-                    frozenset({"spf", "dmarc", "dkim", "mx", "other"} if checked is None
-                              else checked))
+def snap(
+    findings: list[FindingFact],
+    records: dict[str, RecordText] | None = None,
+    checked: set[str] | None = None,
+    state: PostureState = PostureState.CHECKED,
+    at: dt.datetime = NOW,
+) -> Snapshot:
+    return Snapshot(
+        DOMAIN,
+        at,
+        state,
+        tuple(findings),
+        tuple((records or {}).items()),
+        frozenset({"spf", "dmarc", "dkim", "mx", "other"} if checked is None else checked),
+    )
 
 
 def found(text: str, name: str = DOMAIN) -> RecordText:
@@ -91,8 +104,9 @@ def test_capture_keeps_findings_records_and_state(tmp_path: Path) -> None:
     s = capture(report, NOW, "0.1.0")
     assert s.state is PostureState.CHECKED
     assert s.record("spf") == found("v=spf1 ip4:192.0.2.10 include:_spf.esp.example ~all")
-    assert s.record("dmarc") == found("v=DMARC1; p=none; rua=mailto:dmarc@shop.example",
-                                      "_dmarc.shop.example")
+    assert s.record("dmarc") == found(
+        "v=DMARC1; p=none; rua=mailto:dmarc@shop.example", "_dmarc.shop.example"
+    )
     assert s.record("mx") == found("10 mx1.shop.example")
     assert s.record("dkim:s1").state is RecordState.ABSENT
     assert {f.id for f in s.failing} >= {"dmarc.policy-none"}
@@ -113,8 +127,8 @@ def test_snapshot_round_trip_and_baseline(tmp_path: Path) -> None:
     report = audit(write_zones(tmp_path / "z", 1))
     with Store(tmp_path / "s.sqlite3") as store:
         snapshots = SnapshotStore(store)
-        first, = snapshots.save([capture(report, NOW)])
-        down, = snapshots.save([capture(audit([]), NOW + dt.timedelta(days=7))])
+        (first,) = snapshots.save([capture(report, NOW)])
+        (down,) = snapshots.save([capture(audit([]), NOW + dt.timedelta(days=7))])
         assert snapshots.get(first.id) == first
         # a snapshot taken while DNS was down is never a baseline
         assert snapshots.baseline(DOMAIN, down.id) == first
@@ -137,11 +151,15 @@ def test_marker_moves_forward_only(tmp_path: Path) -> None:
 
 
 def test_top_fix_is_the_most_severe_preferring_a_record_to_publish() -> None:
-    s = snap([fact("mtasts.missing", severity=Severity.INFO),
-              fact("dkim.rsa-1024"),
-              fact("dmarc.policy-none", suggested="v=DMARC1; p=quarantine"),
-              fact("spf.lookups-near-limit"),
-              fact("dkim.missing", status=Status.UNKNOWN, severity=Severity.ERROR)])
+    s = snap(
+        [
+            fact("mtasts.missing", severity=Severity.INFO),
+            fact("dkim.rsa-1024"),
+            fact("dmarc.policy-none", suggested="v=DMARC1; p=quarantine"),
+            fact("spf.lookups-near-limit"),
+            fact("dkim.missing", status=Status.UNKNOWN, severity=Severity.ERROR),
+        ]
+    )
     p = posture_of(s)
     assert p.top_fix.id == "dmarc.policy-none"
     assert (p.errors, p.warnings, p.infos, p.unknown) == (0, 3, 1, 1)
@@ -155,35 +173,53 @@ def test_top_fix_is_the_most_severe_preferring_a_record_to_publish() -> None:
 
 
 def test_new_fixed_and_record_changes() -> None:
-    before = snap([fact("dmarc.policy-none", "_dmarc.shop.example")],
-                  {"spf": found("v=spf1 ~all"), "dmarc": found("v=DMARC1; p=none"),
-                   "dkim:s1": RecordText(RecordState.ABSENT, None, "s1._domainkey.shop.example"),
-                   "dkim:old": found("v=DKIM1; p=AAAA", "old._domainkey.shop.example")},
-                  at=NOW - dt.timedelta(days=7))
-    after = snap([fact("spf.pass-all", severity=Severity.ERROR)],
-                 {"spf": found("v=spf1 +all"), "dmarc": found("v=DMARC1; p=none"),
-                  "dkim:s1": found("v=DKIM1; p=BBBB", "s1._domainkey.shop.example"),
-                  "dkim:old": RecordText(RecordState.ABSENT, None, "old._domainkey.shop.example"),
-                  "dkim:new": found("v=DKIM1; p=CCCC")})
+    before = snap(
+        [fact("dmarc.policy-none", "_dmarc.shop.example")],
+        {
+            "spf": found("v=spf1 ~all"),
+            "dmarc": found("v=DMARC1; p=none"),
+            "dkim:s1": RecordText(RecordState.ABSENT, None, "s1._domainkey.shop.example"),
+            "dkim:old": found("v=DKIM1; p=AAAA", "old._domainkey.shop.example"),
+        },
+        at=NOW - dt.timedelta(days=7),
+    )
+    after = snap(
+        [fact("spf.pass-all", severity=Severity.ERROR)],
+        {
+            "spf": found("v=spf1 +all"),
+            "dmarc": found("v=DMARC1; p=none"),
+            "dkim:s1": found("v=DKIM1; p=BBBB", "s1._domainkey.shop.example"),
+            "dkim:old": RecordText(RecordState.ABSENT, None, "old._domainkey.shop.example"),
+            "dkim:new": found("v=DKIM1; p=CCCC"),
+        },
+    )
     c = compare(before, after)
     assert c.status is CompareStatus.COMPARED and c.since == before.run_at
     assert [f.id for f in c.new] == ["spf.pass-all"]
     assert [f.id for f in c.fixed] == ["dmarc.policy-none"]
     assert [(r.key, r.kind) for r in c.records] == [
-        ("spf", RecordChangeKind.CHANGED), ("dkim:old", RecordChangeKind.REMOVED),
-        ("dkim:s1", RecordChangeKind.ADDED)]  # dkim:new was not looked for before
+        ("spf", RecordChangeKind.CHANGED),
+        ("dkim:old", RecordChangeKind.REMOVED),
+        ("dkim:s1", RecordChangeKind.ADDED),
+    ]  # dkim:new was not looked for before
     assert c.new_count(Severity.ERROR) == 1
     assert record_label("dkim:s1") == "DKIM s1" and record_label("spf") == "SPF"
 
 
 def test_failed_lookups_are_neither_fixed_nor_removed() -> None:
-    before = snap([fact("spf.lookups-near-limit"), fact("dkim.rsa-1024", "s1"),
-                   fact("mtasts.missing")],
-                  {"spf": found("v=spf1 include:a ~all"), "mx": found("10 mx1")})
-    after = snap([fact("dkim.rsa-1024", "s1"),
-                  fact("spf.temperror", status=Status.UNKNOWN, severity=Severity.ERROR)],
-                 {"spf": RecordText(RecordState.UNKNOWN, None, DOMAIN), "mx": found("10 mx1")},
-                 checked={"dkim", "mx", "dmarc"}, state=PostureState.PARTIAL)
+    before = snap(
+        [fact("spf.lookups-near-limit"), fact("dkim.rsa-1024", "s1"), fact("mtasts.missing")],
+        {"spf": found("v=spf1 include:a ~all"), "mx": found("10 mx1")},
+    )
+    after = snap(
+        [
+            fact("dkim.rsa-1024", "s1"),
+            fact("spf.temperror", status=Status.UNKNOWN, severity=Severity.ERROR),
+        ],
+        {"spf": RecordText(RecordState.UNKNOWN, None, DOMAIN), "mx": found("10 mx1")},
+        checked={"dkim", "mx", "dmarc"},
+        state=PostureState.PARTIAL,
+    )
     c = compare(before, after)
     assert c.fixed == () and c.new == () and c.records == ()
     assert c.not_compared == ("other", "spf")
@@ -214,8 +250,10 @@ def test_build_digest_compares_with_the_marked_snapshot(tmp_path: Path) -> None:
         assert [d.messages for d in figures.days] == [1050, 1050, 1080, 1080, 1080, 1080, 1080]
         assert figures.new_senders == 1
         # readiness keeps the published rua (the audit read the record)
-        assert figures.summary.readiness[0].record == \
-            "v=DMARC1; p=quarantine; rua=mailto:dmarc@shop.example"
+        assert (
+            figures.summary.readiness[0].record
+            == "v=DMARC1; p=quarantine; rua=mailto:dmarc@shop.example"
+        )
         # not sent: the next digest still compares with nothing
         unsent = build_digest(store, [v2], PERIOD, ["ops@example.com"], NOW)
         assert unsent.domains[0].changes.status is CompareStatus.FIRST
@@ -231,8 +269,9 @@ def test_build_digest_compares_with_the_marked_snapshot(tmp_path: Path) -> None:
 def test_no_reports_in_the_period(tmp_path: Path) -> None:
     db = make_store(tmp_path / "r.sqlite3", reports=[])
     with Store(db, create=False) as store:
-        digest = build_digest(store, [audit(write_zones(tmp_path / "z", 1))], PERIOD,
-                              ["ops@example.com"], NOW)
+        digest = build_digest(
+            store, [audit(write_zones(tmp_path / "z", 1))], PERIOD, ["ops@example.com"], NOW
+        )
     assert digest.domains[0].figures is None
     assert digest.new_senders == 0
 

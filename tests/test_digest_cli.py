@@ -59,24 +59,42 @@ def one_error(run, *needles: str) -> None:
 
 
 def test_password_option_is_refused(db: Path) -> None:
-    run = run_digest("--to", "ops@example.com", "--db", str(db), "--smtp-user", "digest",
-                     "--smtp-password", "hunter2", "--offline")
-    one_error(run, "--smtp-password is refused", "DMARC_AUDIT_SMTP_PASSWORD",
-              "--smtp-password-file")
+    run = run_digest(
+        "--to",
+        "ops@example.com",
+        "--db",
+        str(db),
+        "--smtp-user",
+        "digest",
+        "--smtp-password",
+        "hunter2",
+        "--offline",
+    )
+    one_error(
+        run, "--smtp-password is refused", "DMARC_AUDIT_SMTP_PASSWORD", "--smtp-password-file"
+    )
     assert "hunter2" not in run.err
     assert snapshot_count(db) == 0
 
 
 def test_user_with_password_is_refused(db: Path) -> None:
-    run = run_digest("--to", "ops@example.com", "--db", str(db), "--smtp-user",
-                     "digest:hunter2", "--offline")
+    run = run_digest(
+        "--to", "ops@example.com", "--db", str(db), "--smtp-user", "digest:hunter2", "--offline"
+    )
     one_error(run, "--smtp-user must not carry a password")
     assert "hunter2" not in run.err
 
 
 def test_host_with_credentials_is_refused(db: Path) -> None:
-    run = run_digest("--to", "ops@example.com", "--db", str(db), "--smtp-host",
-                     "digest:hunter2@smtp.example.com", "--offline")
+    run = run_digest(
+        "--to",
+        "ops@example.com",
+        "--db",
+        str(db),
+        "--smtp-host",
+        "digest:hunter2@smtp.example.com",
+        "--offline",
+    )
     one_error(run, "--smtp-host", "credentials never go in the host")
 
 
@@ -84,35 +102,64 @@ def test_password_file_readable_by_others_is_refused(db: Path, tmp_path: Path) -
     secret = tmp_path / "pw"
     secret.write_text("hunter2\n")
     secret.chmod(0o644)
-    run = run_digest("--to", "ops@example.com", "--db", str(db), "--smtp-user", "digest",
-                     "--smtp-password-file", str(secret), "--offline")
+    run = run_digest(
+        "--to",
+        "ops@example.com",
+        "--db",
+        str(db),
+        "--smtp-user",
+        "digest",
+        "--smtp-password-file",
+        str(secret),
+        "--offline",
+    )
     one_error(run, "readable by group or others (mode 0644)", f"chmod 600 {secret}")
     secret.chmod(0o640)
-    run = run_digest("--to", "ops@example.com", "--db", str(db), "--offline",
-                     env={"DMARC_AUDIT_SMTP_USER": "digest",
-                          "DMARC_AUDIT_SMTP_PASSWORD_FILE": str(secret)})
+    run = run_digest(
+        "--to",
+        "ops@example.com",
+        "--db",
+        str(db),
+        "--offline",
+        env={"DMARC_AUDIT_SMTP_USER": "digest", "DMARC_AUDIT_SMTP_PASSWORD_FILE": str(secret)},
+    )
     one_error(run, "DMARC_AUDIT_SMTP_PASSWORD_FILE", "mode 0640")
     assert snapshot_count(db) == 0
 
 
 def test_user_without_password(db: Path) -> None:
-    run = run_digest("--to", "ops@example.com", "--db", str(db), "--offline",
-                     env={"DMARC_AUDIT_SMTP_USER": "digest"})
+    run = run_digest(
+        "--to",
+        "ops@example.com",
+        "--db",
+        str(db),
+        "--offline",
+        env={"DMARC_AUDIT_SMTP_USER": "digest"},
+    )
     one_error(run, "has no password")
 
 
-@pytest.mark.parametrize(("args", "env", "needle"), [
-    ([], {}, "no recipients"),
-    (["--to", "not-an-address"], {}, "not an e-mail address"),
-    (["--to", "ops@example.com", "--output", "x.eml"], {}, "add --dry-run"),
-    (["--to", "ops@example.com", "--since", "soon"], {}, "--since 'soon'"),
-    (["--to", "ops@example.com", "--since", "2024-06-20", "--until", "2024-06-10"], {},
-     "is not before"),
-    (["--to", "ops@example.com"], {"DMARC_AUDIT_SMTP_PORT": "smtp"},
-     "DMARC_AUDIT_SMTP_PORT='smtp'"),
-    (["--to", "ops@example.com"], {"DMARC_AUDIT_SMTP_TLS": "ssl"}, "DMARC_AUDIT_SMTP_TLS"),
-    (["--to", "ops@example.com", "--domain", "bad..name"], {}, "bad..name"),
-])
+@pytest.mark.parametrize(
+    ("args", "env", "needle"),
+    [
+        ([], {}, "no recipients"),
+        (["--to", "not-an-address"], {}, "not an e-mail address"),
+        (["--to", "ops@example.com", "--output", "x.eml"], {}, "add --dry-run"),
+        (["--to", "ops@example.com", "--since", "soon"], {}, "--since 'soon'"),
+        (
+            ["--to", "ops@example.com", "--since", "2024-06-20", "--until", "2024-06-10"],
+            {},
+            "is not before",
+        ),
+        (
+            ["--to", "ops@example.com"],
+            {"DMARC_AUDIT_SMTP_PORT": "smtp"},
+            "DMARC_AUDIT_SMTP_PORT='smtp'",
+        ),
+        (["--to", "ops@example.com"], {"DMARC_AUDIT_SMTP_TLS": "ssl"}, "DMARC_AUDIT_SMTP_TLS"),
+        (["--to", "ops@example.com", "--domain", "bad..name"], {}, "bad..name"),
+    ],
+)
 def test_usage_errors(db: Path, args: list[str], env: dict[str, str], needle: str) -> None:
     run = run_digest(*args, "--db", str(db), "--offline", env=env)
     one_error(run, needle)
@@ -132,8 +179,20 @@ def test_missing_store_is_not_created(tmp_path: Path) -> None:
 def test_dry_run_writes_the_message_and_keeps_the_marker(db: Path, tmp_path: Path) -> None:
     zones = write_zones(tmp_path / "zones", 1)
     out = tmp_path / "digest.eml"
-    run = run_digest("--to", "ops@example.com", "--db", str(db), *PERIOD, "--domain", DOMAIN,
-                     "--offline", *zone_args(zones), "--dry-run", "--output", str(out))
+    run = run_digest(
+        "--to",
+        "ops@example.com",
+        "--db",
+        str(db),
+        *PERIOD,
+        "--domain",
+        DOMAIN,
+        "--offline",
+        *zone_args(zones),
+        "--dry-run",
+        "--output",
+        str(out),
+    )
     assert run.code == 0, run.err
     assert run.out == ""
     assert "wrote the digest to" in run.err
@@ -143,11 +202,22 @@ def test_dry_run_writes_the_message_and_keeps_the_marker(db: Path, tmp_path: Pat
     assert marker_rows(db) == []
     assert snapshot_count(db) == 1  # the audit run is kept all the same
 
-    to_stdout = run_digest("--to", "ops@example.com", "--db", str(db), *PERIOD, "--domain",
-                           DOMAIN, "--offline", *zone_args(zones), "--dry-run")
+    to_stdout = run_digest(
+        "--to",
+        "ops@example.com",
+        "--db",
+        str(db),
+        *PERIOD,
+        "--domain",
+        DOMAIN,
+        "--offline",
+        *zone_args(zones),
+        "--dry-run",
+    )
     assert to_stdout.code == 0
     assert email.message_from_bytes(to_stdout.out_bytes)["Subject"].startswith(
-        "dmarc-audit weekly: shop.example")
+        "dmarc-audit weekly: shop.example"
+    )
 
 
 # --- DNS that cannot be reached ------------------------------------------------------------
@@ -165,9 +235,20 @@ def assert_could_not_check(msg: email.message.EmailMessage) -> None:
 
 def test_offline_without_zones_is_sent_as_could_not_check(db: Path) -> None:
     with SmtpServer() as server:
-        run = run_digest("--to", "ops@example.com", "--db", str(db), *PERIOD, "--domain",
-                         DOMAIN, "--offline", "--smtp-host", "127.0.0.1", "--smtp-port",
-                         str(server.port))
+        run = run_digest(
+            "--to",
+            "ops@example.com",
+            "--db",
+            str(db),
+            *PERIOD,
+            "--domain",
+            DOMAIN,
+            "--offline",
+            "--smtp-host",
+            "127.0.0.1",
+            "--smtp-port",
+            str(server.port),
+        )
     assert run.code == 0, run.err
     assert "shop.example: posture could not be checked" in run.err
     assert_could_not_check(server.received[0].message)
@@ -177,9 +258,23 @@ def test_offline_without_zones_is_sent_as_could_not_check(db: Path) -> None:
 def test_blackholed_dns_is_sent_as_could_not_check(db: Path, dns_server) -> None:
     silent = dns_server(silent=True)
     with SmtpServer() as server:
-        run = run_digest("--to", "ops@example.com", "--db", str(db), *PERIOD, "--domain",
-                         DOMAIN, "--nameserver", silent.nameserver, "--timeout", "0.2",
-                         "--smtp-host", "127.0.0.1", "--smtp-port", str(server.port))
+        run = run_digest(
+            "--to",
+            "ops@example.com",
+            "--db",
+            str(db),
+            *PERIOD,
+            "--domain",
+            DOMAIN,
+            "--nameserver",
+            silent.nameserver,
+            "--timeout",
+            "0.2",
+            "--smtp-host",
+            "127.0.0.1",
+            "--smtp-port",
+            str(server.port),
+        )
     assert run.code == 0, run.err
     assert_could_not_check(server.received[0].message)
     text = server.received[0].message.get_body(("plain",)).get_content()
@@ -188,11 +283,24 @@ def test_blackholed_dns_is_sent_as_could_not_check(db: Path, dns_server) -> None
 
 def test_could_not_check_hides_no_change(db: Path, tmp_path: Path) -> None:
     """v1 is mailed; DNS is down for the next one; the one after that shows v1 → v2."""
+
     def digest(*extra: str) -> str:
         with SmtpServer() as server:
-            run = run_digest("--to", "ops@example.com", "--db", str(db), *PERIOD, "--domain",
-                             DOMAIN, "--offline", "--smtp-host", "127.0.0.1", "--smtp-port",
-                             str(server.port), *extra)
+            run = run_digest(
+                "--to",
+                "ops@example.com",
+                "--db",
+                str(db),
+                *PERIOD,
+                "--domain",
+                DOMAIN,
+                "--offline",
+                "--smtp-host",
+                "127.0.0.1",
+                "--smtp-port",
+                str(server.port),
+                *extra,
+            )
             assert run.code == 0, run.err
         return server.received[0].message.get_body(("plain",)).get_content()
 
@@ -208,14 +316,31 @@ def test_could_not_check_hides_no_change(db: Path, tmp_path: Path) -> None:
 
 def test_since_last_starts_where_the_last_digest_ended(db: Path, tmp_path: Path) -> None:
     zones = zone_args(write_zones(tmp_path / "zones", 1))
-    common = ["--to", "ops@example.com", "--db", str(db), "--domain", DOMAIN, "--offline",
-              *zones]
+    common = ["--to", "ops@example.com", "--db", str(db), "--domain", DOMAIN, "--offline", *zones]
     with SmtpServer() as server:
-        first = run_digest(*common, "--since", "2024-06-03", "--until", "2024-06-09",
-                           "--smtp-host", "127.0.0.1", "--smtp-port", str(server.port))
+        first = run_digest(
+            *common,
+            "--since",
+            "2024-06-03",
+            "--until",
+            "2024-06-09",
+            "--smtp-host",
+            "127.0.0.1",
+            "--smtp-port",
+            str(server.port),
+        )
         assert first.code == 0, first.err
-        second = run_digest(*common, "--since", "last", "--until", "2024-06-16",
-                            "--smtp-host", "127.0.0.1", "--smtp-port", str(server.port))
+        second = run_digest(
+            *common,
+            "--since",
+            "last",
+            "--until",
+            "2024-06-16",
+            "--smtp-host",
+            "127.0.0.1",
+            "--smtp-port",
+            str(server.port),
+        )
         assert second.code == 0, second.err
     text = server.received[1].message.get_body(("plain",)).get_content()
     assert "2024-06-10 → 2024-06-16 (7 days, UTC)" in text
@@ -232,9 +357,23 @@ def test_sample_reports_walkthrough(tmp_path: Path) -> None:
     assert ingest.code == 0, ingest.err
     assert "5 reports stored" in ingest.err
     out = tmp_path / "digest.eml"
-    run = run_digest("--db", str(store), "--domain", "example.com", "--since", "2024-06-10",
-                     "--until", "2024-06-16", "--offline", "--to", "you@example.com",
-                     "--dry-run", "--output", str(out), cwd=ROOT)
+    run = run_digest(
+        "--db",
+        str(store),
+        "--domain",
+        "example.com",
+        "--since",
+        "2024-06-10",
+        "--until",
+        "2024-06-16",
+        "--offline",
+        "--to",
+        "you@example.com",
+        "--dry-run",
+        "--output",
+        str(out),
+        cwd=ROOT,
+    )
     assert run.code == 0, run.err
     text = read_eml(out).get_body(("plain",)).get_content()
     assert "3,047 messages" in text
@@ -243,8 +382,17 @@ def test_sample_reports_walkthrough(tmp_path: Path) -> None:
 
 def test_resolve(db: Path, tmp_path: Path) -> None:
     zones = zone_args(write_zones(tmp_path / "zones", 1))
-    common = ["--to", "ops@example.com", "--db", str(db), *PERIOD, "--domain", DOMAIN,
-              "--resolve", "--dry-run"]
+    common = [
+        "--to",
+        "ops@example.com",
+        "--db",
+        str(db),
+        *PERIOD,
+        "--domain",
+        DOMAIN,
+        "--resolve",
+        "--dry-run",
+    ]
     run = run_digest(*common, "--offline", *zones)
     assert run.code == 0, run.err
     assert "198.51.100.4" in run.out  # PTR lookups were offline: sources shown bare

@@ -38,44 +38,51 @@ PERIOD = Period(dt.datetime(2024, 6, 10, tzinfo=UTC), dt.datetime(2024, 6, 17, t
 
 def audit(zones: list[str], *domains: str):
     resolver = build_resolver(DnsOptions(zones=tuple(zones), offline=True))
-    return asyncio.run(audit_domains(resolver, [parse_domain(d) for d in domains or (DOMAIN,)],
-                                     AuditOptions()))
+    return asyncio.run(
+        audit_domains(resolver, [parse_domain(d) for d in domains or (DOMAIN,)], AuditOptions())
+    )
 
 
 @pytest.fixture
 def digest(tmp_path: Path) -> Digest:
     db = make_store(tmp_path / "r.sqlite3")
     with Store(db, create=False) as store:
-        return build_digest(store, audit(write_zones(tmp_path / "z", 1)), PERIOD,
-                            ["ops@example.com"], NOW)
+        return build_digest(
+            store, audit(write_zones(tmp_path / "z", 1)), PERIOD, ["ops@example.com"], NOW
+        )
 
 
 # --- subject -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("delta", "text"), [(-1.4, "\u22121.4"), (0.3, "+0.3"), (0.0, "±0.0"),
-                                             (None, "")])
+@pytest.mark.parametrize(
+    ("delta", "text"), [(-1.4, "\u22121.4"), (0.3, "+0.3"), (0.0, "±0.0"), (None, "")]
+)
 def test_delta_text(delta: float | None, text: str) -> None:
     assert delta_text(delta) == text
 
 
 def test_subject_headline(digest: Digest) -> None:
-    assert subject(digest) == "dmarc-audit weekly: shop.example 95.3% pass (\u22122.7), " \
-        "1 new sender"
+    assert (
+        subject(digest) == "dmarc-audit weekly: shop.example 95.3% pass (\u22122.7), 1 new sender"
+    )
 
 
 def test_subject_with_several_domains(tmp_path: Path) -> None:
     db = make_store(tmp_path / "r.sqlite3")
     zones = write_zones(tmp_path / "z", 1)
     with Store(db, create=False) as store:
-        two = build_digest(store, audit(zones, DOMAIN, "esp.example"), PERIOD,
-                           ["ops@example.com"], NOW)
-        three = build_digest(store, audit(zones, DOMAIN, "esp.example", "example"),
-                             PERIOD, ["ops@example.com"], NOW)
-    assert subject(two) == ("dmarc-audit weekly: shop.example 95.3% pass (\u22122.7), "
-                            "esp.example no reports, 1 new sender")
-    assert subject(three) == "dmarc-audit weekly: 3 domains 95.3% pass (\u22122.7), " \
-        "1 new sender"
+        two = build_digest(
+            store, audit(zones, DOMAIN, "esp.example"), PERIOD, ["ops@example.com"], NOW
+        )
+        three = build_digest(
+            store, audit(zones, DOMAIN, "esp.example", "example"), PERIOD, ["ops@example.com"], NOW
+        )
+    assert subject(two) == (
+        "dmarc-audit weekly: shop.example 95.3% pass (\u22122.7), "
+        "esp.example no reports, 1 new sender"
+    )
+    assert subject(three) == "dmarc-audit weekly: 3 domains 95.3% pass (\u22122.7), 1 new sender"
 
 
 def test_subject_counts_new_findings_and_unchecked(digest: Digest) -> None:
@@ -83,8 +90,7 @@ def test_subject_counts_new_findings_and_unchecked(digest: Digest) -> None:
     new = (FindingFact("spf.pass-all", Severity.ERROR, Status.FAIL, DOMAIN, "+all"),)
     changed = replace(digest, domains=(replace(d, changes=replace(d.changes, new=new)),))
     assert subject(changed).endswith("1 new sender, 1 new error")
-    monthly = replace(digest, period=Period(PERIOD.until - dt.timedelta(days=30),
-                                            PERIOD.until))
+    monthly = replace(digest, period=Period(PERIOD.until - dt.timedelta(days=30), PERIOD.until))
     assert subject(monthly).startswith("dmarc-audit monthly: ")
 
 
@@ -105,21 +111,33 @@ def test_period_describe_and_label() -> None:
 def test_text_and_html_carry_the_same_facts(digest: Digest) -> None:
     text = text_body(digest)
     html = html_body(digest, {DOMAIN: "chart-1@shop.example"})
-    facts = ["7,500 messages (+5.0% vs 7,140)", "95.3% DMARC pass (\u22122.7 vs 98.0%)",
-             "1 new sender", "not ready for p=quarantine", "198.51.100.4", "203.0.113.7",
-             "dmarc.policy-none",
-             "2024-06-10 → 2024-06-16 (7 days, UTC)"]
+    facts = [
+        "7,500 messages (+5.0% vs 7,140)",
+        "95.3% DMARC pass (\u22122.7 vs 98.0%)",
+        "1 new sender",
+        "not ready for p=quarantine",
+        "198.51.100.4",
+        "203.0.113.7",
+        "dmarc.policy-none",
+        "2024-06-10 → 2024-06-16 (7 days, UTC)",
+    ]
     for fact in facts:
         assert fact in text, fact
         assert fact in html.replace("&quot;", '"'), fact
     assert '<img src="cid:chart-1@shop.example"' in html
-    assert "alt=\"Daily messages and DMARC pass rate for shop.example: 06-10 1,050 95.2%" in html
+    assert 'alt="Daily messages and DMARC pass rate for shop.example: 06-10 1,050 95.2%' in html
 
 
 def test_html_escapes_what_dns_says(digest: Digest) -> None:
     d = digest.domains[0]
-    evil = FindingFact("spf.syntax-error", Severity.ERROR, Status.FAIL, DOMAIN,
-                       "<script>alert(1)</script>", record='v=spf1 "<b>"')
+    evil = FindingFact(
+        "spf.syntax-error",
+        Severity.ERROR,
+        Status.FAIL,
+        DOMAIN,
+        "<script>alert(1)</script>",
+        record='v=spf1 "<b>"',
+    )
     s = replace(d.snapshot, findings=(evil,))
     from dmarc_audit.digest.posture import posture_of
 
@@ -142,7 +160,10 @@ def test_message_structure(digest: Digest) -> None:
     assert msg["Message-ID"].endswith("@shop.example>")
     no_charts = compose_message(digest, "dmarc-audit@shop.example", charts=False)
     assert [p.get_content_type() for p in no_charts.walk()] == [
-        "multipart/alternative", "text/plain", "text/html"]
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+    ]
 
 
 # --- chart ---------------------------------------------------------------------------------
@@ -151,8 +172,10 @@ def test_message_structure(digest: Digest) -> None:
 def test_chart_is_a_png_pillow_can_read() -> None:
     from PIL import Image
 
-    days = [DayFigures(dt.date(2024, 6, 10) + dt.timedelta(days=i), n, p)
-            for i, (n, p) in enumerate([(1050, 1000), (0, 0), (1080, 1030), (20, 5)])]
+    days = [
+        DayFigures(dt.date(2024, 6, 10) + dt.timedelta(days=i), n, p)
+        for i, (n, p) in enumerate([(1050, 1000), (0, 0), (1080, 1030), (20, 5)])
+    ]
     png = render_chart(DOMAIN, days)
     assert png_size(png) == (1200, 440)
     with Image.open(io.BytesIO(png)) as image:
@@ -172,12 +195,21 @@ def test_chart_needs_no_display(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_settings_precedence(tmp_path: Path) -> None:
-    env = {"DMARC_AUDIT_SMTP_HOST": "relay.example", "DMARC_AUDIT_SMTP_PORT": "2525",
-           "DMARC_AUDIT_SMTP_TLS": "starttls", "DMARC_AUDIT_SMTP_USER": "env-user",
-           "DMARC_AUDIT_SMTP_PASSWORD": "env-secret"}
+    env = {
+        "DMARC_AUDIT_SMTP_HOST": "relay.example",
+        "DMARC_AUDIT_SMTP_PORT": "2525",
+        "DMARC_AUDIT_SMTP_TLS": "starttls",
+        "DMARC_AUDIT_SMTP_USER": "env-user",
+        "DMARC_AUDIT_SMTP_PASSWORD": "env-secret",
+    }
     s = resolve_settings(SmtpFlags(), env)
     assert (s.host, s.port, s.tls, s.user, s.password) == (
-        "relay.example", 2525, TlsMode.STARTTLS, "env-user", "env-secret")
+        "relay.example",
+        2525,
+        TlsMode.STARTTLS,
+        "env-user",
+        "env-secret",
+    )
     assert "env-secret" not in repr(s)
     s = resolve_settings(SmtpFlags(host="smtp.example", port=587, tls=TlsMode.NONE), env)
     assert (s.host, s.port, s.tls) == ("smtp.example", 587, TlsMode.NONE)
@@ -209,8 +241,17 @@ def test_user_colon_password_flag_is_refused() -> None:
         resolve_settings(SmtpFlags(user="me:secret"), {})
 
 
-@pytest.mark.parametrize(("host", "loopback"), [
-    ("localhost", True), ("127.0.0.1", True), ("127.1.2.3", True), ("::1", True),
-    ("[::1]", True), ("192.0.2.1", False), ("smtp.example.com", False)])
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("localhost", True),
+        ("127.0.0.1", True),
+        ("127.1.2.3", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("192.0.2.1", False),
+        ("smtp.example.com", False),
+    ],
+)
 def test_is_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback

@@ -55,23 +55,35 @@ class Run:
     out_bytes: bytes = b""
 
 
-def run_digest(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-               timeout: float = 90) -> Run:
+def run_digest(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 90
+) -> Run:
     """``dmarc-audit digest ARGS`` in a child process (stdout kept as bytes too)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DMARC_AUDIT_SMTP")}
-    full_env = {**clean, "NO_COLOR": "1", "COLUMNS": "200", "PYTHONPATH": str(ROOT),
-                **(env or {})}
-    proc = subprocess.run([sys.executable, "-c", RUNNER, "digest", *args],
-                          capture_output=True, env=full_env, timeout=timeout,
-                          cwd=cwd or ROOT)
-    return Run(proc.returncode, proc.stdout.decode("utf-8", "replace"),
-               proc.stderr.decode("utf-8", "replace"), proc.stdout)
+    full_env = {**clean, "NO_COLOR": "1", "COLUMNS": "200", "PYTHONPATH": str(ROOT), **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, "-c", RUNNER, "digest", *args],
+        capture_output=True,
+        env=full_env,
+        timeout=timeout,
+        cwd=cwd or ROOT,
+    )
+    return Run(
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
+        proc.stdout,
+    )
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> Run:
-    proc = subprocess.run([sys.executable, "-m", "dmarc_audit", *args], capture_output=True,
-                          env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)},
-                          timeout=90, cwd=cwd or ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dmarc_audit", *args],
+        capture_output=True,
+        env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)},
+        timeout=90,
+        cwd=cwd or ROOT,
+    )
     return Run(proc.returncode, proc.stdout.decode(), proc.stderr.decode(), proc.stdout)
 
 
@@ -110,11 +122,20 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        login = session.auth_data.login.decode() if session.authenticated and \
-            session.auth_data is not None else None
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
-                                      envelope.original_content or envelope.content,
-                                      _encrypted(server, session), login))
+        login = (
+            session.auth_data.login.decode()
+            if session.authenticated and session.auth_data is not None
+            else None
+        )
+        self.received.append(
+            Received(
+                envelope.mail_from,
+                list(envelope.rcpt_tos),
+                envelope.original_content or envelope.content,
+                _encrypted(server, session),
+                login,
+            )
+        )
         return "250 2.0.0 queued"
 
 
@@ -122,15 +143,22 @@ def _encrypted(server, session) -> bool:
     """STARTTLS sets ``session.ssl``; implicit TLS shows on the transport."""
     transport = server.transport
     return session.ssl is not None or (
-        transport is not None and transport.get_extra_info("ssl_object") is not None)
+        transport is not None and transport.get_extra_info("ssl_object") is not None
+    )
 
 
 class SmtpServer:
     """aiosmtpd on 127.0.0.1 in a thread. ``starttls``: offer STARTTLS with ``context``;
     ``implicit``: TLS from the first byte; ``users``: AUTH LOGIN/PLAIN accounts."""
 
-    def __init__(self, *, reject_rcpt: Iterable[str] = (), context: ssl.SSLContext | None = None,
-                 implicit: bool = False, users: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        reject_rcpt: Iterable[str] = (),
+        context: ssl.SSLContext | None = None,
+        implicit: bool = False,
+        users: dict[str, str] | None = None,
+    ) -> None:
         from aiosmtpd.controller import Controller
 
         self.handler = _Handler(frozenset(a.lower() for a in reject_rcpt))
@@ -143,8 +171,7 @@ class SmtpServer:
         if users is not None:
             kwargs["authenticator"] = _Authenticator(users)
             kwargs["auth_require_tls"] = True
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
-                                     **kwargs)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)
 
     @property
     def received(self) -> list[Received]:
@@ -166,8 +193,10 @@ class _Authenticator:
         from aiosmtpd.smtp import AuthResult as SmtpAuthResult
         from aiosmtpd.smtp import LoginPassword
 
-        ok = isinstance(auth_data, LoginPassword) and \
-            self.users.get(auth_data.login.decode()) == auth_data.password.decode()
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and self.users.get(auth_data.login.decode()) == auth_data.password.decode()
+        )
         return SmtpAuthResult(success=ok, handled=False, auth_data=auth_data)
 
 
@@ -198,41 +227,63 @@ def make_pki(directory: Path) -> Pki:
     now = dt.datetime.now(UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dmarc-audit test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(hours=1))
-          .not_valid_after(now + dt.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True,
-                                       crl_sign=True, content_commitment=False,
-                                       key_encipherment=False, data_encipherment=False,
-                                       key_agreement=False, encipher_only=False,
-                                       decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
-                         critical=False)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-            .issuer_name(ca_name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(hours=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([
-                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                           critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     pem = serialization.Encoding.PEM
     paths = Pki(directory / "ca.pem", directory / "server.pem", directory / "server.key")
     paths.ca_file.write_bytes(ca.public_bytes(pem))
     paths.cert_file.write_bytes(cert.public_bytes(pem))
-    paths.key_file.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                                 serialization.NoEncryption()))
+    paths.key_file.write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return paths
 
 
@@ -248,23 +299,36 @@ PERIOD_START = dt.datetime(2024, 6, 10, tzinfo=UTC)
 
 def record(ip: str, count: int, *, passed: bool, esp: bool = False) -> AggregateRecord:
     if esp:
-        auth = (AuthResult("dkim", "esp.example", "pass", "k1"),
-                AuthResult("spf", "bounce.esp.example", "pass"))
-        return AggregateRecord(ip, count, "none", "fail", "fail", DOMAIN,
-                               "bounce.esp.example", None, (), auth)
-    auth = (AuthResult("dkim", DOMAIN, "pass" if passed else "fail", "s1"),
-            AuthResult("spf", DOMAIN, "pass" if passed else "fail"))
+        auth = (
+            AuthResult("dkim", "esp.example", "pass", "k1"),
+            AuthResult("spf", "bounce.esp.example", "pass"),
+        )
+        return AggregateRecord(
+            ip, count, "none", "fail", "fail", DOMAIN, "bounce.esp.example", None, (), auth
+        )
+    auth = (
+        AuthResult("dkim", DOMAIN, "pass" if passed else "fail", "s1"),
+        AuthResult("spf", DOMAIN, "pass" if passed else "fail"),
+    )
     verdict = "pass" if passed else "fail"
     return AggregateRecord(ip, count, "none", verdict, verdict, DOMAIN, DOMAIN, None, (), auth)
 
 
-def report(day: dt.datetime, records: Sequence[AggregateRecord], org: str = "google.com",
-           domain: str = DOMAIN) -> AggregateReport:
+def report(
+    day: dt.datetime,
+    records: Sequence[AggregateRecord],
+    org: str = "google.com",
+    domain: str = DOMAIN,
+) -> AggregateReport:
     meta = AggregateMeta(
-        org_name=org, email=f"noreply-dmarc@{org}", report_id=f"{org}-{day:%Y%m%d}-{domain}",
-        begin=day, end=day + dt.timedelta(days=1),
+        org_name=org,
+        email=f"noreply-dmarc@{org}",
+        report_id=f"{org}-{day:%Y%m%d}-{domain}",
+        begin=day,
+        end=day + dt.timedelta(days=1),
         policy=PolicyPublished(domain, p="none", sp="none", adkim="r", aspf="r", pct=100),
-        schema=AggregateSchema.RFC7489)
+        schema=AggregateSchema.RFC7489,
+    )
     return AggregateReport(meta, iter(list(records)), source=f"test:{day:%Y-%m-%d}")
 
 
@@ -279,8 +343,10 @@ def scenario_reports() -> list[AggregateReport]:
     for i in range(14):
         day = PERIOD_START + dt.timedelta(days=i - 7)
         current = i >= 7
-        records = [record(OWN_MTA, 1000, passed=True),
-                   record(ESP, 50 if current else 20, passed=False, esp=True)]
+        records = [
+            record(OWN_MTA, 1000, passed=True),
+            record(ESP, 50 if current else 20, passed=False, esp=True),
+        ]
         if current and i >= 9:
             records.append(record(NEW_SENDER, 30, passed=True))
         out.append(report(day, records))
@@ -370,7 +436,7 @@ def png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG signature"
     length, kind = struct.unpack(">I4s", data[8:16])
     assert kind == b"IHDR" and length == 13, "first chunk is not IHDR"
-    body = data[16:16 + 13]
+    body = data[16 : 16 + 13]
     crc = struct.unpack(">I", data[29:33])[0]
     assert zlib.crc32(kind + body) == crc, "IHDR CRC mismatch"
     width, height = struct.unpack(">II", body[:8])

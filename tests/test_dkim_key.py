@@ -37,7 +37,11 @@ def rsa(extra: str = "") -> str:
 def test_2048_spki_key_is_clean() -> None:
     key = parse_dkim_key(rsa())
     assert (key.valid, key.usable_for_email, key.key_type, key.key_bits) == (
-        True, True, "rsa", 2048)
+        True,
+        True,
+        "rsa",
+        2048,
+    )
     assert key.key_format == KeyFormat.SPKI.value
     assert key.problems == () and key.warnings == ()
     assert key.kind is KeyType.RSA
@@ -46,7 +50,11 @@ def test_2048_spki_key_is_clean() -> None:
 def test_ed25519_key_is_clean_and_not_weak() -> None:
     key = parse_dkim_key(f"v=DKIM1; k=ed25519; p={ED25519}")
     assert (key.valid, key.usable_for_email, key.key_type, key.key_bits) == (
-        True, True, "ed25519", 256)
+        True,
+        True,
+        "ed25519",
+        256,
+    )
     assert key.key_format == KeyFormat.RAW_ED25519.value
     assert key.warnings == ()
     assert key.kind is KeyType.ED25519
@@ -63,15 +71,18 @@ def test_trailing_semicolon_and_whitespace_allowed() -> None:
     assert parse_dkim_key(rsa() + ";  ").valid
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("", "empty tag-spec"),
-    ("v=DKIM1;; p=abc", "empty tag-spec"),
-    ("v=DKIM1; bogus; p=abc", "has no '='"),
-    ("v=DKIM1; _k=rsa; p=abc", "not a tag name"),
-    ("v=DKIM1; k=rsa; k=rsa; p=abc", "more than once"),
-    ("v=DKIM1; n=caf\u00e9; p=abc", "not allowed in a tag value"),
-    ("v=DKIM1; n=a\x00b; p=abc", "not allowed in a tag value"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("", "empty tag-spec"),
+        ("v=DKIM1;; p=abc", "empty tag-spec"),
+        ("v=DKIM1; bogus; p=abc", "has no '='"),
+        ("v=DKIM1; _k=rsa; p=abc", "not a tag name"),
+        ("v=DKIM1; k=rsa; k=rsa; p=abc", "more than once"),
+        ("v=DKIM1; n=caf\u00e9; p=abc", "not allowed in a tag value"),
+        ("v=DKIM1; n=a\x00b; p=abc", "not allowed in a tag value"),
+    ],
+)
 def test_tag_list_errors_are_key_invalid(text: str, fragment: str) -> None:
     key = parse_dkim_key(text)
     assert not key.valid and not key.usable_for_email
@@ -114,7 +125,7 @@ def test_verification_token_at_selector_is_not_a_key() -> None:
 
 
 def test_fws_inside_p_is_ignored() -> None:
-    folded = " \r\n\t".join(RSA2048_SPKI[i:i + 60] for i in range(0, len(RSA2048_SPKI), 60))
+    folded = " \r\n\t".join(RSA2048_SPKI[i : i + 60] for i in range(0, len(RSA2048_SPKI), 60))
     assert parse_dkim_key(f"v=DKIM1; p={folded}").key_bits == 2048
 
 
@@ -123,8 +134,9 @@ def test_missing_base64_padding_is_invalid() -> None:
 
 
 def test_pem_markers_in_p_are_invalid_with_a_hint() -> None:
-    key = parse_dkim_key(f"v=DKIM1; p=-----BEGIN PUBLIC KEY-----{RSA2048_SPKI}"
-                         "-----END PUBLIC KEY-----")
+    key = parse_dkim_key(
+        f"v=DKIM1; p=-----BEGIN PUBLIC KEY-----{RSA2048_SPKI}-----END PUBLIC KEY-----"
+    )
     assert key.warnings == ("dkim.key-invalid",)
     assert "PEM" in key.problems[0].message
 

@@ -55,8 +55,9 @@ def _resolver(dns_txt: dict[str, str]) -> CachingResolver:
 
 def _options(case: dict) -> VerifyOptions:
     extra = case.get("dkimpy_options") or {}
-    return VerifyOptions(min_rsa_bits=int(extra.get("minkey", 1024)),
-                         tlsrpt=extra.get("tlsrpt", False))
+    return VerifyOptions(
+        min_rsa_bits=int(extra.get("minkey", 1024)), tlsrpt=extra.get("tlsrpt", False)
+    )
 
 
 def test_case_count_is_exact() -> None:
@@ -73,8 +74,9 @@ def test_every_failing_case_has_a_reason() -> None:
 def test_vector(case: dict) -> None:
     message = parse_message((HERE / case["message"]).read_bytes())
     resolver = _resolver(case["dns_txt"])
-    outcome = asyncio.run(verify_signature(resolver, message, case["signature_index"],
-                                           _options(case)))
+    outcome = asyncio.run(
+        verify_signature(resolver, message, case["signature_index"], _options(case))
+    )
     got = "pass" if outcome.passed else "fail"
     assert got == case["expected"], f"{case['id']}: {outcome.reason.value}: {outcome.detail}"
     wanted = REASONS.get(case["id"], DkimReason.VERIFIED)

@@ -37,9 +37,15 @@ DNS_ONLY = {"dmarc.rua-external-unauthorized"}
 """Ids a record cannot produce without DNS (the record cases give the DNS data in ``dns``)."""
 
 LOOKUP_LEVEL = {
-    "dmarc.missing", "dmarc.multiple-records", "dmarc.wrong-location", "dmarc.inherited",
-    "dmarc.tree-walk-vs-psl", "dmarc.rua-external-unauthorized", "dmarc.version-invalid",
-    "dns.lookup-failed", "dns.dangling-cname",
+    "dmarc.missing",
+    "dmarc.multiple-records",
+    "dmarc.wrong-location",
+    "dmarc.inherited",
+    "dmarc.tree-walk-vs-psl",
+    "dmarc.rua-external-unauthorized",
+    "dmarc.version-invalid",
+    "dns.lookup-failed",
+    "dns.dangling-cname",
 }
 """Ids about what DNS holds rather than about the applicable record's text."""
 
@@ -63,8 +69,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, tuple):
-        return [{"uri": u.uri, **({"max_size": u.max_size} if u.max_size else {})}
-                for u in value]
+        return [{"uri": u.uri, **({"max_size": u.max_size} if u.max_size else {})} for u in value]
     return value
 
 
@@ -116,7 +121,8 @@ def _resolver(zone: dict[str, Any]) -> LocalRouter:
 def test_record_warnings_through_dns(case: dict[str, Any], mode: DmarcMode) -> None:
     """Published at _dmarc.example.com, the full audit gives exactly the listed ids."""
     discovery, findings = asyncio.run(
-        dmarc_findings(_resolver(_record_zone(case)), "example.com", mode))
+        dmarc_findings(_resolver(_record_zone(case)), "example.com", mode)
+    )
     assert {f.id for f in findings} == set(case["warnings"])
     assert discovery.status != "unknown"
     if case[mode.value]["valid"]:
@@ -134,62 +140,143 @@ LOOKUP_EXPECT: dict[str, dict[str, dict[str, Any]]] = {
         _7489: {"status": "none", "queries": ["_dmarc.example.com"]},
     },
     "other-txt-alongside": {
-        _9989: {"status": "found", "found_at": "domain", "record": "v=DMARC1; p=reject",
-                "applied": "reject", "source": "p", "org": "example.com"},
-        _7489: {"status": "found", "found_at": "domain", "record": "v=DMARC1; p=reject",
-                "applied": "reject", "source": "p", "queries": ["_dmarc.example.com"]},
+        _9989: {
+            "status": "found",
+            "found_at": "domain",
+            "record": "v=DMARC1; p=reject",
+            "applied": "reject",
+            "source": "p",
+            "org": "example.com",
+        },
+        _7489: {
+            "status": "found",
+            "found_at": "domain",
+            "record": "v=DMARC1; p=reject",
+            "applied": "reject",
+            "source": "p",
+            "queries": ["_dmarc.example.com"],
+        },
     },
     "split-strings": {
-        _9989: {"status": "found", "record": "v=DMARC1; p=reject; rua=mailto:d@example.com",
-                "applied": "reject", "source": "p"},
-        _7489: {"status": "found", "record": "v=DMARC1; p=reject; rua=mailto:d@example.com",
-                "applied": "reject", "source": "p"},
+        _9989: {
+            "status": "found",
+            "record": "v=DMARC1; p=reject; rua=mailto:d@example.com",
+            "applied": "reject",
+            "source": "p",
+        },
+        _7489: {
+            "status": "found",
+            "record": "v=DMARC1; p=reject; rua=mailto:d@example.com",
+            "applied": "reject",
+            "source": "p",
+        },
     },
     "inherit-from-org-domain": {
-        _9989: {"status": "found", "found_at": "organizational", "name": "_dmarc.example.com",
-                "org": "example.com", "applied": "quarantine", "source": "sp",
-                "queries": ["_dmarc.mail.example.com", "_dmarc.example.com", "_dmarc.com"]},
-        _7489: {"status": "found", "found_at": "organizational", "name": "_dmarc.example.com",
-                "org": "example.com", "applied": "quarantine", "source": "sp",
-                "queries": ["_dmarc.mail.example.com", "_dmarc.example.com"]},
+        _9989: {
+            "status": "found",
+            "found_at": "organizational",
+            "name": "_dmarc.example.com",
+            "org": "example.com",
+            "applied": "quarantine",
+            "source": "sp",
+            "queries": ["_dmarc.mail.example.com", "_dmarc.example.com", "_dmarc.com"],
+        },
+        _7489: {
+            "status": "found",
+            "found_at": "organizational",
+            "name": "_dmarc.example.com",
+            "org": "example.com",
+            "applied": "quarantine",
+            "source": "sp",
+            "queries": ["_dmarc.mail.example.com", "_dmarc.example.com"],
+        },
     },
     "non-existent-subdomain": {
-        _9989: {"status": "found", "found_at": "organizational", "applied": "reject",
-                "source": "np", "exists": False},
-        _7489: {"status": "found", "found_at": "organizational", "applied": "none",
-                "source": "sp"},
+        _9989: {
+            "status": "found",
+            "found_at": "organizational",
+            "applied": "reject",
+            "source": "np",
+            "exists": False,
+        },
+        _7489: {"status": "found", "found_at": "organizational", "applied": "none", "source": "sp"},
     },
     "deep-author-domain": {
-        _9989: {"status": "found", "found_at": "organizational", "org": "example.com",
-                "applied": "reject", "queries": [
-                    "_dmarc.a.b.c.d.e.f.g.h.i.j.mail.example.com",
-                    "_dmarc.g.h.i.j.mail.example.com", "_dmarc.h.i.j.mail.example.com",
-                    "_dmarc.i.j.mail.example.com", "_dmarc.j.mail.example.com",
-                    "_dmarc.mail.example.com", "_dmarc.example.com", "_dmarc.com"]},
-        _7489: {"status": "found", "found_at": "organizational", "org": "example.com",
-                "applied": "reject", "source": "sp", "queries": [
-                    "_dmarc.a.b.c.d.e.f.g.h.i.j.mail.example.com", "_dmarc.example.com"]},
+        _9989: {
+            "status": "found",
+            "found_at": "organizational",
+            "org": "example.com",
+            "applied": "reject",
+            "queries": [
+                "_dmarc.a.b.c.d.e.f.g.h.i.j.mail.example.com",
+                "_dmarc.g.h.i.j.mail.example.com",
+                "_dmarc.h.i.j.mail.example.com",
+                "_dmarc.i.j.mail.example.com",
+                "_dmarc.j.mail.example.com",
+                "_dmarc.mail.example.com",
+                "_dmarc.example.com",
+                "_dmarc.com",
+            ],
+        },
+        _7489: {
+            "status": "found",
+            "found_at": "organizational",
+            "org": "example.com",
+            "applied": "reject",
+            "source": "sp",
+            "queries": ["_dmarc.a.b.c.d.e.f.g.h.i.j.mail.example.com", "_dmarc.example.com"],
+        },
     },
     "psd-record": {
-        _9989: {"status": "found", "found_at": "psd", "name": "_dmarc.gov", "org": "agency.gov",
-                "applied": "reject", "queries": ["_dmarc.agency.gov", "_dmarc.gov"]},
+        _9989: {
+            "status": "found",
+            "found_at": "psd",
+            "name": "_dmarc.gov",
+            "org": "agency.gov",
+            "applied": "reject",
+            "queries": ["_dmarc.agency.gov", "_dmarc.gov"],
+        },
         _7489: {"status": "none", "org": "agency.gov", "queries": ["_dmarc.agency.gov"]},
     },
     "intermediate-record-without-psd": {
-        _9989: {"status": "found", "found_at": "organizational", "name": "_dmarc.example.com",
-                "org": "example.com", "applied": "reject", "queries": [
-                    "_dmarc.a.b.example.com", "_dmarc.b.example.com", "_dmarc.example.com",
-                    "_dmarc.com"]},
-        _7489: {"status": "found", "found_at": "organizational", "name": "_dmarc.example.com",
-                "org": "example.com", "applied": "reject",
-                "queries": ["_dmarc.a.b.example.com", "_dmarc.example.com"]},
+        _9989: {
+            "status": "found",
+            "found_at": "organizational",
+            "name": "_dmarc.example.com",
+            "org": "example.com",
+            "applied": "reject",
+            "queries": [
+                "_dmarc.a.b.example.com",
+                "_dmarc.b.example.com",
+                "_dmarc.example.com",
+                "_dmarc.com",
+            ],
+        },
+        _7489: {
+            "status": "found",
+            "found_at": "organizational",
+            "name": "_dmarc.example.com",
+            "org": "example.com",
+            "applied": "reject",
+            "queries": ["_dmarc.a.b.example.com", "_dmarc.example.com"],
+        },
     },
     "intermediate-record-psd-n": {
-        _9989: {"status": "found", "found_at": "organizational", "name": "_dmarc.b.example.com",
-                "org": "b.example.com", "applied": "reject",
-                "queries": ["_dmarc.a.b.example.com", "_dmarc.b.example.com"]},
-        _7489: {"status": "found", "found_at": "organizational", "name": "_dmarc.example.com",
-                "org": "example.com", "applied": "none"},
+        _9989: {
+            "status": "found",
+            "found_at": "organizational",
+            "name": "_dmarc.b.example.com",
+            "org": "b.example.com",
+            "applied": "reject",
+            "queries": ["_dmarc.a.b.example.com", "_dmarc.b.example.com"],
+        },
+        _7489: {
+            "status": "found",
+            "found_at": "organizational",
+            "name": "_dmarc.example.com",
+            "org": "example.com",
+            "applied": "none",
+        },
     },
     "record-at-apex": {
         _9989: {"status": "none", "found_at": "none"},
@@ -212,8 +299,9 @@ def _lookup_zone(case: dict[str, Any]) -> dict[str, Any]:
     ``exists`` (an A record)."""
     zone: dict[str, Any] = {}
     for name, entries in case["zone"].items():
-        zone[name] = ([{"A": "192.0.2.1"}] if entries == "exists"
-                      else [{"TXT": entry} for entry in entries])
+        zone[name] = (
+            [{"A": "192.0.2.1"}] if entries == "exists" else [{"TXT": entry} for entry in entries]
+        )
     return zone
 
 
@@ -257,8 +345,7 @@ def test_lookup_warnings(case: dict[str, Any]) -> None:
     The lists name what each case is about: record-level ids of the applicable record
     (``dmarc.no-rua`` for ``v=DMARC1; p=reject``) and info-level ids may come on top.
     """
-    discovery, findings = asyncio.run(dmarc_findings(_resolver(_lookup_zone(case)),
-                                                     _author(case)))
+    discovery, findings = asyncio.run(dmarc_findings(_resolver(_lookup_zone(case)), _author(case)))
     ids = {f.id for f in findings}
     expected = set(case["warnings"])
     assert expected <= ids

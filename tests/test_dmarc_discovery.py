@@ -62,24 +62,29 @@ def test_tree_walk_targets() -> None:
 def test_select_organizational_domain_rules() -> None:
     start = "a.b.example.com"
     assert select_organizational_domain(start, []) == start
-    assert select_organizational_domain(
-        start, [WalkHit("b.example.com"), WalkHit("example.com")]) == "example.com"
+    assert (
+        select_organizational_domain(start, [WalkHit("b.example.com"), WalkHit("example.com")])
+        == "example.com"
+    )
     assert select_organizational_domain(start, [WalkHit("b.example.com", "n")]) == "b.example.com"
     assert select_organizational_domain(start, [WalkHit("com", "y")]) == "example.com"
     assert select_organizational_domain("gov", [WalkHit("gov", "y")]) == "gov"
     assert one_label_below("a.b.example.com", "com") == "example.com"
 
 
-@pytest.mark.parametrize(("domain", "org"), [
-    ("mail.example.com", "example.com"),
-    ("example.com", "example.com"),
-    ("a.b.example.co.uk", "example.co.uk"),
-    ("co.uk", "co.uk"),
-    ("agency.gov", "agency.gov"),
-    ("x.y.foo.blogspot.com", "foo.blogspot.com"),  # PSL private section included
-    ("mail.example.test", "example.test"),  # unlisted TLD: the PSL default rule '*'
-    ("MAIL.Example.COM.", "example.com"),
-])
+@pytest.mark.parametrize(
+    ("domain", "org"),
+    [
+        ("mail.example.com", "example.com"),
+        ("example.com", "example.com"),
+        ("a.b.example.co.uk", "example.co.uk"),
+        ("co.uk", "co.uk"),
+        ("agency.gov", "agency.gov"),
+        ("x.y.foo.blogspot.com", "foo.blogspot.com"),  # PSL private section included
+        ("mail.example.test", "example.test"),  # unlisted TLD: the PSL default rule '*'
+        ("MAIL.Example.COM.", "example.com"),
+    ],
+)
 def test_organizational_domain_psl(domain: str, org: str) -> None:
     assert organizational_domain_psl(domain) == org
 
@@ -93,18 +98,22 @@ def test_public_suffixes() -> None:
 def test_psl_is_the_bundled_snapshot_and_never_imports_tldextract() -> None:
     # the list is read from the snapshot file inside the tldextract package; tldextract
     # (and the requests stack it would download with) is never imported
-    code = ("import sys, dmarc_audit.orgdomain as o; o.tree_walk_targets('a.example.com'); "
-            "o.organizational_domain_psl('a.example.co.uk'); "
-            "print('tldextract' in sys.modules, 'requests' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, dmarc_audit.orgdomain as o; o.tree_walk_targets('a.example.com'); "
+        "o.organizational_domain_psl('a.example.co.uk'); "
+        "print('tldextract' in sys.modules, 'requests' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
 
 
 # --- RFC 9989 discovery ----------------------------------------------------------
 
-ORG = {"_dmarc.example.com": txt("v=DMARC1; p=reject; sp=quarantine; np=reject; "
-                                 "rua=mailto:d@example.com")}
+ORG = {
+    "_dmarc.example.com": txt(
+        "v=DMARC1; p=reject; sp=quarantine; np=reject; rua=mailto:d@example.com"
+    )
+}
 
 
 def test_record_at_the_domain_applies_p_and_the_walk_continues_for_the_org_domain() -> None:
@@ -121,12 +130,18 @@ def test_record_at_the_domain_applies_p_and_the_walk_continues_for_the_org_domai
 def test_existing_subdomain_gets_sp_and_missing_one_gets_np() -> None:
     zone = {**ORG, "www.example.com": [{"MX": [10, "mx.example.com"]}]}
     www, resolver = discover(zone, "www.example.com")
-    assert (www.applied_policy, www.policy_source, www.author_exists) == \
-        (Policy.QUARANTINE, "sp", True)
+    assert (www.applied_policy, www.policy_source, www.author_exists) == (
+        Policy.QUARANTINE,
+        "sp",
+        True,
+    )
     assert ("www.example.com", "MX") in resolver.asked
     gone, _ = discover(zone, "gone.example.com")
-    assert (gone.applied_policy, gone.policy_source, gone.author_exists) == \
-        (Policy.REJECT, "np", False)
+    assert (gone.applied_policy, gone.policy_source, gone.author_exists) == (
+        Policy.REJECT,
+        "np",
+        False,
+    )
     assert "does not exist" in gone.explanation and "np=reject" in gone.explanation
 
 
@@ -179,8 +194,10 @@ def test_psd_y_at_the_start_is_its_own_org_domain() -> None:
 
 
 def test_org_record_beats_the_psd_record() -> None:
-    zone = {"_dmarc.gov": txt("v=DMARC1; p=reject; psd=y"),
-            "_dmarc.agency.gov": txt("v=DMARC1; p=none")}
+    zone = {
+        "_dmarc.gov": txt("v=DMARC1; p=reject; psd=y"),
+        "_dmarc.agency.gov": txt("v=DMARC1; p=none"),
+    }
     result, _ = discover(zone, "mail.agency.gov")
     assert result.found_at == "organizational" and result.record_name == "_dmarc.agency.gov"
 
@@ -214,8 +231,10 @@ def test_fallback_is_part_of_the_explanation() -> None:
 
 
 def test_cname_to_a_valid_record_is_followed() -> None:
-    zone = {"_dmarc.example.com": [{"CNAME": "example-com.dmarc.provider.example"}],
-            "example-com.dmarc.provider.example": txt("v=DMARC1; p=reject")}
+    zone = {
+        "_dmarc.example.com": [{"CNAME": "example-com.dmarc.provider.example"}],
+        "example-com.dmarc.provider.example": txt("v=DMARC1; p=reject"),
+    }
     result, _ = discover(zone, "example.com")
     assert result.found_at == "domain" and result.applied_policy is Policy.REJECT
     assert result.steps[0].answer.cnames
@@ -237,8 +256,12 @@ def test_other_txt_records_are_ignored() -> None:
 def test_no_record_anywhere() -> None:
     result, _ = discover({}, "Mail.Example.Com.")
     assert result.domain == "mail.example.com"
-    assert (result.status, result.found_at, result.record, result.applied_policy) == \
-        ("none", "none", None, None)
+    assert (result.status, result.found_at, result.record, result.applied_policy) == (
+        "none",
+        "none",
+        None,
+        None,
+    )
     assert result.org_domain == "mail.example.com"
     assert "_dmarc.com" in result.explanation
 
@@ -264,8 +287,7 @@ def test_failure_higher_up_is_unknown_without_an_own_record() -> None:
 
 
 def test_failure_higher_up_keeps_the_own_record_but_not_the_org_domain() -> None:
-    zone = {"_dmarc.mail.example.com": txt("v=DMARC1; p=reject"),
-            "_dmarc.example.com": ["TIMEOUT"]}
+    zone = {"_dmarc.mail.example.com": txt("v=DMARC1; p=reject"), "_dmarc.example.com": ["TIMEOUT"]}
     result, _ = discover(zone, "mail.example.com")
     assert result.status == "found" and result.applied_policy is Policy.REJECT
     assert result.org_domain is None and result.failures

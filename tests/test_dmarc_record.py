@@ -47,20 +47,23 @@ def test_problems_carry_offsets_into_the_record() -> None:
     text = "v=DMARC1; p=bogus; rua=mailto:a@example.com"
     (problem,) = parse_dmarc(text).problems
     assert problem.check_id == "dmarc.p-invalid" and problem.tag == "p"
-    assert text[problem.offset:].startswith("p=bogus")
+    assert text[problem.offset :].startswith("p=bogus")
 
 
-@pytest.mark.parametrize(("text", "fragment"), [
-    ("", "empty"),
-    ("v=DMARC1, p=reject", "';' must separate"),
-    ("v=DMARC1 p=reject", "';' must separate"),
-    ("v=dmarc1; p=reject", "case-sensitive"),
-    ("p=reject; v=DMARC1", "first tag"),
-    (" v=DMARC1; p=reject", "whitespace"),
-    ("v=spf1 -all", "SPF record"),
-    ("rua=mailto:d@example.com", "does not start"),
-    (";v=DMARC1; p=reject", "does not start"),
-])
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "empty"),
+        ("v=DMARC1, p=reject", "';' must separate"),
+        ("v=DMARC1 p=reject", "';' must separate"),
+        ("v=dmarc1; p=reject", "case-sensitive"),
+        ("p=reject; v=DMARC1", "first tag"),
+        (" v=DMARC1; p=reject", "whitespace"),
+        ("v=spf1 -all", "SPF record"),
+        ("rua=mailto:d@example.com", "does not start"),
+        (";v=DMARC1; p=reject", "does not start"),
+    ],
+)
 def test_version_errors_say_what_is_wrong(text: str, fragment: str) -> None:
     for mode in DmarcMode:
         record = parse_dmarc(text, mode)
@@ -89,7 +92,9 @@ def test_invalid_p_with_valid_sp_overrides_sp_too() -> None:
     assert record.valid and record.effective is not None
     assert (record.effective.p, record.effective.sp, record.effective.np) == (Policy.NONE,) * 3
     assert dict(record.ignored) == {
-        "p": "invalid value", "sp": "overridden: p is invalid, which triggers the p=none fallback"}
+        "p": "invalid value",
+        "sp": "overridden: p is invalid, which triggers the p=none fallback",
+    }
     assert "sp" not in record.tags and record.fallback and "p=none" in record.fallback
 
 
@@ -104,8 +109,14 @@ def test_invalid_np_depends_on_the_spec() -> None:
 
 def test_missing_p_under_each_spec() -> None:
     assert parse_dmarc("v=DMARC1; sp=reject", R9989).effective == EffectivePolicy(
-        p=Policy.NONE, sp=Policy.REJECT, adkim=Alignment.RELAXED, aspf=Alignment.RELAXED,
-        np=Policy.REJECT, t="n", psd="u")
+        p=Policy.NONE,
+        sp=Policy.REJECT,
+        adkim=Alignment.RELAXED,
+        aspf=Alignment.RELAXED,
+        np=Policy.REJECT,
+        t="n",
+        psd="u",
+    )
     assert not parse_dmarc("v=DMARC1; sp=reject", R7489).valid
 
 
@@ -129,8 +140,11 @@ def test_removed_tags_and_size_suffix() -> None:
     assert old.tags["ri"] == 3600 and old.tags["rf"] == "afrf"
     assert str(old.rua[0]) == "mailto:d@example.com!10m"
     assert new.rua == (ReportUri("mailto:d@example.com"),)
-    assert sorted(p.tag for p in new.problems if p.check_id == "dmarc.removed-tag") == \
-        ["rf", "ri", "rua"]
+    assert sorted(p.tag for p in new.problems if p.check_id == "dmarc.removed-tag") == [
+        "rf",
+        "ri",
+        "rua",
+    ]
     assert not old.has_problem("dmarc.removed-tag")
 
 
@@ -147,11 +161,13 @@ def test_fo_grammar_differs_between_specs() -> None:
 
 
 def test_report_uris() -> None:
-    record = parse_dmarc("v=DMARC1; p=none; rua=mailto:a@example.com, https://r.example/x,"
-                         " mailto:has space@example.com; ruf=mailto:f@example.com")
+    record = parse_dmarc(
+        "v=DMARC1; p=none; rua=mailto:a@example.com, https://r.example/x,"
+        " mailto:has space@example.com; ruf=mailto:f@example.com"
+    )
     assert [u.scheme for u in record.rua] == ["mailto", "https"]
     assert record.ruf == (ReportUri("mailto:f@example.com"),)
-    assert ("rua[2]" in dict(record.ignored))
+    assert "rua[2]" in dict(record.ignored)
     assert record.effective is not None and record.effective.fo == "0"
 
 
@@ -180,8 +196,13 @@ def test_policy_steps() -> None:
 def test_effective_as_dict_uses_plain_values() -> None:
     effective = parse_dmarc("v=DMARC1; p=quarantine; pct=20", R7489).effective
     assert effective is not None
-    assert effective.as_dict() == {"p": "quarantine", "sp": "quarantine", "adkim": "r",
-                                   "aspf": "r", "pct": 20}
+    assert effective.as_dict() == {
+        "p": "quarantine",
+        "sp": "quarantine",
+        "adkim": "r",
+        "aspf": "r",
+        "pct": 20,
+    }
 
 
 def test_non_ascii_and_control_characters_are_not_values() -> None:

@@ -68,8 +68,9 @@ def test_several_worker_threads_share_the_loop_and_the_cache() -> None:
 
     async def main() -> list[Answer]:
         bridge = SyncBridge.for_running_loop(cache)
-        return await asyncio.gather(*(asyncio.to_thread(bridge.query, "same.example", "TXT")
-                                      for _ in range(4)))
+        return await asyncio.gather(
+            *(asyncio.to_thread(bridge.query, "same.example", "TXT") for _ in range(4))
+        )
 
     answers = asyncio.run(main())
     assert {a.texts[0] for a in answers} == {"same.example"}

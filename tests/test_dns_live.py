@@ -24,8 +24,9 @@ FAST = 0.2
 
 
 def live(*servers: DnsServer, timeout: float = FAST, retries: int = 1) -> LiveResolver:
-    return LiveResolver([parse_nameserver(s.nameserver) for s in servers],
-                        timeout=timeout, retries=retries)
+    return LiveResolver(
+        [parse_nameserver(s.nameserver) for s in servers], timeout=timeout, retries=retries
+    )
 
 
 def ask(resolver: object, name: str, rdtype: str):
@@ -34,8 +35,12 @@ def ask(resolver: object, name: str, rdtype: str):
 
 @pytest.fixture
 def server(dns_server) -> DnsServer:
-    return dns_server("example.com.zone", "example.org.zone", servfail={"sf.example.com"},
-                      blackhole={"hole.example.com"})
+    return dns_server(
+        "example.com.zone",
+        "example.org.zone",
+        servfail={"sf.example.com"},
+        blackhole={"hole.example.com"},
+    )
 
 
 # -- answers --------------------------------------------------------------------------
@@ -47,8 +52,7 @@ def test_address_records(server: DnsServer) -> None:
     assert sorted(answer.addresses) == ["192.0.2.80", "192.0.2.81"]
     assert answer.cnames == ()
     assert answer.source == f"live {server.nameserver}"
-    assert ask(live(server), "mx1.example.com", "AAAA").records == (
-        AddressRecord("2001:db8::25"),)
+    assert ask(live(server), "mx1.example.com", "AAAA").records == (AddressRecord("2001:db8::25"),)
 
 
 def test_txt_strings_kept_apart_and_joined(server: DnsServer) -> None:
@@ -61,7 +65,9 @@ def test_txt_strings_kept_apart_and_joined(server: DnsServer) -> None:
 def test_mx_and_null_mx(server: DnsServer) -> None:
     answer = ask(live(server), "example.com", "MX")
     assert sorted(answer.mx, key=lambda r: r.preference) == [
-        MxRecord(10, "mx1.example.com"), MxRecord(20, "mx2.example.net")]
+        MxRecord(10, "mx1.example.com"),
+        MxRecord(20, "mx2.example.net"),
+    ]
     assert ask(live(server), "nullmx.example.com", "MX").mx == [MxRecord(0, "")]
 
 
@@ -134,8 +140,9 @@ def test_blackholed_name_times_out_while_others_answer(server: DnsServer) -> Non
     resolver = live(server, retries=0)
 
     async def both():
-        return await asyncio.gather(resolver.query("hole.example.com", "A"),
-                                    resolver.query("www.example.com", "A"))
+        return await asyncio.gather(
+            resolver.query("hole.example.com", "A"), resolver.query("www.example.com", "A")
+        )
 
     hole, www = asyncio.run(both())
     assert hole.outcome is Outcome.TIMEOUT
@@ -153,8 +160,7 @@ def test_first_nameserver_times_out_second_answers(dns_server) -> None:
 
 def test_timeout_through_build_resolver(dns_server) -> None:
     silent = dns_server(silent=True)
-    resolver = build_resolver(DnsOptions(nameservers=(silent.nameserver,), timeout=FAST,
-                                         retries=0))
+    resolver = build_resolver(DnsOptions(nameservers=(silent.nameserver,), timeout=FAST, retries=0))
     answer = ask(resolver, "example.com", "TXT")
     assert answer.outcome is Outcome.TIMEOUT
     assert [e.outcome for e in resolver.trace.entries] == [Outcome.TIMEOUT]
@@ -226,8 +232,10 @@ def test_cname_chain(server: DnsServer) -> None:
     answer = ask(live(server), "alias1.example.com", "A")
     assert answer.outcome is Outcome.RECORDS
     assert sorted(answer.addresses) == ["192.0.2.80", "192.0.2.81"]
-    assert answer.cnames == (("alias1.example.com", "alias2.example.com"),
-                             ("alias2.example.com", "www.example.com"))
+    assert answer.cnames == (
+        ("alias1.example.com", "alias2.example.com"),
+        ("alias2.example.com", "www.example.com"),
+    )
 
 
 def test_cname_chain_across_zones_and_to_nowhere(server: DnsServer) -> None:
@@ -257,35 +265,41 @@ def test_cname_loop_is_a_failure(server: DnsServer, name: str) -> None:
 # -- nameserver parsing -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "address", "port", "shown"), [
-    ("192.0.2.1", "192.0.2.1", 53, "192.0.2.1:53"),
-    (" 192.0.2.1:5353 ", "192.0.2.1", 5353, "192.0.2.1:5353"),
-    ("::1", "::1", 53, "[::1]:53"),
-    ("2001:db8::53", "2001:db8::53", 53, "[2001:db8::53]:53"),
-    ("[2001:db8::53]", "2001:db8::53", 53, "[2001:db8::53]:53"),
-    ("[::1]:5353", "::1", 5353, "[::1]:5353"),
-    ("fe80::1%lo", "fe80::1%lo", 53, "[fe80::1%lo]:53"),
-])
+@pytest.mark.parametrize(
+    ("text", "address", "port", "shown"),
+    [
+        ("192.0.2.1", "192.0.2.1", 53, "192.0.2.1:53"),
+        (" 192.0.2.1:5353 ", "192.0.2.1", 5353, "192.0.2.1:5353"),
+        ("::1", "::1", 53, "[::1]:53"),
+        ("2001:db8::53", "2001:db8::53", 53, "[2001:db8::53]:53"),
+        ("[2001:db8::53]", "2001:db8::53", 53, "[2001:db8::53]:53"),
+        ("[::1]:5353", "::1", 5353, "[::1]:5353"),
+        ("fe80::1%lo", "fe80::1%lo", 53, "[fe80::1%lo]:53"),
+    ],
+)
 def test_parse_nameserver(text: str, address: str, port: int, shown: str) -> None:
     server = parse_nameserver(text)
     assert server == Nameserver(address, port)
     assert str(server) == shown
 
 
-@pytest.mark.parametrize(("text", "why"), [
-    ("", "not an IP address"),
-    ("dns.example", "not an IP address"),
-    ("192.0.2.1:", "port must be"),
-    ("192.0.2.1:0", "port must be"),
-    ("192.0.2.1:65536", "port must be"),
-    ("192.0.2.1:５３", "port must be"),
-    ("192.0.2.1:²", "port must be"),
-    ("[::1", "missing ']'"),
-    ("[::1]53", "expected ':PORT'"),
-    ("[::1]:x", "port must be"),
-    ("2001:db8::zz", "not an IP address"),
-    ("256.0.0.1", "not an IP address"),
-])
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("", "not an IP address"),
+        ("dns.example", "not an IP address"),
+        ("192.0.2.1:", "port must be"),
+        ("192.0.2.1:0", "port must be"),
+        ("192.0.2.1:65536", "port must be"),
+        ("192.0.2.1:５３", "port must be"),
+        ("192.0.2.1:²", "port must be"),
+        ("[::1", "missing ']'"),
+        ("[::1]53", "expected ':PORT'"),
+        ("[::1]:x", "port must be"),
+        ("2001:db8::zz", "not an IP address"),
+        ("256.0.0.1", "not an IP address"),
+    ],
+)
 def test_parse_nameserver_rejects(text: str, why: str) -> None:
     with pytest.raises(InputError, match=r"^--nameserver ") as info:
         parse_nameserver(text)
@@ -300,8 +314,7 @@ def test_server_delay_is_per_answer_and_concurrent(dns_server) -> None:
     resolver = live(server, timeout=2.0)
 
     async def many():
-        return await asyncio.gather(*(resolver.query(f"n{i}.example.com", "A")
-                                      for i in range(20)))
+        return await asyncio.gather(*(resolver.query(f"n{i}.example.com", "A") for i in range(20)))
 
     started = time.perf_counter()
     answers = asyncio.run(many())
@@ -368,8 +381,18 @@ def test_server_stops_with_a_tcp_client_waiting(dns_server) -> None:
 def test_server_as_a_script(zones_dir: Path) -> None:
     script = Path(__file__).parent / "dnsserver.py"
     process = subprocess.Popen(
-        [sys.executable, str(script), "--zone", str(zones_dir / "example.com.zone"),
-         "--delay-ms", "5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            str(script),
+            "--zone",
+            str(zones_dir / "example.com.zone"),
+            "--delay-ms",
+            "5",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         line = process.stdout.readline()

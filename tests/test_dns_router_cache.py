@@ -29,8 +29,9 @@ class Counting:
         self.calls.append((name, rdtype))
         await asyncio.sleep(self.delay)
         records = (TxtRecord((name.encode(),)),) if self.outcome is Outcome.RECORDS else ()
-        return Answer(name, rdtype, self.outcome, records, source="counting",
-                      detail="" if records else "boom")
+        return Answer(
+            name, rdtype, self.outcome, records, source="counting", detail="" if records else "boom"
+        )
 
 
 class Failing:
@@ -57,8 +58,12 @@ def test_concurrent_identical_queries_make_one_upstream_query() -> None:
     cache = CachingResolver(inner)
 
     async def many():
-        return await asyncio.gather(*(cache.query(n, t) for n, t in
-                                      [("Example.COM.", "txt")] * 5 + [("example.com", "TXT")] * 5))
+        return await asyncio.gather(
+            *(
+                cache.query(n, t)
+                for n, t in [("Example.COM.", "txt")] * 5 + [("example.com", "TXT")] * 5
+            )
+        )
 
     answers = asyncio.run(many())
     assert inner.calls == [("example.com", "TXT")]
@@ -71,8 +76,10 @@ def test_concurrent_identical_queries_reach_the_server_once(dns_server) -> None:
     cache = CachingResolver(LiveResolver([parse_nameserver(server.nameserver)], timeout=2.0))
 
     async def many():
-        return await asyncio.gather(*(cache.query("www.example.com", "A") for _ in range(10)),
-                                    cache.query("www.example.com", "AAAA"))
+        return await asyncio.gather(
+            *(cache.query("www.example.com", "A") for _ in range(10)),
+            cache.query("www.example.com", "AAAA"),
+        )
 
     answers = asyncio.run(many())
     assert [a.outcome for a in answers] == [Outcome.RECORDS] * 10 + [Outcome.NODATA]
@@ -92,12 +99,21 @@ def test_trace_entries() -> None:
     asyncio.run(run())
     first, second = cache.trace.entries
     assert (first.name, first.rdtype, first.outcome, first.records) == (
-        "a.example", "TXT", Outcome.RECORDS, 1)
+        "a.example",
+        "TXT",
+        Outcome.RECORDS,
+        1,
+    )
     assert first.source == "counting" and first.elapsed_ms >= 15
     assert (second.name, second.rdtype) == ("b.example", "MX")
-    assert first.to_json() == {"name": "a.example", "type": "TXT", "outcome": "records",
-                               "records": 1, "elapsed_ms": round(first.elapsed_ms, 2),
-                               "source": "counting"}
+    assert first.to_json() == {
+        "name": "a.example",
+        "type": "TXT",
+        "outcome": "records",
+        "records": 1,
+        "elapsed_ms": round(first.elapsed_ms, 2),
+        "source": "counting",
+    }
     assert cache.hits == 1
 
 
@@ -130,8 +146,9 @@ def test_exception_reaches_every_waiter_and_is_not_cached() -> None:
     cache = CachingResolver(inner)
 
     async def run():
-        results = await asyncio.gather(*(cache.query("x.example", "TXT") for _ in range(3)),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(cache.query("x.example", "TXT") for _ in range(3)), return_exceptions=True
+        )
         assert all(isinstance(r, RuntimeError) for r in results)
         with pytest.raises(RuntimeError):
             await cache.query("x.example", "TXT")
@@ -196,7 +213,7 @@ def test_router_follows_cnames_across_sources(com, org) -> None:
 
 def test_router_prefers_the_deepest_zone(zones_dir: Path, tmp_path: Path) -> None:
     sub = tmp_path / "sub.zone"
-    sub.write_text("$ORIGIN sub.example.com.\n@ 300 IN TXT \"from the sub zone\"\n")
+    sub.write_text('$ORIGIN sub.example.com.\n@ 300 IN TXT "from the sub zone"\n')
     router = LocalRouter([ZoneFileSource(sub), ZoneFileSource(zones_dir / "example.com.zone")])
     assert ask(router, "sub.example.com", "TXT").texts == ["from the sub zone"]
     assert ask(router, "www.sub.example.com", "TXT").outcome is Outcome.NXDOMAIN
@@ -208,11 +225,15 @@ def test_router_detects_loops_and_long_chains(com, tmp_path: Path) -> None:
     router = LocalRouter([com])
     loop = ask(router, "loop1.example.com", "A")
     assert loop.outcome is Outcome.SERVFAIL and loop.detail == "CNAME loop"
-    assert loop.cnames == (("loop1.example.com", "loop2.example.com"),
-                           ("loop2.example.com", "loop1.example.com"))
+    assert loop.cnames == (
+        ("loop1.example.com", "loop2.example.com"),
+        ("loop2.example.com", "loop1.example.com"),
+    )
     chain = tmp_path / "chain.zone"
-    chain.write_text("$ORIGIN chain.test.\n" + "".join(
-        f"c{i} 300 IN CNAME c{i + 1}\n" for i in range(MAX_CNAME_HOPS + 2)))
+    chain.write_text(
+        "$ORIGIN chain.test.\n"
+        + "".join(f"c{i} 300 IN CNAME c{i + 1}\n" for i in range(MAX_CNAME_HOPS + 2))
+    )
     long = ask(LocalRouter([ZoneFileSource(chain)]), "c0.chain.test", "A")
     assert long.outcome is Outcome.SERVFAIL and "more than" in long.detail
     assert len(long.cnames) == MAX_CNAME_HOPS
@@ -248,13 +269,19 @@ def test_router_closed_world(com) -> None:
 
 def test_build_resolver_zone_file_then_live(zones_dir: Path, dns_server) -> None:
     server: DnsServer = dns_server("example.org.zone")
-    resolver = build_resolver(DnsOptions(
-        nameservers=(server.nameserver,), zones=(str(zones_dir / "example.com.zone"),),
-        timeout=0.5))
+    resolver = build_resolver(
+        DnsOptions(
+            nameservers=(server.nameserver,),
+            zones=(str(zones_dir / "example.com.zone"),),
+            timeout=0.5,
+        )
+    )
 
     async def run():
-        return [await resolver.query(n, "A") for n in
-                ("www.example.com", "www.example.org", "www.example.com")]
+        return [
+            await resolver.query(n, "A")
+            for n in ("www.example.com", "www.example.org", "www.example.com")
+        ]
 
     local, remote, again = asyncio.run(run())
     assert local.ok and remote.ok and again == local
@@ -263,8 +290,9 @@ def test_build_resolver_zone_file_then_live(zones_dir: Path, dns_server) -> None
 
 
 def test_build_resolver_offline(zones_dir: Path) -> None:
-    resolver = build_resolver(DnsOptions(zones=(str(zones_dir / "example.com.zone"),),
-                                         offline=True))
+    resolver = build_resolver(
+        DnsOptions(zones=(str(zones_dir / "example.com.zone"),), offline=True)
+    )
     assert ask(resolver, "www.example.org", "A").outcome is Outcome.OFFLINE
     nothing = build_resolver(DnsOptions(offline=True))
     assert ask(nothing, "example.com", "TXT").outcome is Outcome.OFFLINE
@@ -286,8 +314,9 @@ def test_build_resolver_missing_zone_file(tmp_path: Path) -> None:
 
 
 def test_router_with_yaml_source() -> None:
-    source = YamlZoneSource({"a.example": [{"CNAME": "b.example"}],
-                             "b.example": [{"TXT": "hello"}]})
+    source = YamlZoneSource(
+        {"a.example": [{"CNAME": "b.example"}], "b.example": [{"TXT": "hello"}]}
+    )
     answer = ask(LocalRouter([source], closed_world=True), "A.Example.", "TXT")
     assert answer.texts == ["hello"] and answer.cnames == (("a.example", "b.example"),)
     assert answer.name == "A.Example."

@@ -38,8 +38,9 @@ def test_stray_and_garbage_datagrams_are_ignored() -> None:
     async def main() -> list[str]:
         loop = asyncio.get_running_loop()
         port = free_port()
-        transport, _ = await loop.create_datagram_endpoint(FakeServer,
-                                                           local_addr=("127.0.0.1", port))
+        transport, _ = await loop.create_datagram_endpoint(
+            FakeServer, local_addr=("127.0.0.1", port)
+        )
         pool = UdpPool("127.0.0.1", port)
         try:
             requests = [make_request(f"q{i}.example", dns.rdatatype.TXT) for i in range(50)]

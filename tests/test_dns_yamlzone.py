@@ -78,11 +78,11 @@ def test_closed_world_nxdomain_and_nodata() -> None:
 
 
 def test_xnn_escapes_are_octets() -> None:
-    source = load(r'''
+    source = load(r"""
         e.example:
           - TXT: "v=spf1 exp=\xef\xbb\xbfa -all"
           - TXT: "caf\xe9 \u2603"
-    ''')
+    """)
     records = ask(source, "e.example", "TXT").txt
     assert records[0].strings == (b"v=spf1 exp=\xef\xbb\xbfa -all",)
     assert records[1].strings == (b"caf\xe9 \xe2\x98\x83",)  # below 256: one octet; else UTF-8
@@ -119,14 +119,17 @@ def test_cname_loop_is_servfail() -> None:
     assert answer.outcome is Outcome.SERVFAIL and answer.detail == "CNAME loop"
 
 
-@pytest.mark.parametrize(("data", "why"), [
-    ({"e.example": "TXT: x"}, "must be a list"),
-    ({"e.example": [{"TXT": "a", "A": "192.0.2.1"}]}, "one 'TYPE: value' pair"),
-    ({"e.example": ["NOTHING"]}, "must be TIMEOUT or"),
-    ({"e.example": [{"SRV": "x"}]}, "not supported"),
-    ({"e.example": [{"MX": "10 mail.example"}]}, "bad MX value"),
-    ({"e.example": [{"MX": [10]}]}, "bad MX value"),
-])
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        ({"e.example": "TXT: x"}, "must be a list"),
+        ({"e.example": [{"TXT": "a", "A": "192.0.2.1"}]}, "one 'TYPE: value' pair"),
+        ({"e.example": ["NOTHING"]}, "must be TIMEOUT or"),
+        ({"e.example": [{"SRV": "x"}]}, "not supported"),
+        ({"e.example": [{"MX": "10 mail.example"}]}, "bad MX value"),
+        ({"e.example": [{"MX": [10]}]}, "bad MX value"),
+    ],
+)
 def test_bad_zone_data(data: dict, why: str) -> None:
     with pytest.raises(InputError, match=why):
         YamlZoneSource(data)
@@ -138,8 +141,9 @@ def test_from_file_forms(tmp_path: Path) -> None:
     assert YamlZoneSource.from_file(bare).label == f"yaml {bare}"
     assert ask(YamlZoneSource.from_file(bare), "e.example", "TXT").texts == ["bare"]
     wrapped = tmp_path / "wrapped.yaml"
-    wrapped.write_text("zonedata:\n  a.example: [{TXT: one}]\n---\n"
-                       "zonedata:\n  b.example: [{TXT: two}]\n---\n")
+    wrapped.write_text(
+        "zonedata:\n  a.example: [{TXT: one}]\n---\nzonedata:\n  b.example: [{TXT: two}]\n---\n"
+    )
     source = YamlZoneSource.from_file(wrapped)
     assert ask(source, "a.example", "TXT").texts == ["one"]
     assert ask(source, "b.example", "TXT").texts == ["two"]

@@ -65,14 +65,17 @@ def test_no_origin_is_an_input_error(zones_dir: Path) -> None:
         ZoneFileSource(zones_dir / "relative.zone")
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("zones/a.zone", ("zones/a.zone", None)),
-    ("a.zone@example.com", ("a.zone", "example.com")),
-    ("a.zone@Example.COM.", ("a.zone", "example.com")),
-    ("dir@x/a.zone", ("dir@x/a.zone", None)),
-    ("a.zone@", ("a.zone@", None)),
-    ("@example.com", ("@example.com", None)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("zones/a.zone", ("zones/a.zone", None)),
+        ("a.zone@example.com", ("a.zone", "example.com")),
+        ("a.zone@Example.COM.", ("a.zone", "example.com")),
+        ("dir@x/a.zone", ("dir@x/a.zone", None)),
+        ("a.zone@", ("a.zone@", None)),
+        ("@example.com", ("@example.com", None)),
+    ],
+)
 def test_parse_zone_argument(text: str, expected: tuple[str, str | None]) -> None:
     path, origin = parse_zone_argument(text)
     assert (str(path), origin) == expected
@@ -83,7 +86,9 @@ def test_parse_zone_argument(text: str, expected: tuple[str, str | None]) -> Non
 
 def test_records_nodata_nxdomain(com: ZoneFileSource) -> None:
     assert sorted(r.address for r in com.lookup("www.example.com", "A").records) == [
-        "192.0.2.80", "192.0.2.81"]
+        "192.0.2.80",
+        "192.0.2.81",
+    ]
     assert com.lookup("www.example.com", "a").outcome is Outcome.RECORDS
     assert com.lookup("www.example.com", "TXT").outcome is Outcome.NODATA
     assert com.lookup("nope.example.com", "TXT").outcome is Outcome.NXDOMAIN
@@ -109,7 +114,8 @@ def test_empty_non_terminals_are_nodata(com: ZoneFileSource) -> None:
 
 def test_wildcards(com: ZoneFileSource) -> None:
     assert com.lookup("anything.wild.example.com", "TXT").records == (
-        TxtRecord((b"wildcard text",)),)
+        TxtRecord((b"wildcard text",)),
+    )
     assert com.lookup("anything.wild.example.com", "MX").outcome is Outcome.NODATA
     # RFC 4592 §2.2.1: a wildcard covers one missing label and below, not existing names
     assert com.lookup("a.b.wild.example.com", "A").records[0].address == "192.0.2.99"
@@ -121,8 +127,9 @@ def test_wildcards(com: ZoneFileSource) -> None:
 
 
 def test_wildcard_cname(tmp_path: Path) -> None:
-    source = ZoneFileSource(write(tmp_path, "$ORIGIN w.test.\n*.d 300 IN CNAME target\n"
-                                            "target 300 IN TXT \"t\"\n"))
+    source = ZoneFileSource(
+        write(tmp_path, '$ORIGIN w.test.\n*.d 300 IN CNAME target\ntarget 300 IN TXT "t"\n')
+    )
     assert source.lookup("x.d.w.test", "TXT").cname == "target.w.test"
     assert ask(LocalRouter([source]), "x.d.w.test", "TXT").texts == ["t"]
 
@@ -135,16 +142,18 @@ def test_covers(com: ZoneFileSource) -> None:
 def test_outside_the_zone_falls_back_or_is_offline(com: ZoneFileSource, dns_server) -> None:
     assert ask(LocalRouter([com]), "www.example.org", "A").outcome is Outcome.OFFLINE
     server: DnsServer = dns_server("example.org.zone")
-    resolver = build_resolver(DnsOptions(nameservers=(server.nameserver,), timeout=0.5,
-                                         zones=(str(com.path),)))
+    resolver = build_resolver(
+        DnsOptions(nameservers=(server.nameserver,), timeout=0.5, zones=(str(com.path),))
+    )
     assert ask(resolver, "www.example.org", "A").addresses == ["198.51.100.1"]
     assert ask(resolver, "nope.example.com", "A").outcome is Outcome.NXDOMAIN
     assert server.log == [("www.example.org", "A", "udp")]  # the zone answered the rest
 
 
 def test_out_of_zone_data_is_ignored(tmp_path: Path) -> None:
-    source = ZoneFileSource(write(tmp_path, "$ORIGIN z.test.\n@ 300 IN TXT \"in\"\n"
-                                            "www.other.test. 300 IN A 192.0.2.1\n"))
+    source = ZoneFileSource(
+        write(tmp_path, '$ORIGIN z.test.\n@ 300 IN TXT "in"\nwww.other.test. 300 IN A 192.0.2.1\n')
+    )
     assert not source.covers("www.other.test")
 
 
@@ -162,12 +171,15 @@ def test_txt_strings_over_255_octets_are_kept(zones_dir: Path) -> None:
 
 
 def test_txt_escapes_and_multiple_strings(tmp_path: Path) -> None:
-    text = ('$ORIGIN t.test.\n@ 300 IN TXT "a;b" "c\\"d" "\\065\\066" "caf\u00e9" ; comment "x"\n'
-            'long 300 IN TXT "' + "\u00e9" * 200 + '" "\\255' + "z" * 255 + '"\n'
-            'exact 300 IN TXT "' + "q" * 255 + '"\n')
+    text = (
+        '$ORIGIN t.test.\n@ 300 IN TXT "a;b" "c\\"d" "\\065\\066" "caf\u00e9" ; comment "x"\n'
+        'long 300 IN TXT "' + "\u00e9" * 200 + '" "\\255' + "z" * 255 + '"\n'
+        'exact 300 IN TXT "' + "q" * 255 + '"\n'
+    )
     source = ZoneFileSource(write(tmp_path, text))
     assert source.lookup("t.test", "TXT").records == (
-        TxtRecord((b"a;b", b'c"d', b"AB", "caf\u00e9".encode())),)
+        TxtRecord((b"a;b", b'c"d', b"AB", "caf\u00e9".encode())),
+    )
     (long,) = source.lookup("long.t.test", "TXT").records
     assert long.strings == ("\u00e9".encode() * 200, b"\xff" + b"z" * 255)
     assert source.lookup("exact.t.test", "TXT").records[0].strings == (b"q" * 255,)
@@ -183,18 +195,20 @@ def test_malformed_file_names_file_and_line(zones_dir: Path) -> None:
     assert str(info.value).startswith(f"{path}:5: ")
 
 
-@pytest.mark.parametrize(("body", "line", "what"), [
-    ("www 300 IN BOGUS x\nok 300 IN A 192.0.2.1\n", 2, "unknown rdatatype"),
-    ("www 300 IN A 192.0.2.300\nok 300 IN A 192.0.2.1\n", 2, "malformed"),
-    ('www 300 IN TXT "open\nok 300 IN A 192.0.2.1\n', 2, "quoted string"),
-    ("www 300 IN MX 10\nok 300 IN A 192.0.2.1\n", 2, "expecting"),
-    ("ok 300 IN A 192.0.2.1\n\nwww 300 IN A 1.2.3\n", 4, "malformed"),
-    ("ok 300 IN A 192.0.2.1\n" + "a" * 64 + " 300 IN A 192.0.2.2\n", 3, "63"),
-    ("@ 300 IN SOA ns h (\n 1 2 3\n 4 x )\nok 300 IN A 192.0.2.1\n", 4, "TTL"),
-    ("$INCLUDE /etc/hosts\n", 2, "not allowed"),
-])
-def test_syntax_errors_point_at_the_line(tmp_path: Path, body: str, line: int,
-                                         what: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "line", "what"),
+    [
+        ("www 300 IN BOGUS x\nok 300 IN A 192.0.2.1\n", 2, "unknown rdatatype"),
+        ("www 300 IN A 192.0.2.300\nok 300 IN A 192.0.2.1\n", 2, "malformed"),
+        ('www 300 IN TXT "open\nok 300 IN A 192.0.2.1\n', 2, "quoted string"),
+        ("www 300 IN MX 10\nok 300 IN A 192.0.2.1\n", 2, "expecting"),
+        ("ok 300 IN A 192.0.2.1\n\nwww 300 IN A 1.2.3\n", 4, "malformed"),
+        ("ok 300 IN A 192.0.2.1\n" + "a" * 64 + " 300 IN A 192.0.2.2\n", 3, "63"),
+        ("@ 300 IN SOA ns h (\n 1 2 3\n 4 x )\nok 300 IN A 192.0.2.1\n", 4, "TTL"),
+        ("$INCLUDE /etc/hosts\n", 2, "not allowed"),
+    ],
+)
+def test_syntax_errors_point_at_the_line(tmp_path: Path, body: str, line: int, what: str) -> None:
     path = write(tmp_path, "$ORIGIN e.test.\n" + body)
     with pytest.raises(InputError) as info:
         ZoneFileSource(path)
@@ -211,21 +225,50 @@ def test_unreadable_file(tmp_path: Path) -> None:
 # -- the zone path and the live path agree --------------------------------------------------
 
 QUESTIONS = [
-    ("example.com", "A"), ("example.com", "MX"), ("example.com", "TXT"), ("example.com", "NS"),
-    ("example.com", "AAAA"), ("www.example.com", "A"), ("www.example.com", "TXT"),
-    ("WWW.EXAMPLE.COM", "A"), ("mx1.example.com", "AAAA"), ("_dmarc.example.com", "TXT"),
-    ("split.example.com", "TXT"), ("empty.example.com", "TXT"), ("nullmx.example.com", "MX"),
-    ("alias1.example.com", "A"), ("alias1.example.com", "TXT"), ("alias1.example.com", "CNAME"),
-    ("alias2.example.com", "AAAA"), ("loop1.example.com", "A"), ("self.example.com", "TXT"),
-    ("cross.example.com", "A"), ("cross.example.com", "AAAA"), ("cross.example.com", "MX"),
-    ("back.example.org", "A"), ("dangling.example.com", "TXT"), ("x.wild.example.com", "TXT"),
-    ("x.wild.example.com", "A"), ("x.wild.example.com", "MX"), ("a.b.wild.example.com", "A"),
-    ("host.wild.example.com", "A"), ("host.wild.example.com", "AAAA"),
-    ("wild.example.com", "TXT"), ("ent.example.com", "TXT"), ("b.ent.example.com", "TXT"),
-    ("a.b.ent.example.com", "TXT"), ("c.ent.example.com", "TXT"), ("nope.example.com", "A"),
-    ("deep.nope.example.com", "TXT"), ("s1._domainkey.example.com", "TXT"),
-    ("_domainkey.example.com", "TXT"), ("mid.example.com", "TXT"), ("big.example.com", "TXT"),
-    ("www.example.org", "AAAA"), ("_spf.example.org", "TXT"), ("example.org", "TXT"),
+    ("example.com", "A"),
+    ("example.com", "MX"),
+    ("example.com", "TXT"),
+    ("example.com", "NS"),
+    ("example.com", "AAAA"),
+    ("www.example.com", "A"),
+    ("www.example.com", "TXT"),
+    ("WWW.EXAMPLE.COM", "A"),
+    ("mx1.example.com", "AAAA"),
+    ("_dmarc.example.com", "TXT"),
+    ("split.example.com", "TXT"),
+    ("empty.example.com", "TXT"),
+    ("nullmx.example.com", "MX"),
+    ("alias1.example.com", "A"),
+    ("alias1.example.com", "TXT"),
+    ("alias1.example.com", "CNAME"),
+    ("alias2.example.com", "AAAA"),
+    ("loop1.example.com", "A"),
+    ("self.example.com", "TXT"),
+    ("cross.example.com", "A"),
+    ("cross.example.com", "AAAA"),
+    ("cross.example.com", "MX"),
+    ("back.example.org", "A"),
+    ("dangling.example.com", "TXT"),
+    ("x.wild.example.com", "TXT"),
+    ("x.wild.example.com", "A"),
+    ("x.wild.example.com", "MX"),
+    ("a.b.wild.example.com", "A"),
+    ("host.wild.example.com", "A"),
+    ("host.wild.example.com", "AAAA"),
+    ("wild.example.com", "TXT"),
+    ("ent.example.com", "TXT"),
+    ("b.ent.example.com", "TXT"),
+    ("a.b.ent.example.com", "TXT"),
+    ("c.ent.example.com", "TXT"),
+    ("nope.example.com", "A"),
+    ("deep.nope.example.com", "TXT"),
+    ("s1._domainkey.example.com", "TXT"),
+    ("_domainkey.example.com", "TXT"),
+    ("mid.example.com", "TXT"),
+    ("big.example.com", "TXT"),
+    ("www.example.org", "AAAA"),
+    ("_spf.example.org", "TXT"),
+    ("example.org", "TXT"),
     ("none.example.org", "A"),
 ]
 
@@ -244,8 +287,7 @@ def test_live_and_zone_paths_agree(zones_dir: Path, dns_server) -> None:
         return [(await live.query(n, t), await local.query(n, t)) for n, t in QUESTIONS]
 
     outcomes = set()
-    for (name, rdtype), (via_server, via_zone) in zip(QUESTIONS, asyncio.run(both()),
-                                                      strict=True):
+    for (name, rdtype), (via_server, via_zone) in zip(QUESTIONS, asyncio.run(both()), strict=True):
         assert _comparable(via_server) == _comparable(via_zone), (name, rdtype)
         outcomes.add(via_zone.outcome)
     assert outcomes == {Outcome.RECORDS, Outcome.NODATA, Outcome.NXDOMAIN, Outcome.SERVFAIL}

@@ -36,8 +36,7 @@ def report(domain: str = "shop.example", *findings) -> DomainReport:  # type: ig
 RUA = finding("dmarc.no-rua", "_dmarc.shop.example", "no rua")
 NONE = finding("dmarc.policy-none", "_dmarc.shop.example", "p=none")
 LOOKUPS = finding("spf.too-many-lookups", "shop.example", "12 lookups")
-TIMEOUT = finding("dns.lookup-failed", "_mta-sts.shop.example", "timeout",
-                  status=Status.UNKNOWN)
+TIMEOUT = finding("dns.lookup-failed", "_mta-sts.shop.example", "timeout", status=Status.UNKNOWN)
 
 
 def ids(gated) -> list[str]:  # type: ignore[no-untyped-def]
@@ -63,8 +62,10 @@ def test_id_patterns_are_normalised_and_checked() -> None:
     assert IdPattern.parse(" SPF.Pass-All ").text == "spf.pass-all"
     with pytest.raises(InputError) as info:
         IdPattern.parse("spf.too-many-lookup", "--select")
-    assert str(info.value) == ("--select: unknown check id or prefix 'spf.too-many-lookup' "
-                               "(did you mean spf.too-many-lookups?)")
+    assert str(info.value) == (
+        "--select: unknown check id or prefix 'spf.too-many-lookup' "
+        "(did you mean spf.too-many-lookups?)"
+    )
     with pytest.raises(InputError, match=r"'sfp\.' \(did you mean spf\.\?\)"):
         IdPattern.parse("sfp.")
     with pytest.raises(InputError, match="unknown check id"):
@@ -85,32 +86,43 @@ def test_ignore_drops_and_remembers_the_reason() -> None:
     gated = gate_report(report("shop.example", RUA, NONE, LOOKUPS), rules)
     assert ids(gated) == ["spf.too-many-lookups"]
     assert [(s.finding.id, s.reason) for s in gated.suppressed] == [
-        ("dmarc.no-rua", "handled upstream"), ("dmarc.policy-none", "handled upstream")]
-    assert gated.suppressed[0].to_json() == {"domain": "shop.example", "id": "dmarc.no-rua",
-                                             "subject": "_dmarc.shop.example",
-                                             "reason": "handled upstream"}
+        ("dmarc.no-rua", "handled upstream"),
+        ("dmarc.policy-none", "handled upstream"),
+    ]
+    assert gated.suppressed[0].to_json() == {
+        "domain": "shop.example",
+        "id": "dmarc.no-rua",
+        "subject": "_dmarc.shop.example",
+        "reason": "handled upstream",
+    }
 
 
 def test_severity_overrides_most_specific_wins_and_resort() -> None:
-    rules = FilterRules(severity=(
-        SeverityOverride(IdPattern("dmarc."), Severity.ERROR),
-        SeverityOverride(IdPattern("dmarc.no-rua"), Severity.INFO),
-    ))
+    rules = FilterRules(
+        severity=(
+            SeverityOverride(IdPattern("dmarc."), Severity.ERROR),
+            SeverityOverride(IdPattern("dmarc.no-rua"), Severity.INFO),
+        )
+    )
     gated = gate_report(report("shop.example", LOOKUPS, RUA, NONE), rules)
     assert [(f.id, f.severity) for f in gated.report.findings] == [
-        ("spf.too-many-lookups", Severity.ERROR), ("dmarc.policy-none", Severity.ERROR),
-        ("dmarc.no-rua", Severity.INFO)]
+        ("spf.too-many-lookups", Severity.ERROR),
+        ("dmarc.policy-none", Severity.ERROR),
+        ("dmarc.no-rua", Severity.INFO),
+    ]
 
 
 def test_domain_rules_merge_with_global_ones() -> None:
     global_rules = FilterRules(
         select=(IdPattern("dmarc."), IdPattern("spf.")),
         ignore=(IgnoreRule(IdPattern("dmarc.no-rua"), "global"),),
-        severity=(SeverityOverride(IdPattern("spf."), Severity.WARNING),))
+        severity=(SeverityOverride(IdPattern("spf."), Severity.WARNING),),
+    )
     domain_rules = FilterRules(
         select=(IdPattern("spf."),),
         ignore=(IgnoreRule(IdPattern("dkim."), "domain"),),
-        severity=(SeverityOverride(IdPattern("spf."), Severity.INFO),))
+        severity=(SeverityOverride(IdPattern("spf."), Severity.INFO),),
+    )
     merged = global_rules.merged(domain_rules)
     assert merged.select == (IdPattern("spf."),)
     assert [r.reason for r in merged.ignore] == ["global", "domain"]
@@ -119,8 +131,9 @@ def test_domain_rules_merge_with_global_ones() -> None:
 
 
 def test_baseline_marks_known_findings_that_then_do_not_count() -> None:
-    baseline = Baseline(frozenset({BaselineKey("shop.example", "spf.too-many-lookups",
-                                               "shop.example")}))
+    baseline = Baseline(
+        frozenset({BaselineKey("shop.example", "spf.too-many-lookups", "shop.example")})
+    )
     gated = gate_report(report("shop.example", LOOKUPS, RUA), FilterRules(), baseline)
     assert gated.is_baselined(LOOKUPS) and not gated.is_baselined(RUA)
     assert gated.active == (RUA,)
@@ -134,9 +147,11 @@ def test_baseline_matches_domain_id_and_subject_only() -> None:
     baseline = Baseline(frozenset({key}))
     changed = finding("spf.too-many-lookups", "shop.example", "13 lookups now")
     assert gate_report(report("shop.example", changed), FilterRules(), baseline).baselined
-    other = gate_report(report("other.example",
-                               finding("spf.too-many-lookups", "other.example", "x")),
-                        FilterRules(), baseline)
+    other = gate_report(
+        report("other.example", finding("spf.too-many-lookups", "other.example", "x")),
+        FilterRules(),
+        baseline,
+    )
     assert not other.baselined
 
 
@@ -145,14 +160,19 @@ def test_exit_status_strict_and_input_errors() -> None:
     assert gate_exit_status(gated, FailOn.ERROR, False, False) is ExitStatus.OK
     assert gate_exit_status(gated, FailOn.ERROR, True, False) is ExitStatus.INCOMPLETE
     assert gate_exit_status(gated, FailOn.ERROR, True, True) is ExitStatus.USAGE
-    ignored = [gate_report(report("shop.example", TIMEOUT),
-                           FilterRules(ignore=(IgnoreRule(IdPattern("dns.")),)))]
+    ignored = [
+        gate_report(
+            report("shop.example", TIMEOUT), FilterRules(ignore=(IgnoreRule(IdPattern("dns.")),))
+        )
+    ]
     assert gate_exit_status(ignored, FailOn.ERROR, True, False) is ExitStatus.OK
 
 
 def test_write_and_load_baseline(tmp_path: Path) -> None:
-    gated = [gate_report(report("shop.example", RUA, LOOKUPS, TIMEOUT), FilterRules()),
-             gate_report(report("a.example", RUA), FilterRules())]
+    gated = [
+        gate_report(report("shop.example", RUA, LOOKUPS, TIMEOUT), FilterRules()),
+        gate_report(report("a.example", RUA), FilterRules()),
+    ]
     path = tmp_path / "baseline.json"
     written = write_baseline(path, gated)
     data = json.loads(path.read_text())
@@ -174,12 +194,18 @@ def test_write_and_load_baseline(tmp_path: Path) -> None:
     [
         ("{not json", r"b\.json:1: baseline is not valid JSON"),
         ("[]", "not a dmarc-audit baseline"),
-        ('{"kind": "dmarc-audit-baseline", "schema_version": 2, "findings": []}',
-         "schema_version 2 is not supported"),
-        ('{"kind": "dmarc-audit-baseline", "schema_version": 1, "findings": {}}',
-         "'findings' must be a list"),
-        ('{"kind": "dmarc-audit-baseline", "schema_version": 1, "findings": [{"id": "x"}]}',
-         r"findings\[0\] needs string 'domain', 'id' and 'subject'"),
+        (
+            '{"kind": "dmarc-audit-baseline", "schema_version": 2, "findings": []}',
+            "schema_version 2 is not supported",
+        ),
+        (
+            '{"kind": "dmarc-audit-baseline", "schema_version": 1, "findings": {}}',
+            "'findings' must be a list",
+        ),
+        (
+            '{"kind": "dmarc-audit-baseline", "schema_version": 1, "findings": [{"id": "x"}]}',
+            r"findings\[0\] needs string 'domain', 'id' and 'subject'",
+        ),
     ],
 )
 def test_bad_baseline_files(tmp_path: Path, content: str, message: str) -> None:
@@ -197,14 +223,23 @@ def test_missing_baseline_and_unwritable_baseline(tmp_path: Path) -> None:
 
 
 def test_annotate_check_document() -> None:
-    baseline = Baseline(frozenset({BaselineKey("shop.example", "dmarc.no-rua",
-                                               "_dmarc.shop.example")}))
+    baseline = Baseline(
+        frozenset({BaselineKey("shop.example", "dmarc.no-rua", "_dmarc.shop.example")})
+    )
     rules = FilterRules(ignore=(IgnoreRule(IdPattern("spf."), "why"),))
     gated = [gate_report(report("shop.example", LOOKUPS, RUA, NONE), rules, baseline)]
     document = {"domains": [g.report.to_json() for g in gated]}
     annotate_check_document(document, gated)
     findings = document["domains"][0]["findings"]  # type: ignore[index]
     assert [(f["id"], f["baselined"]) for f in findings] == [
-        ("dmarc.no-rua", True), ("dmarc.policy-none", False)]
-    assert document["suppressed"] == [{"domain": "shop.example", "id": "spf.too-many-lookups",
-                                       "subject": "shop.example", "reason": "why"}]
+        ("dmarc.no-rua", True),
+        ("dmarc.policy-none", False),
+    ]
+    assert document["suppressed"] == [
+        {
+            "domain": "shop.example",
+            "id": "spf.too-many-lookups",
+            "subject": "shop.example",
+            "reason": "why",
+        }
+    ]

@@ -10,18 +10,42 @@ DOC = (Path(__file__).resolve().parent.parent / "docs" / "json.md").read_text()
 
 TOP = {"schema_version", "domains", "input_errors", "suppressed", "dns"}
 DOMAIN = {"domain", "findings", "spf", "dmarc", "dkim", "mx", "mail_records"}
-FINDING = {"id", "severity", "status", "subject", "message", "record", "remediation",
-           "suggested_record", "references", "evidence", "baselined"}
+FINDING = {
+    "id",
+    "severity",
+    "status",
+    "subject",
+    "message",
+    "record",
+    "remediation",
+    "suggested_record",
+    "references",
+    "evidence",
+    "baselined",
+}
 SPF = {"record", "lookups", "void_lookups", "status", "trace", "tree"}
-DMARC = {"status", "mode", "record", "record_name", "found_at", "org_domain", "policy",
-         "policy_source", "effective", "rua", "explanation", "queries"}
+DMARC = {
+    "status",
+    "mode",
+    "record",
+    "record_name",
+    "found_at",
+    "org_domain",
+    "policy",
+    "policy_source",
+    "effective",
+    "rua",
+    "explanation",
+    "queries",
+}
 MX = {"status", "null_mx", "hosts"}
 TRACE = {"name", "type", "outcome", "records", "elapsed_ms", "source"}
 
 
 def test_check_json_shape_matches_the_snapshot() -> None:
-    doc = run_cli("check", "--zone", str(DEMO), "--format", "json", "oldshop.example",
-                  "branch.example").json()
+    doc = run_cli(
+        "check", "--zone", str(DEMO), "--format", "json", "oldshop.example", "branch.example"
+    ).json()
     assert set(doc) == TOP and doc["schema_version"] == 1
     for domain in doc["domains"]:
         assert set(domain) == DOMAIN

@@ -87,23 +87,42 @@ def _demo_domains() -> tuple[str, ...]:
 _POSTURE_DOMAINS = [*MISTAKES, *CLEAN]
 _POSTURE_SPF = (
     *(d for d in _POSTURE_DOMAINS if d.startswith(("spf-", "esp-", "parked-"))),
-    "clean-org.example", "shop.clean-org.example", "eu.parent-org.example",
-    "dmarc-cname.example", "split-txt.example", "mx-null-unlocked.example",
+    "clean-org.example",
+    "shop.clean-org.example",
+    "eu.parent-org.example",
+    "dmarc-cname.example",
+    "split-txt.example",
+    "mx-null-unlocked.example",
     "dmarc-none.example",  # stands for the domains with the common SPF shape
 )
 CORPORA = {
-    "demo": Corpus("demo", DEMO, blackhole=("spf.flaky-provider.example",), servfail=(),
-                   batches=((_demo_domains(), ()),), spf_domains=_demo_domains()),
+    "demo": Corpus(
+        "demo",
+        DEMO,
+        blackhole=("spf.flaky-provider.example",),
+        servfail=(),
+        batches=((_demo_domains(), ()),),
+        spf_domains=_demo_domains(),
+    ),
     "posture": Corpus(
-        "posture", POSTURE, blackhole=("spf.down-esp.example",),
+        "posture",
+        POSTURE,
+        blackhole=("spf.down-esp.example",),
         servfail=("spf.servfail-esp.example",),
         batches=(
-            (tuple(sorted((d for d in _POSTURE_DOMAINS if d in PROBED),
-                          key=lambda d: not d.startswith("esp-"))), ()),
-            (tuple(d for d in _POSTURE_DOMAINS if d not in PROBED),
-             ("--selector", PUBLISHED)),
+            (
+                tuple(
+                    sorted(
+                        (d for d in _POSTURE_DOMAINS if d in PROBED),
+                        key=lambda d: not d.startswith("esp-"),
+                    )
+                ),
+                (),
+            ),
+            (tuple(d for d in _POSTURE_DOMAINS if d not in PROBED), ("--selector", PUBLISHED)),
         ),
-        spf_domains=_POSTURE_SPF),
+        spf_domains=_POSTURE_SPF,
+    ),
 }
 SERVFAIL_ONLY_LIVE = {("spf.servfail-esp.example", "TXT")}
 """Questions the server answers SERVFAIL and the YAML zone data TIMEOUT."""
@@ -117,8 +136,18 @@ def check(corpus: Corpus, dns: list[str]) -> tuple[dict[str, dict], list[dict]]:
     out: dict[str, dict] = {}
     trace: list[dict] = []
     for domains, extra in corpus.batches:
-        run = run_cli("check", *dns, "--format", "json", "--timeout", TIMEOUT,
-                      "--concurrency", CONCURRENCY, *extra, *domains)
+        run = run_cli(
+            "check",
+            *dns,
+            "--format",
+            "json",
+            "--timeout",
+            TIMEOUT,
+            "--concurrency",
+            CONCURRENCY,
+            *extra,
+            *domains,
+        )
         assert run.code in (0, 1), run.err
         doc = run.json()
         assert [d["domain"] for d in doc["domains"]] == list(domains)
@@ -165,15 +194,18 @@ class Results:
 @pytest.fixture(scope="module", params=list(CORPORA))
 def results(request) -> Iterator[Results]:
     corpus = CORPORA[request.param]
-    with DnsServer(corpus.zone_files, outside="nxdomain", blackhole=corpus.blackhole,
-                   servfail=corpus.servfail) as server:
+    with DnsServer(
+        corpus.zone_files, outside="nxdomain", blackhole=corpus.blackhole, servfail=corpus.servfail
+    ) as server:
         live = ["--nameserver", server.nameserver]
         zone = ["--zone", str(corpus.directory), "--offline"]
         with ThreadPoolExecutor(2) as pool:
             live_future = pool.submit(check, corpus, live)
             zone_future = pool.submit(check, corpus, zone)
-            (live_check, live_trace), (zone_check, zone_trace) = (live_future.result(),
-                                                                  zone_future.result())
+            (live_check, live_trace), (zone_check, zone_trace) = (
+                live_future.result(),
+                zone_future.result(),
+            )
         live_spf, zone_spf = {}, {}
         for domain in corpus.spf_domains:
             run = spf_in_process(*live, "--timeout", SPF_TIMEOUT, "--format", "json", domain)
@@ -183,8 +215,7 @@ def results(request) -> Iterator[Results]:
             zone_args = [arg for path in files for arg in ("--zone", str(path))]
             run = spf_in_process(*zone_args, "--offline", "--format", "json", domain)
             zone_spf[domain] = {**run.json(), "exit": run.code}
-        yield Results(corpus, live_check, zone_check, live_trace, zone_trace, live_spf,
-                      zone_spf)
+        yield Results(corpus, live_check, zone_check, live_trace, zone_trace, live_spf, zone_spf)
     assert not server.errors, f"DNS server failed: {server.errors}"
 
 
@@ -207,8 +238,11 @@ def _normalize_steps(steps: list[dict]) -> None:
 def _normalize_tree(node: dict | None) -> None:
     if node is None:
         return
-    if node["outcome"] in ("servfail", "timeout") and node["term"] and any(
-            node["domain"] == name for name, _ in SERVFAIL_ONLY_LIVE):
+    if (
+        node["outcome"] in ("servfail", "timeout")
+        and node["term"]
+        and any(node["domain"] == name for name, _ in SERVFAIL_ONLY_LIVE)
+    ):
         node["outcome"] = "servfail-or-timeout"
     for child in node["children"]:
         _normalize_tree(child)
@@ -264,8 +298,9 @@ def test_same_questions_same_outcomes(results: Results) -> None:
     zone = {(t["name"], t["type"]): t["outcome"] for t in results.zone_trace}
     assert set(live) == set(zone)
     differ = {q: (live[q], zone[q]) for q in live if live[q] != zone[q]}
-    expected = ({q: ("servfail", "timeout") for q in SERVFAIL_ONLY_LIVE}
-                if results.corpus.servfail else {})
+    expected = (
+        {q: ("servfail", "timeout") for q in SERVFAIL_ONLY_LIVE} if results.corpus.servfail else {}
+    )
     assert differ == expected
     for blackholed in results.corpus.blackhole:
         assert live[(blackholed, "TXT")] == zone[(blackholed, "TXT")] == "timeout"
@@ -274,8 +309,10 @@ def test_same_questions_same_outcomes(results: Results) -> None:
 def test_unknown_findings_carry_each_sources_error(results: Results) -> None:
     """The legitimate difference: the resolver's own words for the failed lookup."""
     for domain in results.corpus.domains:
-        for source, report in (("live", results.live_check[domain]),
-                               ("zone", results.zone_check[domain])):
+        for source, report in (
+            ("live", results.live_check[domain]),
+            ("zone", results.zone_check[domain]),
+        ):
             for f in report["findings"]:
                 if f["id"] != "dns.lookup-failed" or f["status"] != "unknown":
                     continue
@@ -300,28 +337,40 @@ def test_spf_findings_agree(results: Results) -> None:
 def test_spf_command_agrees_with_check(results: Results) -> None:
     """What ``spf`` reports about a domain, ``check`` reports too (same source)."""
     for domain in results.corpus.spf_domains:
-        for spf_doc, report in ((results.live_spf[domain], results.live_check[domain]),
-                                (results.zone_spf[domain], results.zone_check[domain])):
+        for spf_doc, report in (
+            (results.live_spf[domain], results.live_check[domain]),
+            (results.zone_spf[domain], results.zone_check[domain]),
+        ):
             assert not keys(spf_doc["findings"]) - keys(report["findings"]), domain
             assert normalized_spf(spf_doc["spf"]) == normalized_spf(report["spf"]), domain
 
 
 def test_failing_provider_is_unknown_on_both_sides(results: Results) -> None:
-    failing = {"demo": ["branch.example"],
-               "posture": ["esp-timeout.example", "esp-servfail.example"]}
+    failing = {
+        "demo": ["branch.example"],
+        "posture": ["esp-timeout.example", "esp-servfail.example"],
+    }
     for domain in failing[results.corpus.name]:
-        for report in (results.live_check[domain], results.zone_check[domain],
-                       results.live_spf[domain], results.zone_spf[domain]):  # all four
+        for report in (
+            results.live_check[domain],
+            results.zone_check[domain],
+            results.live_spf[domain],
+            results.zone_spf[domain],
+        ):  # all four
             assert report["spf"]["status"] == "temperror", domain
-            spf_ids = {(f["id"], f["status"]) for f in report["findings"]
-                       if f["id"].startswith(("spf.", "dns."))}
+            spf_ids = {
+                (f["id"], f["status"])
+                for f in report["findings"]
+                if f["id"].startswith(("spf.", "dns."))
+            }
             assert spf_ids == {("spf.temperror", "unknown"), ("dns.lookup-failed", "unknown")}
 
 
 def test_the_corpus_is_not_trivial(results: Results) -> None:
     """Guard against an empty comparison: many findings, of many kinds, both ways."""
-    found = sum((keys(results.live_check[d]["findings"]) for d in results.corpus.domains),
-                Counter())
+    found = sum(
+        (keys(results.live_check[d]["findings"]) for d in results.corpus.domains), Counter()
+    )
     kinds = {key[0] for key in found}
     minimum = {"demo": 6, "posture": 35}[results.corpus.name]
     assert len(kinds) >= minimum, sorted(kinds)

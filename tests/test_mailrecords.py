@@ -44,8 +44,9 @@ def zone(sts: Any = STS, rpt: Any = RPT, bimi: Any = BIMI) -> dict[str, Any]:
 
 
 def run(zonedata: dict[str, Any], dmarc_enforced: bool | None = True) -> MailRecordsPosture:
-    return asyncio.run(audit_mail_records(Recorder(zonedata), "example.com",
-                                          dmarc_enforced=dmarc_enforced))
+    return asyncio.run(
+        audit_mail_records(Recorder(zonedata), "example.com", dmarc_enforced=dmarc_enforced)
+    )
 
 
 def ids(findings: tuple[Finding, ...]) -> list[str]:
@@ -59,33 +60,40 @@ def only(posture: MailRecordsPosture, check_id: str) -> Finding:
 
 # --- parsers -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text", [
-    "v=STSv1; id=20160831085700Z;",
-    "v=STSv1;id=a",
-    "v=STSv1 ;\tid=" + "A1" * 16,
-    "v=STSv1; id=abc; ext.name-1=some:value",
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "v=STSv1; id=20160831085700Z;",
+        "v=STSv1;id=a",
+        "v=STSv1 ;\tid=" + "A1" * 16,
+        "v=STSv1; id=abc; ext.name-1=some:value",
+    ],
+)
 def test_sts_valid(text: str) -> None:
     record = parse_sts(text)
     assert record.valid, record.problems
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    ("v=STSv1; id=2024-05-01", "may contain only letters and digits"),
-    ("v=STSv1; id=" + "a" * 33, "at most 32"),
-    ("v=STSv1; id=", "id= is empty"),
-    ("v=STSv1;", "id= is required"),
-    ("v=STSv1", "id= is required"),
-    ("v=stsv1; id=abc", "case-sensitive"),
-    ("v=STSv1 id=abc", "expected ';'"),
-    ("v=STSv1; ID=abc", "write 'id='"),
-    ("v=STSv1; id=a; id=b", "given 2 times"),
-    ("v=STSv1;; id=abc", "empty field"),
-    ("v=STSv1; id = abc", "no spaces allowed"),
-    ("v=STSv1; id=abc; x=a=b", "invalid value"),
-    (" v=STSv1; id=abc", "whitespace before"),
-    ("v=STSv2; id=abc", "must start with"),
-])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("v=STSv1; id=2024-05-01", "may contain only letters and digits"),
+        ("v=STSv1; id=" + "a" * 33, "at most 32"),
+        ("v=STSv1; id=", "id= is empty"),
+        ("v=STSv1;", "id= is required"),
+        ("v=STSv1", "id= is required"),
+        ("v=stsv1; id=abc", "case-sensitive"),
+        ("v=STSv1 id=abc", "expected ';'"),
+        ("v=STSv1; ID=abc", "write 'id='"),
+        ("v=STSv1; id=a; id=b", "given 2 times"),
+        ("v=STSv1;; id=abc", "empty field"),
+        ("v=STSv1; id = abc", "no spaces allowed"),
+        ("v=STSv1; id=abc; x=a=b", "invalid value"),
+        (" v=STSv1; id=abc", "whitespace before"),
+        ("v=STSv2; id=abc", "must start with"),
+    ],
+)
 def test_sts_invalid(text: str, problem: str) -> None:
     record = parse_sts(text)
     assert not record.valid
@@ -99,58 +107,70 @@ def test_sts_keeps_partial_parse_and_offsets() -> None:
     assert record.problems[0].offset == 9
 
 
-@pytest.mark.parametrize("text", [
-    "v=TLSRPTv1; rua=mailto:tls@example.com",
-    "v=TLSRPTv1;rua=mailto:a@example.com,https://reports.example.net/tls;",
-    "v=TLSRPTv1; rua=mailto:a@example.com , mailto:b@example.org",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "v=TLSRPTv1; rua=mailto:tls@example.com",
+        "v=TLSRPTv1;rua=mailto:a@example.com,https://reports.example.net/tls;",
+        "v=TLSRPTv1; rua=mailto:a@example.com , mailto:b@example.org",
+    ],
+)
 def test_tlsrpt_valid(text: str) -> None:
     assert parse_tlsrpt(text).valid
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    ("v=TLSRPTv1", "rua= is required"),
-    ("v=TLSRPTv1; rua=tls@example.com", "write 'mailto:tls@example.com'"),
-    ("v=TLSRPTv1; rua=http://reports.example.net/", "'http:' is not supported"),
-    ("v=TLSRPTv1; rua=mailto:a@example.com,", "empty URI"),
-    ("v=TLSRPTv1; rua=mailto:nobody", "does not hold a mail address"),
-    ("v=TLSRPTv1; rua=https:/x", "has no host name"),
-    ("v=TLSRPTv1; rua=mailto:a!b@example.com", "percent-encoded"),
-    ("v=TLSRPTv1; rua=mailto:a@example.com; rua=mailto:b@example.com", "given 2 times"),
-    ("v=tlsrptv1; rua=mailto:a@example.com", "case-sensitive"),
-    ("v=TLSRPTv1; RUA=mailto:a@example.com", "write 'rua='"),
-])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("v=TLSRPTv1", "rua= is required"),
+        ("v=TLSRPTv1; rua=tls@example.com", "write 'mailto:tls@example.com'"),
+        ("v=TLSRPTv1; rua=http://reports.example.net/", "'http:' is not supported"),
+        ("v=TLSRPTv1; rua=mailto:a@example.com,", "empty URI"),
+        ("v=TLSRPTv1; rua=mailto:nobody", "does not hold a mail address"),
+        ("v=TLSRPTv1; rua=https:/x", "has no host name"),
+        ("v=TLSRPTv1; rua=mailto:a!b@example.com", "percent-encoded"),
+        ("v=TLSRPTv1; rua=mailto:a@example.com; rua=mailto:b@example.com", "given 2 times"),
+        ("v=tlsrptv1; rua=mailto:a@example.com", "case-sensitive"),
+        ("v=TLSRPTv1; RUA=mailto:a@example.com", "write 'rua='"),
+    ],
+)
 def test_tlsrpt_invalid(text: str, problem: str) -> None:
     record = parse_tlsrpt(text)
     assert any(problem in p.message for p in record.problems), record.problems
 
 
-@pytest.mark.parametrize("text", [
-    BIMI,
-    "v=BIMI1; l=https://brand.example.com/logo.svg;",
-    "v=BIMI1;l=https://brand.example.com/logo.svgz;a=;avp=personal;lps=false",
-    "v=BIMI1; l=; a=;",
-    "v = BIMI1; l=https://brand.example.com/logo; x_future=1",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        BIMI,
+        "v=BIMI1; l=https://brand.example.com/logo.svg;",
+        "v=BIMI1;l=https://brand.example.com/logo.svgz;a=;avp=personal;lps=false",
+        "v=BIMI1; l=; a=;",
+        "v = BIMI1; l=https://brand.example.com/logo; x_future=1",
+    ],
+)
 def test_bimi_valid(text: str) -> None:
     assert parse_bimi(text).valid, parse_bimi(text).problems
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    ("v=BIMI1; a=https://brand.example.com/vmc.pem", "l= is required"),
-    ("v=BIMI1; l=http://brand.example.com/logo.svg", "https: URI"),
-    ("v=BIMI1; l=https://brand.example.com/logo.png", "not a .png file"),
-    ("v=BIMI1; l=https://a.example.com/1.svg,https://a.example.com/2.svg", "single URI"),
-    ("v=BIMI1; l=https://localhost/logo.svg", "fully qualified"),
-    ("v=BIMI1; l=https://brand.example.com/logo.svg; a=ftp://x.example.com/v.pem", "https:"),
-    ("v=bimi1; l=https://brand.example.com/logo.svg", "case-sensitive"),
-    ("v=BIMI2; l=https://brand.example.com/logo.svg", "v= must be BIMI1"),
-    ("l=https://brand.example.com/logo.svg; v=BIMI1", "must be the first tag"),
-    ("v=BIMI1; L=https://brand.example.com/logo.svg", "write 'l='"),
-    ("v=BIMI1; l=; l=", "appears twice"),
-    ("v=BIMI1; l=https://brand.example.com/logo.svg; avp=logo", "brand or personal"),
-    ("v=BIMI1;; l=", "empty tag"),
-])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("v=BIMI1; a=https://brand.example.com/vmc.pem", "l= is required"),
+        ("v=BIMI1; l=http://brand.example.com/logo.svg", "https: URI"),
+        ("v=BIMI1; l=https://brand.example.com/logo.png", "not a .png file"),
+        ("v=BIMI1; l=https://a.example.com/1.svg,https://a.example.com/2.svg", "single URI"),
+        ("v=BIMI1; l=https://localhost/logo.svg", "fully qualified"),
+        ("v=BIMI1; l=https://brand.example.com/logo.svg; a=ftp://x.example.com/v.pem", "https:"),
+        ("v=bimi1; l=https://brand.example.com/logo.svg", "case-sensitive"),
+        ("v=BIMI2; l=https://brand.example.com/logo.svg", "v= must be BIMI1"),
+        ("l=https://brand.example.com/logo.svg; v=BIMI1", "must be the first tag"),
+        ("v=BIMI1; L=https://brand.example.com/logo.svg", "write 'l='"),
+        ("v=BIMI1; l=; l=", "appears twice"),
+        ("v=BIMI1; l=https://brand.example.com/logo.svg; avp=logo", "brand or personal"),
+        ("v=BIMI1;; l=", "empty tag"),
+    ],
+)
 def test_bimi_invalid(text: str, problem: str) -> None:
     record = parse_bimi(text)
     assert any(problem in p.message for p in record.problems), record.problems
@@ -172,15 +192,18 @@ def test_bimi_declination_and_evidence() -> None:
 
 # --- the clean case ----------------------------------------------------------------------
 
+
 def test_well_configured_domain_has_no_findings() -> None:
     resolver = Recorder(zone())
     posture = asyncio.run(audit_mail_records(resolver, "Example.com.", dmarc_enforced=True))
     assert posture.findings == ()
     assert posture == MailRecordsPosture(STS, RPT, BIMI, ())
     assert posture.to_json() == {"mta_sts": STS, "tls_rpt": RPT, "bimi": BIMI}
-    assert sorted(resolver.asked) == [("_mta-sts.example.com", "TXT"),
-                                      ("_smtp._tls.example.com", "TXT"),
-                                      ("default._bimi.example.com", "TXT")]
+    assert sorted(resolver.asked) == [
+        ("_mta-sts.example.com", "TXT"),
+        ("_smtp._tls.example.com", "TXT"),
+        ("default._bimi.example.com", "TXT"),
+    ]
 
 
 def test_other_txt_records_at_the_names_are_ignored() -> None:
@@ -195,6 +218,7 @@ def test_cname_to_a_provider_record_is_fine() -> None:
 
 
 # --- MTA-STS -----------------------------------------------------------------------------
+
 
 def test_mtasts_missing_is_info() -> None:
     posture = run(zone(sts=None, rpt=None))
@@ -234,6 +258,7 @@ def test_mtasts_lookup_failure_is_unknown() -> None:
 
 # --- TLS-RPT -----------------------------------------------------------------------------
 
+
 def test_tlsrpt_missing_is_warning_with_mta_sts() -> None:
     found = only(run(zone(rpt=None)), "tlsrpt.missing")
     assert found.severity is Severity.WARNING
@@ -256,8 +281,10 @@ def test_tlsrpt_invalid_suggests_mailto() -> None:
     posture = run(zone(rpt="v=TLSRPTv1; rua=tls@example.com"))
     found = only(posture, "tlsrpt.invalid")
     assert found.severity is Severity.ERROR
-    assert found.suggested_record == \
-        '_smtp._tls.example.com. TXT "v=TLSRPTv1; rua=mailto:tls@example.com"'
+    assert (
+        found.suggested_record
+        == '_smtp._tls.example.com. TXT "v=TLSRPTv1; rua=mailto:tls@example.com"'
+    )
     assert posture.tls_rpt == "v=TLSRPTv1; rua=tls@example.com"
 
 
@@ -274,6 +301,7 @@ def test_tlsrpt_lookup_failure_is_unknown() -> None:
 
 
 # --- BIMI --------------------------------------------------------------------------------
+
 
 def test_no_bimi_record_is_no_finding() -> None:
     posture = run(zone(bimi=None), dmarc_enforced=False)
@@ -292,10 +320,13 @@ def test_bimi_several_records() -> None:
     assert only(posture, "bimi.record-invalid").message.startswith("2 BIMI records")
 
 
-@pytest.mark.parametrize("record", [
-    "v=BIMI1; l=https://brand.example.com/logo.svg",
-    "v=BIMI1; l=https://brand.example.com/logo.svg; a=",
-])
+@pytest.mark.parametrize(
+    "record",
+    [
+        "v=BIMI1; l=https://brand.example.com/logo.svg",
+        "v=BIMI1; l=https://brand.example.com/logo.svg; a=",
+    ],
+)
 def test_bimi_no_certificate(record: str) -> None:
     found = only(run(zone(bimi=record)), "bimi.no-certificate")
     assert found.severity is Severity.INFO and found.record == record
@@ -320,6 +351,7 @@ def test_bimi_lookup_failure_is_unknown() -> None:
 
 
 # --- dns.dangling-cname ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("which", ["sts", "rpt", "bimi"])
 def test_dangling_cname(which: str) -> None:

@@ -41,8 +41,14 @@ def run_message(*args: str, stdin: bytes | None = None, zone: bool = True) -> Ru
     extra = ("--zone", ZONES, "--offline") if zone else ()
     prefix = ["-m", "dmarc_audit"] if _registered() else ["-c", _WRAPPER]
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
-    proc = subprocess.run([sys.executable, *prefix, "message", *args, *extra], input=stdin,
-                          capture_output=True, env=env, timeout=60, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, *prefix, "message", *args, *extra],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        timeout=60,
+        cwd=ROOT,
+    )
     return Run(proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8"))
 
 
@@ -81,8 +87,12 @@ def test_aligned_pass() -> None:
     assert doc["verdict"]["dmarc"] == "pass"
     assert doc["dmarc"]["aligned_pass"] == ["dkim", "spf"]
     (sig,) = doc["dkim"]
-    assert (sig["d"], sig["s"], sig["result"], sig["reason"]) == ("shop.example", "s1", "pass",
-                                                                 "verified")
+    assert (sig["d"], sig["s"], sig["result"], sig["reason"]) == (
+        "shop.example",
+        "s1",
+        "pass",
+        "verified",
+    )
     assert doc["spf"]["result"] == "pass"
     assert doc["bulk"]["is_bulk"] and doc["bulk"]["problems"] == []
     assert doc["bulk"]["signed_by"] == ["shop.example"]
@@ -91,8 +101,10 @@ def test_aligned_pass() -> None:
     # the topmost Received is an internal LMTP hop; the entry hop is the one below it
     assert doc["connection"]["ip"]["value"] == "192.0.2.10"
     assert doc["connection"]["ip"]["source"].startswith("Received #2")
-    assert doc["connection"]["mail_from"] == {"value": "bounce@shop.example",
-                                              "source": "Return-Path (line 1)"}
+    assert doc["connection"]["mail_from"] == {
+        "value": "bounce@shop.example",
+        "source": "Return-Path (line 1)",
+    }
 
 
 def test_passes_only_by_spf() -> None:
@@ -112,8 +124,12 @@ def test_esp_signed_and_unaligned() -> None:
     assert doc["verdict"]["dmarc"] == "fail"
     assert doc["verdict"]["disposition"] == "reject"
     found = {f["id"]: f for f in doc["findings"]}
-    assert {"align.none", "align.dkim-unaligned", "align.spf-unaligned",
-            "bulk.one-click-unsubscribe"} <= set(found)
+    assert {
+        "align.none",
+        "align.dkim-unaligned",
+        "align.spf-unaligned",
+        "bulk.one-click-unsubscribe",
+    } <= set(found)
     fix = found["align.dkim-unaligned"]["remediation"]
     assert "your ESP signs as esp.example" in fix and "CNAME" in fix
     assert "k1._domainkey.shop.example" in fix
@@ -133,8 +149,9 @@ def test_strict_alignment_with_a_subdomain() -> None:
     assert check["org_domain"] == check["from_org_domain"] == "corp.example"
     strict = next(f for f in doc["findings"] if f["id"] == "align.strict-mode")
     assert strict["severity"] == "warning"
-    assert strict["suggested_record"] == ('_dmarc.corp.example TXT '
-                                          '"v=DMARC1; p=reject; rua=mailto:dmarc@corp.example"')
+    assert strict["suggested_record"] == (
+        '_dmarc.corp.example TXT "v=DMARC1; p=reject; rua=mailto:dmarc@corp.example"'
+    )
     # strict mode is the cause: no "your ESP signs as ..." advice
     assert "align.dkim-unaligned" not in ids(doc)
     assert doc["dkim"][0]["a"] == "ed25519-sha256" and doc["dkim"][0]["result"] == "pass"
@@ -148,8 +165,11 @@ def test_forwarded_with_broken_body_and_valid_arc() -> None:
     assert doc["arc"]["status"] == "pass"
     (hop,) = doc["arc"]["hops"]
     assert hop["seal"] == {"d": "forum.example", "s": "arc", "cv": "none", "valid": True}
-    assert {"method": "dmarc", "result": "pass",
-            "properties": {"header.from": "shop.example"}} in hop["results"]
+    assert {
+        "method": "dmarc",
+        "result": "pass",
+        "properties": {"header.from": "shop.example"},
+    } in hop["results"]
     override = doc["dmarc"]["arc_override"]
     assert override["possible"] is True
     assert "forum.example" in override["reason"]
@@ -185,11 +205,14 @@ def test_revoked_key() -> None:
 # --- more verdicts ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "code", "dmarc", "reason"), [
-    ("expired.eml", 1, "fail", "signature-expired"),
-    ("from-not-signed.eml", 1, "fail", "from-not-signed"),
-    ("unknown-selector.eml", 1, "fail", "key-not-found"),
-])
+@pytest.mark.parametrize(
+    ("name", "code", "dmarc", "reason"),
+    [
+        ("expired.eml", 1, "fail", "signature-expired"),
+        ("from-not-signed.eml", 1, "fail", "from-not-signed"),
+        ("unknown-selector.eml", 1, "fail", "key-not-found"),
+    ],
+)
 def test_dkim_failure_reasons(name: str, code: int, dmarc: str, reason: str) -> None:
     doc = library(name)
     assert doc["verdict"]["exit_status"] == code
@@ -214,8 +237,10 @@ def test_policy_lookup_timeout_is_temperror_exit_3() -> None:
     assert unknown and unknown[0]["id"] == "dns.lookup-failed"
 
 
-@pytest.mark.parametrize(("name", "status"), [("no-from.eml", "missing"),
-                                              ("multiple-from-domains.eml", "multiple-domains")])
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [("no-from.eml", "missing"), ("multiple-from-domains.eml", "multiple-domains")],
+)
 def test_no_usable_from_is_a_finding_and_exit_1(name: str, status: str) -> None:
     doc = library(name)
     assert doc["verdict"]["exit_status"] == 1
@@ -226,8 +251,15 @@ def test_no_usable_from_is_a_finding_and_exit_1(name: str, status: str) -> None:
 
 
 def test_command_line_facts_override_the_headers() -> None:
-    run, doc = analyse("forwarded-arc.eml", "--ip", "192.0.2.10", "--mail-from",
-                       "alice@shop.example", "--helo", "mail.shop.example")
+    run, doc = analyse(
+        "forwarded-arc.eml",
+        "--ip",
+        "192.0.2.10",
+        "--mail-from",
+        "alice@shop.example",
+        "--helo",
+        "mail.shop.example",
+    )
     assert run.code == 0
     assert doc["connection"]["ip"] == {"value": "192.0.2.10", "source": "--ip"}
     assert doc["connection"]["mail_from"]["source"] == "--mail-from"
@@ -258,8 +290,9 @@ def test_no_connecting_ip_and_no_dkim_is_unknown_exit_3() -> None:
 
 
 def test_offline_without_zones_never_goes_live() -> None:
-    run = run_message("fixtures/messages/aligned-pass.eml", "--offline", "--format", "json",
-                      zone=False)
+    run = run_message(
+        "fixtures/messages/aligned-pass.eml", "--offline", "--format", "json", zone=False
+    )
     assert run.code == 3
     doc = json.loads(run.out)
     assert {e["outcome"] for e in doc["dns"]["trace"]} == {"offline"}
@@ -300,7 +333,7 @@ def test_text_puts_the_verdict_first_and_ends_with_authentication_results() -> N
     assert lines[0].startswith("DMARC fail: no aligned pass")
     assert lines[0].endswith("→ reject")
     assert "Findings" in run.out
-    tail = run.out[run.out.index("Authentication-Results: dmarc-audit;"):]
+    tail = run.out[run.out.index("Authentication-Results: dmarc-audit;") :]
     assert "dmarc=fail" in tail and "header.from=shop.example" in tail
     assert "\x1b[" not in run.out
     assert run.err.strip().endswith("exit 1")
@@ -310,9 +343,23 @@ def test_text_puts_the_verdict_first_and_ends_with_authentication_results() -> N
 def test_json_shape() -> None:
     run, doc = analyse("aligned-pass.eml")
     assert doc["schema_version"] == 1
-    assert set(doc) == {"schema_version", "source", "dmarc_mode", "verdict", "message",
-                        "connection", "dkim", "spf", "dmarc", "arc", "bulk",
-                        "authentication_results", "comparisons", "findings", "dns"}
+    assert set(doc) == {
+        "schema_version",
+        "source",
+        "dmarc_mode",
+        "verdict",
+        "message",
+        "connection",
+        "dkim",
+        "spf",
+        "dmarc",
+        "arc",
+        "bulk",
+        "authentication_results",
+        "comparisons",
+        "findings",
+        "dns",
+    }
     assert set(doc["verdict"]) == {"dmarc", "headline", "disposition", "exit_status"}
     assert doc["verdict"]["exit_status"] == run.code == 0
     assert doc["dns"]["queries"] == len(doc["dns"]["trace"]) > 0
@@ -346,18 +393,22 @@ def test_json_golden(name: str) -> None:
 # --- bad input -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("args", "stdin", "wanted"), [
-    (("fixtures/messages/does-not-exist.eml",), None, "cannot read message file"),
-    (("fixtures/messages",), None, "is a directory"),
-    (("-",), b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not an e-mail message"),
-    (("-",), b"", "not an e-mail message: the input is empty"),
-    (("-",), b'{"from": "a@b.example"}\n', "not an e-mail message"),
-    (("fixtures/messages/aligned-pass.eml", "--ip", "300.1.1.1"), None, "--ip"),
-    (("fixtures/messages/aligned-pass.eml", "--mail-from", "no at sign"), None, "--mail-from"),
-    (("fixtures/messages/aligned-pass.eml", "--dmarc-mode", "rfc1"), None, "--dmarc-mode"),
-])
-def test_bad_input_is_one_line_exit_2(args: tuple[str, ...], stdin: bytes | None,
-                                      wanted: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "stdin", "wanted"),
+    [
+        (("fixtures/messages/does-not-exist.eml",), None, "cannot read message file"),
+        (("fixtures/messages",), None, "is a directory"),
+        (("-",), b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not an e-mail message"),
+        (("-",), b"", "not an e-mail message: the input is empty"),
+        (("-",), b'{"from": "a@b.example"}\n', "not an e-mail message"),
+        (("fixtures/messages/aligned-pass.eml", "--ip", "300.1.1.1"), None, "--ip"),
+        (("fixtures/messages/aligned-pass.eml", "--mail-from", "no at sign"), None, "--mail-from"),
+        (("fixtures/messages/aligned-pass.eml", "--dmarc-mode", "rfc1"), None, "--dmarc-mode"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(
+    args: tuple[str, ...], stdin: bytes | None, wanted: str
+) -> None:
     run = run_message(*args, stdin=stdin)
     assert run.code == 2, run.err
     assert run.out == ""
@@ -396,6 +447,11 @@ def test_docs_name_every_json_key() -> None:
 
 
 def test_fixture_messages_are_current() -> None:
-    proc = subprocess.run([sys.executable, "scripts/make_fixture_messages.py", "--check"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "scripts/make_fixture_messages.py", "--check"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr

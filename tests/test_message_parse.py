@@ -40,23 +40,28 @@ def test_eight_bit_values_are_decoded_without_raising() -> None:
 
 
 def test_mbox_separator_line_is_removed_with_a_note() -> None:
-    message = parse_message(b"From alice@shop.example Mon Mar  7 19:23:23 2011\n"
-                            b"From: alice@shop.example\nSubject: x\n\nhi\n")
+    message = parse_message(
+        b"From alice@shop.example Mon Mar  7 19:23:23 2011\n"
+        b"From: alice@shop.example\nSubject: x\n\nhi\n"
+    )
     assert message.headers[0].name == "From"
     assert message.notes and "mbox" in message.notes[0]
     assert not message.raw.startswith(b"From ")
 
 
-@pytest.mark.parametrize(("data", "reason"), [
-    (b"", "empty"),
-    (b"   \n\n", "empty"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00", "NUL bytes"),
-    (b" leading: space\nFrom: a@b.example\n", "line 1 starts with white space"),
-    (b"just some text\nand more\n", "the first line is neither"),
-    (b"From: a@b.example\nthis line is broken\n\nbody\n", "line 2 is neither"),
-    (b'{"a": 1}\n', "no message header fields"),
-    (b"X-Custom: 1\nX-Other: 2\n\nbody\n", "no message header fields"),
-])
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty"),
+        (b"   \n\n", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "NUL bytes"),
+        (b" leading: space\nFrom: a@b.example\n", "line 1 starts with white space"),
+        (b"just some text\nand more\n", "the first line is neither"),
+        (b"From: a@b.example\nthis line is broken\n\nbody\n", "line 2 is neither"),
+        (b'{"a": 1}\n', "no message header fields"),
+        (b"X-Custom: 1\nX-Other: 2\n\nbody\n", "no message header fields"),
+    ],
+)
 def test_not_a_message(data: bytes, reason: str) -> None:
     with pytest.raises(NotAMessage, match=reason):
         parse_message(data)
@@ -106,8 +111,9 @@ def test_missing_from() -> None:
     assert info.status is FromStatus.MISSING and info.domain is None
 
 
-@pytest.mark.parametrize("value", ["undisclosed-recipients:;", "nobody", "a@[192.0.2.1]",
-                                   "a@localhost", ""])
+@pytest.mark.parametrize(
+    "value", ["undisclosed-recipients:;", "nobody", "a@[192.0.2.1]", "a@localhost", ""]
+)
 def test_from_without_a_usable_domain(value: str) -> None:
     info = _from(value)
     assert info.status is FromStatus.NO_DOMAIN

@@ -45,25 +45,39 @@ def _zone(**extra: list) -> dict:
     }
 
 
-def _sign(raw: bytes, domain: str = "shop.example", selector: str = "s1",
-          headers: tuple[str, ...] = ("from", "subject", "date"), **kwargs) -> bytes:
+def _sign(
+    raw: bytes,
+    domain: str = "shop.example",
+    selector: str = "s1",
+    headers: tuple[str, ...] = ("from", "subject", "date"),
+    **kwargs,
+) -> bytes:
     import dkim
 
     key = (KEYS / "shop-s1.pem").read_bytes()
     with mock.patch("time.time", return_value=1700000000):
-        field = dkim.sign(raw, selector.encode(), domain.encode(), key,
-                          include_headers=[h.encode() for h in headers], **kwargs)
+        field = dkim.sign(
+            raw,
+            selector.encode(),
+            domain.encode(),
+            key,
+            include_headers=[h.encode() for h in headers],
+            **kwargs,
+        )
     return field + raw
 
 
 def _analyse(raw: bytes, zone: dict, **options):
     options.setdefault("ip", "192.0.2.10")
-    return asyncio.run(analyze_message(_resolver(zone), parse_message(raw),
-                                       MessageOptions(**options)))
+    return asyncio.run(
+        analyze_message(_resolver(zone), parse_message(raw), MessageOptions(**options))
+    )
 
 
-BASE = (b"From: News <news@shop.example>\r\nSubject: hello\r\nDate: Tue, 14 Nov 2023 "
-        b"22:13:20 +0000\r\nReturn-Path: <bounce@shop.example>\r\n\r\nHello.\r\n")
+BASE = (
+    b"From: News <news@shop.example>\r\nSubject: hello\r\nDate: Tue, 14 Nov 2023 "
+    b"22:13:20 +0000\r\nReturn-Path: <bounce@shop.example>\r\n\r\nHello.\r\n"
+)
 
 
 def test_aligned_dkim_pass_wins_over_a_failing_spf() -> None:
@@ -92,8 +106,11 @@ def test_psd_record_makes_siblings_unaligned() -> None:
         "_dmarc.bakery.city.example": [{"TXT": "v=DMARC1; p=reject"}],
     }
     orgs = OrgDomains(_resolver(zone), DmarcMode.RFC9989)
-    check = asyncio.run(check_alignment(Identifier.DKIM, "esp.city.example",
-                                        "bakery.city.example", Alignment.RELAXED, orgs))
+    check = asyncio.run(
+        check_alignment(
+            Identifier.DKIM, "esp.city.example", "bakery.city.example", Alignment.RELAXED, orgs
+        )
+    )
     assert check.aligned is False
     assert check.org_domain == "esp.city.example"
     assert check.from_org_domain == "bakery.city.example"
@@ -101,11 +118,13 @@ def test_psd_record_makes_siblings_unaligned() -> None:
 
 def test_alignment_under_rfc7489_uses_the_public_suffix_list() -> None:
     orgs = OrgDomains(_resolver({}), DmarcMode.RFC7489)
-    check = asyncio.run(check_alignment(Identifier.SPF, "bounce.shop.co.uk", "shop.co.uk",
-                                        Alignment.RELAXED, orgs))
+    check = asyncio.run(
+        check_alignment(Identifier.SPF, "bounce.shop.co.uk", "shop.co.uk", Alignment.RELAXED, orgs)
+    )
     assert check.aligned is True and check.org_domain == "shop.co.uk"
-    other = asyncio.run(check_alignment(Identifier.SPF, "esp.co.uk", "shop.co.uk",
-                                        Alignment.RELAXED, orgs))
+    other = asyncio.run(
+        check_alignment(Identifier.SPF, "esp.co.uk", "shop.co.uk", Alignment.RELAXED, orgs)
+    )
     assert other.aligned is False
     assert "Public Suffix List" in other.reason
 
@@ -113,8 +132,11 @@ def test_alignment_under_rfc7489_uses_the_public_suffix_list() -> None:
 def test_alignment_unknown_when_the_tree_walk_fails() -> None:
     zone = {"_dmarc.mail.shop.example": ["TIMEOUT"]}
     orgs = OrgDomains(_resolver(zone), DmarcMode.RFC9989)
-    check = asyncio.run(check_alignment(Identifier.DKIM, "mail.shop.example", "shop.example",
-                                        Alignment.RELAXED, orgs))
+    check = asyncio.run(
+        check_alignment(
+            Identifier.DKIM, "mail.shop.example", "shop.example", Alignment.RELAXED, orgs
+        )
+    )
     assert check.aligned is None
     assert "could not be determined" in check.reason
 
@@ -217,18 +239,35 @@ def test_no_signature_and_unaligned_spf_recommends_signing() -> None:
     assert "shop.example" in found["align.none"].remediation
 
 
-@pytest.mark.parametrize(("headers", "problems"), [
-    ({}, []),
-    ({"List-Unsubscribe": "<https://shop.example/u/1>",
-      "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}, ["no valid DKIM signature"]),
-    ({"List-Unsubscribe": "<mailto:u@shop.example>"},
-     ["no https URI", "no List-Unsubscribe-Post"]),
-    ({"List-Id": "<news.shop.example>"}, ["no List-Unsubscribe header",
-                                          "no List-Unsubscribe-Post"]),
-    ({"Precedence": "bulk", "List-Unsubscribe": "<https://shop.example/u/1>",
-      "List-Unsubscribe-Post": "List-Unsubscribe=Yes"},
-     ["not 'List-Unsubscribe=One-Click'", "no valid DKIM signature"]),
-])
+@pytest.mark.parametrize(
+    ("headers", "problems"),
+    [
+        ({}, []),
+        (
+            {
+                "List-Unsubscribe": "<https://shop.example/u/1>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+            ["no valid DKIM signature"],
+        ),
+        (
+            {"List-Unsubscribe": "<mailto:u@shop.example>"},
+            ["no https URI", "no List-Unsubscribe-Post"],
+        ),
+        (
+            {"List-Id": "<news.shop.example>"},
+            ["no List-Unsubscribe header", "no List-Unsubscribe-Post"],
+        ),
+        (
+            {
+                "Precedence": "bulk",
+                "List-Unsubscribe": "<https://shop.example/u/1>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=Yes",
+            },
+            ["not 'List-Unsubscribe=One-Click'", "no valid DKIM signature"],
+        ),
+    ],
+)
 def test_one_click_unsubscribe(headers: dict[str, str], problems: list[str]) -> None:
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode()
     bulk = check_bulk(parse_message(head + BASE), ())
@@ -239,10 +278,13 @@ def test_one_click_unsubscribe(headers: dict[str, str], problems: list[str]) -> 
 
 
 def test_one_click_signed_by_dkim_passes() -> None:
-    head = (b"List-Unsubscribe: <https://shop.example/u/1>\r\n"
-            b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
-    raw = _sign(head + BASE, headers=("from", "subject", "list-unsubscribe",
-                                      "list-unsubscribe-post"))
+    head = (
+        b"List-Unsubscribe: <https://shop.example/u/1>\r\n"
+        b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+    )
+    raw = _sign(
+        head + BASE, headers=("from", "subject", "list-unsubscribe", "list-unsubscribe-post")
+    )
     report = _analyse(raw, _zone())
     assert report.bulk.ok and report.bulk.signed_by == ("shop.example",)
     assert report.bulk.https_uri == "https://shop.example/u/1"
@@ -255,14 +297,17 @@ def test_esp_marker_makes_mail_bulk() -> None:
 
 
 def test_arc_that_does_not_validate_gives_no_override() -> None:
-    raw = (Path(__file__).resolve().parent.parent / "fixtures" / "messages" /
-           "forwarded-arc.eml").read_bytes()
+    raw = (
+        Path(__file__).resolve().parent.parent / "fixtures" / "messages" / "forwarded-arc.eml"
+    ).read_bytes()
     raw = raw.replace(b"d=forum.example; s=arc;", b"d=forum.example; s=gone;", 1)
-    zone_text = (Path(__file__).resolve().parent.parent / "fixtures" / "messages" /
-                 "zones.yaml").read_text()
+    zone_text = (
+        Path(__file__).resolve().parent.parent / "fixtures" / "messages" / "zones.yaml"
+    ).read_text()
     import yaml
 
-    report = asyncio.run(analyze_message(
-        _resolver(yaml.safe_load(zone_text)), parse_message(raw), MessageOptions()))
+    report = asyncio.run(
+        analyze_message(_resolver(yaml.safe_load(zone_text)), parse_message(raw), MessageOptions())
+    )
     assert report.arc.status.value == "fail"
     assert report.dmarc.override is not None and report.dmarc.override.possible is False

@@ -51,6 +51,7 @@ GOOD = {
 
 # --- clean configuration -------------------------------------------------------------
 
+
 def test_well_configured_domain_has_no_findings() -> None:
     posture = run(GOOD)
     assert posture.findings == ()
@@ -68,10 +69,18 @@ def test_to_json_shape() -> None:
         "status": "ok",
         "null_mx": False,
         "hosts": [
-            {"preference": 10, "exchange": "mx1.example.com",
-             "addresses": ["192.0.2.1", "2001:db8::1"], "problem": None},
-            {"preference": 20, "exchange": "mx2.example.com",
-             "addresses": ["192.0.2.2"], "problem": None},
+            {
+                "preference": 10,
+                "exchange": "mx1.example.com",
+                "addresses": ["192.0.2.1", "2001:db8::1"],
+                "problem": None,
+            },
+            {
+                "preference": 20,
+                "exchange": "mx2.example.com",
+                "addresses": ["192.0.2.2"],
+                "problem": None,
+            },
         ],
     }
 
@@ -81,19 +90,26 @@ def test_queries_mx_then_addresses_of_every_exchange_concurrently() -> None:
     asyncio.run(audit_mx(resolver, "Example.COM."))
     assert resolver.asked[0] == ("example.com", "MX")
     assert sorted(resolver.asked[1:]) == [
-        ("mx1.example.com", "A"), ("mx1.example.com", "AAAA"),
-        ("mx2.example.com", "A"), ("mx2.example.com", "AAAA"),
+        ("mx1.example.com", "A"),
+        ("mx1.example.com", "AAAA"),
+        ("mx2.example.com", "A"),
+        ("mx2.example.com", "AAAA"),
     ]
     assert resolver.peak == 4
 
 
 def test_ipv6_only_exchange_is_fine() -> None:
-    posture = run({"example.com": [{"MX": [10, "mx.example.com"]}],
-                   "mx.example.com": [{"AAAA": "2001:db8::25"}]})
+    posture = run(
+        {
+            "example.com": [{"MX": [10, "mx.example.com"]}],
+            "mx.example.com": [{"AAAA": "2001:db8::25"}],
+        }
+    )
     assert posture.findings == () and posture.status == "ok"
 
 
 # --- mx.missing --------------------------------------------------------------------------
+
 
 def test_missing_mx_falls_back_to_domain_address() -> None:
     posture = run({"example.com": [{"A": "192.0.2.80"}]})
@@ -122,8 +138,11 @@ def test_null_mx_is_not_missing() -> None:
     posture = run({"example.com": [{"MX": [0, "."]}]})
     assert posture.findings == ()
     assert posture.status == "null" and posture.null_mx and not posture.accepts_mail
-    assert posture.to_json() == {"status": "null", "null_mx": True, "hosts": [
-        {"preference": 0, "exchange": ".", "addresses": [], "problem": None}]}
+    assert posture.to_json() == {
+        "status": "null",
+        "null_mx": True,
+        "hosts": [{"preference": 0, "exchange": ".", "addresses": [], "problem": None}],
+    }
 
 
 def test_mx_lookup_timeout_is_unknown_not_missing() -> None:
@@ -136,16 +155,26 @@ def test_mx_lookup_timeout_is_unknown_not_missing() -> None:
 
 # --- mx.target-invalid ------------------------------------------------------------------
 
-@pytest.mark.parametrize(("hosts", "problem"), [
-    ({}, "has no A/AAAA records (NXDOMAIN)"),
-    ({"mx.example.com": [{"TXT": "hello"}]}, "has no A/AAAA records (NODATA)"),
-    ({"mx.example.com": [{"CNAME": "real.example.net"}],
-      "real.example.net": [{"A": "192.0.2.9"}]},
-     "is an alias (CNAME to real.example.net); MX must name the host itself"),
-    ({"mx.example.com": [{"CNAME": "gone.example.net"}]},
-     "is an alias (CNAME to gone.example.net); MX must name the host itself, "
-     "and has no A/AAAA records"),
-])
+
+@pytest.mark.parametrize(
+    ("hosts", "problem"),
+    [
+        ({}, "has no A/AAAA records (NXDOMAIN)"),
+        ({"mx.example.com": [{"TXT": "hello"}]}, "has no A/AAAA records (NODATA)"),
+        (
+            {
+                "mx.example.com": [{"CNAME": "real.example.net"}],
+                "real.example.net": [{"A": "192.0.2.9"}],
+            },
+            "is an alias (CNAME to real.example.net); MX must name the host itself",
+        ),
+        (
+            {"mx.example.com": [{"CNAME": "gone.example.net"}]},
+            "is an alias (CNAME to gone.example.net); MX must name the host itself, "
+            "and has no A/AAAA records",
+        ),
+    ],
+)
 def test_target_invalid(hosts: dict[str, Any], problem: str) -> None:
     posture = run({"example.com": [{"MX": [10, "mx.example.com"]}], **hosts})
     assert ids(posture.findings) == ["mx.target-invalid"]
@@ -175,8 +204,7 @@ def test_one_bad_host_among_good_ones_is_reported_but_status_ok() -> None:
 
 
 def test_exchange_lookup_timeout_is_unknown_not_invalid() -> None:
-    posture = run({"example.com": [{"MX": [10, "mx.example.com"]}],
-                   "mx.example.com": ["TIMEOUT"]})
+    posture = run({"example.com": [{"MX": [10, "mx.example.com"]}], "mx.example.com": ["TIMEOUT"]})
     assert ids(posture.findings) == ["dns.lookup-failed"]
     found = posture.findings[0]
     assert found.status is Status.UNKNOWN and found.subject == "mx.example.com"
@@ -186,23 +214,36 @@ def test_exchange_lookup_timeout_is_unknown_not_invalid() -> None:
 
 
 def test_partial_lookup_failure_with_addresses_is_fine() -> None:
-    posture = run({"example.com": [{"MX": [10, "mx.example.com"]}],
-                   "mx.example.com": [{"A": "192.0.2.1"}, "TIMEOUT"]})
+    posture = run(
+        {
+            "example.com": [{"MX": [10, "mx.example.com"]}],
+            "mx.example.com": [{"A": "192.0.2.1"}, "TIMEOUT"],
+        }
+    )
     assert posture.findings == () and posture.status == "ok"
 
 
 def test_alias_is_known_even_when_one_lookup_fails() -> None:
-    posture = run({"example.com": [{"MX": [10, "mx.example.com"]}],
-                   "mx.example.com": [{"CNAME": "real.example.net"}],
-                   "real.example.net": ["TIMEOUT"]})
+    posture = run(
+        {
+            "example.com": [{"MX": [10, "mx.example.com"]}],
+            "mx.example.com": [{"CNAME": "real.example.net"}],
+            "real.example.net": ["TIMEOUT"],
+        }
+    )
     assert ids(posture.findings) == ["mx.target-invalid"]
 
 
 # --- mx.null-mx-mixed -------------------------------------------------------------------
 
+
 def test_null_mx_mixed_with_other_records() -> None:
-    posture = run({"example.com": [{"MX": [0, "."]}, {"MX": [10, "mx.example.com"]}],
-                   "mx.example.com": [{"A": "192.0.2.1"}]})
+    posture = run(
+        {
+            "example.com": [{"MX": [0, "."]}, {"MX": [10, "mx.example.com"]}],
+            "mx.example.com": [{"A": "192.0.2.1"}],
+        }
+    )
     assert ids(posture.findings) == ["mx.null-mx-mixed"]
     found = posture.findings[0]
     assert found.severity is Severity.ERROR

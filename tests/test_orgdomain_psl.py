@@ -8,8 +8,9 @@ import tldextract
 
 from dmarc_audit.orgdomain import _psl, organizational_domain_psl, public_suffix
 
-EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None,
-                                fallback_to_snapshot=True, include_psl_private_domains=True)
+EXTRACT = tldextract.TLDExtract(
+    suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True, include_psl_private_domains=True
+)
 
 
 def reference(name: str) -> str:
@@ -21,8 +22,7 @@ def test_every_rule_of_the_list_matches_tldextract() -> None:
     names = [f"host.{r}" for r in rules] + [f"host.label.{w}" for w in wildcards]
     names += [f"host.{e}" for e in exceptions]
     assert len(names) > 9000
-    wrong = [(n, public_suffix(n), reference(n)) for n in names
-             if public_suffix(n) != reference(n)]
+    wrong = [(n, public_suffix(n), reference(n)) for n in names if public_suffix(n) != reference(n)]
     assert wrong == []
 
 
@@ -36,7 +36,9 @@ def test_organizational_domains() -> None:
 def test_reading_the_list_does_not_import_tldextract() -> None:
     import subprocess
 
-    code = ("import sys\nfrom dmarc_audit.orgdomain import public_suffix\n"
-            "public_suffix('a.example.co.uk')\nprint('tldextract' in sys.modules)")
+    code = (
+        "import sys\nfrom dmarc_audit.orgdomain import public_suffix\n"
+        "public_suffix('a.example.co.uk')\nprint('tldextract' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr

@@ -37,12 +37,21 @@ GOLDEN = Path(__file__).parent / "golden"
 SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 VERSION = "0.0.0-test"
 """Fixed so that the golden files do not change with each release."""
-DEMO_DOMAINS = ("northwind.example", "branch.example", "franchise.example", "oldshop.example",
-                "crm.example")
+DEMO_DOMAINS = (
+    "northwind.example",
+    "branch.example",
+    "franchise.example",
+    "oldshop.example",
+    "crm.example",
+)
 INPUT_ERROR = "invalid domain name 'bad..name': empty label"
-EXTENSIONS = {RenderFormat.SARIF: "sarif.json", RenderFormat.JUNIT: "junit.xml",
-              RenderFormat.GITHUB: "github.txt", RenderFormat.MARKDOWN: "md",
-              RenderFormat.CSV: "csv"}
+EXTENSIONS = {
+    RenderFormat.SARIF: "sarif.json",
+    RenderFormat.JUNIT: "junit.xml",
+    RenderFormat.GITHUB: "github.txt",
+    RenderFormat.MARKDOWN: "md",
+    RenderFormat.CSV: "csv",
+}
 
 
 # -- data --------------------------------------------------------------------------------
@@ -53,28 +62,56 @@ def synthetic_reports() -> list[DomainReport]:
     shop = parse_domain("shop.example")
     idn = parse_domain("bücher.example")
     shop_findings = (
-        finding("spf.too-many-lookups", "shop.example",
-                "SPF needs 12 DNS lookups; receivers stop at 10 (permerror)",
-                record="v=spf1 include:a.example include:b.example -all",
-                evidence=("#1 include:a.example in shop.example → TXT a.example: records",
-                          "#2 include:b.example in shop.example → TXT b.example: records")),
-        finding("spf.temperror", "shop.example", "SPF could not be evaluated: TXT b.example "
-                "timeout", status=Status.UNKNOWN, record="v=spf1 include:b.example -all"),
-        finding("dmarc.policy-none", "_dmarc.shop.example",
-                'p=none | pipes, commas; 100% "quotes" <tags> *stars* `ticks` _under_',
-                record="v=DMARC1; p=none; rua=mailto:d@shop.example",
-                suggested_record='_dmarc.shop.example. IN TXT "v=DMARC1; p=quarantine"\n'
-                                 'shop.example. IN TXT "v=spf1 -all"'),
-        finding("dns.lookup-failed", "s1._domainkey.shop.example",
-                "TXT lookup for s1._domainkey.shop.example failed (timeout)",
-                status=Status.UNKNOWN),
-        finding("mtasts.missing", "_mta-sts.shop.example",
-                "line one\r\nline two: a colon, a comma\n- and a dash"),
+        finding(
+            "spf.too-many-lookups",
+            "shop.example",
+            "SPF needs 12 DNS lookups; receivers stop at 10 (permerror)",
+            record="v=spf1 include:a.example include:b.example -all",
+            evidence=(
+                "#1 include:a.example in shop.example → TXT a.example: records",
+                "#2 include:b.example in shop.example → TXT b.example: records",
+            ),
+        ),
+        finding(
+            "spf.temperror",
+            "shop.example",
+            "SPF could not be evaluated: TXT b.example timeout",
+            status=Status.UNKNOWN,
+            record="v=spf1 include:b.example -all",
+        ),
+        finding(
+            "dmarc.policy-none",
+            "_dmarc.shop.example",
+            'p=none | pipes, commas; 100% "quotes" <tags> *stars* `ticks` _under_',
+            record="v=DMARC1; p=none; rua=mailto:d@shop.example",
+            suggested_record='_dmarc.shop.example. IN TXT "v=DMARC1; p=quarantine"\n'
+            'shop.example. IN TXT "v=spf1 -all"',
+        ),
+        finding(
+            "dns.lookup-failed",
+            "s1._domainkey.shop.example",
+            "TXT lookup for s1._domainkey.shop.example failed (timeout)",
+            status=Status.UNKNOWN,
+        ),
+        finding(
+            "mtasts.missing",
+            "_mta-sts.shop.example",
+            "line one\r\nline two: a colon, a comma\n- and a dash",
+        ),
     )
     return [
         DomainReport(shop, shop_findings),
-        DomainReport(idn, (finding("dmarc.missing", idn.ascii, "no DMARC record for "
-                                   f"{idn.ascii}", suggested_record="v=DMARC1; p=none"),)),
+        DomainReport(
+            idn,
+            (
+                finding(
+                    "dmarc.missing",
+                    idn.ascii,
+                    f"no DMARC record for {idn.ascii}",
+                    suggested_record="v=DMARC1; p=none",
+                ),
+            ),
+        ),
         DomainReport(parse_domain("clean.example"), ()),
     ]
 
@@ -91,8 +128,9 @@ def demo() -> tuple[list[DomainReport], ZoneLineIndex]:
     return reports, index
 
 
-def datasets(demo_data: tuple[list[DomainReport], ZoneLineIndex], name: str
-             ) -> tuple[list[DomainReport], RenderContext]:
+def datasets(
+    demo_data: tuple[list[DomainReport], ZoneLineIndex], name: str
+) -> tuple[list[DomainReport], RenderContext]:
     if name == "synthetic":
         return synthetic_reports(), RenderContext(VERSION, input_errors=(INPUT_ERROR,))
     reports, index = demo_data
@@ -115,8 +153,15 @@ def test_every_format_has_a_renderer() -> None:
 
 
 def test_format_values_are_the_cli_names() -> None:
-    assert [f.value for f in RenderFormat] == ["text", "json", "sarif", "junit", "github",
-                                               "markdown", "csv"]
+    assert [f.value for f in RenderFormat] == [
+        "text",
+        "json",
+        "sarif",
+        "junit",
+        "github",
+        "markdown",
+        "csv",
+    ]
 
 
 def test_text_adapter_has_no_colour_codes() -> None:
@@ -130,8 +175,9 @@ def test_text_adapter_has_no_colour_codes() -> None:
 def test_json_adapter_builds_the_check_document() -> None:
     reports = synthetic_reports()
     dns = {"queries": 3, "cache_hits": 1, "trace": []}
-    document = json.loads(render(RenderFormat.JSON, reports,
-                                 RenderContext(VERSION, input_errors=("bad",), dns=dns)))
+    document = json.loads(
+        render(RenderFormat.JSON, reports, RenderContext(VERSION, input_errors=("bad",), dns=dns))
+    )
     assert list(document) == ["schema_version", "domains", "input_errors", "dns"]
     assert document["domains"] == [r.to_json() for r in reports]
     assert document["input_errors"] == ["bad"] and document["dns"] == dns
@@ -187,12 +233,18 @@ def test_sarif_results_point_at_the_zone_line(demo) -> None:
 
     franchise = "fixtures/demo/franchise.example.zone"
     assert where("franchise.example", "spf.too-many-lookups") == (
-        franchise, _line_of(franchise, '@       IN TXT "v=spf1 a mx'))
+        franchise,
+        _line_of(franchise, '@       IN TXT "v=spf1 a mx'),
+    )
     assert where("franchise.example", "dmarc.policy-none") == (
-        franchise, _line_of(franchise, "_dmarc"))
+        franchise,
+        _line_of(franchise, "_dmarc"),
+    )
     oldshop = "fixtures/demo/oldshop.example.zone"
-    assert where("oldshop.example", "dkim.rsa-1024") == (oldshop, _line_of(oldshop,
-                                                                            "default._domainkey"))
+    assert where("oldshop.example", "dkim.rsa-1024") == (
+        oldshop,
+        _line_of(oldshop, "default._domainkey"),
+    )
     branch = "fixtures/demo/branch.example.zone"
     # the failed lookup is of the provider's name; the record that asked for it is here
     assert where("branch.example", "dns.lookup-failed") == (branch, _line_of(branch, "v=spf1"))
@@ -240,8 +292,7 @@ def test_sarif_unknown_findings_are_visible() -> None:
 
 
 def test_sarif_input_errors_are_notifications() -> None:
-    log = json.loads(render(RenderFormat.SARIF, [], RenderContext(VERSION,
-                                                                  input_errors=("bad",))))
+    log = json.loads(render(RenderFormat.SARIF, [], RenderContext(VERSION, input_errors=("bad",))))
     (invocation,) = log["runs"][0]["invocations"]
     assert invocation["executionSuccessful"] is False
     assert invocation["toolExecutionNotifications"][0]["message"]["text"] == "bad"
@@ -317,9 +368,17 @@ def test_junit_passing_case_per_clean_area(demo) -> None:
 
 
 def test_junit_escapes_control_characters() -> None:
-    report = DomainReport(parse_domain("ctl.example"), (
-        finding("spf.syntax-error", "ctl.example", "bad octet \x01 in record",
-                record="v=spf1 \x07 -all"),))
+    report = DomainReport(
+        parse_domain("ctl.example"),
+        (
+            finding(
+                "spf.syntax-error",
+                "ctl.example",
+                "bad octet \x01 in record",
+                record="v=spf1 \x07 -all",
+            ),
+        ),
+    )
     xml = _junit([report], RenderContext(VERSION))
     (case,) = list(next(iter(xml)))
     assert case.result[0].message == "bad octet \\x01 in record"
@@ -354,8 +413,9 @@ def test_github_annotations_with_zone_lines(demo) -> None:
     lines = render(RenderFormat.GITHUB, reports, context).splitlines()
     path = "fixtures/demo/oldshop.example.zone"
     line = _line_of(path, "+all")
-    assert any(entry.startswith(f"::error file={path},line={line},title=spf.pass-all")
-               for entry in lines)
+    assert any(
+        entry.startswith(f"::error file={path},line={line},title=spf.pass-all") for entry in lines
+    )
 
 
 # -- markdown --------------------------------------------------------------------------
@@ -394,7 +454,10 @@ def test_csv_round_trips_every_finding() -> None:
         record = dict(zip(COLUMNS, row, strict=True))
         assert record["domain"] == report.domain.ascii
         assert (record["id"], record["severity"], record["status"]) == (
-            f.id, f.severity.value, f.status.value)
+            f.id,
+            f.severity.value,
+            f.status.value,
+        )
         assert record["message"] == f.message and record["subject"] == f.subject
         assert record["suggested_record"] == (f.suggested_record or "")
         assert record["references"] == "; ".join(f.references)
@@ -403,8 +466,7 @@ def test_csv_round_trips_every_finding() -> None:
 
 def test_csv_location_with_zone_files(demo) -> None:
     reports, context = datasets(demo, "demo")
-    rows = list(csv.DictReader(io.StringIO(render(RenderFormat.CSV, reports, context),
-                                           newline="")))
+    rows = list(csv.DictReader(io.StringIO(render(RenderFormat.CSV, reports, context), newline="")))
     pass_all = next(r for r in rows if r["id"] == "spf.pass-all")
     path = "fixtures/demo/oldshop.example.zone"
     assert pass_all["location"] == f"{path}:{_line_of(path, '+all')}"

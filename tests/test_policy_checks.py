@@ -21,11 +21,13 @@ from dmarc_audit.dns.yamlzone import YamlZoneSource
 from dmarc_audit.domains import parse_domain
 from dmarc_audit.findings import Finding, Severity, Status
 
-KEY = ("MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAljRqspmM9W4ljwSWO6M2AhKyCyzww5Adut0TOylQOwJ"
-       "WHQuw89fYq3DkJn1leq5fcHI9aDHYOCjn21SJjjoeKpTZHXGHYryT9n+zAmUgA4SSUmrClxU42gm9SQVvFI9bMr"
-       "RGqlIqJ7i7qcl2xbx6+8Rk8Wq7Lc4VXBw9nGpZz1AAmTUU2uQyKIYaJgWXDlnk9z+FTH/8m9zkh8aH+7sK0mmWH"
-       "SdTB/0wB6K9f3CIQqkpoDqWtS/SuFg9k3UmcUgptFOvP8vEBBFiukZsblERbLpcPGo+h3JYfBDB/Rl7TOA4mZov4"
-       "vLWCo2PSpPNH7ul+QcQtOfnZlZxWdrZQtspHQIDAQAB")
+KEY = (
+    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAljRqspmM9W4ljwSWO6M2AhKyCyzww5Adut0TOylQOwJ"
+    "WHQuw89fYq3DkJn1leq5fcHI9aDHYOCjn21SJjjoeKpTZHXGHYryT9n+zAmUgA4SSUmrClxU42gm9SQVvFI9bMr"
+    "RGqlIqJ7i7qcl2xbx6+8Rk8Wq7Lc4VXBw9nGpZz1AAmTUU2uQyKIYaJgWXDlnk9z+FTH/8m9zkh8aH+7sK0mmWH"
+    "SdTB/0wB6K9f3CIQqkpoDqWtS/SuFg9k3UmcUgptFOvP8vEBBFiukZsblERbLpcPGo+h3JYfBDB/Rl7TOA4mZov4"
+    "vLWCo2PSpPNH7ul+QcQtOfnZlZxWdrZQtspHQIDAQAB"
+)
 
 SPF = "v=spf1 mx ip4:192.0.2.0/28 include:_spf.mailer.example -all"
 DMARC = "v=DMARC1; p=reject; sp=quarantine; rua=mailto:dmarc@shop.example"
@@ -55,13 +57,18 @@ def zone(changes: dict[str, list[Any] | None]) -> dict[str, list[Any]]:
     return data
 
 
-def audit(policy: str, data: dict[str, list[Any]] | None = None, domain: str = "shop.example",
-          **options: Any) -> DomainReport:
+def audit(
+    policy: str,
+    data: dict[str, list[Any]] | None = None,
+    domain: str = "shop.example",
+    **options: Any,
+) -> DomainReport:
     config = parse_config(f"domains:\n  {domain}:\n" + _indent(policy), Path("p.yaml"))
     resolver = CachingResolver(LocalRouter([YamlZoneSource(data or BASE)], closed_world=True))
     policies = {p.domain.ascii: p for p in config.domains}
-    reports = asyncio.run(audit_with_policy(
-        resolver, [parse_domain(domain)], policies, AuditOptions(**options)))
+    reports = asyncio.run(
+        audit_with_policy(resolver, [parse_domain(domain)], policies, AuditOptions(**options))
+    )
     return reports[0]
 
 
@@ -70,8 +77,11 @@ def _indent(text: str) -> str:
 
 
 def policy_findings(report: DomainReport, check_id: str | None = None) -> list[Finding]:
-    return [f for f in report.findings if f.id.startswith("policy.")
-            and (check_id is None or f.id == check_id)]
+    return [
+        f
+        for f in report.findings
+        if f.id.startswith("policy.") and (check_id is None or f.id == check_id)
+    ]
 
 
 def one(report: DomainReport, check_id: str) -> Finding:
@@ -103,21 +113,30 @@ mta_sts_mode: enforce
 
 # --- DMARC -----------------------------------------------------------------------------------
 
+
 def test_dmarc_too_weak_fires_for_p_below_the_minimum() -> None:
-    data = zone({"_dmarc.shop.example": [{"TXT": "v=DMARC1; p=none; sp=quarantine; "
-                                               "rua=mailto:dmarc@shop.example"}]})
+    data = zone(
+        {
+            "_dmarc.shop.example": [
+                {"TXT": "v=DMARC1; p=none; sp=quarantine; rua=mailto:dmarc@shop.example"}
+            ]
+        }
+    )
     f = one(audit("dmarc: {min_policy: quarantine}", data), "policy.dmarc-too-weak")
     assert f.severity is Severity.ERROR and f.status is Status.FAIL
     assert f.subject == "_dmarc.shop.example"
     assert "receivers apply p=none, at least quarantine is required" in f.message
-    assert f.suggested_record == ('_dmarc.shop.example. TXT "v=DMARC1; p=quarantine; '
-                                  'sp=quarantine; rua=mailto:dmarc@shop.example"')
+    assert f.suggested_record == (
+        '_dmarc.shop.example. TXT "v=DMARC1; p=quarantine; '
+        'sp=quarantine; rua=mailto:dmarc@shop.example"'
+    )
 
 
 def test_dmarc_too_weak_fires_for_sp_and_for_testing_mode() -> None:
     sp = audit("dmarc: {min_subdomain_policy: reject}")
-    assert "sp=quarantine for subdomains, at least reject" in \
-        one(sp, "policy.dmarc-too-weak").message
+    assert (
+        "sp=quarantine for subdomains, at least reject" in one(sp, "policy.dmarc-too-weak").message
+    )
     testing = zone({"_dmarc.shop.example": [{"TXT": DMARC + "; t=y"}]})
     f = one(audit("dmarc: {min_policy: reject}", testing), "policy.dmarc-too-weak")
     assert "p=quarantine (t=y lowers it)" in f.message
@@ -126,28 +145,34 @@ def test_dmarc_too_weak_fires_for_sp_and_for_testing_mode() -> None:
 
 def test_dmarc_too_weak_fires_for_pct_under_rfc7489() -> None:
     data = zone({"_dmarc.shop.example": [{"TXT": DMARC + "; pct=50"}]})
-    f = one(audit("dmarc: {min_policy: quarantine}", data, dmarc_mode="rfc7489"),
-            "policy.dmarc-too-weak")
+    f = one(
+        audit("dmarc: {min_policy: quarantine}", data, dmarc_mode="rfc7489"),
+        "policy.dmarc-too-weak",
+    )
     assert "pct=50" in f.message
     assert f.suggested_record is not None and "pct" not in f.suggested_record
 
 
 def test_dmarc_too_weak_and_rua_fire_without_a_record() -> None:
-    report = audit("dmarc: {min_policy: reject, require_rua: true}",
-                   zone({"_dmarc.shop.example": None}))
+    report = audit(
+        "dmarc: {min_policy: reject, require_rua: true}", zone({"_dmarc.shop.example": None})
+    )
     weak = one(report, "policy.dmarc-too-weak")
     assert "no DMARC record applies" in weak.message
-    assert weak.suggested_record == ('_dmarc.shop.example. TXT "v=DMARC1; p=reject; '
-                                     'rua=mailto:dmarc-reports@shop.example"')
+    assert weak.suggested_record == (
+        '_dmarc.shop.example. TXT "v=DMARC1; p=reject; rua=mailto:dmarc-reports@shop.example"'
+    )
     one(report, "policy.dmarc-rua-required")
 
 
 def test_dmarc_requirements_met_are_quiet() -> None:
-    report = audit("dmarc: {min_policy: quarantine, min_subdomain_policy: quarantine, "
-                   "require_rua: true}")
+    report = audit(
+        "dmarc: {min_policy: quarantine, min_subdomain_policy: quarantine, require_rua: true}"
+    )
     assert policy_findings(report) == []
-    none_ok = zone({"_dmarc.shop.example": [{"TXT": "v=DMARC1; p=none; "
-                                                    "rua=mailto:d@shop.example"}]})
+    none_ok = zone(
+        {"_dmarc.shop.example": [{"TXT": "v=DMARC1; p=none; rua=mailto:d@shop.example"}]}
+    )
     assert policy_findings(audit("dmarc: {min_policy: none}", none_ok)) == []
 
 
@@ -163,8 +188,9 @@ def test_dmarc_inherited_from_the_organizational_domain_counts() -> None:
 def test_dmarc_rua_required_fires_and_is_quiet() -> None:
     data = zone({"_dmarc.shop.example": [{"TXT": "v=DMARC1; p=reject"}]})
     f = one(audit("dmarc: {require_rua: true}", data), "policy.dmarc-rua-required")
-    assert f.suggested_record == ('_dmarc.shop.example. TXT "v=DMARC1; p=reject; '
-                                  'rua=mailto:dmarc-reports@shop.example"')
+    assert f.suggested_record == (
+        '_dmarc.shop.example. TXT "v=DMARC1; p=reject; rua=mailto:dmarc-reports@shop.example"'
+    )
     assert policy_findings(audit("dmarc: {require_rua: false}", data)) == []
 
 
@@ -175,8 +201,7 @@ def test_dmarc_alignment() -> None:
     assert "aspf=r (relaxed), required strict" in f.message
     assert f.suggested_record is not None and "adkim=s; aspf=s" in f.suggested_record
     data = zone({"_dmarc.shop.example": [{"TXT": DMARC + "; adkim=s"}]})
-    assert policy_findings(audit("dmarc: {dkim_alignment: strict, spf_alignment: r}",
-                                 data)) == []
+    assert policy_findings(audit("dmarc: {dkim_alignment: strict, spf_alignment: r}", data)) == []
     relaxed = one(audit("dmarc: {alignment: relaxed}", data), "policy.dmarc-alignment")
     assert "adkim=s (strict), required relaxed" in relaxed.message
     assert "aspf" not in relaxed.message
@@ -186,16 +211,26 @@ def test_dmarc_rules_are_unknown_when_the_lookup_fails() -> None:
     data = zone({"_dmarc.shop.example": ["TIMEOUT"]})
     report = audit("dmarc: {min_policy: reject, require_rua: true, alignment: strict}", data)
     found = policy_findings(report)
-    assert {f.id for f in found} == {"policy.dmarc-too-weak", "policy.dmarc-rua-required",
-                                     "policy.dmarc-alignment"}
+    assert {f.id for f in found} == {
+        "policy.dmarc-too-weak",
+        "policy.dmarc-rua-required",
+        "policy.dmarc-alignment",
+    }
     assert all(f.status is Status.UNKNOWN and f.severity is Severity.WARNING for f in found)
 
 
 # --- SPF -------------------------------------------------------------------------------------
 
+
 def test_spf_over_budget_fires_and_is_quiet_at_the_budget() -> None:
-    data = zone({"shop.example": [{"TXT": SPF.replace("-all", "include:spf.crm.example -all")},
-                               {"MX": [10, "mx1.shop.example"]}]})
+    data = zone(
+        {
+            "shop.example": [
+                {"TXT": SPF.replace("-all", "include:spf.crm.example -all")},
+                {"MX": [10, "mx1.shop.example"]},
+            ]
+        }
+    )
     report = audit("spf: {max_lookups: 4}", data)
     f = one(report, "policy.spf-over-budget")
     assert report.spf is not None and report.spf.lookups == 5
@@ -209,25 +244,38 @@ def test_spf_over_budget_is_unknown_on_temperror() -> None:
     f = one(audit("spf: {max_lookups: 8}", data), "policy.spf-over-budget")
     assert f.status is Status.UNKNOWN and f.severity is Severity.WARNING
     # over the budget even though a lookup failed: the count is at least this high
-    assert one(audit("spf: {max_lookups: 1}", data),
-               "policy.spf-over-budget").status is Status.FAIL
+    assert one(audit("spf: {max_lookups: 1}", data), "policy.spf-over-budget").status is Status.FAIL
 
 
 def test_spf_include_not_allowed() -> None:
     data = zone({"shop.example": [{"TXT": SPF.replace("-all", "include:spf.crm.example -all")}]})
-    f = one(audit("spf: {allowed_includes: [_spf.mailer.example]}", data),
-            "policy.spf-include-not-allowed")
+    f = one(
+        audit("spf: {allowed_includes: [_spf.mailer.example]}", data),
+        "policy.spf-include-not-allowed",
+    )
     assert "includes spf.crm.example" in f.message
     quiet = audit("spf: {allowed_includes: [_spf.mailer.example, spf.crm.example]}", data)
     assert policy_findings(quiet) == []
     # required includes are always allowed; nested includes are the provider's business
-    assert policy_findings(audit("spf: {required_includes: [_spf.mailer.example, "
-                                 "spf.crm.example], allowed_includes: []}", data)) == []
+    assert (
+        policy_findings(
+            audit(
+                "spf: {required_includes: [_spf.mailer.example, "
+                "spf.crm.example], allowed_includes: []}",
+                data,
+            )
+        )
+        == []
+    )
 
 
 def test_spf_includes_behind_a_redirect_count() -> None:
-    data = zone({"shop.example": [{"TXT": "v=spf1 redirect=_spf.shop.example"}],
-                "_spf.shop.example": [{"TXT": "v=spf1 include:spf.crm.example -all"}]})
+    data = zone(
+        {
+            "shop.example": [{"TXT": "v=spf1 redirect=_spf.shop.example"}],
+            "_spf.shop.example": [{"TXT": "v=spf1 include:spf.crm.example -all"}],
+        }
+    )
     report = audit("spf: {allowed_includes: [_spf.mailer.example]}", data)
     one(report, "policy.spf-include-not-allowed")
     assert report.spf is not None
@@ -237,23 +285,30 @@ def test_spf_includes_behind_a_redirect_count() -> None:
 
 def test_spf_include_required_missing() -> None:
     data = zone({"shop.example": [{"TXT": "v=spf1 mx -all"}]})
-    f = one(audit("spf: {required_includes: [_spf.mailer.example]}", data),
-            "policy.spf-include-required-missing")
+    f = one(
+        audit("spf: {required_includes: [_spf.mailer.example]}", data),
+        "policy.spf-include-required-missing",
+    )
     assert "lacks required include:_spf.mailer.example" in f.message
     assert policy_findings(audit("spf: {required_includes: [_spf.mailer.example]}")) == []
     no_spf = zone({"shop.example": [{"MX": [10, "mx1.shop.example"]}]})
-    f = one(audit("spf: {required_includes: [_spf.mailer.example]}", no_spf),
-            "policy.spf-include-required-missing")
+    f = one(
+        audit("spf: {required_includes: [_spf.mailer.example]}", no_spf),
+        "policy.spf-include-required-missing",
+    )
     assert "has no SPF record" in f.message
 
 
 def test_spf_required_rules_are_unknown_when_the_record_cannot_be_read() -> None:
     data = zone({"shop.example": [{"MX": [10, "mx1.shop.example"]}, "TIMEOUT"]})
-    report = audit("spf: {required_includes: [_spf.mailer.example], "
-                   "required_ips: [192.0.2.1]}", data)
+    report = audit(
+        "spf: {required_includes: [_spf.mailer.example], required_ips: [192.0.2.1]}", data
+    )
     found = policy_findings(report)
-    assert {f.id for f in found} == {"policy.spf-include-required-missing",
-                                     "policy.spf-ip-required-missing"}
+    assert {f.id for f in found} == {
+        "policy.spf-include-required-missing",
+        "policy.spf-ip-required-missing",
+    }
     assert all(f.status is Status.UNKNOWN for f in found)
 
 
@@ -262,8 +317,9 @@ def test_spf_ip_rules() -> None:
     f = one(outside, "policy.spf-ip-not-allowed")
     assert "authorises ip4:192.0.2.0/28" in f.message
     assert policy_findings(audit("spf: {allowed_ips: [192.0.2.0/24, '2001:db8::/32']}")) == []
-    missing = one(audit("spf: {required_ips: [192.0.2.64/29, 192.0.2.1]}"),
-                  "policy.spf-ip-required-missing")
+    missing = one(
+        audit("spf: {required_ips: [192.0.2.64/29, 192.0.2.1]}"), "policy.spf-ip-required-missing"
+    )
     assert "192.0.2.64/29" in missing.message and "192.0.2.1/32" not in missing.message
     assert policy_findings(audit("spf: {required_ips: [192.0.2.1, 192.0.2.0/28]}")) == []
 
@@ -282,15 +338,18 @@ def test_parked_domain_locked_down_is_quiet() -> None:
 
 
 def test_parked_domain_that_can_send_fires() -> None:
-    data = {**BASE, "parked.example": [{"TXT": "v=spf1 include:_spf.mailer.example -all"},
-                                       {"A": "192.0.2.99"}],
-            "_dmarc.parked.example": [{"TXT": "v=DMARC1; p=quarantine"}]}
-    f = one(audit("sends_mail: false", data, domain="parked.example"),
-            "policy.parked-sends-mail")
+    data = {
+        **BASE,
+        "parked.example": [{"TXT": "v=spf1 include:_spf.mailer.example -all"}, {"A": "192.0.2.99"}],
+        "_dmarc.parked.example": [{"TXT": "v=DMARC1; p=quarantine"}],
+    }
+    f = one(audit("sends_mail: false", data, domain="parked.example"), "policy.parked-sends-mail")
     assert "SPF is 'v=spf1 include:_spf.mailer.example -all', not 'v=spf1 -all'" in f.message
     assert "DMARC policy is p=quarantine, not p=reject" in f.message
-    assert f.suggested_record == ('parked.example. MX 0 .\nparked.example. TXT "v=spf1 -all"\n'
-                                  '_dmarc.parked.example. TXT "v=DMARC1; p=reject;"')
+    assert f.suggested_record == (
+        'parked.example. MX 0 .\nparked.example. TXT "v=spf1 -all"\n'
+        '_dmarc.parked.example. TXT "v=DMARC1; p=reject;"'
+    )
 
 
 def test_parked_gaps_already_reported_by_mx_rule_are_not_repeated() -> None:
@@ -301,10 +360,12 @@ def test_parked_gaps_already_reported_by_mx_rule_are_not_repeated() -> None:
 
 
 def test_parked_lock_down_unknown_when_dmarc_lookup_fails() -> None:
-    data = {**BASE, "parked.example": [{"TXT": "v=spf1 -all"}, {"A": "192.0.2.99"}],
-            "_dmarc.parked.example": ["TIMEOUT"]}
-    f = one(audit("sends_mail: false", data, domain="parked.example"),
-            "policy.parked-sends-mail")
+    data = {
+        **BASE,
+        "parked.example": [{"TXT": "v=spf1 -all"}, {"A": "192.0.2.99"}],
+        "_dmarc.parked.example": ["TIMEOUT"],
+    }
+    f = one(audit("sends_mail: false", data, domain="parked.example"), "policy.parked-sends-mail")
     assert f.status is Status.UNKNOWN
 
 
@@ -320,19 +381,19 @@ def test_sending_domain_with_parked_records_fires() -> None:
 
 # --- MTA-STS and DKIM ------------------------------------------------------------------------
 
+
 def test_mta_sts_mode() -> None:
     assert policy_findings(audit("mta_sts_mode: enforce")) == []
-    missing = one(audit("mta_sts_mode: testing", zone({"_mta-sts.shop.example": None})),
-                  "policy.mta-sts-mode")
+    missing = one(
+        audit("mta_sts_mode: testing", zone({"_mta-sts.shop.example": None})), "policy.mta-sts-mode"
+    )
     assert "there is none" in missing.message and missing.subject == "_mta-sts.shop.example"
     invalid = zone({"_mta-sts.shop.example": [{"TXT": "v=STSv1; id=not valid!"}]})
     f = one(audit("mta_sts_mode: enforce", invalid), "policy.mta-sts-mode")
     assert "it is invalid" in f.message and f.record == "v=STSv1; id=not valid!"
-    assert policy_findings(audit("mta_sts_mode: none",
-                                 zone({"_mta-sts.shop.example": None}))) == []
+    assert policy_findings(audit("mta_sts_mode: none", zone({"_mta-sts.shop.example": None}))) == []
     down = zone({"_mta-sts.shop.example": ["TIMEOUT"]})
-    assert one(audit("mta_sts_mode: enforce", down),
-               "policy.mta-sts-mode").status is Status.UNKNOWN
+    assert one(audit("mta_sts_mode: enforce", down), "policy.mta-sts-mode").status is Status.UNKNOWN
 
 
 def test_expected_dkim_selectors_are_checked_explicitly() -> None:

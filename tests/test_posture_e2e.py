@@ -90,8 +90,10 @@ MISTAKES: dict[str, Expected] = {
     "dmarc-dangling.example": {"dns.dangling-cname": (ERR, FAIL), "dmarc.missing": (ERR, FAIL)},
     "dmarc-rua-external.example": {"dmarc.rua-external-unauthorized": (ERR, FAIL)},
     # the only rua entry is unusable, so no aggregate reports arrive at all
-    "dmarc-rua-nomailto.example": {"dmarc.rua-invalid-uri": (ERR, FAIL),
-                                   "dmarc.no-rua": (WARN, FAIL)},
+    "dmarc-rua-nomailto.example": {
+        "dmarc.rua-invalid-uri": (ERR, FAIL),
+        "dmarc.no-rua": (WARN, FAIL),
+    },
     # DKIM
     "dkim-1024.example": {"dkim.rsa-1024": (WARN, FAIL)},
     "dkim-512.example": {"dkim.rsa-too-short": (ERR, FAIL)},
@@ -107,14 +109,20 @@ MISTAKES: dict[str, Expected] = {
     "mx-null-unlocked.example": {"mx.null-mx-not-locked": (WARN, FAIL), **PARKED_INFO},
     # nothing at all next to the null MX: SPF and DMARC are missing too (dmarc.missing
     # is lowered to a warning because the domain sends no mail)
-    "parked-bare.example": {"mx.null-mx-not-locked": (WARN, FAIL), "spf.missing": (WARN, FAIL),
-                            "dmarc.missing": (WARN, FAIL), **PARKED_INFO},
+    "parked-bare.example": {
+        "mx.null-mx-not-locked": (WARN, FAIL),
+        "spf.missing": (WARN, FAIL),
+        "dmarc.missing": (WARN, FAIL),
+        **PARKED_INFO,
+    },
     # MTA-STS, TLS-RPT, BIMI
     "mtasts-invalid.example": {"mtasts.record-invalid": (ERR, FAIL)},
     "tlsrpt-invalid.example": {"tlsrpt.invalid": (ERR, FAIL)},
     # BIMI needs enforcement, and p=none is itself worth a warning
-    "bimi-pnone.example": {"bimi.dmarc-not-enforced": (ERR, FAIL),
-                           "dmarc.policy-none": (WARN, FAIL)},
+    "bimi-pnone.example": {
+        "bimi.dmarc-not-enforced": (ERR, FAIL),
+        "dmarc.policy-none": (WARN, FAIL),
+    },
     # a provider's nameservers fail: could not check, never "missing"
     "esp-timeout.example": PROVIDER_DOWN,
     "esp-servfail.example": PROVIDER_DOWN,
@@ -137,22 +145,45 @@ CLEAN: dict[str, Expected] = {
     "rua-wildcard.example": {},
     "parked-locked.example": PARKED_INFO,
 }
-CLEAN_WARNING_ALLOWED = {"spf-ten.example": "spf.lookups-near-limit",
-                         "ed25519-only.example": "dkim.ed25519-only"}
+CLEAN_WARNING_ALLOWED = {
+    "spf-ten.example": "spf.lookups-near-limit",
+    "ed25519-only.example": "dkim.ed25519-only",
+}
 """The two clean domains whose point is one (and only one) warning."""
 
-PROBED = {"dkim-1024.example", "dkim-512.example", "dkim-revoked.example",
-          "dkim-testing.example", "dkim-sha1.example", "dkim-badbase64.example",
-          "dkim-dangling.example", "ed25519-pair.example", "ed25519-only.example",
-          "dmarc-cname.example", "mx-null-unlocked.example", "parked-bare.example",
-          "parked-locked.example", "clean-org.example", "esp-timeout.example",
-          "esp-servfail.example"}
+PROBED = {
+    "dkim-1024.example",
+    "dkim-512.example",
+    "dkim-revoked.example",
+    "dkim-testing.example",
+    "dkim-sha1.example",
+    "dkim-badbase64.example",
+    "dkim-dangling.example",
+    "ed25519-pair.example",
+    "ed25519-only.example",
+    "dmarc-cname.example",
+    "mx-null-unlocked.example",
+    "parked-bare.example",
+    "parked-locked.example",
+    "clean-org.example",
+    "esp-timeout.example",
+    "esp-servfail.example",
+}
 """Audited with the default probe of common DKIM selectors; all others publish a key
 at :data:`PUBLISHED` and are audited with ``--selector google``."""
-NO_GOOGLE_KEY = {"dkim-1024.example", "dkim-512.example", "dkim-revoked.example",
-                 "dkim-testing.example", "dkim-sha1.example", "dkim-badbase64.example",
-                 "ed25519-pair.example", "ed25519-only.example", "mx-null-unlocked.example",
-                 "parked-bare.example", "parked-locked.example"}
+NO_GOOGLE_KEY = {
+    "dkim-1024.example",
+    "dkim-512.example",
+    "dkim-revoked.example",
+    "dkim-testing.example",
+    "dkim-sha1.example",
+    "dkim-badbase64.example",
+    "ed25519-pair.example",
+    "ed25519-only.example",
+    "mx-null-unlocked.example",
+    "parked-bare.example",
+    "parked-locked.example",
+}
 
 EXPLICIT: dict[str, Expected] = {
     "dkim-selector-missing.example": {"dkim.selector-missing": (ERR, FAIL)},
@@ -163,15 +194,33 @@ HANDED_DOWN = {"www.np-psd.example": ("quarantine", "sp"), "ghost.np-psd.example
 """Subdomains that inherit np-psd.example's policy: (policy, tag it comes from). They run
 in the ``explicit`` batch; only their DMARC discovery is checked (they publish nothing)."""
 
-MISSING_IDS = {"spf.missing", "dmarc.missing", "mx.missing", "mtasts.missing", "tlsrpt.missing",
-               "dkim.selector-missing", "spf.target-no-record", "dkim.no-key-found",
-               "dmarc.rua-external-unauthorized"}
+MISSING_IDS = {
+    "spf.missing",
+    "dmarc.missing",
+    "mx.missing",
+    "mtasts.missing",
+    "tlsrpt.missing",
+    "dkim.selector-missing",
+    "spf.target-no-record",
+    "dkim.no-key-found",
+    "dmarc.rua-external-unauthorized",
+}
 """Verdicts that say something is absent; a failed lookup must never produce them."""
 
 
 def check_args(nameserver: str, *extra: str, timeout: str = TIMEOUT) -> list[str]:
-    return ["check", "--nameserver", nameserver, "--format", "json", "--timeout", timeout,
-            "--concurrency", CONCURRENCY, *extra]
+    return [
+        "check",
+        "--nameserver",
+        nameserver,
+        "--format",
+        "json",
+        "--timeout",
+        timeout,
+        "--concurrency",
+        CONCURRENCY,
+        *extra,
+    ]
 
 
 def by_domain(doc: dict) -> dict[str, dict]:
@@ -192,8 +241,9 @@ def finding(report: dict, check_id: str) -> dict:
     return found[0]
 
 
-def audit(nameserver: str, domains: list[str], *extra: str, timeout: str = TIMEOUT
-          ) -> dict[str, dict]:
+def audit(
+    nameserver: str, domains: list[str], *extra: str, timeout: str = TIMEOUT
+) -> dict[str, dict]:
     """Run ``check`` on ``domains`` against ``nameserver``; reports by domain."""
     run = run_cli(*check_args(nameserver, *extra, timeout=timeout), *domains)
     assert run.code in (0, 1), f"exit {run.code}: {run.err}"
@@ -208,8 +258,9 @@ def audit(nameserver: str, domains: list[str], *extra: str, timeout: str = TIMEO
 @pytest.fixture(scope="module")
 def server() -> Iterator[DnsServer]:
     """One loopback server for the module (the ``dns_server`` factory is per test)."""
-    with DnsServer(ZONE_FILES, outside="nxdomain", blackhole=BLACKHOLE,
-                   servfail=SERVFAIL) as running:
+    with DnsServer(
+        ZONE_FILES, outside="nxdomain", blackhole=BLACKHOLE, servfail=SERVFAIL
+    ) as running:
         yield running
     assert not running.errors, f"DNS server failed: {running.errors}"
 
@@ -224,32 +275,52 @@ def runs(server: DnsServer) -> dict[str, dict[str, dict]]:
     domains = [*MISTAKES, *CLEAN]
     batches = {
         # the blackholed provider makes its domain wait 2 x 2 s: start it first
-        "probe": (sorted((d for d in domains if d in PROBED),
-                         key=lambda d: not d.startswith("esp-")), ()),
+        "probe": (
+            sorted((d for d in domains if d in PROBED), key=lambda d: not d.startswith("esp-")),
+            (),
+        ),
         "selector": ([d for d in domains if d not in PROBED], ("--selector", PUBLISHED)),
         "explicit": ([*EXPLICIT, *HANDED_DOWN], ("--selector", SELECTOR)),
-        "rfc7489": ([d for d in CLEAN if d not in NO_GOOGLE_KEY],
-                    ("--dmarc-mode", "rfc7489", "--selector", PUBLISHED)),
+        "rfc7489": (
+            [d for d in CLEAN if d not in NO_GOOGLE_KEY],
+            ("--dmarc-mode", "rfc7489", "--selector", PUBLISHED),
+        ),
     }
     with ThreadPoolExecutor(len(batches)) as pool:
-        futures = {name: pool.submit(audit, server.nameserver, batch, *extra)
-                   for name, (batch, extra) in batches.items()}
+        futures = {
+            name: pool.submit(audit, server.nameserver, batch, *extra)
+            for name, (batch, extra) in batches.items()
+        }
         done = {name: future.result() for name, future in futures.items()}
     return {**done, "all": {**done["probe"], **done["selector"]}}
 
 
 def test_fixture_keys_are_what_their_markers_say() -> None:
     """scripts/make_posture_keys.py --check: each marked key is of the marked kind."""
-    check = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_posture_keys.py"),
-                            "--check"], capture_output=True, text=True, timeout=60)
+    check = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "make_posture_keys.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert (check.returncode, check.stderr) == (0, "")
 
 
-PROVIDERS = {"goodesp.example", "crm-suite.example", "helpdesk-cloud.example",
-             "newsletter-hub.example", "payroll-svc.example", "loopy-esp.example",
-             "moved-esp.example", "dmarc-analytics.example", "dmarc-vendor.test",
-             "wild-reports.test", "hosted-dmarc.example", "old-dmarc-host.example",
-             "old-esp.example"}
+PROVIDERS = {
+    "goodesp.example",
+    "crm-suite.example",
+    "helpdesk-cloud.example",
+    "newsletter-hub.example",
+    "payroll-svc.example",
+    "loopy-esp.example",
+    "moved-esp.example",
+    "dmarc-analytics.example",
+    "dmarc-vendor.test",
+    "wild-reports.test",
+    "hosted-dmarc.example",
+    "old-dmarc-host.example",
+    "old-esp.example",
+}
 """Zones of the providers the domains use (not audited themselves)."""
 
 
@@ -271,8 +342,11 @@ def test_mistake_is_reported_and_nothing_else(runs, domain: str) -> None:
 @pytest.mark.parametrize("domain", list(CLEAN))
 def test_clean_domain_raises_no_false_alarm(runs, domain: str) -> None:
     report = runs["all"][domain]
-    loud = [(f["id"], f["severity"]) for f in report["findings"]
-            if f["severity"] in (ERR, WARN) and f["id"] != CLEAN_WARNING_ALLOWED.get(domain)]
+    loud = [
+        (f["id"], f["severity"])
+        for f in report["findings"]
+        if f["severity"] in (ERR, WARN) and f["id"] != CLEAN_WARNING_ALLOWED.get(domain)
+    ]
     assert loud == []
     assert triples(report) == expected_triples(CLEAN[domain])
 
@@ -309,8 +383,10 @@ def test_sp_and_np_handed_down(runs, domain: str) -> None:
 
 
 def test_provider_dns_failure_is_unknown_never_missing(runs) -> None:
-    for domain, provider in (("esp-timeout.example", "spf.down-esp.example"),
-                             ("esp-servfail.example", "spf.servfail-esp.example")):
+    for domain, provider in (
+        ("esp-timeout.example", "spf.down-esp.example"),
+        ("esp-servfail.example", "spf.servfail-esp.example"),
+    ):
         report = runs["all"][domain]
         assert report["spf"]["status"] == "temperror"
         assert {f["status"] for f in report["findings"]} == {UNKNOWN}
@@ -332,28 +408,40 @@ def test_the_right_record_is_blamed(runs) -> None:
         ("dkim-dangling.example", "dns.dangling-cname"): "s1._domainkey.dkim-dangling.example",
         ("dkim-512.example", "dkim.rsa-too-short"): "default._domainkey.dkim-512.example",
         ("dkim-revoked.example", "dkim.key-revoked"): "selector1._domainkey.dkim-revoked.example",
-        ("dmarc-rua-external.example", "dmarc.rua-external-unauthorized"):
-            "_dmarc.dmarc-rua-external.example",
+        (
+            "dmarc-rua-external.example",
+            "dmarc.rua-external-unauthorized",
+        ): "_dmarc.dmarc-rua-external.example",
         ("mtasts-invalid.example", "mtasts.record-invalid"): "_mta-sts.mtasts-invalid.example",
         ("tlsrpt-invalid.example", "tlsrpt.invalid"): "_smtp._tls.tlsrpt-invalid.example",
         ("mx-cname.example", "mx.target-invalid"): "mx-cname.example",
     }
     for (domain, check_id), subject in subjects.items():
         assert finding(reports[domain], check_id)["subject"] == subject, (domain, check_id)
-    assert "mail.mx-cname.example" in finding(reports["mx-cname.example"],
-                                              "mx.target-invalid")["message"]
-    assert "mx1.mx-noaddr.example" in finding(reports["mx-noaddr.example"],
-                                              "mx.target-invalid")["message"]
+    assert (
+        "mail.mx-cname.example"
+        in finding(reports["mx-cname.example"], "mx.target-invalid")["message"]
+    )
+    assert (
+        "mx1.mx-noaddr.example"
+        in finding(reports["mx-noaddr.example"], "mx.target-invalid")["message"]
+    )
 
 
 def test_spf_counts(runs) -> None:
     reports = runs["all"]
-    assert (reports["spf-too-many.example"]["spf"]["lookups"],
-            reports["spf-too-many.example"]["spf"]["status"]) == (12, "permerror")
-    assert (reports["spf-ten.example"]["spf"]["lookups"],
-            reports["spf-ten.example"]["spf"]["status"]) == (10, "valid")
-    assert (reports["spf-void.example"]["spf"]["void_lookups"],
-            reports["spf-void.example"]["spf"]["status"]) == (3, "permerror")
+    assert (
+        reports["spf-too-many.example"]["spf"]["lookups"],
+        reports["spf-too-many.example"]["spf"]["status"],
+    ) == (12, "permerror")
+    assert (
+        reports["spf-ten.example"]["spf"]["lookups"],
+        reports["spf-ten.example"]["spf"]["status"],
+    ) == (10, "valid")
+    assert (
+        reports["spf-void.example"]["spf"]["void_lookups"],
+        reports["spf-void.example"]["spf"]["status"],
+    ) == (3, "permerror")
     assert reports["spf-redirect.example"]["spf"]["status"] == "valid"
     assert reports["spf-redirect.example"]["spf"]["lookups"] == 2
     split = reports["split-txt.example"]["spf"]
@@ -380,10 +468,13 @@ def test_dkim_keys_as_published(runs) -> None:
     assert key("ed25519-pair.example", "default")[:2] == ("found", "ed25519")
     assert key("ed25519-pair.example", "selector1") == ("found", "rsa", 2048)
     assert key("dkim-dangling.example", "s1")[0] == "dangling-cname"
-    via_cname = next(r for r in reports["dmarc-cname.example"]["dkim"]["results"]
-                     if r["selector"] == "s1")
-    assert via_cname["cname_chain"] == ["s1._domainkey.dmarc-cname.example",
-                                        "s1.domainkey.u7001.wl.goodesp.example"]
+    via_cname = next(
+        r for r in reports["dmarc-cname.example"]["dkim"]["results"] if r["selector"] == "s1"
+    )
+    assert via_cname["cname_chain"] == [
+        "s1._domainkey.dmarc-cname.example",
+        "s1.domainkey.u7001.wl.goodesp.example",
+    ]
     assert via_cname["bits"] == 2048
 
 
@@ -404,7 +495,9 @@ def test_dmarc_policies_as_receivers_apply_them(runs) -> None:
     assert policy("eu.parent-org.example") == ("domain", "reject", "p")
     assert reports["eu.parent-org.example"]["dmarc"]["org_domain"] == "parent-org.example"
     assert reports["rua-wildcard.example"]["dmarc"]["rua"] == [
-        "mailto:dmarc-reports@rua-wildcard.example", "mailto:rua+wildcard@wild-reports.test"]
+        "mailto:dmarc-reports@rua-wildcard.example",
+        "mailto:rua+wildcard@wild-reports.test",
+    ]
     assert reports["dmarc-missing.example"]["dmarc"]["status"] == "none"
     assert reports["dmarc-dangling.example"]["dmarc"]["status"] == "none"
 
@@ -414,24 +507,38 @@ def test_null_mx_not_locked_suggests_the_parked_trio(runs, domain: str) -> None:
     report = runs["all"][domain]
     assert report["mx"]["status"] == "null"
     suggested = finding(report, "mx.null-mx-not-locked")["suggested_record"]
-    assert suggested.splitlines() == [f"{domain}. MX 0 .", f'{domain}. TXT "v=spf1 -all"',
-                                      f'_dmarc.{domain}. TXT "v=DMARC1; p=reject;"']
+    assert suggested.splitlines() == [
+        f"{domain}. MX 0 .",
+        f'{domain}. TXT "v=spf1 -all"',
+        f'_dmarc.{domain}. TXT "v=DMARC1; p=reject;"',
+    ]
 
 
 # -- DNS failures: a server that fails for chosen names of clean domains -------------
 
 FAILING = {
     # the domain's own nameservers fail for the apex: SPF, MX (and the apex TXT DMARC reads)
-    "servfail": ["clean-org.example", "_dmarc.parent-org.example", "_mta-sts.parent-org.example",
-                 "mx1.parent-org.example",
-                 "rua-authorized.example._report._dmarc.reports.dmarc-vendor.test"],
-    "blackhole": ["_smtp._tls.parent-org.example", "google._domainkey.parent-org.example",
-                  "google._domainkey.shop.clean-org.example"],
+    "servfail": [
+        "clean-org.example",
+        "_dmarc.parent-org.example",
+        "_mta-sts.parent-org.example",
+        "mx1.parent-org.example",
+        "rua-authorized.example._report._dmarc.reports.dmarc-vendor.test",
+    ],
+    "blackhole": [
+        "_smtp._tls.parent-org.example",
+        "google._domainkey.parent-org.example",
+        "google._domainkey.shop.clean-org.example",
+    ],
 }
 
 
-FAILED_DOMAINS = ["clean-org.example", "parent-org.example", "rua-authorized.example",
-                  "shop.clean-org.example"]
+FAILED_DOMAINS = [
+    "clean-org.example",
+    "parent-org.example",
+    "rua-authorized.example",
+    "shop.clean-org.example",
+]
 
 
 @pytest.fixture(scope="module")
@@ -447,13 +554,20 @@ def failed_run() -> Iterator[dict[str, dict]]:
 def test_failed_lookups_are_unknown_never_missing(failed_run) -> None:
     reports = failed_run
     for domain, report in reports.items():
-        loud = [(f["id"], f["status"]) for f in report["findings"]
-                if f["severity"] in (ERR, WARN) and f["status"] != UNKNOWN]
+        loud = [
+            (f["id"], f["status"])
+            for f in report["findings"]
+            if f["severity"] in (ERR, WARN) and f["status"] != UNKNOWN
+        ]
         assert loud == [], domain
         said_missing = {f["id"] for f in report["findings"] if f["status"] == FAIL}
         assert not said_missing & MISSING_IDS, domain
-    subjects = {(d, f["subject"]) for d, r in reports.items() for f in r["findings"]
-                if f["id"] == "dns.lookup-failed" and f["status"] == UNKNOWN}
+    subjects = {
+        (d, f["subject"])
+        for d, r in reports.items()
+        for f in r["findings"]
+        if f["id"] == "dns.lookup-failed" and f["status"] == UNKNOWN
+    }
     for name in FAILING["servfail"] + FAILING["blackhole"]:
         if name != "clean-org.example":
             assert any(subject == name for _, subject in subjects), name
@@ -482,9 +596,13 @@ def test_one_failed_lookup_is_reported_once(failed_run) -> None:
     the same question differently, so both stay.
     """
     report = failed_run["clean-org.example"]  # its nameservers SERVFAIL for the apex
-    about_apex_txt = [f["message"] for f in report["findings"]
-                      if f["id"] == "dns.lookup-failed" and f["subject"] == "clean-org.example"
-                      and re.search(r"\bTXT\b", f["message"])]
+    about_apex_txt = [
+        f["message"]
+        for f in report["findings"]
+        if f["id"] == "dns.lookup-failed"
+        and f["subject"] == "clean-org.example"
+        and re.search(r"\bTXT\b", f["message"])
+    ]
     assert len(about_apex_txt) == 1, about_apex_txt
 
 
@@ -507,8 +625,9 @@ def _dmarc_suggestions(report: dict) -> dict[str, str | None]:
     return out
 
 
-@pytest.mark.parametrize("domain", [d for d in MISTAKES if d.startswith(("dmarc-", "parked-",
-                                                                         "mx-null-", "bimi-"))])
+@pytest.mark.parametrize(
+    "domain", [d for d in MISTAKES if d.startswith(("dmarc-", "parked-", "mx-null-", "bimi-"))]
+)
 def test_fixes_for_one_dmarc_record_agree_on_the_policy(runs, domain: str) -> None:
     """Bug (fails for dmarc-apex.example and parked-bare.example): two findings tell the
     user to publish different policies at the same _dmarc name.
@@ -528,7 +647,8 @@ def test_fixes_for_one_dmarc_record_agree_on_the_policy(runs, domain: str) -> No
 
 
 def test_applying_the_suggested_parked_records_gives_a_clean_domain(
-        runs, dns_server, tmp_path: Path) -> None:
+    runs, dns_server, tmp_path: Path
+) -> None:
     """Bug: publishing exactly the records mx.null-mx-not-locked suggests raises
     dmarc.no-rua (warning).
 
@@ -539,9 +659,11 @@ def test_applying_the_suggested_parked_records_gives_a_clean_domain(
     domain = "parked-bare.example"
     trio = finding(runs["all"][domain], "mx.null-mx-not-locked")["suggested_record"]
     zone = tmp_path / f"{domain}.zone"
-    zone.write_text(f"$ORIGIN {domain}.\n$TTL 3600\n"
-                    f"@ IN SOA ns1 hostmaster 2026060102 7200 3600 1209600 3600\n"
-                    f"@ IN NS ns1\nns1 IN A 203.0.113.204\n{trio}\n")
+    zone.write_text(
+        f"$ORIGIN {domain}.\n$TTL 3600\n"
+        f"@ IN SOA ns1 hostmaster 2026060102 7200 3600 1209600 3600\n"
+        f"@ IN NS ns1\nns1 IN A 203.0.113.204\n{trio}\n"
+    )
     fixed = dns_server(zone, outside="nxdomain")
     report = audit(fixed.nameserver, [domain])[domain]
     assert report["mx"]["status"] == "null"

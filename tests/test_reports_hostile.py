@@ -23,21 +23,25 @@ from dmarc_audit.reports.read import ReadOptions, read_report_bytes, read_report
 HOSTILE = Path(__file__).parent / "data" / "reports" / "hostile"
 MiB = 1 << 20
 
-RECORD = ("<record><row><source_ip>192.0.2.{n}</source_ip><count>1</count><policy_evaluated>"
-          "<disposition>none</disposition><dkim>pass</dkim><spf>pass</spf></policy_evaluated>"
-          "</row><identifiers><header_from>example.com</header_from></identifiers>"
-          "<auth_results><spf><domain>example.com</domain><result>pass</result></spf>"
-          "</auth_results></record>\n")
+RECORD = (
+    "<record><row><source_ip>192.0.2.{n}</source_ip><count>1</count><policy_evaluated>"
+    "<disposition>none</disposition><dkim>pass</dkim><spf>pass</spf></policy_evaluated>"
+    "</row><identifiers><header_from>example.com</header_from></identifiers>"
+    "<auth_results><spf><domain>example.com</domain><result>pass</result></spf>"
+    "</auth_results></record>\n"
+)
 
 
 def report(records: int = 1, org: str = "Reporter", same: bool = False) -> str:
-    return ('<?xml version="1.0"?>\n<feedback><report_metadata>'
-            f"<org_name>{org}</org_name><email>r@reporter.example</email>"
-            "<report_id>id</report_id><date_range><begin>1700000000</begin>"
-            "<end>1700086399</end></date_range></report_metadata><policy_published>"
-            "<domain>example.com</domain><p>none</p></policy_published>\n"
-            + "".join(RECORD.format(n=1 if same else n % 250 + 1) for n in range(records))
-            + "</feedback>\n")
+    return (
+        '<?xml version="1.0"?>\n<feedback><report_metadata>'
+        f"<org_name>{org}</org_name><email>r@reporter.example</email>"
+        "<report_id>id</report_id><date_range><begin>1700000000</begin>"
+        "<end>1700086399</end></date_range></report_metadata><policy_published>"
+        "<domain>example.com</domain><p>none</p></policy_published>\n"
+        + "".join(RECORD.format(n=1 if same else n % 250 + 1) for n in range(records))
+        + "</feedback>\n"
+    )
 
 
 def items(data: bytes, source: str = "input", cap: int = 1 << 30) -> list:
@@ -88,8 +92,10 @@ def only_error(found: list) -> ReportError:
 
 # --- entities and DTDs ---------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["billion_laughs.xml", "xxe_file.xml",
-                                  "xxe_parameter_entity.xml", "external_dtd.xml"])
+
+@pytest.mark.parametrize(
+    "name", ["billion_laughs.xml", "xxe_file.xml", "xxe_parameter_entity.xml", "external_dtd.xml"]
+)
 def test_doctype_is_refused(name: str) -> None:
     [error] = read_reports([str(HOSTILE / name)])
     assert isinstance(error, ReportError)
@@ -100,10 +106,11 @@ def test_doctype_is_refused(name: str) -> None:
 def test_xxe_never_reads_the_file(tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-VALUE")
-    document = (f'<?xml version="1.0"?><!DOCTYPE feedback [<!ENTITY x SYSTEM "file://{secret}">'
-                f']>{report(org="&x;").split("?>", 1)[1]}')
-    for data in (document.encode(), gzip.compress(document.encode()),
-                 zipped(("r.xml", document))):
+    document = (
+        f'<?xml version="1.0"?><!DOCTYPE feedback [<!ENTITY x SYSTEM "file://{secret}">'
+        f"]>{report(org='&x;').split('?>', 1)[1]}"
+    )
+    for data in (document.encode(), gzip.compress(document.encode()), zipped(("r.xml", document))):
         found = items(data)
         outcomes = consume(found)
         assert len(outcomes) == 1 and "DOCTYPE declaration is not allowed" in outcomes[0]
@@ -118,6 +125,7 @@ def test_undeclared_entity_is_read_as_text_not_resolved() -> None:
 
 
 # --- zip ----------------------------------------------------------------------
+
 
 def test_zip_member_declaring_more_than_the_default_cap_is_not_inflated() -> None:
     data = patch_zip(zipped(("r.xml", report())), size=2 << 30)
@@ -157,8 +165,12 @@ def test_encrypted_and_bzip2_members_are_refused() -> None:
 
 
 def test_zip_with_non_xml_members() -> None:
-    data = zipped(("report.xml", report(3)), ("setup.exe", b"MZ\x90\x00" + bytes(100)),
-                  ("notes.txt", "hello"), ("../../evil.xml", report()))
+    data = zipped(
+        ("report.xml", report(3)),
+        ("setup.exe", b"MZ\x90\x00" + bytes(100)),
+        ("notes.txt", "hello"),
+        ("../../evil.xml", report()),
+    )
     outcomes = consume(items(data, "mixed.zip"))
     assert outcomes[0] == "ok mixed.zip!report.xml: 3"
     assert outcomes[1].startswith("error mixed.zip!setup.exe: not a report")
@@ -173,7 +185,7 @@ def test_zip_with_too_many_entries() -> None:
 
 def test_broken_zip() -> None:
     data = zipped(("r.xml", report()))
-    assert "not a readable zip archive" in only_error(items(data[:len(data) // 2])).message
+    assert "not a readable zip archive" in only_error(items(data[: len(data) // 2])).message
 
 
 def test_containers_nested_too_deep() -> None:
@@ -194,6 +206,7 @@ def test_nested_zip_in_an_email() -> None:
 
 
 # --- gzip -----------------------------------------------------------------------
+
 
 def test_gzip_bomb_of_records_trips_on_the_cap() -> None:
     data = gzip.compress(report(20_000).encode(), 9)  # ~6 MB of XML
@@ -241,6 +254,7 @@ def test_bzip2_is_not_a_container() -> None:
 
 # --- broken XML ----------------------------------------------------------------
 
+
 def test_invalid_utf8_sequences_are_replaced() -> None:
     data = report(3).encode().replace(b"Reporter", b"Rep\xc3\x28\xed\xa0\x80\xff")
     [item] = items(data)
@@ -278,8 +292,10 @@ def test_control_characters_and_nul_bytes() -> None:
 def test_deeply_nested_mime_parts() -> None:
     text = "Content-Type: text/plain\n\nhello\n"
     for depth in range(60):
-        text = (f'Content-Type: multipart/mixed; boundary="b{depth}"\n\n--b{depth}\n{text}'
-                f"\n--b{depth}--\n")
+        text = (
+            f'Content-Type: multipart/mixed; boundary="b{depth}"\n\n--b{depth}\n{text}'
+            f"\n--b{depth}--\n"
+        )
     data = ("From: x@example.com\nSubject: deep\nMIME-Version: 1.0\n" + text).encode()
     error = only_error(items(data, "deep.eml"))
     assert "nested" in error.message or "too complex" in error.message

@@ -48,8 +48,14 @@ POLICY = """  <policy_published>
 """
 
 
-def rec(ip: str = "192.0.2.1", count: str = "1", dkim: str = "pass", spf: str = "pass",
-        disposition: str = "none", extra: str = "") -> str:
+def rec(
+    ip: str = "192.0.2.1",
+    count: str = "1",
+    dkim: str = "pass",
+    spf: str = "pass",
+    disposition: str = "none",
+    extra: str = "",
+) -> str:
     return f"""  <record>
     <row>
       <source_ip>{ip}</source_ip>
@@ -80,16 +86,24 @@ def rec(ip: str = "192.0.2.1", count: str = "1", dkim: str = "pass", spf: str = 
 """
 
 
-def report(*records: str, meta: str = META, policy: str = POLICY,
-           head: str = '<?xml version="1.0" encoding="UTF-8"?>\n',
-           open_tag: str = "<feedback>", close_tag: str = "</feedback>") -> str:
+def report(
+    *records: str,
+    meta: str = META,
+    policy: str = POLICY,
+    head: str = '<?xml version="1.0" encoding="UTF-8"?>\n',
+    open_tag: str = "<feedback>",
+    close_tag: str = "</feedback>",
+) -> str:
     body = "".join(records) if records else rec()
     return f"{head}{open_tag}\n  <version>1.0</version>\n{meta}{policy}{body}{close_tag}\n"
 
 
 def read_one(data: bytes | str, source: str = "test.xml", **kw: int) -> AggregateReport:
-    items = list(read_report_bytes(data.encode() if isinstance(data, str) else data, source,
-                                   ReadOptions(**kw)))
+    items = list(
+        read_report_bytes(
+            data.encode() if isinstance(data, str) else data, source, ReadOptions(**kw)
+        )
+    )
     assert len(items) == 1, items
     item = items[0]
     assert isinstance(item, AggregateReport), item
@@ -105,8 +119,11 @@ def warned(item: AggregateReport | FailureReport | TlsReport, text: str) -> bool
 
 
 def only_error(data: bytes | str, source: str = "test.xml", **kw: int) -> ReportError:
-    items = list(read_report_bytes(data.encode() if isinstance(data, str) else data, source,
-                                   ReadOptions(**kw)))
+    items = list(
+        read_report_bytes(
+            data.encode() if isinstance(data, str) else data, source, ReadOptions(**kw)
+        )
+    )
     assert len(items) == 1 and isinstance(items[0], ReportError), items
     return items[0]
 
@@ -123,8 +140,11 @@ def zipped(*members: tuple[str, bytes | str], method: int = zipfile.ZIP_DEFLATED
     return out.getvalue()
 
 
-def mail(*attachments: tuple[str, str, bytes], body: str = "An aggregate report.",
-         subject: str = "Report domain: example.com") -> bytes:
+def mail(
+    *attachments: tuple[str, str, bytes],
+    body: str = "An aggregate report.",
+    subject: str = "Report domain: example.com",
+) -> bytes:
     msg = EmailMessage()
     msg["From"] = "noreply-dmarc@reporter.example"
     msg["To"] = "dmarc@example.com"
@@ -138,6 +158,7 @@ def mail(*attachments: tuple[str, str, bytes], body: str = "An aggregate report.
 
 # --- the API -----------------------------------------------------------------
 
+
 def test_read_options_default_cap_is_one_gibibyte() -> None:
     assert ReadOptions().max_decompressed_bytes == 1 << 30
     with pytest.raises(ValueError):
@@ -147,14 +168,23 @@ def test_read_options_default_cap_is_one_gibibyte() -> None:
 def test_a_plain_report_reads_every_field() -> None:
     item = read_one(report(rec("192.0.2.1", "3"), rec("2001:DB8::0:1", "2", dkim="fail")))
     meta = item.meta
-    assert (meta.org_name, meta.email, meta.report_id) == ("Reporter Inc.",
-                                                           "dmarc@reporter.example", "r-1")
+    assert (meta.org_name, meta.email, meta.report_id) == (
+        "Reporter Inc.",
+        "dmarc@reporter.example",
+        "r-1",
+    )
     assert meta.begin == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
     assert meta.end == datetime.fromtimestamp(1700086399, UTC)
     assert meta.schema is AggregateSchema.RFC7489
     policy = meta.policy
     assert (policy.domain, policy.p, policy.sp, policy.adkim, policy.aspf, policy.pct) == (
-        "example.com", "none", "quarantine", "r", "r", 100)
+        "example.com",
+        "none",
+        "quarantine",
+        "r",
+        "r",
+        100,
+    )
     assert policy.np is None and policy.fo == "0"
     first, second = records_of(item)
     assert first.source_ip == "192.0.2.1" and first.count == 3
@@ -183,8 +213,12 @@ def test_minified_and_pretty_reports_read_the_same() -> None:
 
 
 def test_fast_and_careful_readers_agree_on_quirky_input() -> None:
-    document = report(rec(extra="\n    <extensions><x>1</x></extensions>"),
-                      rec("bad-ip"), rec(count="Pass"), rec(dkim="Pass"))
+    document = report(
+        rec(extra="\n    <extensions><x>1</x></extensions>"),
+        rec("bad-ip"),
+        rec(count="Pass"),
+        rec(dkim="Pass"),
+    )
     data = document.encode()
 
     def opener(_warn: object) -> io.BytesIO:
@@ -222,7 +256,7 @@ def test_a_file_without_a_report_is_an_error(tmp_path: Path) -> None:
     messages = [item.message for item in read_reports([str(tmp_path)])]
     assert len(messages) == 3
     assert "not a report" in messages[0]
-    assert "JSON without \"policies\"" in messages[1]
+    assert 'JSON without "policies"' in messages[1]
     assert "no <feedback> element" in messages[2] and "<html>" in messages[2]
 
 
@@ -233,19 +267,22 @@ def test_the_format_comes_from_the_content_not_the_name(tmp_path: Path) -> None:
     assert [type(i).__name__ for i in items] == ["AggregateReport", "AggregateReport"]
 
 
-@pytest.mark.parametrize(("head", "expected"), [
-    (b"", Format.EMPTY),
-    (b"  \n", Format.EMPTY),
-    (b"\x1f\x8b\x08", Format.GZIP),
-    (b"PK\x03\x04", Format.ZIP),
-    (b"\xef\xbb\xbf<?xml", Format.XML),
-    (b"\xff\xfe<\x00", Format.XML),
-    (b"\n  <feedback>", Format.XML),
-    (b' {"policies": []}', Format.JSON),
-    (b"From a@b.example Mon Jan  1 00:00:00 2024\nSubject: x\n", Format.MBOX),
-    (b"Received: from x\nSubject: y\n\nbody", Format.EMAIL),
-    (b"MZ\x90\x00", Format.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b"", Format.EMPTY),
+        (b"  \n", Format.EMPTY),
+        (b"\x1f\x8b\x08", Format.GZIP),
+        (b"PK\x03\x04", Format.ZIP),
+        (b"\xef\xbb\xbf<?xml", Format.XML),
+        (b"\xff\xfe<\x00", Format.XML),
+        (b"\n  <feedback>", Format.XML),
+        (b' {"policies": []}', Format.JSON),
+        (b"From a@b.example Mon Jan  1 00:00:00 2024\nSubject: x\n", Format.MBOX),
+        (b"Received: from x\nSubject: y\n\nbody", Format.EMAIL),
+        (b"MZ\x90\x00", Format.UNKNOWN),
+    ],
+)
 def test_sniff(head: bytes, expected: Format) -> None:
     assert sniff(head) is expected
 
@@ -257,14 +294,18 @@ def test_stdin_is_read_when_the_path_is_a_dash() -> None:
 
 
 def test_zip_yields_every_xml_member() -> None:
-    data = zipped(("a.xml", report(rec("192.0.2.1"))), ("dir/", b""),
-                  ("b.xml.gz", gz(report(rec("192.0.2.2"), rec("192.0.2.3")))))
+    data = zipped(
+        ("a.xml", report(rec("192.0.2.1"))),
+        ("dir/", b""),
+        ("b.xml.gz", gz(report(rec("192.0.2.2"), rec("192.0.2.3")))),
+    )
     items = list(read_report_bytes(data, "x.zip"))
     assert [i.source for i in items] == ["x.zip!a.xml", "x.zip!b.xml.gz"]
     assert [len(records_of(i)) for i in items] == [1, 2]
 
 
 # --- mail: messages, mbox, Maildir --------------------------------------------
+
 
 def test_email_with_a_zipped_report() -> None:
     data = mail(("application/zip", "r.zip", zipped(("r.xml", report()))))
@@ -283,9 +324,11 @@ def test_email_with_an_inline_xml_part_and_quoted_printable() -> None:
 
 def test_single_part_message_whose_body_is_base64_gzip() -> None:
     payload = base64.encodebytes(gz(report()) + b"\r\n").decode()
-    data = ("From: r@reporter.example\nSubject: Report\nContent-Type: application/gzip\n"
-            "Content-Transfer-Encoding: base64\n"
-            'Content-Disposition: attachment; filename="r.xml.gz"\n\n' + payload).encode()
+    data = (
+        "From: r@reporter.example\nSubject: Report\nContent-Type: application/gzip\n"
+        "Content-Transfer-Encoding: base64\n"
+        'Content-Disposition: attachment; filename="r.xml.gz"\n\n' + payload
+    ).encode()
     [item] = read_report_bytes(data, "m.eml")
     assert item.source == "m.eml!r.xml.gz"
     assert len(records_of(item)) == 1
@@ -311,13 +354,16 @@ def test_message_without_a_report_is_an_error() -> None:
 def test_mbox_with_several_messages(tmp_path: Path) -> None:
     one = mail(("application/gzip", "a.xml.gz", gz(report(rec("192.0.2.1")))))
     two = mail(("application/zip", "b.zip", zipped(("b.xml", report(rec("192.0.2.2"))))))
-    box = b"".join(b"From dmarc@reporter.example Mon Jan  1 00:00:00 2024\n" + m + b"\n"
-                   for m in (one, two))
+    box = b"".join(
+        b"From dmarc@reporter.example Mon Jan  1 00:00:00 2024\n" + m + b"\n" for m in (one, two)
+    )
     path = tmp_path / "reports.mbox"
     path.write_bytes(box)
     items = list(read_reports([str(path)]))
-    assert [i.source for i in items] == [f"{path}!message 1!a.xml.gz",
-                                         f"{path}!message 2!b.zip!b.xml"]
+    assert [i.source for i in items] == [
+        f"{path}!message 1!a.xml.gz",
+        f"{path}!message 2!b.zip!b.xml",
+    ]
     assert [r.source_ip for i in items for r in i.records] == ["192.0.2.1", "192.0.2.2"]
 
 
@@ -334,16 +380,22 @@ def test_maildir_reads_cur_and_new_and_skips_tmp(tmp_path: Path) -> None:
     (box / ".hidden.xml").write_text(report())
     sources = [item.source for item in read_reports([str(box)])]
     assert [s.split("Maildir/")[1] for s in sources] == [
-        ".Reports/new/4.host!r.xml.gz", "cur/1.host:2,S!r.xml.gz", "new/2.host!r.xml.gz"]
+        ".Reports/new/4.host!r.xml.gz",
+        "cur/1.host:2,S!r.xml.gz",
+        "new/2.host!r.xml.gz",
+    ]
 
 
 # --- failure and TLS ----------------------------------------------------------
 
+
 def test_plain_text_failure_report_is_read_with_a_warning() -> None:
-    data = (b"From: no-reply@mx.example\nSubject: DMARC Forensic Report for example.com\n"
-            b"Content-Type: multipart/report; boundary=B\nMIME-Version: 1.0\n\n--B\n"
-            b"Content-Type: text/plain\n\n  Sender Domain: example.com\n"
-            b"  Sender IP Address: 203.0.113.9\n--B--\n")
+    data = (
+        b"From: no-reply@mx.example\nSubject: DMARC Forensic Report for example.com\n"
+        b"Content-Type: multipart/report; boundary=B\nMIME-Version: 1.0\n\n--B\n"
+        b"Content-Type: text/plain\n\n  Sender Domain: example.com\n"
+        b"  Sender IP Address: 203.0.113.9\n--B--\n"
+    )
     [item] = read_report_bytes(data, "f.eml")
     assert isinstance(item, FailureReport)
     assert (item.reported_domain, item.source_ip) == ("example.com", "203.0.113.9")
@@ -351,18 +403,24 @@ def test_plain_text_failure_report_is_read_with_a_warning() -> None:
 
 
 def test_tls_report_json_gzip_and_bad_counts() -> None:
-    doc = ('{"organization-name": "Org", "report-id": "id-1", "contact-info": "a@b",'
-           '"date-range": {"start-datetime": "2024-01-01T00:00:00Z",'
-           '"end-datetime": "2024-01-01T23:59:59Z"},'
-           '"policies": [{"policy": {"policy-type": "sts", "policy-domain": "example.com"},'
-           '"summary": {"total-successful-session-count": "7",'
-           '"total-failure-session-count": -1}}]}')
+    doc = (
+        '{"organization-name": "Org", "report-id": "id-1", "contact-info": "a@b",'
+        '"date-range": {"start-datetime": "2024-01-01T00:00:00Z",'
+        '"end-datetime": "2024-01-01T23:59:59Z"},'
+        '"policies": [{"policy": {"policy-type": "sts", "policy-domain": "example.com"},'
+        '"summary": {"total-successful-session-count": "7",'
+        '"total-failure-session-count": -1}}]}'
+    )
     [item] = read_report_bytes(gz(doc), "t.json.gz")
     assert isinstance(item, TlsReport)
     assert (item.org_name, item.report_id, item.contact) == ("Org", "id-1", "a@b")
     [policy] = item.policies
     assert (policy.policy_type, policy.policy_domain, policy.successful, policy.failed) == (
-        "sts", "example.com", 7, 0)
+        "sts",
+        "example.com",
+        7,
+        0,
+    )
     assert warned(item, "is a string") and warned(item, "not a count")
 
 
@@ -373,6 +431,7 @@ def test_tls_report_without_dates_is_an_error() -> None:
 
 # --- quirks: each tolerated with a warning ------------------------------------
 
+
 def test_byte_order_mark_and_leading_whitespace() -> None:
     item = read_one(b"\xef\xbb\xbf\n\n  " + report().encode())
     assert len(records_of(item)) == 1
@@ -380,8 +439,10 @@ def test_byte_order_mark_and_leading_whitespace() -> None:
 
 
 def test_namespace_prefixes() -> None:
-    document = report(open_tag='<d:feedback xmlns:d="urn:ietf:params:xml:ns:dmarc-2.0">',
-                      close_tag="</d:feedback>")
+    document = report(
+        open_tag='<d:feedback xmlns:d="urn:ietf:params:xml:ns:dmarc-2.0">',
+        close_tag="</d:feedback>",
+    )
     document = document.replace("<", "<d:").replace("<d:/", "</d:").replace("<d:?", "<?")
     document = document.replace("<d:d:", "<d:").replace("</d:d:", "</d:")
     item = read_one(document)
@@ -392,47 +453,64 @@ def test_namespace_prefixes() -> None:
 
 def test_rfc9990_default_namespace_and_new_fields() -> None:
     meta = META.replace("</date_range>", "</date_range>\n    <generator>Gen 1.2</generator>")
-    policy = POLICY.replace("<pct>100</pct>", "<np>reject</np><testing>n</testing>"
-                            "<discovery_method>treewalk</discovery_method>")
+    policy = POLICY.replace(
+        "<pct>100</pct>",
+        "<np>reject</np><testing>n</testing><discovery_method>treewalk</discovery_method>",
+    )
     extra = ""
-    document = report(rec(extra=extra).replace(
-        "<result>pass</result>\n      </dkim>",
-        "<result>pass</result>\n        <human_result>2048-bit key</human_result>\n      </dkim>"),
-        meta=meta, policy=policy,
-        open_tag='<feedback xmlns="urn:ietf:params:xml:ns:dmarc-2.0">')
+    document = report(
+        rec(extra=extra).replace(
+            "<result>pass</result>\n      </dkim>",
+            "<result>pass</result>\n        <human_result>2048-bit key</human_result>\n"
+            "      </dkim>",
+        ),
+        meta=meta,
+        policy=policy,
+        open_tag='<feedback xmlns="urn:ietf:params:xml:ns:dmarc-2.0">',
+    )
     item = read_one(document)
     assert item.meta.schema is AggregateSchema.RFC9990
     assert item.meta.generator == "Gen 1.2"
     policy_seen = item.meta.policy
-    assert (policy_seen.np, policy_seen.testing, policy_seen.discovery_method, policy_seen.pct) \
-        == ("reject", "n", "treewalk", None)
+    assert (policy_seen.np, policy_seen.testing, policy_seen.discovery_method, policy_seen.pct) == (
+        "reject",
+        "n",
+        "treewalk",
+        None,
+    )
     assert records_of(item)[0].auth_results[0].human_result == "2048-bit key"
     assert item.warnings == []
 
 
 def test_schema_from_version_or_its_absence() -> None:
-    assert read_one(report().replace("<version>1.0</version>", "")).meta.schema \
+    assert (
+        read_one(report().replace("<version>1.0</version>", "")).meta.schema
         is AggregateSchema.DRAFT
-    assert read_one(report().replace("1.0</version>", "2.0</version>")).meta.schema \
+    )
+    assert (
+        read_one(report().replace("1.0</version>", "2.0</version>")).meta.schema
         is AggregateSchema.RFC9990
+    )
 
 
 def test_upper_case_results_are_lower_cased() -> None:
     item = read_one(report(rec(dkim="Pass", spf="FAIL", disposition="None")))
     [record] = records_of(item)
-    assert (record.disposition, record.dkim_aligned, record.spf_aligned) == ("none", "pass",
-                                                                             "fail")
+    assert (record.disposition, record.dkim_aligned, record.spf_aligned) == ("none", "pass", "fail")
     assert [a.result for a in record.auth_results] == ["pass", "fail"]
     assert warned(item, "upper-case value 'Pass' in <dkim>")
 
 
 def test_empty_and_missing_optional_fields() -> None:
-    document = report(rec().replace("<envelope_from>bounce.example.com</envelope_from>",
-                                    "<envelope_from></envelope_from>")
-                      .replace("<selector>s1</selector>", "")
-                      .replace("<domain>bounce.example.com</domain>", "<domain/>"),
-                      policy=POLICY.replace("<sp>quarantine</sp>", "<sp></sp>")
-                      .replace("<adkim>r</adkim>", ""))
+    document = report(
+        rec()
+        .replace(
+            "<envelope_from>bounce.example.com</envelope_from>", "<envelope_from></envelope_from>"
+        )
+        .replace("<selector>s1</selector>", "")
+        .replace("<domain>bounce.example.com</domain>", "<domain/>"),
+        policy=POLICY.replace("<sp>quarantine</sp>", "<sp></sp>").replace("<adkim>r</adkim>", ""),
+    )
     item = read_one(document)
     [record] = records_of(item)
     assert record.envelope_from is None and record.auth_results[0].selector is None
@@ -443,25 +521,37 @@ def test_empty_and_missing_optional_fields() -> None:
     assert not warned(item, "adkim"), "a missing optional field is not a quirk"
 
 
-@pytest.mark.parametrize(("version", "drop", "expected"), [
-    ("1.0", "<envelope_from>bounce.example.com</envelope_from>",
-     "a record without <envelope_from>, which the rfc7489 schema requires"),
-    ("", "<envelope_from>bounce.example.com</envelope_from>", None),
-    ("1.0", "<scope>mfrom</scope>", "a spf auth result without <scope>, which the rfc7489"),
-    ("2.0", "<scope>mfrom</scope>", None),
-    ("2.0", "<selector>s1</selector>", "a dkim auth result without <selector>, which the rfc9990"),
-    ("1.0", "<fo>0</fo>", "<policy_published> without <fo>, which the rfc7489 schema"),
-    ("", "<pct>100</pct>", "<policy_published> without <pct>, which the draft schema"),
-])
-def test_elements_the_schema_requires_but_reporters_leave_out(version: str, drop: str,
-                                                              expected: str | None) -> None:
+@pytest.mark.parametrize(
+    ("version", "drop", "expected"),
+    [
+        (
+            "1.0",
+            "<envelope_from>bounce.example.com</envelope_from>",
+            "a record without <envelope_from>, which the rfc7489 schema requires",
+        ),
+        ("", "<envelope_from>bounce.example.com</envelope_from>", None),
+        ("1.0", "<scope>mfrom</scope>", "a spf auth result without <scope>, which the rfc7489"),
+        ("2.0", "<scope>mfrom</scope>", None),
+        (
+            "2.0",
+            "<selector>s1</selector>",
+            "a dkim auth result without <selector>, which the rfc9990",
+        ),
+        ("1.0", "<fo>0</fo>", "<policy_published> without <fo>, which the rfc7489 schema"),
+        ("", "<pct>100</pct>", "<policy_published> without <pct>, which the draft schema"),
+    ],
+)
+def test_elements_the_schema_requires_but_reporters_leave_out(
+    version: str, drop: str, expected: str | None
+) -> None:
     document = report(rec(), rec("192.0.2.2")).replace(drop, "")
-    document = document.replace("<version>1.0</version>",
-                                f"<version>{version}</version>" if version else "")
+    document = document.replace(
+        "<version>1.0</version>", f"<version>{version}</version>" if version else ""
+    )
     item = read_one(document)
     assert len(records_of(item)) == 2
     found = [str(w) for w in item.warnings]
-    assert (found == [] if expected is None else len(found) == 1 and expected in found[0]), found
+    assert found == [] if expected is None else len(found) == 1 and expected in found[0], found
 
 
 def test_empty_org_name_falls_back_to_the_email_domain() -> None:
@@ -477,14 +567,22 @@ def test_a_second_policy_published_is_ignored() -> None:
     assert warned(item, "a second <policy_published> ignored")
 
 
-@pytest.mark.parametrize(("begin", "expected", "warning"), [
-    ("1538204542.0", 1538204542, "decimal timestamp"),
-    (" 1538204542 ", 1538204542, None),
-    ("2018-09-29T07:02:22Z", 1538204542, "is a date"),
-])
+@pytest.mark.parametrize(
+    ("begin", "expected", "warning"),
+    [
+        ("1538204542.0", 1538204542, "decimal timestamp"),
+        (" 1538204542 ", 1538204542, None),
+        ("2018-09-29T07:02:22Z", 1538204542, "is a date"),
+    ],
+)
 def test_odd_dates(begin: str, expected: int, warning: str | None) -> None:
-    item = read_one(report(meta=META.replace("<begin>1700000000", f"<begin>{begin}")
-                           .replace("<end>1700086399", "<end>1538290942")))
+    item = read_one(
+        report(
+            meta=META.replace("<begin>1700000000", f"<begin>{begin}").replace(
+                "<end>1700086399", "<end>1538290942"
+            )
+        )
+    )
     assert item.meta.begin == datetime.fromtimestamp(expected, UTC)
     assert warned(item, warning) if warning else item.warnings == []
 
@@ -496,8 +594,10 @@ def test_an_unreadable_date_is_an_error() -> None:
 
 @pytest.mark.parametrize("encoding", ["windows-1252", "iso-8859-2", "utf-16"])
 def test_the_declared_encoding_is_honoured(encoding: str) -> None:
-    document = report(meta=META.replace("Reporter Inc.", "Rép Ŕ"),
-                      head=f'<?xml version="1.0" encoding="{encoding}"?>\n')
+    document = report(
+        meta=META.replace("Reporter Inc.", "Rép Ŕ"),
+        head=f'<?xml version="1.0" encoding="{encoding}"?>\n',
+    )
     if encoding == "windows-1252":
         document = document.replace("Ŕ", "€")
     item = read_one(document.encode(encoding))
@@ -514,8 +614,15 @@ def test_invalid_utf8_is_replaced_with_a_warning() -> None:
 
 
 def test_bad_count_or_ip_skips_only_that_record() -> None:
-    item = read_one(report(rec("192.0.2.1"), rec("192.0.2.300"), rec(count="-2"),
-                           rec(count="1.5"), rec("2001:db8::9", "4")))
+    item = read_one(
+        report(
+            rec("192.0.2.1"),
+            rec("192.0.2.300"),
+            rec(count="-2"),
+            rec(count="1.5"),
+            rec("2001:db8::9", "4"),
+        )
+    )
     kept = records_of(item)
     assert [r.source_ip for r in kept] == ["192.0.2.1", "2001:db8::9"]
     assert item.skipped_records == 3
@@ -531,12 +638,14 @@ def test_warnings_stay_bounded_when_every_record_is_bad() -> None:
 
 
 def test_reasons_extensions_and_unknown_elements() -> None:
-    reason = ("<reason><type>Forwarded</type><comment>list</comment></reason>"
-              "<reason><type/></reason>")
-    document = report(rec(extra="\n    <extensions><anything><x>1</x></anything></extensions>")
-                      .replace("</spf>\n      </policy_evaluated>",
-                               f"</spf>{reason}</policy_evaluated>")
-                      .replace("</identifiers>", "<mystery>?</mystery></identifiers>"))
+    reason = (
+        "<reason><type>Forwarded</type><comment>list</comment></reason><reason><type/></reason>"
+    )
+    document = report(
+        rec(extra="\n    <extensions><anything><x>1</x></anything></extensions>")
+        .replace("</spf>\n      </policy_evaluated>", f"</spf>{reason}</policy_evaluated>")
+        .replace("</identifiers>", "<mystery>?</mystery></identifiers>")
+    )
     item = read_one(document)
     [record] = records_of(item)
     assert record.reasons == (("forwarded", "list"),)
@@ -557,8 +666,11 @@ def test_report_without_records() -> None:
 
 
 def test_unescaped_characters_are_repaired() -> None:
-    document = report(meta=META.replace("Reporter Inc.", "AT&T <Mail>")
-                      .replace("dmarc@reporter.example", "<dmarc@reporter.example>"))
+    document = report(
+        meta=META.replace("Reporter Inc.", "AT&T <Mail>").replace(
+            "dmarc@reporter.example", "<dmarc@reporter.example>"
+        )
+    )
     document = document.replace("<header_from>example.com", "<header_from>a<b.example")
     item = read_one(document)
     assert item.meta.org_name == "AT&T <Mail>"
@@ -580,26 +692,31 @@ def test_wrapper_element_never_closed() -> None:
     assert warned(item, "wrapped in <xs:schema>") and warned(item, "never closed")
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda d: d.replace("<report_id>r-1</report_id>", ""), "no <report_id>"),
-    (lambda d: d.replace(POLICY, ""), "no <policy_published>"),
-    (lambda d: d.replace("<domain>example.com</domain>\n    <adkim>", "<adkim>"),
-     "no <domain> in <policy_published>"),
-    (lambda d: d.replace("<end>1700086399</end>", ""), "no <end>"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.replace("<report_id>r-1</report_id>", ""), "no <report_id>"),
+        (lambda d: d.replace(POLICY, ""), "no <policy_published>"),
+        (
+            lambda d: d.replace("<domain>example.com</domain>\n    <adkim>", "<adkim>"),
+            "no <domain> in <policy_published>",
+        ),
+        (lambda d: d.replace("<end>1700086399</end>", ""), "no <end>"),
+    ],
+)
 def test_missing_metadata_is_an_error(change, message: str) -> None:
     assert message in only_error(change(report())).message
 
 
 def test_report_cut_off_in_the_metadata_is_an_error() -> None:
     document = report()
-    error = only_error(document[:document.index("<policy_published>") + 30])
+    error = only_error(document[: document.index("<policy_published>") + 30])
     assert "cut off" in error.message
 
 
 def test_report_cut_off_in_the_records_raises_from_records() -> None:
     document = report(rec("192.0.2.1"), rec("192.0.2.2"), rec("192.0.2.3"))
-    item = read_one(document[:document.index("192.0.2.3")])
+    item = read_one(document[: document.index("192.0.2.3")])
     seen = []
     with pytest.raises(ReportError, match="cut off") as caught:
         for record in item.records:
@@ -625,10 +742,14 @@ def test_fast_reader_never_differs_from_the_careful_one() -> None:
     import random
     import re
 
-    pretty = report(rec("192.0.2.1"), rec("192.0.2.2", "3", dkim="fail"),
-                    rec("2001:db8::1").replace("</spf>\n      </policy_evaluated>",
-                                               "</spf><reason><type>forwarded</type>"
-                                               "</reason></policy_evaluated>"))
+    pretty = report(
+        rec("192.0.2.1"),
+        rec("192.0.2.2", "3", dkim="fail"),
+        rec("2001:db8::1").replace(
+            "</spf>\n      </policy_evaluated>",
+            "</spf><reason><type>forwarded</type></reason></policy_evaluated>",
+        ),
+    )
     layouts = [pretty, "".join(line.strip() for line in pretty.splitlines())]
     leaf = re.compile(r"<(\w+)>[^<]*</\1>")
     rnd = random.Random(20240611)
@@ -654,12 +775,15 @@ def test_fast_reader_never_differs_from_the_careful_one() -> None:
                 at = rnd.choice((pick.start(), pick.end()))
                 text = text[:at] + rnd.choice(("7", "x", " y ", "\n z")) + text[at:]
             elif action == 1:
-                text = text[:pick.start()] + text[pick.end():]
+                text = text[: pick.start()] + text[pick.end() :]
             elif action == 2:
-                text = text[:pick.start()] + f"<{pick.group(1)}></{pick.group(1)}>" + \
-                    text[pick.end():]
+                text = (
+                    text[: pick.start()]
+                    + f"<{pick.group(1)}></{pick.group(1)}>"
+                    + text[pick.end() :]
+                )
             else:
-                text = text[:pick.end()] + pick.group(0) + text[pick.end():]
+                text = text[: pick.end()] + pick.group(0) + text[pick.end() :]
         assert outcome(text, True) == outcome(text, False), text
 
 
@@ -668,8 +792,9 @@ def test_odd_nesting_reads_the_same_fast_or_careful(shape: str) -> None:
     one, two = rec("192.0.2.1"), rec("192.0.2.2")
     body = {
         "wrapper": f"<records>{one}{two}</records>",
-        "extension-record": one.replace("</auth_results>",
-                                        f"</auth_results><extensions>{two}{two}</extensions>"),
+        "extension-record": one.replace(
+            "</auth_results>", f"</auth_results><extensions>{two}{two}</extensions>"
+        ),
         "nested": one.replace("<identifiers>", f"{two}<identifiers>"),
         "feedback-ext": f"{one}<extensions>{two}{two}</extensions>{two}",
     }[shape]
@@ -690,8 +815,9 @@ def test_odd_nesting_reads_the_same_fast_or_careful(shape: str) -> None:
 
 def test_repairs_deep_in_a_large_report_keep_every_record_once() -> None:
     records = [rec(f"10.0.{n // 250}.{n % 250 + 1}", str(n + 1)) for n in range(3000)]
-    records[1500] = records[1500].replace("<header_from>example.com",
-                                          "<header_from>a<b & c.example")
+    records[1500] = records[1500].replace(
+        "<header_from>example.com", "<header_from>a<b & c.example"
+    )
     records[2900] = records[2900].replace("<envelope_from>bounce", "<envelope_from>x\x01y")
     item = read_one(report(*records))
     seen = records_of(item)

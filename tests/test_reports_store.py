@@ -53,31 +53,67 @@ def spf(domain: str, result: str = "pass") -> AuthResult:
     return AuthResult("spf", domain, result, scope="mfrom")
 
 
-def rec(ip: str, count: int = 1, *, dkim_al: str = "pass", spf_al: str = "pass",
-        disposition: str = "none", header_from: str = "shop.example",
-        auth: Sequence[AuthResult] = (), reasons: Sequence[tuple[str, str]] = (),
-        envelope_from: str | None = None) -> AggregateRecord:
-    return AggregateRecord(ip, count, disposition, dkim_al, spf_al, header_from, envelope_from,
-                           None, tuple(reasons), tuple(auth))
+def rec(
+    ip: str,
+    count: int = 1,
+    *,
+    dkim_al: str = "pass",
+    spf_al: str = "pass",
+    disposition: str = "none",
+    header_from: str = "shop.example",
+    auth: Sequence[AuthResult] = (),
+    reasons: Sequence[tuple[str, str]] = (),
+    envelope_from: str | None = None,
+) -> AggregateRecord:
+    return AggregateRecord(
+        ip,
+        count,
+        disposition,
+        dkim_al,
+        spf_al,
+        header_from,
+        envelope_from,
+        None,
+        tuple(reasons),
+        tuple(auth),
+    )
 
 
-def agg(records: Sequence[AggregateRecord] | Iterator[AggregateRecord], *,
-        org: str = "google.com", report_id: str = "r1", domain: str = "shop.example",
-        day: int = 0, days: int = 1, p: str | None = "none", pct: int | None = None,
-        sp: str | None = None, testing: str | None = None,
-        warnings: Sequence[str] = (), skipped: int = 0) -> AggregateReport:
+def agg(
+    records: Sequence[AggregateRecord] | Iterator[AggregateRecord],
+    *,
+    org: str = "google.com",
+    report_id: str = "r1",
+    domain: str = "shop.example",
+    day: int = 0,
+    days: int = 1,
+    p: str | None = "none",
+    pct: int | None = None,
+    sp: str | None = None,
+    testing: str | None = None,
+    warnings: Sequence[str] = (),
+    skipped: int = 0,
+) -> AggregateReport:
     begin = DAY0 + timedelta(days=day)
-    meta = AggregateMeta(org, f"noreply-dmarc@{org}", report_id, begin,
-                         begin + timedelta(days=days),
-                         PolicyPublished(domain, p=p, sp=sp, pct=pct, testing=testing),
-                         AggregateSchema.RFC7489)
-    return AggregateReport(meta, iter(records), f"{org}!{report_id}.xml",
-                           [ParseWarning(w) for w in warnings], skipped)
+    meta = AggregateMeta(
+        org,
+        f"noreply-dmarc@{org}",
+        report_id,
+        begin,
+        begin + timedelta(days=days),
+        PolicyPublished(domain, p=p, sp=sp, pct=pct, testing=testing),
+        AggregateSchema.RFC7489,
+    )
+    return AggregateReport(
+        meta, iter(records), f"{org}!{report_id}.xml", [ParseWarning(w) for w in warnings], skipped
+    )
 
 
 def good_records(n: int, ip_base: str = "192.0.2.") -> list[AggregateRecord]:
-    return [rec(f"{ip_base}{i % 250 + 1}", i % 7 + 1,
-                auth=(dkim("shop.example"), spf("shop.example"))) for i in range(n)]
+    return [
+        rec(f"{ip_base}{i % 250 + 1}", i % 7 + 1, auth=(dkim("shop.example"), spf("shop.example")))
+        for i in range(n)
+    ]
 
 
 @pytest.fixture
@@ -103,17 +139,27 @@ def test_new_store_is_wal_and_at_latest_schema(tmp_path: Path) -> None:
 def test_round_trip(store: Store) -> None:
     records = [
         rec("192.0.2.1", 10, auth=(dkim("shop.example"), spf("shop.example"))),
-        rec("2001:db8::1", 3, dkim_al="fail", spf_al="fail", disposition="quarantine",
+        rec(
+            "2001:db8::1",
+            3,
+            dkim_al="fail",
+            spf_al="fail",
+            disposition="quarantine",
             auth=(dkim("esp.example", "pass", "k1"), spf("bounce.esp.example", "softfail")),
-            reasons=[("forwarded", "list"), ("local_policy", "")], envelope_from="esp.example"),
+            reasons=[("forwarded", "list"), ("local_policy", "")],
+            envelope_from="esp.example",
+        ),
     ]
     result = store.add(agg(records, warnings=["line 40: bad ip"], skipped=1))
     assert result.outcome is StoreOutcome.STORED
     assert (result.records, result.messages) == (2, 13)
     stored = store.get_aggregate(result.row_id)
     assert stored is not None
-    assert (stored.org_name, stored.report_id, stored.domain) == ("google.com", "r1",
-                                                                   "shop.example")
+    assert (stored.org_name, stored.report_id, stored.domain) == (
+        "google.com",
+        "r1",
+        "shop.example",
+    )
     assert stored.begin == DAY0 and stored.end == DAY0 + timedelta(days=1)
     assert stored.policy.p == "none"
     assert stored.warnings == ("line 40: bad ip",) and stored.skipped_records == 1
@@ -141,11 +187,9 @@ def test_duplicate_changes_nothing_and_reads_no_records(store: Store) -> None:
 def test_dedup_key_is_org_report_id_and_domain(store: Store) -> None:
     assert store.add(agg(good_records(1))).outcome is StoreOutcome.STORED
     assert store.add(agg(good_records(1), org="yahoo.com")).outcome is StoreOutcome.STORED
-    assert store.add(agg(good_records(1), domain="other.example")).outcome \
-        is StoreOutcome.STORED
+    assert store.add(agg(good_records(1), domain="other.example")).outcome is StoreOutcome.STORED
     # the domain is compared case- and trailing-dot-insensitively
-    assert store.add(agg(good_records(1), domain="Shop.Example.")).outcome \
-        is StoreOutcome.DUPLICATE
+    assert store.add(agg(good_records(1), domain="Shop.Example.")).outcome is StoreOutcome.DUPLICATE
     assert store.totals().aggregate_reports == 3
 
 
@@ -168,8 +212,7 @@ def test_iterator_that_raises_halfway_stores_nothing(tmp_path: Path) -> None:
             s.add(bad)
         assert s.totals().aggregate_reports == 0
         assert s.connection.execute("SELECT COUNT(*) FROM aggregate_records").fetchone()[0] == 0
-        assert s.connection.execute(
-            "SELECT COUNT(*) FROM auth_sets").fetchone()[0] == 0
+        assert s.connection.execute("SELECT COUNT(*) FROM auth_sets").fetchone()[0] == 0
         # the key was not taken: the intact report stores later
         assert s.add(agg(good_records(2000))).outcome is StoreOutcome.STORED
         assert s.totals().records == 2000
@@ -186,8 +229,12 @@ def test_auth_sets_are_shared_and_survive_a_rolled_back_report(store: Store) -> 
         store.add(agg(then_fail(), report_id="x"))
     # the set inserted by the rolled-back report is gone, and must not be reused by id
     assert store.connection.execute("SELECT COUNT(*) FROM auth_sets").fetchone()[0] == 0
-    records = [rec("203.0.113.1", 2, auth=novel), rec("203.0.113.2", 1, auth=novel),
-               rec("192.0.2.1", 5, auth=(dkim("shop.example"),)), rec("192.0.2.2", 1)]
+    records = [
+        rec("203.0.113.1", 2, auth=novel),
+        rec("203.0.113.2", 1, auth=novel),
+        rec("192.0.2.1", 5, auth=(dkim("shop.example"),)),
+        rec("192.0.2.2", 1),
+    ]
     first = store.add(agg(records, report_id="a"))
     second = store.add(agg(records, report_id="b"))
     assert list(store.records(first.row_id)) == records
@@ -225,8 +272,9 @@ def test_process_killed_mid_report_leaves_no_partial_report(tmp_path: Path) -> N
 
 
 def _corpus() -> list[AggregateReport]:
-    return [agg(good_records(1500, f"198.51.{i}."), report_id=f"r{i}", day=i % 9)
-            for i in range(12)]
+    return [
+        agg(good_records(1500, f"198.51.{i}."), report_id=f"r{i}", day=i % 9) for i in range(12)
+    ]
 
 
 def _ingest_corpus(path: str, barrier, results) -> None:  # type: ignore[no-untyped-def]
@@ -253,8 +301,10 @@ def test_two_processes_ingesting_at_once(tmp_path: Path) -> None:
     with Store(path) as s:
         totals = s.totals()
         assert (totals.aggregate_reports, totals.records) == (12, 12 * 1500)
-        assert s.connection.execute("SELECT COUNT(*) FROM aggregate_records").fetchone()[0] \
+        assert (
+            s.connection.execute("SELECT COUNT(*) FROM aggregate_records").fetchone()[0]
             == 12 * 1500
+        )
         assert s.connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
@@ -286,18 +336,40 @@ def test_two_threads_with_their_own_connections(tmp_path: Path) -> None:
 
 def test_failure_and_tls_reports_have_their_own_tables(store: Store) -> None:
     failure = FailureReport(
-        source="f.eml", feedback_type="auth-failure", arrival_date=DAY0,
-        reported_domain="Shop.Example", source_ip="198.51.100.9",
-        original_mail_from="x@shop.example", original_rcpt_to="y@example.net",
-        auth_failure="dmarc", delivery_result="reject", authentication_results="spf=fail",
-        dkim_domain=None, subject="hello", header_from="shop.example", reporter="example.net")
+        source="f.eml",
+        feedback_type="auth-failure",
+        arrival_date=DAY0,
+        reported_domain="Shop.Example",
+        source_ip="198.51.100.9",
+        original_mail_from="x@shop.example",
+        original_rcpt_to="y@example.net",
+        auth_failure="dmarc",
+        delivery_result="reject",
+        authentication_results="spf=fail",
+        dkim_domain=None,
+        subject="hello",
+        header_from="shop.example",
+        reporter="example.net",
+    )
     assert store.add(failure).outcome is StoreOutcome.STORED
     assert store.add(failure).outcome is StoreOutcome.DUPLICATE
-    tls = TlsReport(source="t.json", org_name="Google Inc.", report_id="2024-05-01Z_shop",
-                    begin=DAY0, end=DAY0 + timedelta(days=1), contact="smtp-tls@google.com",
-                    policies=(TlsPolicySummary("sts", "shop.example", 120, 3,
-                                               ({"result-type": "certificate-expired",
-                                                 "failed-session-count": 3},)),))
+    tls = TlsReport(
+        source="t.json",
+        org_name="Google Inc.",
+        report_id="2024-05-01Z_shop",
+        begin=DAY0,
+        end=DAY0 + timedelta(days=1),
+        contact="smtp-tls@google.com",
+        policies=(
+            TlsPolicySummary(
+                "sts",
+                "shop.example",
+                120,
+                3,
+                ({"result-type": "certificate-expired", "failed-session-count": 3},),
+            ),
+        ),
+    )
     stored = store.add(tls)
     assert stored.outcome is StoreOutcome.STORED and stored.messages == 123
     assert store.add(tls).outcome is StoreOutcome.DUPLICATE
@@ -314,8 +386,12 @@ def test_list_filters_by_domain_and_begin(store: Store) -> None:
         store.add(agg(good_records(2), report_id=f"r{day}", day=day))
     store.add(agg(good_records(2), report_id="o", domain="other.example"))
     assert len(store.list_aggregate()) == 6
-    assert [r.report_id for r in store.list_aggregate("shop.example", DAY0 + timedelta(days=1),
-                                                      DAY0 + timedelta(days=3))] == ["r1", "r2"]
+    assert [
+        r.report_id
+        for r in store.list_aggregate(
+            "shop.example", DAY0 + timedelta(days=1), DAY0 + timedelta(days=3)
+        )
+    ] == ["r1", "r2"]
     assert [r.report_id for r in store.list_aggregate("other.example")] == ["o"]
 
 
@@ -327,8 +403,10 @@ def test_default_path_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert default_db_path() == tmp_path / "xdg" / "dmarc-audit" / "reports.sqlite3"
     monkeypatch.delenv("XDG_DATA_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert default_db_path() == tmp_path / "home" / ".local" / "share" / "dmarc-audit" / \
-        "reports.sqlite3"
+    assert (
+        default_db_path()
+        == tmp_path / "home" / ".local" / "share" / "dmarc-audit" / "reports.sqlite3"
+    )
     monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")  # the spec wants absolute paths
     assert default_db_path().is_relative_to(tmp_path / "home")
 
@@ -368,9 +446,11 @@ def test_a_later_migration_upgrades_an_existing_store(
     path = tmp_path / "r.sqlite3"
     with Store(path) as s:
         s.add(agg(good_records(3)))
-    extra = migrations.Migration(migrations.LATEST + 1, "digest snapshots (test)", (
-        "CREATE TABLE digest_snapshots (id INTEGER PRIMARY KEY, taken_at INTEGER NOT NULL)",
-    ))
+    extra = migrations.Migration(
+        migrations.LATEST + 1,
+        "digest snapshots (test)",
+        ("CREATE TABLE digest_snapshots (id INTEGER PRIMARY KEY, taken_at INTEGER NOT NULL)",),
+    )
     monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS, extra))
     monkeypatch.setattr(migrations, "LATEST", extra.version)
     with Store(path) as s:
@@ -384,9 +464,14 @@ def test_a_later_migration_upgrades_an_existing_store(
 def test_a_failing_migration_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "r.sqlite3"
     Store(path).close()
-    bad = migrations.Migration(migrations.LATEST + 1, "broken", (
-        "CREATE TABLE half_done (x INTEGER)", "THIS IS NOT SQL",
-    ))
+    bad = migrations.Migration(
+        migrations.LATEST + 1,
+        "broken",
+        (
+            "CREATE TABLE half_done (x INTEGER)",
+            "THIS IS NOT SQL",
+        ),
+    )
     monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS, bad))
     monkeypatch.setattr(migrations, "LATEST", bad.version)
     with pytest.raises(StoreError):
@@ -424,34 +509,42 @@ def _files(tmp_path: Path, names: Sequence[str]) -> Path:
 def _corpus_reader() -> dict[str, list[object]]:
     return {
         "a.xml": [lambda: agg(good_records(100), report_id="a")],
-        "b.zip": [lambda: agg(good_records(10), report_id="b1"),
-                  lambda: agg(good_records(20), report_id="b2", org="yahoo.com")],
+        "b.zip": [
+            lambda: agg(good_records(10), report_id="b1"),
+            lambda: agg(good_records(20), report_id="b2", org="yahoo.com"),
+        ],
         "bad.xml": [ReportError("bad.xml", "line 3, column 7: mismatched tag")],
         "c.xml": [lambda: agg(good_records(5), report_id="c", warnings=["line 12: odd"])],
-        "half.xml": [lambda: agg(_explode_after(50, ReportError("half.xml", "byte 9000: "
-                                                                "truncated")), report_id="h")],
+        "half.xml": [
+            lambda: agg(
+                _explode_after(50, ReportError("half.xml", "byte 9000: truncated")), report_id="h"
+            )
+        ],
         "crash.xml": [RuntimeError("reader bug")],
     }
 
 
-def test_malformed_files_are_listed_and_the_batch_continues(store: Store,
-                                                           tmp_path: Path) -> None:
+def test_malformed_files_are_listed_and_the_batch_continues(store: Store, tmp_path: Path) -> None:
     inbox = _files(tmp_path, ["a.xml", "b.zip", "bad.xml", "c.xml", "half.xml", "crash.xml"])
     result = ingest(store, [str(inbox)], reader=fake_reader(_corpus_reader()))
     by_name = {Path(f.path).name: f for f in result.files}
     assert by_name["a.xml"].status is FileStatus.INGESTED
     assert by_name["b.zip"].status is FileStatus.INGESTED
     assert by_name["c.xml"].status is FileStatus.INGESTED
-    for bad, fragment in (("bad.xml", "line 3, column 7"), ("half.xml", "byte 9000"),
-                          ("crash.xml", "RuntimeError: reader bug")):
+    for bad, fragment in (
+        ("bad.xml", "line 3, column 7"),
+        ("half.xml", "byte 9000"),
+        ("crash.xml", "RuntimeError: reader bug"),
+    ):
         assert by_name[bad].status is FileStatus.FAILED
         assert fragment in (by_name[bad].reports[0].error or "")
     assert (result.stored, result.duplicates, result.failed) == (4, 0, 3)
     assert result.records == 135 == store.totals().records
     assert result.warnings == 1
     assert int(result.exit_status) == 1
-    assert result.summary_line().startswith("4 reports stored, 0 duplicates, 3 failed · "
-                                            "135 records")
+    assert result.summary_line().startswith(
+        "4 reports stored, 0 duplicates, 3 failed · 135 records"
+    )
 
 
 def test_ingesting_twice_leaves_identical_totals(store: Store, tmp_path: Path) -> None:
@@ -478,12 +571,15 @@ def test_archive_moves_only_files_fully_stored(store: Store, tmp_path: Path) -> 
         return agg(good_records(3), report_id="a")
 
     corpus["a.xml"] = [watched]
-    result = ingest(store, [str(inbox)], IngestOptions(archive_dir=tmp_path / "done"),
-                    reader=fake_reader(corpus))
+    result = ingest(
+        store,
+        [str(inbox)],
+        IngestOptions(archive_dir=tmp_path / "done"),
+        reader=fake_reader(corpus),
+    )
     assert seen_while_storing == [True]
     assert sorted(p.name for p in inbox.iterdir()) == ["bad.xml", "half.xml"]
-    assert sorted(p.name for p in (tmp_path / "done").iterdir()) == ["a.1.xml", "a.xml",
-                                                                     "b.zip"]
+    assert sorted(p.name for p in (tmp_path / "done").iterdir()) == ["a.1.xml", "a.xml", "b.zip"]
     assert (tmp_path / "done" / "a.xml").read_text() == "an older a.xml"
     archived = {Path(f.path).name: f.archived_to for f in result.files}
     assert archived["a.xml"] == str(tmp_path / "done" / "a.1.xml")
@@ -492,8 +588,11 @@ def test_archive_moves_only_files_fully_stored(store: Store, tmp_path: Path) -> 
 
 def test_missing_path_fails_that_file_only(store: Store, tmp_path: Path) -> None:
     inbox = _files(tmp_path, ["a.xml"])
-    result = ingest(store, [str(tmp_path / "nope.xml"), str(inbox / "a.xml")],
-                    reader=fake_reader(_corpus_reader()))
+    result = ingest(
+        store,
+        [str(tmp_path / "nope.xml"), str(inbox / "a.xml")],
+        reader=fake_reader(_corpus_reader()),
+    )
     assert [f.status for f in result.files] == [FileStatus.FAILED, FileStatus.INGESTED]
     assert result.files[0].reports[0].error == "file not found"
     assert result.stored == 1
@@ -510,12 +609,24 @@ def test_expand_paths_walks_directories_once_like_the_reader(tmp_path: Path) -> 
     inbox = tmp_path / "in"
     for sub in ("sub", "Maildir/cur", "Maildir/new", "Maildir/tmp"):
         (inbox / sub).mkdir(parents=True)
-    for name in ("b.xml", "a.xml", "sub/c.xml.gz", ".hidden.xml", "Maildir/cur/1",
-                 "Maildir/new/2", "Maildir/tmp/half-delivered"):
+    for name in (
+        "b.xml",
+        "a.xml",
+        "sub/c.xml.gz",
+        ".hidden.xml",
+        "Maildir/cur/1",
+        "Maildir/new/2",
+        "Maildir/tmp/half-delivered",
+    ):
         (inbox / name).write_text("x")
     files = expand_paths([str(inbox), str(inbox / "a.xml"), "-"])
-    assert [Path(p).relative_to(inbox).as_posix() for p, _ in files[:-1]] == \
-        ["a.xml", "b.xml", "Maildir/cur/1", "Maildir/new/2", "sub/c.xml.gz"]
+    assert [Path(p).relative_to(inbox).as_posix() for p, _ in files[:-1]] == [
+        "a.xml",
+        "b.xml",
+        "Maildir/cur/1",
+        "Maildir/new/2",
+        "sub/c.xml.gz",
+    ]
     assert files[-1] == ("-", False)
     assert all(from_dir for _, from_dir in files[:-1])
 
@@ -525,8 +636,10 @@ def test_store_failure_does_not_stop_the_batch(tmp_path: Path) -> None:
     inbox = _files(tmp_path, ["x.xml", "a.xml"])
     broken = rec("192.0.2.9")
     object.__setattr__(broken, "disposition", None)
-    corpus = {"x.xml": [lambda: agg([*good_records(10), broken], report_id="x")],
-              "a.xml": [lambda: agg(good_records(4), report_id="a")]}
+    corpus = {
+        "x.xml": [lambda: agg([*good_records(10), broken], report_id="x")],
+        "a.xml": [lambda: agg(good_records(4), report_id="a")],
+    }
     with Store(tmp_path / "r.sqlite3") as s:
         result = ingest(s, [str(inbox)], reader=fake_reader(corpus))
         assert [f.status for f in result.files] == [FileStatus.INGESTED, FileStatus.FAILED]

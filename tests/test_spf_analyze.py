@@ -67,29 +67,65 @@ _r.example.com:
 
 def test_nested_tree_counts_every_term_and_shows_each_lookup():
     result = audit(NESTED)
-    inc, inner, red = "include:_spf.example.net", "include:_inner.example.net", \
-        "redirect=_r.example.com"
+    inc, inner, red = (
+        "include:_spf.example.net",
+        "include:_inner.example.net",
+        "redirect=_r.example.com",
+    )
     assert result.steps == (
         step(None, "", "", TOP, "TXT", "records"),
         step(1, "a", TOP, TOP, "A", "records"),
         step(2, "mx", TOP, TOP, "MX", "records"),
         step(None, "mx", TOP, "mx1.example.com", "A", "records", note=MX_HOST),
-        step(None, "mx", TOP, "mx2.example.com", "A", "nodata", True,
-             MX_HOST + "; no A record, only AAAA: void for IPv4 clients only"),
+        step(
+            None,
+            "mx",
+            TOP,
+            "mx2.example.com",
+            "A",
+            "nodata",
+            True,
+            MX_HOST + "; no A record, only AAAA: void for IPv4 clients only",
+        ),
         step(3, inc, TOP, "_spf.example.net", "TXT", "records"),
-        step(4, "ptr", "_spf.example.net", "", "PTR", "", False,
-             "depends on the connecting IP (PTR lookup); not resolved, counts 1; "
-             "the names it returns do not count"),
-        step(5, "a:gone.example.net", "_spf.example.net", "gone.example.net", "A", "nxdomain",
-             True),
-        step(6, "exists:check.example.net", "_spf.example.net", "check.example.net", "A",
-             "records"),
+        step(
+            4,
+            "ptr",
+            "_spf.example.net",
+            "",
+            "PTR",
+            "",
+            False,
+            "depends on the connecting IP (PTR lookup); not resolved, counts 1; "
+            "the names it returns do not count",
+        ),
+        step(
+            5, "a:gone.example.net", "_spf.example.net", "gone.example.net", "A", "nxdomain", True
+        ),
+        step(
+            6, "exists:check.example.net", "_spf.example.net", "check.example.net", "A", "records"
+        ),
         step(7, inner, "_spf.example.net", "_inner.example.net", "TXT", "records"),
         step(8, "mx:example.net", "_inner.example.net", "example.net", "MX", "records"),
-        step(None, "mx:example.net", "_inner.example.net", "mail.example.net", "A", "records",
-             note=MX_HOST),
-        step(9, "exists:%{i}.ex.example.com", TOP, "", "A", "", False,
-             "depends on the sender (%{i}); not resolved, counts 1"),
+        step(
+            None,
+            "mx:example.net",
+            "_inner.example.net",
+            "mail.example.net",
+            "A",
+            "records",
+            note=MX_HOST,
+        ),
+        step(
+            9,
+            "exists:%{i}.ex.example.com",
+            TOP,
+            "",
+            "A",
+            "",
+            False,
+            "depends on the sender (%{i}); not resolved, counts 1",
+        ),
         step(10, red, TOP, "_r.example.com", "TXT", "records"),
         step(11, "a:%{d}", "_r.example.com", "_r.example.com", "A", "nodata", True),
     )
@@ -98,10 +134,17 @@ def test_nested_tree_counts_every_term_and_shows_each_lookup():
     tree = result.tree
     assert tree is not None and tree.lookups == 11
     assert [(c.term, c.lookups) for c in tree.children] == [
-        ("a", 1), ("mx", 1), (inc, 6), ("exists:%{i}.ex.example.com", 1), (red, 2)]
+        ("a", 1),
+        ("mx", 1),
+        (inc, 6),
+        ("exists:%{i}.ex.example.com", 1),
+        (red, 2),
+    ]
     include = tree.children[2]
-    assert include.record == "v=spf1 ptr a:gone.example.net exists:check.example.net " \
-                             "include:_inner.example.net ~all"
+    assert (
+        include.record == "v=spf1 ptr a:gone.example.net exists:check.example.net "
+        "include:_inner.example.net ~all"
+    )
     assert [(c.term, c.domain, c.outcome, c.lookups) for c in include.children] == [
         ("ptr", "_spf.example.net", "not-resolved", 1),
         ("a:gone.example.net", "gone.example.net", "nxdomain", 1),
@@ -112,7 +155,8 @@ def test_nested_tree_counts_every_term_and_shows_each_lookup():
     assert too_many.message == (
         "SPF needs 11 DNS lookups; receivers stop at 10 (permerror); costs: "
         "include:_spf.example.net 6 · redirect=_r.example.com 2 · a 1 · mx 1 · "
-        "exists:%{i}.ex.example.com 1")
+        "exists:%{i}.ex.example.com 1"
+    )
     assert len(too_many.evidence) == 11 and too_many.evidence[0].startswith("#1 a in ")
 
 
@@ -147,13 +191,25 @@ host.example.net:
     result = asyncio.run(analyze_spf(cache, TOP))
     assert result.lookups == 6
     assert [s.name for s in result.steps if s.number] == [
-        "a.example.net", "shared.example.net", "host.example.net",
-        "b.example.net", "shared.example.net", "host.example.net"]
+        "a.example.net",
+        "shared.example.net",
+        "host.example.net",
+        "b.example.net",
+        "shared.example.net",
+        "host.example.net",
+    ]
     asked = [(e.name, e.rdtype) for e in cache.trace.entries]
     assert len(asked) == len(set(asked))
-    assert sorted(asked) == sorted([
-        (TOP, "TXT"), (TOP, "SPF"), ("a.example.net", "TXT"), ("b.example.net", "TXT"),
-        ("shared.example.net", "TXT"), ("host.example.net", "A")])
+    assert sorted(asked) == sorted(
+        [
+            (TOP, "TXT"),
+            (TOP, "SPF"),
+            ("a.example.net", "TXT"),
+            ("b.example.net", "TXT"),
+            ("shared.example.net", "TXT"),
+            ("host.example.net", "A"),
+        ]
+    )
     assert ids(result) == []
 
 
@@ -273,7 +329,8 @@ example.com:
 """)
     assert result.lookups == 1
     assert [s.name for s in result.steps if s.number is None and s.rdtype == "A"] == [
-        f"mx{i:02}.example.com" for i in range(10)]
+        f"mx{i:02}.example.com" for i in range(10)
+    ]
     assert result.steps[1].note.startswith("12 MX names, receivers allow 10")
     finding = next(f for f in result.findings if f.id == "spf.too-many-lookups")
     assert "has 12 MX names; receivers allow 10" in finding.message
@@ -281,13 +338,16 @@ example.com:
 
 
 def test_percent_d_is_expanded_and_sender_macros_are_not():
-    result = audit("""
+    result = audit(
+        """
 mail.example.com:
   - TXT: "v=spf1 include:_spf.%{d2} exists:%{l}.%{ir}.x.example.com a:%{d}  -all"
   - A: 192.0.2.1
 _spf.example.com:
   - TXT: "v=spf1 -all"
-""", "mail.example.com")
+""",
+        "mail.example.com",
+    )
     assert [(s.number, s.name, s.note) for s in result.steps[1:]] == [
         (1, "_spf.example.com", ""),
         (2, "", "depends on the sender (%{l}, %{ir}); not resolved, counts 1"),
@@ -304,8 +364,9 @@ def test_expand_domain_spec_transformers():
     assert expand_domain_spec("%{d}.%%", "a.example") == ("a.example.%", ())
     assert expand_domain_spec("%{s}.%{d}", "a.example") == (None, ("%{s}",))
     long_label = "l" * 60
-    name, _ = expand_domain_spec(f"{long_label}.{long_label}.%{{d}}",
-                                 ".".join([long_label] * 3) + ".example")
+    name, _ = expand_domain_spec(
+        f"{long_label}.{long_label}.%{{d}}", ".".join([long_label] * 3) + ".example"
+    )
     assert name is not None and len(name) <= 253 and name.endswith(".example")
 
 
@@ -321,8 +382,11 @@ b.example.net:
     assert [(s.number, s.term, s.note) for s in result.steps[1:]] == [
         (1, "include:a.example.net", ""),
         (2, "redirect=b.example.net", ""),
-        (3, "include:a.example.net",
-         "loop: example.com → a.example.net → b.example.net → a.example.net"),
+        (
+            3,
+            "include:a.example.net",
+            "loop: example.com → a.example.net → b.example.net → a.example.net",
+        ),
     ]
     assert result.tree is not None
     assert result.tree.children[0].children[0].children[0].outcome == "loop"
@@ -346,16 +410,19 @@ def test_broken_dns_term_counts_but_is_not_resolved():
 example.com:
   - TXT: "v=spf1 include:nodots -all"
 """)
-    assert result.steps[1] == step(1, "include:nodots", TOP, "", "TXT", "", False,
-                                   "syntax error; not resolved, counts 1")
+    assert result.steps[1] == step(
+        1, "include:nodots", TOP, "", "TXT", "", False, "syntax error; not resolved, counts 1"
+    )
     assert ids(result) == ["spf.syntax-error"]
 
 
 def test_walk_stops_resolving_after_the_limit():
     # each level includes the next twice: 2**14 evaluations without a limit
     levels = "\n".join(
-        f"l{i}.example.net:\n  - TXT: \"v=spf1 include:l{i + 1}.example.net "
-        f"include:l{i + 1}.example.net -all\"" for i in range(14))
+        f'l{i}.example.net:\n  - TXT: "v=spf1 include:l{i + 1}.example.net '
+        f'include:l{i + 1}.example.net -all"'
+        for i in range(14)
+    )
     result = audit(f"""
 example.com:
   - TXT: "v=spf1 include:l0.example.net -all"
@@ -378,8 +445,16 @@ slow.example.net:
   - TIMEOUT
 """)
     assert result.status is SpfStatus.TEMPERROR
-    assert result.steps[1] == step(1, "include:slow.example.net", TOP, "slow.example.net",
-                                   "TXT", "timeout", False, "TIMEOUT in zone data")
+    assert result.steps[1] == step(
+        1,
+        "include:slow.example.net",
+        TOP,
+        "slow.example.net",
+        "TXT",
+        "timeout",
+        False,
+        "TIMEOUT in zone data",
+    )
     assert result.steps[1].failed
     assert result.lookups == 2 and result.void_lookups == 0
 
@@ -389,8 +464,10 @@ def test_statuses():
     assert audit("example.com:\n  - TXT: 'hello'").status is SpfStatus.NONE
     assert audit("example.net:\n  - TXT: 'v=spf1 -all'").status is SpfStatus.NONE
     assert audit("example.com:\n  - TIMEOUT").status is SpfStatus.TEMPERROR
-    assert audit("example.com:\n  - TXT: 'v=spf1 -all'\n  - TXT: 'v=spf1 ~all'"
-                 ).status is SpfStatus.PERMERROR
+    assert (
+        audit("example.com:\n  - TXT: 'v=spf1 -all'\n  - TXT: 'v=spf1 ~all'").status
+        is SpfStatus.PERMERROR
+    )
 
 
 def test_domain_is_normalised():
@@ -403,8 +480,16 @@ def test_json_shape():
     data = json.loads(json.dumps(result.to_json()))
     assert list(data) == ["record", "lookups", "void_lookups", "status", "trace", "tree"]
     assert data["status"] == "permerror"
-    assert data["trace"][1] == {"number": 1, "term": "a", "in_record": TOP, "name": TOP,
-                                "type": "A", "outcome": "records", "void": False, "note": ""}
+    assert data["trace"][1] == {
+        "number": 1,
+        "term": "a",
+        "in_record": TOP,
+        "name": TOP,
+        "type": "A",
+        "outcome": "records",
+        "void": False,
+        "note": "",
+    }
     assert len(data["trace"]) == len(result.steps)
     assert data["tree"]["lookups"] == 11
     assert set(data["tree"]) == {"domain", "term", "record", "outcome", "lookups", "children"}
@@ -413,10 +498,14 @@ def test_json_shape():
 
 
 def test_step_describe():
-    assert step(3, "include:x.example", TOP, "x.example", "TXT", "nxdomain", True,
-                "no SPF record").describe() == (
-        "#3 include:x.example in example.com → TXT x.example: nxdomain (void); no SPF record")
-    assert step(None, "", "", TOP, "TXT", "records").describe() == \
-        "- record → TXT example.com: records"
+    assert step(
+        3, "include:x.example", TOP, "x.example", "TXT", "nxdomain", True, "no SPF record"
+    ).describe() == (
+        "#3 include:x.example in example.com → TXT x.example: nxdomain (void); no SPF record"
+    )
+    assert (
+        step(None, "", "", TOP, "TXT", "records").describe()
+        == "- record → TXT example.com: records"
+    )
     unresolved = step(4, "ptr", TOP, "", "PTR", "", False, "why")
     assert unresolved.describe() == "#4 ptr in example.com: why"

@@ -43,10 +43,15 @@ def test_suite_case_count() -> None:
 @pytest.mark.parametrize(("scenario", "test"), CASES)
 def test_rfc7208_case(scenario: dict[str, Any], test: dict[str, Any]) -> None:
     resolver = LocalRouter([YamlZoneSource(scenario["zonedata"])], closed_world=True)
-    result = asyncio.run(evaluate_identity(
-        resolver, str(test["host"]), mail_from=test["mailfrom"], helo=test["helo"],
-        default_explanation="DEFAULT",
-    ))
+    result = asyncio.run(
+        evaluate_identity(
+            resolver,
+            str(test["host"]),
+            mail_from=test["mailfrom"],
+            helo=test["helo"],
+            default_explanation="DEFAULT",
+        )
+    )
     expected = test["result"] if isinstance(test["result"], list) else [test["result"]]
     accepted = {SpfResultCode(value) for value in expected}
     trace = "\n".join(result.steps)

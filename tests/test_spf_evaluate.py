@@ -32,8 +32,13 @@ def resolver(zone: dict[str, Any]) -> CachingResolver:
     return CachingResolver(LocalRouter([YamlZoneSource(zone)], closed_world=True))
 
 
-def check(zone: dict[str, Any] | Any, ip: str = "192.0.2.10", domain: str = "example.com",
-          sender: str = "user@example.com", **options: Any) -> SpfResult:
+def check(
+    zone: dict[str, Any] | Any,
+    ip: str = "192.0.2.10",
+    domain: str = "example.com",
+    sender: str = "user@example.com",
+    **options: Any,
+) -> SpfResult:
     dns = resolver(zone) if isinstance(zone, dict) else zone
     return asyncio.run(check_host(dns, ip, domain, sender, **options))
 
@@ -112,9 +117,10 @@ def test_two_void_lookups_are_allowed_three_are_not() -> None:
     two = {"example.com": spf("v=spf1 a:n1.example.com mx:n2.example.com ?all")}
     assert check(two).result is R.NEUTRAL
     assert check(two).void_lookups == 2
-    three = {"example.com": spf("v=spf1 a:n1.example.com mx:n2.example.com "
-                                "exists:n3.example.com ?all"),
-             "n3.example.com": [{"MX": [10, "mail.example.com"]}]}  # exists → NODATA
+    three = {
+        "example.com": spf("v=spf1 a:n1.example.com mx:n2.example.com exists:n3.example.com ?all"),
+        "n3.example.com": [{"MX": [10, "mail.example.com"]}],
+    }  # exists → NODATA
     result = check(three)
     assert result.result is R.PERMERROR
     assert result.reason == "3 void lookups (limit 2)"
@@ -123,8 +129,9 @@ def test_two_void_lookups_are_allowed_three_are_not() -> None:
 
 
 def test_exp_lookup_is_not_a_void_lookup() -> None:
-    zone = {"example.com": spf("v=spf1 a:n1.example.com a:n2.example.com "
-                               "exp=nothing.example.com -all")}
+    zone = {
+        "example.com": spf("v=spf1 a:n1.example.com a:n2.example.com exp=nothing.example.com -all")
+    }
     result = check(zone)
     assert result.result is R.FAIL
     assert result.void_lookups == 2
@@ -141,8 +148,7 @@ def test_ptr_reverse_lookup_is_not_a_void_lookup() -> None:
 
 
 def test_timeout_in_a_mechanism_is_temperror() -> None:
-    zone = {"example.com": spf("v=spf1 a:slow.example.com -all"),
-            "slow.example.com": ["TIMEOUT"]}
+    zone = {"example.com": spf("v=spf1 a:slow.example.com -all"), "slow.example.com": ["TIMEOUT"]}
     result = check(zone)
     assert result.result is R.TEMPERROR
     assert result.matched_term == "a:slow.example.com"
@@ -156,8 +162,7 @@ def test_timeout_of_the_record_itself_is_temperror() -> None:
 
 
 def test_include_temperror_names_the_include() -> None:
-    zone = {"example.com": spf("v=spf1 include:bad.example -all"),
-            "bad.example": ["TIMEOUT"]}
+    zone = {"example.com": spf("v=spf1 include:bad.example -all"), "bad.example": ["TIMEOUT"]}
     result = check(zone)
     assert result.result is R.TEMPERROR
     assert result.reason.startswith("include:bad.example returned temperror: ")
@@ -186,10 +191,11 @@ def test_servfail_in_mx_address_lookup_is_temperror() -> None:
 
 
 def test_ptr_dns_errors_skip_instead_of_temperror() -> None:
-    zone = {"example.com": spf("v=spf1 ptr -all"),
-            "10.2.0.192.in-addr.arpa": [{"PTR": "broken.example.com"},
-                                        {"PTR": "mail.example.com"}],
-            "mail.example.com": [{"A": "192.0.2.10"}]}
+    zone = {
+        "example.com": spf("v=spf1 ptr -all"),
+        "10.2.0.192.in-addr.arpa": [{"PTR": "broken.example.com"}, {"PTR": "mail.example.com"}],
+        "mail.example.com": [{"A": "192.0.2.10"}],
+    }
     assert check(_Servfail(zone, "broken.example.com")).result is R.PASS
     assert check(_Servfail(zone, "10.2.0.192.in-addr.arpa")).result is R.FAIL
 
@@ -233,8 +239,9 @@ def test_mx_does_not_fall_back_to_a() -> None:
 
 
 def test_cidr_and_ipv6() -> None:
-    zone = {"example.com": spf("v=spf1 a/24//64 -all",
-                               {"A": "192.0.2.1"}, {"AAAA": "2001:db8:1::1"})}
+    zone = {
+        "example.com": spf("v=spf1 a/24//64 -all", {"A": "192.0.2.1"}, {"AAAA": "2001:db8:1::1"})
+    }
     assert check(zone, ip="192.0.2.200").result is R.PASS
     assert check(zone, ip="2001:db8:1::ffff").result is R.PASS
     assert check(zone, ip="2001:db8:2::1").result is R.FAIL
@@ -251,14 +258,18 @@ def test_invalid_target_name_does_not_match() -> None:
 
 
 def test_matched_term_inside_include() -> None:
-    zone = {"example.com": spf("v=spf1 -include:_spf.example.net ~all"),
-            "_spf.example.net": spf("v=spf1 ip4:192.0.2.0/24 -all")}
+    zone = {
+        "example.com": spf("v=spf1 -include:_spf.example.net ~all"),
+        "_spf.example.net": spf("v=spf1 ip4:192.0.2.0/24 -all"),
+    }
     result = check(zone)
     assert result.result is R.FAIL
     assert result.matched_term == "-include:_spf.example.net"
     assert result.matched_domain == "example.com"
-    assert result.reason == ("-include:_spf.example.net at example.com → "
-                             "ip4:192.0.2.0/24 at _spf.example.net matched 192.0.2.10")
+    assert result.reason == (
+        "-include:_spf.example.net at example.com → "
+        "ip4:192.0.2.0/24 at _spf.example.net matched 192.0.2.10"
+    )
 
 
 def test_default_result_is_neutral_without_matched_term() -> None:
@@ -270,8 +281,10 @@ def test_default_result_is_neutral_without_matched_term() -> None:
 
 
 def test_exp_text_is_expanded_for_fail() -> None:
-    zone = {"example.com": spf("v=spf1 -all exp=why.example.com"),
-            "why.example.com": [{"TXT": "%{i} may not send for %{d} (%{l})"}]}
+    zone = {
+        "example.com": spf("v=spf1 -all exp=why.example.com"),
+        "why.example.com": [{"TXT": "%{i} may not send for %{d} (%{l})"}],
+    }
     result = check(zone)
     assert result.result is R.FAIL
     assert result.explanation == "192.0.2.10 may not send for example.com (user)"
@@ -287,16 +300,20 @@ def test_default_explanation() -> None:
 
 
 def test_exp_of_an_included_record_is_not_used() -> None:
-    zone = {"example.com": spf("v=spf1 include:inc.example.com -all exp=mine.example.com"),
-            "inc.example.com": spf("v=spf1 -all exp=theirs.example.com"),
-            "mine.example.com": [{"TXT": "mine"}],
-            "theirs.example.com": [{"TXT": "theirs"}]}
+    zone = {
+        "example.com": spf("v=spf1 include:inc.example.com -all exp=mine.example.com"),
+        "inc.example.com": spf("v=spf1 -all exp=theirs.example.com"),
+        "mine.example.com": [{"TXT": "mine"}],
+        "theirs.example.com": [{"TXT": "theirs"}],
+    }
     assert check(zone).explanation == "mine"
 
 
 def test_exp_not_fetched_unless_fail() -> None:
-    zone = {"example.com": spf("v=spf1 ~all exp=why.example.com"),
-            "why.example.com": [{"TXT": "x"}]}
+    zone = {
+        "example.com": spf("v=spf1 ~all exp=why.example.com"),
+        "why.example.com": [{"TXT": "x"}],
+    }
     dns = resolver(zone)
     result = check(dns)
     assert result.result is R.SOFTFAIL
@@ -305,8 +322,10 @@ def test_exp_not_fetched_unless_fail() -> None:
 
 
 def test_steps_trace_each_dns_term_with_its_count() -> None:
-    zone = {"example.com": spf("v=spf1 a include:inc.example.com -all"),
-            "inc.example.com": spf("v=spf1 mx ?all")}
+    zone = {
+        "example.com": spf("v=spf1 a include:inc.example.com -all"),
+        "inc.example.com": spf("v=spf1 mx ?all"),
+    }
     steps = check(zone).steps
     assert steps[0] == "example.com: 'v=spf1 a include:inc.example.com -all'"
     assert "a  [DNS lookup 1/10]" in steps
@@ -328,8 +347,11 @@ def test_invalid_ip_raises_value_error() -> None:
 def test_helo_identity_when_mail_from_is_empty() -> None:
     zone = {"mail.example.com": spf("v=spf1 ip4:192.0.2.10 -all")}
     for mail_from in ("", None):
-        result = asyncio.run(evaluate_identity(resolver(zone), "192.0.2.10",
-                                               mail_from=mail_from, helo="mail.example.com"))
+        result = asyncio.run(
+            evaluate_identity(
+                resolver(zone), "192.0.2.10", mail_from=mail_from, helo="mail.example.com"
+            )
+        )
         assert result.result is R.PASS
         assert result.sender == "postmaster@mail.example.com"
         assert result.domain == "mail.example.com"
@@ -338,17 +360,27 @@ def test_helo_identity_when_mail_from_is_empty() -> None:
 def test_identity_rules() -> None:
     assert derive_identity("@example.net", "h.example").sender == "postmaster@example.net"
     ident = derive_identity("<Foo@Example.COM>", "h.example")
-    assert (ident.kind, ident.domain, ident.sender) == (IdentityKind.MAIL_FROM, "example.com",
-                                                        "Foo@example.com")
+    assert (ident.kind, ident.domain, ident.sender) == (
+        IdentityKind.MAIL_FROM,
+        "example.com",
+        "Foo@example.com",
+    )
     assert derive_identity(None, None, "example.org").sender == "postmaster@example.org"
     assert normalize_sender("", "example.com") == "postmaster@example.com"
     with pytest.raises(ValueError):
         derive_identity("", None)
 
 
-@pytest.mark.parametrize("domain", [
-    "a" * 64 + ".example.com", "a..example.com", "localhost", "[192.0.2.1]", "",
-])
+@pytest.mark.parametrize(
+    "domain",
+    [
+        "a" * 64 + ".example.com",
+        "a..example.com",
+        "localhost",
+        "[192.0.2.1]",
+        "",
+    ],
+)
 def test_malformed_domain_gives_none(domain: str) -> None:
     assert domain_problem(domain) is not None
     result = check({}, domain=domain, sender=f"x@{domain}")

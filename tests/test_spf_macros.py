@@ -24,44 +24,56 @@ from dmarc_audit.spf.macros import (
 )
 
 SENDER = "strong-bad@email.example.com"
-V4 = MacroContext(ip=ipaddress.ip_address("192.0.2.3"), sender=SENDER,
-                  domain="email.example.com", helo="mx.example.org", receiver="mx.example.net",
-                  timestamp=1700000000)
-V6 = MacroContext(ip=ipaddress.ip_address("2001:db8::cb01"), sender=SENDER,
-                  domain="email.example.com")
+V4 = MacroContext(
+    ip=ipaddress.ip_address("192.0.2.3"),
+    sender=SENDER,
+    domain="email.example.com",
+    helo="mx.example.org",
+    receiver="mx.example.net",
+    timestamp=1700000000,
+)
+V6 = MacroContext(
+    ip=ipaddress.ip_address("2001:db8::cb01"), sender=SENDER, domain="email.example.com"
+)
 
 
 def run(text: str, ctx: MacroContext = V4, *, explanation: bool = False) -> str:
     return asyncio.run(expand(text, ctx, explanation=explanation))
 
 
-@pytest.mark.parametrize(("macro", "expected"), [
-    ("%{s}", "strong-bad@email.example.com"),
-    ("%{o}", "email.example.com"),
-    ("%{d}", "email.example.com"),
-    ("%{d4}", "email.example.com"),
-    ("%{d3}", "email.example.com"),
-    ("%{d2}", "example.com"),
-    ("%{d1}", "com"),
-    ("%{dr}", "com.example.email"),
-    ("%{d2r}", "example.email"),
-    ("%{l}", "strong-bad"),
-    ("%{l-}", "strong.bad"),
-    ("%{lr}", "strong-bad"),
-    ("%{lr-}", "bad.strong"),
-    ("%{l1r-}", "strong"),
-])
+@pytest.mark.parametrize(
+    ("macro", "expected"),
+    [
+        ("%{s}", "strong-bad@email.example.com"),
+        ("%{o}", "email.example.com"),
+        ("%{d}", "email.example.com"),
+        ("%{d4}", "email.example.com"),
+        ("%{d3}", "email.example.com"),
+        ("%{d2}", "example.com"),
+        ("%{d1}", "com"),
+        ("%{dr}", "com.example.email"),
+        ("%{d2r}", "example.email"),
+        ("%{l}", "strong-bad"),
+        ("%{l-}", "strong.bad"),
+        ("%{lr}", "strong-bad"),
+        ("%{lr-}", "bad.strong"),
+        ("%{l1r-}", "strong"),
+    ],
+)
 def test_rfc7208_7_4_single_macros(macro: str, expected: str) -> None:
     assert run(macro) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("%{ir}.%{v}._spf.%{d2}", "3.2.0.192.in-addr._spf.example.com"),
-    ("%{lr-}.lp._spf.%{d2}", "bad.strong.lp._spf.example.com"),
-    ("%{lr-}.lp.%{ir}.%{v}._spf.%{d2}", "bad.strong.lp.3.2.0.192.in-addr._spf.example.com"),
-    ("%{ir}.%{v}.%{l1r-}.lp._spf.%{d2}", "3.2.0.192.in-addr.strong.lp._spf.example.com"),
-    ("%{d2}.trusted-domains.example.net", "example.com.trusted-domains.example.net"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("%{ir}.%{v}._spf.%{d2}", "3.2.0.192.in-addr._spf.example.com"),
+        ("%{lr-}.lp._spf.%{d2}", "bad.strong.lp._spf.example.com"),
+        ("%{lr-}.lp.%{ir}.%{v}._spf.%{d2}", "bad.strong.lp.3.2.0.192.in-addr._spf.example.com"),
+        ("%{ir}.%{v}.%{l1r-}.lp._spf.%{d2}", "3.2.0.192.in-addr.strong.lp._spf.example.com"),
+        ("%{d2}.trusted-domains.example.net", "example.com.trusted-domains.example.net"),
+    ],
+)
 def test_rfc7208_7_4_macro_strings(text: str, expected: str) -> None:
     assert run(text) == expected
 
@@ -70,10 +82,12 @@ def test_rfc7208_7_4_ipv6_example() -> None:
     # RFC 4408 printed the nibbles upper-case, RFC 7208 lower-case; DNS does not care.
     # We emit upper case, as the OpenSPF suite's v-macro-ip6 explanation expects.
     got = run("%{ir}.%{v}._spf.%{d2}", V6)
-    assert got == ("1.0.B.C.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2"
-                   ".ip6._spf.example.com")
-    assert got.lower() == ("1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2"
-                           ".ip6._spf.example.com")
+    assert got == (
+        "1.0.B.C.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2.ip6._spf.example.com"
+    )
+    assert got.lower() == (
+        "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6._spf.example.com"
+    )
 
 
 def test_escapes_and_literals() -> None:
@@ -144,8 +158,11 @@ def test_domain_expansion_strips_trailing_dot_and_truncates() -> None:
 
 
 ZONE = {
-    "3.2.0.192.in-addr.arpa": [{"PTR": "mx.example.org"}, {"PTR": "mail.email.example.com"},
-                               {"PTR": "fake.example.net"}],
+    "3.2.0.192.in-addr.arpa": [
+        {"PTR": "mx.example.org"},
+        {"PTR": "mail.email.example.com"},
+        {"PTR": "fake.example.net"},
+    ],
     "mx.example.org": [{"A": "192.0.2.3"}],
     "mail.email.example.com": [{"A": "192.0.2.3"}],
     "fake.example.net": [{"A": "198.51.100.1"}],

@@ -77,51 +77,66 @@ def test_lookups_ignore_case_and_trailing_dot(index: ZoneLineIndex) -> None:
     assert index.locate("example.test", "AAAA") is None
     assert index.locate("nothere.example.test") is None
     location = index.locate("example.test", "MX")
-    assert location == Location(location.path, 19) and location.path.endswith(
-        "example.test.zone")
+    assert location == Location(location.path, 19) and location.path.endswith("example.test.zone")
 
 
 def test_spf_finding_picks_the_spf_line(index: ZoneLineIndex) -> None:
-    by_text = finding("spf.weak-all", "example.test", "m",
-                      record="v=spf1 include:_spf.example.test -all")
+    by_text = finding(
+        "spf.weak-all", "example.test", "m", record="v=spf1 include:_spf.example.test -all"
+    )
     assert index.locate_finding(by_text).line == 9
     without_record = finding("spf.lookups-near-limit", "example.test", "m")
     assert index.locate_finding(without_record).line == 9  # not the verification TXT
-    included = finding("spf.overly-broad", "_spf.example.test", "m",
-                       record="v=spf1 ip4:192.0.2.0/24 -all")
+    included = finding(
+        "spf.overly-broad", "_spf.example.test", "m", record="v=spf1 ip4:192.0.2.0/24 -all"
+    )
     assert index.locate_finding(included).line == 17
 
 
 def test_record_text_joins_strings_and_unescapes(index: ZoneLineIndex) -> None:
-    dmarc = finding("dmarc.policy-none", "_dmarc.example.test", "m",
-                    record="v=DMARC1; p=none; rua=mailto:d@example.test")
+    dmarc = finding(
+        "dmarc.policy-none",
+        "_dmarc.example.test",
+        "m",
+        record="v=DMARC1; p=none; rua=mailto:d@example.test",
+    )
     assert index.locate_finding(dmarc) == Location(index.locate("example.test").path, 13, 14)
-    dkim = finding("dkim.rsa-1024", "s1._domainkey.example.test", "m",
-                   record='v=DKIM1; k=rsa; p=abc"defghi')
+    dkim = finding(
+        "dkim.rsa-1024", "s1._domainkey.example.test", "m", record='v=DKIM1; k=rsa; p=abc"defghi'
+    )
     assert index.locate_finding(dkim).line == 15
 
 
 def test_failed_lookup_points_at_the_record_that_asked(index: ZoneLineIndex) -> None:
-    failed = finding("dns.lookup-failed", "spf.flaky.example", "timeout",
-                     status=Status.UNKNOWN, record="v=spf1 include:_spf.example.test -all")
+    failed = finding(
+        "dns.lookup-failed",
+        "spf.flaky.example",
+        "timeout",
+        status=Status.UNKNOWN,
+        record="v=spf1 include:_spf.example.test -all",
+    )
     assert index.locate_finding(failed).line == 9
-    unknown_text = finding("dns.lookup-failed", "spf.flaky.example", "timeout",
-                           record="v=spf1 include:elsewhere -all")
+    unknown_text = finding(
+        "dns.lookup-failed", "spf.flaky.example", "timeout", record="v=spf1 include:elsewhere -all"
+    )
     assert index.locate_finding(unknown_text) is None  # outside every zone
 
 
 def test_missing_records_point_at_the_soa(index: ZoneLineIndex) -> None:
-    for check_id, subject in (("dmarc.missing", "example.test"),
-                              ("mtasts.missing", "_mta-sts.example.test"),
-                              ("dkim.no-key-found", "example.test"),
-                              ("spf.missing", "sub.example.test")):
+    for check_id, subject in (
+        ("dmarc.missing", "example.test"),
+        ("mtasts.missing", "_mta-sts.example.test"),
+        ("dkim.no-key-found", "example.test"),
+        ("spf.missing", "sub.example.test"),
+    ):
         assert index.locate_finding(finding(check_id, subject, "m")).line == 4, check_id
 
 
 def test_findings_by_record_type(index: ZoneLineIndex) -> None:
     assert index.locate_finding(finding("mx.target-invalid", "example.test", "m")).line == 19
-    assert index.locate_finding(finding("dns.dangling-cname", "dangling.example.test",
-                                        "m")).line == 20
+    assert (
+        index.locate_finding(finding("dns.dangling-cname", "dangling.example.test", "m")).line == 20
+    )
     delegated = finding("dkim.key-invalid", "s2._domainkey.example.test", "m")
     assert index.locate_finding(delegated).line == 16  # the selector's CNAME
     # a DMARC finding about the domain itself has no record of its own at the apex
@@ -178,8 +193,10 @@ def test_yaml_zone_data(tmp_path: Path) -> None:
     assert at(index, "example.test", "MX") == (5, None)
     assert index.locate("flaky.test") is None
     assert at(index, "split.test", "TXT") == (9, 11)
-    assert index.locate_finding(finding("spf.weak-all", "split.test", "m",
-                                        record="v=spf1 -all")).line == 9
+    assert (
+        index.locate_finding(finding("spf.weak-all", "split.test", "m", record="v=spf1 -all")).line
+        == 9
+    )
     assert index.locate_finding(finding("spf.type99", "legacy.test", "m")).line == 13
     assert index.zone_for("example.test") is None  # YAML data has no SOA to point at
 

@@ -38,27 +38,45 @@ def _problem(result: SelectorResult, check_id: str) -> tuple[DkimKey, KeyProblem
     return (key, problem) if problem else None
 
 
-def _key_finding(result: SelectorResult, key: DkimKey, problem: KeyProblem, *,
-                 severity: Severity | None = None, remediation: str | None = None,
-                 suggested: str | None = None) -> Finding:
-    facts = ", ".join(filter(None, (key.key_type, key.key_bits and f"{key.key_bits} bits",
-                                    key.key_format)))
+def _key_finding(
+    result: SelectorResult,
+    key: DkimKey,
+    problem: KeyProblem,
+    *,
+    severity: Severity | None = None,
+    remediation: str | None = None,
+    suggested: str | None = None,
+) -> Finding:
+    facts = ", ".join(
+        filter(None, (key.key_type, key.key_bits and f"{key.key_bits} bits", key.key_format))
+    )
     evidence = [f"TXT {result.name}" + (f": {facts}" if facts else "")]
     if result.cnames:
         evidence.append("CNAME chain: " + " → ".join(result.cname_chain))
-    return finding(problem.check_id, result.name, f"selector {result.selector}: "
-                   f"{problem.message}", severity=severity, record=key.text,
-                   remediation=remediation, suggested_record=suggested, evidence=evidence)
+    return finding(
+        problem.check_id,
+        result.name,
+        f"selector {result.selector}: {problem.message}",
+        severity=severity,
+        record=key.text,
+        remediation=remediation,
+        suggested_record=suggested,
+        evidence=evidence,
+    )
 
 
 def render_tags(tags: Sequence[tuple[str, str]]) -> str:
     """Write a tag-list back in canonical form: ``v=DKIM1; k=rsa; p=…``."""
-    return "; ".join(f"{name}={''.join(value.split()) if name == 'p' else value}"
-                     for name, value in tags)
+    return "; ".join(
+        f"{name}={''.join(value.split()) if name == 'p' else value}" for name, value in tags
+    )
 
 
-def _replace(tags: Sequence[tuple[str, str]], name: str, value: str | None,
-             ) -> list[tuple[str, str]]:
+def _replace(
+    tags: Sequence[tuple[str, str]],
+    name: str,
+    value: str | None,
+) -> list[tuple[str, str]]:
     """``tags`` with ``name`` set to ``value``: dropped when None, added before p= when new."""
     if value is None:
         return [(n, v) for n, v in tags if n != name]
@@ -138,8 +156,9 @@ def unknown_key_type(result: SelectorResult) -> Finding | None:
     key, problem = found
     suggestion = None
     for k in _KEY_TYPES:
-        suggestion = _if_clean(render_tags(_replace(key.tags, "k", k)), "dkim.unknown-key-type",
-                               "dkim.key-invalid")
+        suggestion = _if_clean(
+            render_tags(_replace(key.tags, "k", k)), "dkim.unknown-key-type", "dkim.key-invalid"
+        )
         if suggestion:
             break
     return _key_finding(result, key, problem, suggested=suggestion)
@@ -172,9 +191,11 @@ def rsa_1024(result: SelectorResult) -> Finding | None:
     return _key_finding(result, key, problem, remediation=_ROTATE)
 
 
-_ROTATE = ("Generate a 2048-bit key under a new selector, publish it (split the TXT value "
-           "into strings of at most 255 characters), switch the signer, then revoke the old "
-           "selector with an empty p=")
+_ROTATE = (
+    "Generate a 2048-bit key under a new selector, publish it (split the TXT value "
+    "into strings of at most 255 characters), switch the signer, then revoke the old "
+    "selector with an empty p="
+)
 
 
 def sha1(result: SelectorResult) -> Finding | None:
@@ -186,10 +207,20 @@ def sha1(result: SelectorResult) -> Finding | None:
     hashes = key.hash_algorithms or ()
     if "sha256" in hashes:
         kept = [h for h in hashes if h != "sha1"]
-        return _key_finding(result, key, problem, severity=Severity.WARNING,
-                            suggested=render_tags(_replace(key.tags, "h", ":".join(kept))))
-    return _key_finding(result, key, problem, severity=Severity.ERROR,
-                        suggested=render_tags(_replace(key.tags, "h", None)))
+        return _key_finding(
+            result,
+            key,
+            problem,
+            severity=Severity.WARNING,
+            suggested=render_tags(_replace(key.tags, "h", ":".join(kept))),
+        )
+    return _key_finding(
+        result,
+        key,
+        problem,
+        severity=Severity.ERROR,
+        suggested=render_tags(_replace(key.tags, "h", None)),
+    )
 
 
 def service_not_email(result: SelectorResult) -> Finding | None:
@@ -198,8 +229,7 @@ def service_not_email(result: SelectorResult) -> Finding | None:
     if found is None:
         return None
     key, problem = found
-    return _key_finding(result, key, problem,
-                        suggested=render_tags(_replace(key.tags, "s", None)))
+    return _key_finding(result, key, problem, suggested=render_tags(_replace(key.tags, "s", None)))
 
 
 def testing_mode(result: SelectorResult) -> Finding | None:
@@ -287,12 +317,13 @@ def multiple_records(result: SelectorResult) -> Finding | None:
         return None
     usable = [text for text in distinct if parse_dkim_key(text).usable_for_email]
     return finding(
-        "dkim.key-invalid", result.name,
+        "dkim.key-invalid",
+        result.name,
         f"selector {result.selector}: {len(distinct)} different TXT records at the selector "
         "name; receivers pick one, so verification is unreliable (RFC 6376 §3.6.2.2)",
         record=" | ".join(distinct),
         remediation="Keep exactly one TXT record (the current key) at the selector name; "
-                    "move other TXT records elsewhere",
+        "move other TXT records elsewhere",
         suggested_record=usable[0] if len(usable) == 1 else None,
         evidence=[f"TXT {result.name} #{i}: {text}" for i, text in enumerate(distinct, 1)],
     )
@@ -304,9 +335,12 @@ def lookup_failed(result: SelectorResult) -> Finding | None:
         return None
     why = result.outcome.value + (f" ({result.detail})" if result.detail else "")
     return finding(
-        "dns.lookup-failed", result.name,
-        f"selector {result.selector}: TXT lookup failed ({why}); whether a key exists is "
-        "unknown", status=Status.UNKNOWN, evidence=[f"TXT {result.name}: {why}"])
+        "dns.lookup-failed",
+        result.name,
+        f"selector {result.selector}: TXT lookup failed ({why}); whether a key exists is unknown",
+        status=Status.UNKNOWN,
+        evidence=[f"TXT {result.name}: {why}"],
+    )
 
 
 def dangling_cname(result: SelectorResult) -> Finding | None:
@@ -315,11 +349,13 @@ def dangling_cname(result: SelectorResult) -> Finding | None:
         return None
     target = result.cnames[-1][1]
     return finding(
-        "dns.dangling-cname", result.name,
+        "dns.dangling-cname",
+        result.name,
         f"selector {result.selector}: CNAME to {target}, which does not exist (NXDOMAIN); "
         "signatures with this selector fail and the target name could be taken over",
         record=f"{result.name} CNAME {result.cnames[0][1]}",
-        evidence=["CNAME chain: " + " → ".join(result.cname_chain), f"{target}: NXDOMAIN"])
+        evidence=["CNAME chain: " + " → ".join(result.cname_chain), f"{target}: NXDOMAIN"],
+    )
 
 
 def selector_missing(result: SelectorResult, explicit: bool) -> Finding | None:
@@ -327,12 +363,15 @@ def selector_missing(result: SelectorResult, explicit: bool) -> Finding | None:
     if not explicit or result.status is not SelectorStatus.MISSING:
         return None
     return finding(
-        "dkim.selector-missing", result.name,
+        "dkim.selector-missing",
+        result.name,
         f"selector {result.selector}: no key record at {result.name} "
         f"({result.outcome.value.upper()}); mail signed with s={result.selector} fails DKIM",
-        evidence=[f"TXT {result.name}: {result.outcome.value}",
-                  *(["CNAME chain: " + " → ".join(result.cname_chain)] if result.cnames
-                    else [])])
+        evidence=[
+            f"TXT {result.name}: {result.outcome.value}",
+            *(["CNAME chain: " + " → ".join(result.cname_chain)] if result.cnames else []),
+        ],
+    )
 
 
 SELECTOR_RULES: tuple[KeyRule, ...] = (lookup_failed, dangling_cname, multiple_records)
@@ -341,8 +380,7 @@ SELECTOR_RULES: tuple[KeyRule, ...] = (lookup_failed, dangling_cname, multiple_r
 # --- posture rules (all selectors together) --------------------------------------------
 
 
-def no_key_found(domain: str, results: Sequence[SelectorResult],
-                 explicit: bool) -> Finding | None:
+def no_key_found(domain: str, results: Sequence[SelectorResult], explicit: bool) -> Finding | None:
     """dkim.no-key-found: probing found no key record at any of the selectors tried.
 
     Only when probing (explicit selectors get dkim.selector-missing instead). Absence
@@ -357,18 +395,26 @@ def no_key_found(domain: str, results: Sequence[SelectorResult],
     if len(failed) == len(results):
         return None
     tried = ", ".join(r.selector for r in results)
-    scope = (f"the {len(results) - len(failed)} of {len(results)} common selectors that "
-             f"answered ({len(failed)} lookups failed: {', '.join(failed)})" if failed
-             else f"any of the {len(results)} common selectors tried")
-    message = (f"no DKIM key at {scope}; tried {tried}. Selectors cannot be listed from DNS, "
-               "so this does not prove the domain does not sign: pass the s= selector from a "
-               "signed message")
+    scope = (
+        f"the {len(results) - len(failed)} of {len(results)} common selectors that "
+        f"answered ({len(failed)} lookups failed: {', '.join(failed)})"
+        if failed
+        else f"any of the {len(results)} common selectors tried"
+    )
+    message = (
+        f"no DKIM key at {scope}; tried {tried}. Selectors cannot be listed from DNS, "
+        "so this does not prove the domain does not sign: pass the s= selector from a "
+        "signed message"
+    )
     return finding(
-        "dkim.no-key-found", domain, message,
+        "dkim.no-key-found",
+        domain,
+        message,
         status=Status.UNKNOWN if failed else Status.FAIL,
         remediation="Run again with the selector from the s= tag of a DKIM-Signature header, "
-                    "or publish a key at <selector>._domainkey." + domain,
-        evidence=[f"selectors tried: {tried}"])
+        "or publish a key at <selector>._domainkey." + domain,
+        evidence=[f"selectors tried: {tried}"],
+    )
 
 
 def ed25519_only(domain: str, results: Sequence[SelectorResult]) -> Finding | None:
@@ -383,15 +429,18 @@ def ed25519_only(domain: str, results: Sequence[SelectorResult]) -> Finding | No
     failed = any(r.status is SelectorStatus.UNKNOWN for r in results)
     names = ", ".join(r.selector for r, _ in usable)
     return finding(
-        "dkim.ed25519-only", domain,
+        "dkim.ed25519-only",
+        domain,
         f"every usable key found is Ed25519 ({names}); receivers that do not support "
         "RFC 8463 see no valid signature unless mail is also signed with RSA",
         status=Status.UNKNOWN if failed else Status.FAIL,
-        evidence=[f"{r.name}: ed25519" for r, _ in usable])
+        evidence=[f"{r.name}: ed25519" for r, _ in usable],
+    )
 
 
-def evaluate(domain: str, results: Sequence[SelectorResult], *, explicit: bool,
-             bulk_sender: bool = False) -> tuple[Finding, ...]:
+def evaluate(
+    domain: str, results: Sequence[SelectorResult], *, explicit: bool, bulk_sender: bool = False
+) -> tuple[Finding, ...]:
     """All DKIM findings for one domain's selector lookups, in selector order.
 
     With ``bulk_sender`` severities are raised to the catalog's bulk-sender level.

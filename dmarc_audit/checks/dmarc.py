@@ -58,8 +58,14 @@ class RecordView:
     def of(cls, text: str, domain: str, mode: DmarcMode, *, sends_mail: bool = True) -> RecordView:
         primary = parse_dmarc(text, mode)
         other_mode = DmarcMode.RFC7489 if mode is DmarcMode.RFC9989 else DmarcMode.RFC9989
-        return cls(f"_dmarc.{domain}", domain, mode, primary, parse_dmarc(text, other_mode),
-                   suggest_dmarc_record(primary, domain, sends_mail=sends_mail))
+        return cls(
+            f"_dmarc.{domain}",
+            domain,
+            mode,
+            primary,
+            parse_dmarc(text, other_mode),
+            suggest_dmarc_record(primary, domain, sends_mail=sends_mail),
+        )
 
     @property
     def text(self) -> str:
@@ -70,8 +76,10 @@ class RecordView:
 
     def problems(self, check_id: str) -> list[tuple[DmarcProblem, DmarcMode | None]]:
         """Problems with ``check_id`` from both parses; the mode is set when only one has it."""
-        keyed = [{(p.tag, p.message): p for p in r.problems if p.check_id == check_id}
-                 for r in (self.primary, self.other)]
+        keyed = [
+            {(p.tag, p.message): p for p in r.problems if p.check_id == check_id}
+            for r in (self.primary, self.other)
+        ]
         out: list[tuple[DmarcProblem, DmarcMode | None]] = []
         for key, problem in keyed[0].items():
             out.append((problem, None if key in keyed[1] else self.primary.mode))
@@ -132,15 +140,28 @@ Rule = Callable[[DmarcFacts], list[Finding]]
 # --- helpers -----------------------------------------------------------------
 
 
-def _record_finding(facts: DmarcFacts, check_id: str, message: str, *,
-                    severity: Severity | None = None, remediation: str | None = None,
-                    evidence: tuple[str, ...] = ()) -> Finding:
+def _record_finding(
+    facts: DmarcFacts,
+    check_id: str,
+    message: str,
+    *,
+    severity: Severity | None = None,
+    remediation: str | None = None,
+    evidence: tuple[str, ...] = (),
+) -> Finding:
     view = facts.record
     assert view is not None
     fix = remediation if remediation is not None else CATALOG[check_id].fix
-    return finding(check_id, view.name, message, severity=severity, record=view.text,
-                   remediation=f"{fix}. Publish: {view.publish}", suggested_record=view.suggested,
-                   evidence=evidence)
+    return finding(
+        check_id,
+        view.name,
+        message,
+        severity=severity,
+        record=view.text,
+        remediation=f"{fix}. Publish: {view.publish}",
+        suggested_record=view.suggested,
+        evidence=evidence,
+    )
 
 
 def _from_problems(facts: DmarcFacts, check_id: str, fix: str | None = None) -> list[Finding]:
@@ -150,8 +171,9 @@ def _from_problems(facts: DmarcFacts, check_id: str, fix: str | None = None) -> 
     for problem, only in facts.record.problems(check_id):
         prefix = f"{only.label} receivers: " if only is not None else ""
         where = f" (offset {problem.offset})" if problem.offset is not None else ""
-        out.append(_record_finding(facts, check_id, prefix + problem.message + where,
-                                   remediation=fix))
+        out.append(
+            _record_finding(facts, check_id, prefix + problem.message + where, remediation=fix)
+        )
     return out
 
 
@@ -164,8 +186,9 @@ def _valid(facts: DmarcFacts) -> list[DmarcRecord]:
     """The parses (audit mode first) under which receivers apply the record."""
     if facts.record is None:
         return []
-    return [r for r in (facts.record.primary, facts.record.other)
-            if r.valid and r.effective is not None]
+    return [
+        r for r in (facts.record.primary, facts.record.other) if r.valid and r.effective is not None
+    ]
 
 
 _ATTEMPT = re.compile(r"\s*(v\s*=|p\s*=\s*(none|quarantine|reject))", re.IGNORECASE)
@@ -198,18 +221,25 @@ def check_version_invalid(facts: DmarcFacts) -> list[Finding]:
                 continue
             fixed = suggest_dmarc_record(record, step.name, sends_mail=facts.sends_mail)
             message = record.problems[0].message if record.problems else "not v=DMARC1"
-            out.append(finding(
-                "dmarc.version-invalid", step.query,
-                f"{message}; receivers discard this record", record=record.text,
-                remediation=f'Rewrite it starting with v=DMARC1; publish: {step.query} TXT '
-                            f'"{fixed}"', suggested_record=fixed))
+            out.append(
+                finding(
+                    "dmarc.version-invalid",
+                    step.query,
+                    f"{message}; receivers discard this record",
+                    record=record.text,
+                    remediation=f"Rewrite it starting with v=DMARC1; publish: {step.query} TXT "
+                    f'"{fixed}"',
+                    suggested_record=fixed,
+                )
+            )
     return out
 
 
 def check_duplicate_tag(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.duplicate-tag``: a tag given twice makes the whole tag-list invalid."""
-    return _from_problems(facts, "dmarc.duplicate-tag",
-                          "Keep one occurrence of the tag (the value you mean)")
+    return _from_problems(
+        facts, "dmarc.duplicate-tag", "Keep one occurrence of the tag (the value you mean)"
+    )
 
 
 def check_p_missing(facts: DmarcFacts) -> list[Finding]:
@@ -228,8 +258,9 @@ def check_subdomain_policy_invalid(facts: DmarcFacts) -> list[Finding]:
     Receivers handle it like a bad ``p``: the whole record becomes p=none when
     rua has a valid URI, and is ignored otherwise.
     """
-    return [_with_fallback(facts, f)
-            for f in _from_problems(facts, "dmarc.subdomain-policy-invalid")]
+    return [
+        _with_fallback(facts, f) for f in _from_problems(facts, "dmarc.subdomain-policy-invalid")
+    ]
 
 
 def _with_fallback(facts: DmarcFacts, item: Finding) -> Finding:
@@ -262,8 +293,11 @@ def check_syntax_lenient(facts: DmarcFacts) -> list[Finding]:
 
 def check_rua_invalid_uri(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.rua-invalid-uri``: a rua/ruf entry that is not a URI or has a bad size suffix."""
-    return _from_problems(facts, "dmarc.rua-invalid-uri",
-                          "Write each destination as mailto:address@domain, separated by ','")
+    return _from_problems(
+        facts,
+        "dmarc.rua-invalid-uri",
+        "Write each destination as mailto:address@domain, separated by ','",
+    )
 
 
 def check_removed_tag(facts: DmarcFacts) -> list[Finding]:
@@ -280,23 +314,36 @@ def check_policy_none(facts: DmarcFacts) -> list[Finding]:
     valid = _valid(facts)
     discovery = facts.discovery
     explicit = bool(valid) and valid[0].tag("p") is Policy.NONE
-    inherited = (discovery is not None and discovery.applied_policy is Policy.NONE
-                 and discovery.stated_policy is Policy.NONE
-                 and discovery.policy_source in ("sp", "np") and bool(valid)
-                 and not valid[0].fallback)
+    inherited = (
+        discovery is not None
+        and discovery.applied_policy is Policy.NONE
+        and discovery.stated_policy is Policy.NONE
+        and discovery.policy_source in ("sp", "np")
+        and bool(valid)
+        and not valid[0].fallback
+    )
     if not (explicit or inherited):
         return []
     assert facts.record is not None
     if inherited and discovery is not None:
-        message = (f"mail From {facts.domain} gets policy none ({discovery.policy_source} of "
-                   f"{facts.record.name}): receivers only monitor, spoofed mail is delivered")
+        message = (
+            f"mail From {facts.domain} gets policy none ({discovery.policy_source} of "
+            f"{facts.record.name}): receivers only monitor, spoofed mail is delivered"
+        )
     else:
-        message = (f"p=none at {facts.record.name}: receivers only monitor; spoofed mail From "
-                   f"{facts.record.domain} is still delivered")
-    return [_record_finding(
-        facts, "dmarc.policy-none", message,
-        remediation="Review the aggregate reports until all your senders pass, then move "
-                    "one step to quarantine (and later reject)")]
+        message = (
+            f"p=none at {facts.record.name}: receivers only monitor; spoofed mail From "
+            f"{facts.record.domain} is still delivered"
+        )
+    return [
+        _record_finding(
+            facts,
+            "dmarc.policy-none",
+            message,
+            remediation="Review the aggregate reports until all your senders pass, then move "
+            "one step to quarantine (and later reject)",
+        )
+    ]
 
 
 def check_sp_weaker(facts: DmarcFacts) -> list[Finding]:
@@ -310,11 +357,15 @@ def check_sp_weaker(facts: DmarcFacts) -> list[Finding]:
     p, sp = valid[0].tag("p"), valid[0].tag("sp")
     if sp is not Policy.NONE or not isinstance(p, Policy) or p is Policy.NONE:
         return []
-    return [_record_finding(
-        facts, "dmarc.sp-weaker",
-        f"sp=none while p={p.value}: mail From any subdomain of {_domain(facts)} "
-        "can be spoofed with no consequence",
-        remediation=f"Set sp={p.value} (or remove sp) unless some subdomains are not ready")]
+    return [
+        _record_finding(
+            facts,
+            "dmarc.sp-weaker",
+            f"sp=none while p={p.value}: mail From any subdomain of {_domain(facts)} "
+            "can be spoofed with no consequence",
+            remediation=f"Set sp={p.value} (or remove sp) unless some subdomains are not ready",
+        )
+    ]
 
 
 def check_pct_partial(facts: DmarcFacts) -> list[Finding]:
@@ -325,11 +376,15 @@ def check_pct_partial(facts: DmarcFacts) -> list[Finding]:
     pct = record.tag("pct")
     if not record.valid or not isinstance(pct, int) or pct >= 100:
         return []
-    return [_record_finding(
-        facts, "dmarc.pct-partial",
-        f"pct={pct}: RFC 7489 receivers apply the policy to {pct}% of failing mail only "
-        "(RFC 9989 removed pct and applies it to all)",
-        remediation="Remove pct (= 100%); use t=y while testing")]
+    return [
+        _record_finding(
+            facts,
+            "dmarc.pct-partial",
+            f"pct={pct}: RFC 7489 receivers apply the policy to {pct}% of failing mail only "
+            "(RFC 9989 removed pct and applies it to all)",
+            remediation="Remove pct (= 100%); use t=y while testing",
+        )
+    ]
 
 
 def check_testing_mode(facts: DmarcFacts) -> list[Finding]:
@@ -340,11 +395,15 @@ def check_testing_mode(facts: DmarcFacts) -> list[Finding]:
     if not record.valid or record.effective is None or not record.effective.testing:
         return []
     p = record.effective.p
-    return [_record_finding(
-        facts, "dmarc.testing-mode",
-        f"t=y: RFC 9989 receivers treat p={p.value} as {p.step_down().value} "
-        "(RFC 7489 receivers ignore t)",
-        remediation="Remove t=y once the aggregate reports are clean")]
+    return [
+        _record_finding(
+            facts,
+            "dmarc.testing-mode",
+            f"t=y: RFC 9989 receivers treat p={p.value} as {p.step_down().value} "
+            "(RFC 7489 receivers ignore t)",
+            remediation="Remove t=y once the aggregate reports are clean",
+        )
+    ]
 
 
 def check_psd_misuse(facts: DmarcFacts) -> list[Finding]:
@@ -354,12 +413,16 @@ def check_psd_misuse(facts: DmarcFacts) -> list[Finding]:
     record = facts.record.parsed(DmarcMode.RFC9989)
     if record.tag("psd") != "y" or is_public_suffix(facts.record.domain):
         return []
-    return [_record_finding(
-        facts, "dmarc.psd-misuse",
-        f"psd=y declares {facts.record.domain} a public suffix: RFC 9989 receivers treat each "
-        "of its subdomains as a separate organisation (alignment with the parent breaks, and "
-        "subdomains get only the sp/np policy)",
-        remediation="Remove psd=y (psd=n marks an Organizational Domain)")]
+    return [
+        _record_finding(
+            facts,
+            "dmarc.psd-misuse",
+            f"psd=y declares {facts.record.domain} a public suffix: RFC 9989 receivers treat each "
+            "of its subdomains as a separate organisation (alignment with the parent breaks, and "
+            "subdomains get only the sp/np policy)",
+            remediation="Remove psd=y (psd=n marks an Organizational Domain)",
+        )
+    ]
 
 
 def check_no_rua(facts: DmarcFacts) -> list[Finding]:
@@ -374,11 +437,15 @@ def check_no_rua(facts: DmarcFacts) -> list[Finding]:
     why = " (the rua value is not usable)" if ignored else ""
     if "rua=" in view.text.lower() and not ignored and "rua" not in view.primary.tags:
         why = " (the text 'rua=' is not a separate tag: check the ';' before it)"
-    return [_record_finding(
-        facts, "dmarc.no-rua",
-        f"no aggregate-report destination{why}: you cannot see who sends mail as "
-        f"{view.domain} or whether it passes",
-        remediation="Add rua=mailto:<address> (your own mailbox or a report service)")]
+    return [
+        _record_finding(
+            facts,
+            "dmarc.no-rua",
+            f"no aggregate-report destination{why}: you cannot see who sends mail as "
+            f"{view.domain} or whether it passes",
+            remediation="Add rua=mailto:<address> (your own mailbox or a report service)",
+        )
+    ]
 
 
 def check_rua_non_mailto(facts: DmarcFacts) -> list[Finding]:
@@ -390,11 +457,15 @@ def check_rua_non_mailto(facts: DmarcFacts) -> list[Finding]:
         value = facts.record.primary.tag(tag, ())
         for uri in value if isinstance(value, tuple) else ():
             if uri.scheme != "mailto":
-                out.append(_record_finding(
-                    facts, "dmarc.rua-non-mailto",
-                    f"{tag} destination {uri.uri} uses '{uri.scheme}:'; receivers only have to "
-                    "support mailto:, most send nothing to other schemes",
-                    remediation=f"Add a mailto: destination to {tag}"))
+                out.append(
+                    _record_finding(
+                        facts,
+                        "dmarc.rua-non-mailto",
+                        f"{tag} destination {uri.uri} uses '{uri.scheme}:'; receivers only have to "
+                        "support mailto:, most send nothing to other schemes",
+                        remediation=f"Add a mailto: destination to {tag}",
+                    )
+                )
     return out
 
 
@@ -407,11 +478,15 @@ def check_strict_mode(facts: DmarcFacts) -> list[Finding]:
     if not strict:
         return []
     names = " and ".join(f"{t}=s" for t in strict)
-    return [_record_finding(
-        facts, "align.strict-mode",
-        f"{names}: only mail whose {'DKIM d=' if 'adkim' in strict else 'MAIL FROM'} domain "
-        f"is exactly the From domain aligns; subdomains of {_domain(facts)} do not",
-        remediation="Make sure every sender uses the exact From domain, or use relaxed (r)")]
+    return [
+        _record_finding(
+            facts,
+            "align.strict-mode",
+            f"{names}: only mail whose {'DKIM d=' if 'adkim' in strict else 'MAIL FROM'} domain "
+            f"is exactly the From domain aligns; subdomains of {_domain(facts)} do not",
+            remediation="Make sure every sender uses the exact From domain, or use relaxed (r)",
+        )
+    ]
 
 
 # --- DNS-level rules ---------------------------------------------------------
@@ -432,25 +507,40 @@ def check_missing(facts: DmarcFacts) -> list[Finding]:
         if step.multiple:
             return []
         if is_subdomain_or_same(step.name, scope) and any(
-                _looks_like_attempt(r.text) for r in step.discarded):
+            _looks_like_attempt(r.text) for r in step.discarded
+        ):
             return []
     target = facts.psl_org if facts.psl_org and facts.psl_org != facts.domain else facts.domain
     apex_records = _apex_dmarc_texts(facts) if target == facts.domain else []
     # a record misplaced at the apex is the one to publish (dmarc.wrong-location agrees)
-    suggested = suggest_dmarc_record(parse_dmarc(apex_records[0]) if apex_records else None,
-                                     target, sends_mail=facts.sends_mail)
-    where = (f"_dmarc.{target} (covers {facts.domain} and the other subdomains)"
-             if target != facts.domain else f"_dmarc.{target}")
+    suggested = suggest_dmarc_record(
+        parse_dmarc(apex_records[0]) if apex_records else None, target, sends_mail=facts.sends_mail
+    )
+    where = (
+        f"_dmarc.{target} (covers {facts.domain} and the other subdomains)"
+        if target != facts.domain
+        else f"_dmarc.{target}"
+    )
     dangling = _dangling_queries(facts)
     if f"_dmarc.{target}" in dangling:
         where = f"_dmarc.{target} (after deleting the dangling CNAME there)"
     severity = None if facts.sends_mail else Severity.WARNING
-    why = ("" if facts.sends_mail else
-           " Nobody sends mail from this domain, so p=reject is safe and stops spoofing.")
-    return [finding(
-        "dmarc.missing", facts.domain, discovery.explanation, severity=severity,
-        remediation=f"Publish {where} TXT \"{suggested}\", then move to enforcement.{why}",
-        suggested_record=suggested, evidence=discovery.queries)]
+    why = (
+        ""
+        if facts.sends_mail
+        else " Nobody sends mail from this domain, so p=reject is safe and stops spoofing."
+    )
+    return [
+        finding(
+            "dmarc.missing",
+            facts.domain,
+            discovery.explanation,
+            severity=severity,
+            remediation=f'Publish {where} TXT "{suggested}", then move to enforcement.{why}',
+            suggested_record=suggested,
+            evidence=discovery.queries,
+        )
+    ]
 
 
 def check_multiple_records(facts: DmarcFacts) -> list[Finding]:
@@ -467,13 +557,18 @@ def check_multiple_records(facts: DmarcFacts) -> list[Finding]:
             continue
         keep = next((r for r in step.candidates if r.valid), step.candidates[0])
         fixed = suggest_dmarc_record(keep, step.name, sends_mail=facts.sends_mail)
-        out.append(finding(
-            "dmarc.multiple-records", step.query,
-            f"{len(step.candidates)} v=DMARC1 records at {step.query}: receivers discard all "
-            "of them (RFC 7489: no DMARC; RFC 9989: the walk moves on to the parent)",
-            record=" | ".join(r.text for r in step.candidates),
-            remediation=f"Keep exactly one record: {step.query} TXT \"{fixed}\"",
-            suggested_record=fixed, evidence=tuple(r.text for r in step.candidates)))
+        out.append(
+            finding(
+                "dmarc.multiple-records",
+                step.query,
+                f"{len(step.candidates)} v=DMARC1 records at {step.query}: receivers discard all "
+                "of them (RFC 7489: no DMARC; RFC 9989: the walk moves on to the parent)",
+                record=" | ".join(r.text for r in step.candidates),
+                remediation=f'Keep exactly one record: {step.query} TXT "{fixed}"',
+                suggested_record=fixed,
+                evidence=tuple(r.text for r in step.candidates),
+            )
+        )
     return out
 
 
@@ -481,16 +576,22 @@ def _apex_dmarc_texts(facts: DmarcFacts) -> list[str]:
     """TXT records at the apex that look like a DMARC record."""
     if facts.apex is None or not facts.apex.ok:
         return []
-    return [text for text in facts.apex.texts
-            if looks_like_dmarc(text) or text.strip().lower().startswith("v=dmarc")]
+    return [
+        text
+        for text in facts.apex.texts
+        if looks_like_dmarc(text) or text.strip().lower().startswith("v=dmarc")
+    ]
 
 
 def _dangling_queries(facts: DmarcFacts) -> set[str]:
     """``_dmarc`` names of the walk that are CNAMEs to names that do not exist."""
     if facts.discovery is None:
         return set()
-    return {step.query for step in facts.discovery.steps
-            if step.answer.cnames and step.answer.outcome is Outcome.NXDOMAIN}
+    return {
+        step.query
+        for step in facts.discovery.steps
+        if step.answer.cnames and step.answer.outcome is Outcome.NXDOMAIN
+    }
 
 
 def check_wrong_location(facts: DmarcFacts) -> list[Finding]:
@@ -504,17 +605,31 @@ def check_wrong_location(facts: DmarcFacts) -> list[Finding]:
     for text in _apex_dmarc_texts(facts):
         fixed = suggest_dmarc_record(parse_dmarc(text), facts.domain, sends_mail=facts.sends_mail)
         if own:
-            message = (f"a v=DMARC1 record at the apex {facts.domain}: receivers ignore it "
-                       f"(they read _dmarc.{facts.domain}, which has its own record)")
+            message = (
+                f"a v=DMARC1 record at the apex {facts.domain}: receivers ignore it "
+                f"(they read _dmarc.{facts.domain}, which has its own record)"
+            )
             fix = f"Delete the TXT record at {facts.domain}"
         else:
-            message = (f"the DMARC record is published at {facts.domain} instead of "
-                       f"_dmarc.{facts.domain}: receivers never look there")
-            fix = (f"Move it: publish _dmarc.{facts.domain} TXT \"{fixed}\" and delete the TXT "
-                   f"record at {facts.domain}")
-        out.append(finding("dmarc.wrong-location", facts.domain, message, record=text,
-                           severity=Severity.WARNING if own else None, remediation=fix,
-                           suggested_record=fixed))
+            message = (
+                f"the DMARC record is published at {facts.domain} instead of "
+                f"_dmarc.{facts.domain}: receivers never look there"
+            )
+            fix = (
+                f'Move it: publish _dmarc.{facts.domain} TXT "{fixed}" and delete the TXT '
+                f"record at {facts.domain}"
+            )
+        out.append(
+            finding(
+                "dmarc.wrong-location",
+                facts.domain,
+                message,
+                record=text,
+                severity=Severity.WARNING if own else None,
+                remediation=fix,
+                suggested_record=fixed,
+            )
+        )
     return out
 
 
@@ -525,11 +640,17 @@ def check_inherited(facts: DmarcFacts) -> list[Finding]:
     discovery = facts.discovery
     if discovery is None or discovery.found_at not in ("organizational", "psd"):
         return []
-    return [finding("dmarc.inherited", facts.domain, discovery.explanation,
-                    record=discovery.record.text if discovery.record else None,
-                    remediation=f"Nothing to do if this policy suits {facts.domain}; publish "
-                                f"_dmarc.{facts.domain} if it needs a different one",
-                    evidence=discovery.queries)]
+    return [
+        finding(
+            "dmarc.inherited",
+            facts.domain,
+            discovery.explanation,
+            record=discovery.record.text if discovery.record else None,
+            remediation=f"Nothing to do if this policy suits {facts.domain}; publish "
+            f"_dmarc.{facts.domain} if it needs a different one",
+            evidence=discovery.queries,
+        )
+    ]
 
 
 def check_tree_walk_vs_psl(facts: DmarcFacts) -> list[Finding]:
@@ -547,21 +668,32 @@ def check_tree_walk_vs_psl(facts: DmarcFacts) -> list[Finding]:
     if is_subdomain_or_same(tree, psl) and tree != psl:
         step = walk.step(tree)
         if step is not None and step.psd == "n":
-            fix = (f"If {tree} is meant to be its own organisation, keep psd=n (RFC 7489 "
-                   f"receivers still use {psl}); otherwise remove psd=n from _dmarc.{tree}")
+            fix = (
+                f"If {tree} is meant to be its own organisation, keep psd=n (RFC 7489 "
+                f"receivers still use {psl}); otherwise remove psd=n from _dmarc.{tree}"
+            )
         else:
-            fix = (f"Publish a DMARC record at _dmarc.{psl} so both kinds of receivers take "
-                   f"{psl} as the Organizational Domain, or psd=n at _dmarc.{tree} if {tree} "
-                   "is a separate organisation")
+            fix = (
+                f"Publish a DMARC record at _dmarc.{psl} so both kinds of receivers take "
+                f"{psl} as the Organizational Domain, or psd=n at _dmarc.{tree} if {tree} "
+                "is a separate organisation"
+            )
     else:
-        fix = (f"Publish psd=n at _dmarc.{psl} if {psl} is the organisation; a public suffix "
-               f"operator at {tree} should publish psd=y")
-    return [finding(
-        "dmarc.tree-walk-vs-psl", facts.domain,
-        f"Organizational Domain of {facts.domain}: {tree} by the RFC 9989 tree walk, {psl} by "
-        "the Public Suffix List (RFC 7489): relaxed alignment and inherited policy differ "
-        "between receivers", remediation=fix,
-        evidence=tuple(f"_dmarc.{s.name}: {s.answer.describe()}" for s in walk.steps))]
+        fix = (
+            f"Publish psd=n at _dmarc.{psl} if {psl} is the organisation; a public suffix "
+            f"operator at {tree} should publish psd=y"
+        )
+    return [
+        finding(
+            "dmarc.tree-walk-vs-psl",
+            facts.domain,
+            f"Organizational Domain of {facts.domain}: {tree} by the RFC 9989 tree walk, {psl} by "
+            "the Public Suffix List (RFC 7489): relaxed alignment and inherited policy differ "
+            "between receivers",
+            remediation=fix,
+            evidence=tuple(f"_dmarc.{s.name}: {s.answer.describe()}" for s in walk.steps),
+        )
+    ]
 
 
 def check_rua_external_unauthorized(facts: DmarcFacts) -> list[Finding]:
@@ -577,20 +709,32 @@ def check_rua_external_unauthorized(facts: DmarcFacts) -> list[Finding]:
         if dest.same_org or dest.authorized is not False:
             continue
         severity = Severity.WARNING if dest.other_view_same else None
-        other = (" (the other spec's view counts it as the same organisation, so only some "
-                 "receivers drop the reports)" if dest.other_view_same else "")
-        out.append(finding(
-            "dmarc.rua-external-unauthorized", f"_dmarc.{dest.record_domain}",
-            f"{dest.tag} destination {dest.uri.uri} is outside the Organizational Domain of "
-            f"{dest.record_domain} ({dest.view}) and {dest.host} has not authorised it: "
-            f"receivers will not send these reports{other}",
-            severity=severity,
-            record=facts.discovery.record.text if facts.discovery and facts.discovery.record
-            else None,
-            remediation=(f"Ask {dest.host} to publish {dest.auth_name} TXT \"v=DMARC1;\" "
-                         f"(or *._report._dmarc.{dest.host}), or report to an address in "
-                         f"{dest.record_domain}"),
-            suggested_record="v=DMARC1;", evidence=dest.checked))
+        other = (
+            " (the other spec's view counts it as the same organisation, so only some "
+            "receivers drop the reports)"
+            if dest.other_view_same
+            else ""
+        )
+        out.append(
+            finding(
+                "dmarc.rua-external-unauthorized",
+                f"_dmarc.{dest.record_domain}",
+                f"{dest.tag} destination {dest.uri.uri} is outside the Organizational Domain of "
+                f"{dest.record_domain} ({dest.view}) and {dest.host} has not authorised it: "
+                f"receivers will not send these reports{other}",
+                severity=severity,
+                record=facts.discovery.record.text
+                if facts.discovery and facts.discovery.record
+                else None,
+                remediation=(
+                    f'Ask {dest.host} to publish {dest.auth_name} TXT "v=DMARC1;" '
+                    f"(or *._report._dmarc.{dest.host}), or report to an address in "
+                    f"{dest.record_domain}"
+                ),
+                suggested_record="v=DMARC1;",
+                evidence=dest.checked,
+            )
+        )
     return out
 
 
@@ -604,47 +748,75 @@ def check_dangling_cname(facts: DmarcFacts) -> list[Finding]:
         answer = step.answer
         if answer.cnames and answer.outcome is Outcome.NXDOMAIN:
             target = answer.cnames[-1][1]
-            out.append(finding(
-                "dns.dangling-cname", step.query,
-                f"{step.query} is a CNAME to {target}, which does not exist: the DMARC record "
-                "has disappeared, and whoever registers the target controls your policy",
-                remediation=f"Remove the CNAME at {step.query} or point it at the provider's "
-                            "current name",
-                evidence=tuple(f"{a} CNAME {b}" for a, b in answer.cnames)))
+            out.append(
+                finding(
+                    "dns.dangling-cname",
+                    step.query,
+                    f"{step.query} is a CNAME to {target}, which does not exist: the DMARC record "
+                    "has disappeared, and whoever registers the target controls your policy",
+                    remediation=f"Remove the CNAME at {step.query} or point it at the provider's "
+                    "current name",
+                    evidence=tuple(f"{a} CNAME {b}" for a, b in answer.cnames),
+                )
+            )
     return out
 
 
 def check_lookup_failed(facts: DmarcFacts) -> list[Finding]:
     """``dns.lookup-failed`` (status unknown): a query the DMARC checks needed failed."""
-    failures = list(facts.discovery.failures if facts.discovery else ()) + \
-        list(facts.extra_failures)
+    failures = list(facts.discovery.failures if facts.discovery else ()) + list(
+        facts.extra_failures
+    )
     out, seen = [], set()
     for answer in failures:
         key = (answer.name, answer.rdtype)
         if key in seen:
             continue
         seen.add(key)
-        out.append(finding(
-            "dns.lookup-failed", answer.name,
-            f"{answer.name} {answer.rdtype}: {answer.describe()}; the DMARC checks that need "
-            "it are unknown (not reported as missing)",
-            status=Status.UNKNOWN, evidence=(f"source: {answer.source}",) if answer.source
-            else ()))
+        out.append(
+            finding(
+                "dns.lookup-failed",
+                answer.name,
+                f"{answer.name} {answer.rdtype}: {answer.describe()}; the DMARC checks that need "
+                "it are unknown (not reported as missing)",
+                status=Status.UNKNOWN,
+                evidence=(f"source: {answer.source}",) if answer.source else (),
+            )
+        )
     return out
 
 
 RECORD_RULES: tuple[Rule, ...] = (
-    check_version_invalid, check_duplicate_tag, check_p_missing, check_p_invalid,
-    check_subdomain_policy_invalid, check_tag_invalid, check_fo_invalid, check_unknown_tag,
-    check_syntax_lenient, check_rua_invalid_uri, check_removed_tag, check_policy_none,
-    check_sp_weaker, check_pct_partial, check_testing_mode, check_psd_misuse, check_no_rua,
-    check_rua_non_mailto, check_strict_mode,
+    check_version_invalid,
+    check_duplicate_tag,
+    check_p_missing,
+    check_p_invalid,
+    check_subdomain_policy_invalid,
+    check_tag_invalid,
+    check_fo_invalid,
+    check_unknown_tag,
+    check_syntax_lenient,
+    check_rua_invalid_uri,
+    check_removed_tag,
+    check_policy_none,
+    check_sp_weaker,
+    check_pct_partial,
+    check_testing_mode,
+    check_psd_misuse,
+    check_no_rua,
+    check_rua_non_mailto,
+    check_strict_mode,
 )
 """Rules that read only the record under review."""
 
 DNS_RULES: tuple[Rule, ...] = (
-    check_lookup_failed, check_missing, check_multiple_records, check_wrong_location,
-    check_dangling_cname, check_inherited, check_tree_walk_vs_psl,
+    check_lookup_failed,
+    check_missing,
+    check_multiple_records,
+    check_wrong_location,
+    check_dangling_cname,
+    check_inherited,
+    check_tree_walk_vs_psl,
     check_rua_external_unauthorized,
 )
 """Rules that read what discovery and the extra lookups found."""
@@ -667,8 +839,9 @@ def record_findings(text: str, domain: str, mode: DmarcMode = DmarcMode.RFC9989)
 # --- collecting the facts ----------------------------------------------------
 
 
-async def dmarc_findings(resolver: Resolver, domain: str, mode: DmarcMode = DmarcMode.RFC9989,
-                         *, sends_mail: bool = True) -> tuple[DmarcDiscovery, list[Finding]]:
+async def dmarc_findings(
+    resolver: Resolver, domain: str, mode: DmarcMode = DmarcMode.RFC9989, *, sends_mail: bool = True
+) -> tuple[DmarcDiscovery, list[Finding]]:
     """Discover the DMARC policy of ``domain`` and run every ``dmarc.*`` rule.
 
     Besides discovery this asks for the apex TXT (``dmarc.wrong-location``), the
@@ -678,14 +851,17 @@ async def dmarc_findings(resolver: Resolver, domain: str, mode: DmarcMode = Dmar
     """
     domain = domain.lower().rstrip(".")
     if mode is DmarcMode.RFC9989:
-        discovery, apex = await asyncio.gather(discover_dmarc(resolver, domain, mode),
-                                               resolver.query(domain, "TXT"))
+        discovery, apex = await asyncio.gather(
+            discover_dmarc(resolver, domain, mode), resolver.query(domain, "TXT")
+        )
         assert discovery.walk is not None
         walk = discovery.walk
     else:
-        discovery, apex, walk = await asyncio.gather(discover_dmarc(resolver, domain, mode),
-                                                     resolver.query(domain, "TXT"),
-                                                     tree_walk(resolver, domain))
+        discovery, apex, walk = await asyncio.gather(
+            discover_dmarc(resolver, domain, mode),
+            resolver.query(domain, "TXT"),
+            tree_walk(resolver, domain),
+        )
     extra = [apex] if apex.failed else []
     if walk is not discovery.walk and walk.failed is not None:
         extra.append(walk.failed)
@@ -693,23 +869,32 @@ async def dmarc_findings(resolver: Resolver, domain: str, mode: DmarcMode = Dmar
     if discovery.record is not None and discovery.record_name is not None:
         record_domain = discovery.record_name.removeprefix("_dmarc.")
         if discovery.found_at != "psd" or not is_public_suffix(record_domain):
-            view = RecordView.of(discovery.record.text, record_domain, mode,
-                                 sends_mail=sends_mail)
+            view = RecordView.of(discovery.record.text, record_domain, mode, sends_mail=sends_mail)
     walks = _WalkMemo(resolver, {domain: walk})
     destinations: list[ReportDestination] = []
     if view is not None and view.primary.effective is not None:
         effective = view.primary.effective
         wanted = [("rua", u) for u in effective.rua] + [("ruf", u) for u in effective.ruf]
-        for dest in await asyncio.gather(*(_destination(walks, tag, uri, view.domain, mode)
-                                           for tag, uri in wanted)):
+        for dest in await asyncio.gather(
+            *(_destination(walks, tag, uri, view.domain, mode) for tag, uri in wanted)
+        ):
             if dest is not None:
                 destinations.append(dest)
                 if dest.failure is not None:
                     extra.append(dest.failure)
     extra.extend(walks.failures)
-    facts = DmarcFacts(domain, mode, sends_mail, discovery, view, apex, walk,
-                       organizational_domain_psl(domain) or domain, tuple(destinations),
-                       tuple(extra))
+    facts = DmarcFacts(
+        domain,
+        mode,
+        sends_mail,
+        discovery,
+        view,
+        apex,
+        walk,
+        organizational_domain_psl(domain) or domain,
+        tuple(destinations),
+        tuple(extra),
+    )
     return discovery, run_rules(facts)
 
 
@@ -746,8 +931,9 @@ def report_host(uri: ReportUri) -> str | None:
     return host or None
 
 
-async def _destination(walks: _WalkMemo, tag: str, uri: ReportUri, record_domain: str,
-                       mode: DmarcMode) -> ReportDestination | None:
+async def _destination(
+    walks: _WalkMemo, tag: str, uri: ReportUri, record_domain: str, mode: DmarcMode
+) -> ReportDestination | None:
     host = report_host(uri)
     if host is None:
         return None
@@ -758,12 +944,14 @@ async def _destination(walks: _WalkMemo, tag: str, uri: ReportUri, record_domain
             same, view, other = same_psl, "Public Suffix List; the tree walk failed", None
         else:
             same = host_org == own_org
-            view = (f"RFC 9989 tree walk: {host_org} vs {own_org}")
+            view = f"RFC 9989 tree walk: {host_org} vs {own_org}"
             other = same_psl
     else:
         same, other = same_psl, None
-        view = (f"Public Suffix List: {organizational_domain_psl(host)} vs "
-                f"{organizational_domain_psl(record_domain)}")
+        view = (
+            f"Public Suffix List: {organizational_domain_psl(host)} vs "
+            f"{organizational_domain_psl(record_domain)}"
+        )
     dest = ReportDestination(tag, uri, host, record_domain, same, view, other)
     if same:
         return dest
@@ -772,13 +960,16 @@ async def _destination(walks: _WalkMemo, tag: str, uri: ReportUri, record_domain
         answer = await walks.resolver.query(name, "TXT")
         checked.append(f"{name} TXT: {answer.describe()}")
         if answer.failed:
-            return ReportDestination(tag, uri, host, record_domain, same, view, other, None,
-                                     tuple(checked), answer)
+            return ReportDestination(
+                tag, uri, host, record_domain, same, view, other, None, tuple(checked), answer
+            )
         if any(looks_like_dmarc(text) for text in answer.texts):
-            return ReportDestination(tag, uri, host, record_domain, same, view, other, True,
-                                     tuple(checked))
-    return ReportDestination(tag, uri, host, record_domain, same, view, other, False,
-                             tuple(checked))
+            return ReportDestination(
+                tag, uri, host, record_domain, same, view, other, True, tuple(checked)
+            )
+    return ReportDestination(
+        tag, uri, host, record_domain, same, view, other, False, tuple(checked)
+    )
 
 
 # --- the corrected record ----------------------------------------------------
@@ -787,8 +978,9 @@ _VERSION_JUNK = re.compile(r"\s*v\s*=\s*dmarc\w*\s*[;,]?\s*", re.IGNORECASE)
 _SPEC_SPLIT = re.compile(r";|[\s,]+(?=[A-Za-z]{1,10}\s*=)")
 
 
-def suggest_dmarc_record(record: DmarcRecord | None, domain: str, *,
-                         sends_mail: bool = True) -> str:
+def suggest_dmarc_record(
+    record: DmarcRecord | None, domain: str, *, sends_mail: bool = True
+) -> str:
     """The record to publish at ``_dmarc.<domain>``: ``record`` with every problem fixed.
 
     Invalid or unknown tags are repaired (close typos) or dropped, the removed
@@ -810,7 +1002,8 @@ def suggest_dmarc_record(record: DmarcRecord | None, domain: str, *,
     np = _policy_value(tags.get("np"))
     pct = tags.get("pct", "100")
     ramping = p in (Policy.QUARANTINE, Policy.REJECT) and (
-        (pct.isdigit() and int(pct) < 100) or tags.get("t", "").lower() == "y")
+        (pct.isdigit() and int(pct) < 100) or tags.get("t", "").lower() == "y"
+    )
     as_written = record.valid and not record.fallback and isinstance(record.tag("p"), Policy)
     if not sends_mail:
         p, sp = Policy.REJECT, (Policy.REJECT if sp is not None else None)
@@ -827,8 +1020,9 @@ def suggest_dmarc_record(record: DmarcRecord | None, domain: str, *,
     for name in ("adkim", "aspf"):
         if tags.get(name, "").lower() == "s":
             parts.append(f"{name}=s")
-    if tags.get("psd", "").lower() == "n" or (tags.get("psd", "").lower() == "y"
-                                               and is_public_suffix(domain)):
+    if tags.get("psd", "").lower() == "n" or (
+        tags.get("psd", "").lower() == "y" and is_public_suffix(domain)
+    ):
         parts.append(f"psd={tags['psd'].lower()}")
     rua = _repair_uris(tags.get("rua", "")) or [default_rua]
     parts.append("rua=" + ",".join(rua))
@@ -845,7 +1039,7 @@ def _recover_tags(text: str) -> dict[str, str]:
     """Tag values as meant: version prefix dropped, missing ';' and ',' separators
     restored; the first occurrence of a duplicated tag wins."""
     match = _VERSION_JUNK.match(text)
-    rest = text[match.end():] if match else text
+    rest = text[match.end() :] if match else text
     tags: dict[str, str] = {}
     for spec in _SPEC_SPLIT.split(rest):
         name, sep, value = spec.partition("=")
@@ -877,8 +1071,12 @@ def _repair_uris(value: str) -> list[str]:
     for entry in entries:
         if not entry:
             continue
-        if joined and ":" not in entry and joined[-1].lower().startswith("mailto:") \
-                and "@" not in joined[-1]:
+        if (
+            joined
+            and ":" not in entry
+            and joined[-1].lower().startswith("mailto:")
+            and "@" not in joined[-1]
+        ):
             joined[-1] += "%2C" + entry
             continue
         joined.append(entry if ":" in entry or "@" not in entry else f"mailto:{entry}")

@@ -28,17 +28,26 @@ async def helo_findings(resolver: Resolver, helo: str) -> list[Finding]:
         return []
     answer = await resolver.query(name, "TXT")
     if answer.failed:
-        return [finding("dns.lookup-failed", name,
-                        f"TXT lookup for the HELO name {name} failed ({answer.describe()}); "
-                        "whether it publishes SPF is unknown", status=Status.UNKNOWN)]
+        return [
+            finding(
+                "dns.lookup-failed",
+                name,
+                f"TXT lookup for the HELO name {name} failed ({answer.describe()}); "
+                "whether it publishes SPF is unknown",
+                status=Status.UNKNOWN,
+            )
+        ]
     if any(is_spf_record(text) for text in answer.texts):
         return []
-    return [finding(
-        "spf.helo-missing", name,
-        f"the HELO name {name} has no SPF record: receivers that check the HELO identity "
-        "(and every bounce, whose MAIL FROM is empty) get SPF none",
-        suggested_record="v=spf1 a -all",
-        remediation=f"Publish {name} TXT \"v=spf1 a -all\" (or \"v=spf1 -all\" if the host "
-                    "never sends mail)",
-        evidence=(f"TXT {name}: {answer.describe()}",),
-    )]
+    return [
+        finding(
+            "spf.helo-missing",
+            name,
+            f"the HELO name {name} has no SPF record: receivers that check the HELO identity "
+            "(and every bounce, whose MAIL FROM is empty) get SPF none",
+            suggested_record="v=spf1 a -all",
+            remediation=f'Publish {name} TXT "v=spf1 a -all" (or "v=spf1 -all" if the host '
+            "never sends mail)",
+            evidence=(f"TXT {name}: {answer.describe()}",),
+        )
+    ]

@@ -94,26 +94,53 @@ def check_mta_sts(domain: str, answer: Answer) -> RecordCheck:
         return early
     candidates = _candidates(answer, is_sts_record)
     if not candidates:
-        return RecordCheck(None, RecordState.MISSING, (finding(
-            "mtasts.missing", answer.name,
-            f"no MTA-STS record at {answer.name}: senders cannot require TLS for mail to "
-            f"{domain}" + _ignored_note(answer, candidates),
-            evidence=_others(answer, candidates)),))
+        return RecordCheck(
+            None,
+            RecordState.MISSING,
+            (
+                finding(
+                    "mtasts.missing",
+                    answer.name,
+                    f"no MTA-STS record at {answer.name}: senders cannot require TLS for mail to "
+                    f"{domain}" + _ignored_note(answer, candidates),
+                    evidence=_others(answer, candidates),
+                ),
+            ),
+        )
     if len(candidates) > 1:
-        return RecordCheck(None, RecordState.INVALID, (_several(
-            "mtasts.record-invalid", answer.name, candidates, "MTA-STS",
-            "senders ignore them all and assume there is no policy (RFC 8461 §3.1)"),))
+        return RecordCheck(
+            None,
+            RecordState.INVALID,
+            (
+                _several(
+                    "mtasts.record-invalid",
+                    answer.name,
+                    candidates,
+                    "MTA-STS",
+                    "senders ignore them all and assume there is no policy (RFC 8461 §3.1)",
+                ),
+            ),
+        )
     text = candidates[0]
     record = parse_sts(text)
     if record.valid:
         return RecordCheck(text, RecordState.VALID, ())
     fixed_id = repaired_id(record.id)
     suggested = f'{answer.name}. TXT "v=STSv1; id={fixed_id}"' if fixed_id else None
-    return RecordCheck(text, RecordState.INVALID, (finding(
-        "mtasts.record-invalid", answer.name,
-        f"MTA-STS record is invalid ({record.problems[0].message}); senders ignore it",
-        record=text, suggested_record=suggested,
-        evidence=[str(p) for p in record.problems]),))
+    return RecordCheck(
+        text,
+        RecordState.INVALID,
+        (
+            finding(
+                "mtasts.record-invalid",
+                answer.name,
+                f"MTA-STS record is invalid ({record.problems[0].message}); senders ignore it",
+                record=text,
+                suggested_record=suggested,
+                evidence=[str(p) for p in record.problems],
+            ),
+        ),
+    )
 
 
 def check_tls_rpt(domain: str, answer: Answer, *, mta_sts: RecordState) -> RecordCheck:
@@ -134,26 +161,54 @@ def check_tls_rpt(domain: str, answer: Answer, *, mta_sts: RecordState) -> Recor
             why = "whether MTA-STS is published could not be checked"
         else:
             why = "no reports on TLS failures of mail sent to you"
-        return RecordCheck(None, RecordState.MISSING, (finding(
-            "tlsrpt.missing", answer.name,
-            f"no TLS-RPT record at {answer.name}: {why}" + _ignored_note(answer, candidates),
-            severity=Severity.WARNING if uses_sts else Severity.INFO,
-            evidence=_others(answer, candidates)),))
+        return RecordCheck(
+            None,
+            RecordState.MISSING,
+            (
+                finding(
+                    "tlsrpt.missing",
+                    answer.name,
+                    f"no TLS-RPT record at {answer.name}: {why}"
+                    + _ignored_note(answer, candidates),
+                    severity=Severity.WARNING if uses_sts else Severity.INFO,
+                    evidence=_others(answer, candidates),
+                ),
+            ),
+        )
     if len(candidates) > 1:
-        return RecordCheck(None, RecordState.INVALID, (_several(
-            "tlsrpt.invalid", answer.name, candidates, "TLS-RPT",
-            "senders assume TLS-RPT is not implemented (RFC 8460 §3)"),))
+        return RecordCheck(
+            None,
+            RecordState.INVALID,
+            (
+                _several(
+                    "tlsrpt.invalid",
+                    answer.name,
+                    candidates,
+                    "TLS-RPT",
+                    "senders assume TLS-RPT is not implemented (RFC 8460 §3)",
+                ),
+            ),
+        )
     text = candidates[0]
     record = parse_tlsrpt(text)
     if record.valid:
         return RecordCheck(text, RecordState.VALID, ())
     uris = [u for u in (repaired_uri(uri) for uri in record.rua) if u]
     suggested = f'{answer.name}. TXT "v=TLSRPTv1; rua={",".join(uris)}"' if uris else None
-    return RecordCheck(text, RecordState.INVALID, (finding(
-        "tlsrpt.invalid", answer.name,
-        f"TLS-RPT record is invalid ({record.problems[0].message}); senders ignore it",
-        record=text, suggested_record=suggested,
-        evidence=[str(p) for p in record.problems]),))
+    return RecordCheck(
+        text,
+        RecordState.INVALID,
+        (
+            finding(
+                "tlsrpt.invalid",
+                answer.name,
+                f"TLS-RPT record is invalid ({record.problems[0].message}); senders ignore it",
+                record=text,
+                suggested_record=suggested,
+                evidence=[str(p) for p in record.problems],
+            ),
+        ),
+    )
 
 
 def check_bimi(domain: str, answer: Answer, *, dmarc_enforced: bool | None) -> RecordCheck:
@@ -171,9 +226,15 @@ def check_bimi(domain: str, answer: Answer, *, dmarc_enforced: bool | None) -> R
         return RecordCheck(None, RecordState.MISSING, ())
     findings: list[Finding] = []
     if len(candidates) > 1:
-        findings.append(_several(
-            "bimi.record-invalid", answer.name, candidates, "BIMI",
-            "receivers skip BIMI and show no logo"))
+        findings.append(
+            _several(
+                "bimi.record-invalid",
+                answer.name,
+                candidates,
+                "BIMI",
+                "receivers skip BIMI and show no logo",
+            )
+        )
         text, state, declined, has_cert = None, RecordState.INVALID, False, True
     else:
         text = candidates[0]
@@ -181,22 +242,35 @@ def check_bimi(domain: str, answer: Answer, *, dmarc_enforced: bool | None) -> R
         state = RecordState.VALID if record.valid else RecordState.INVALID
         declined, has_cert = record.declined, record.has_evidence
         if not record.valid:
-            findings.append(finding(
-                "bimi.record-invalid", answer.name,
-                f"BIMI record is invalid ({record.problems[0].message}); no logo is shown",
-                record=text, evidence=[str(p) for p in record.problems]))
+            findings.append(
+                finding(
+                    "bimi.record-invalid",
+                    answer.name,
+                    f"BIMI record is invalid ({record.problems[0].message}); no logo is shown",
+                    record=text,
+                    evidence=[str(p) for p in record.problems],
+                )
+            )
         elif not declined and not has_cert:
-            findings.append(finding(
-                "bimi.no-certificate", answer.name,
-                "BIMI record has no a= certificate: Gmail, Apple Mail and most other "
-                "mailbox providers show no logo without a VMC or CMC",
-                record=text))
+            findings.append(
+                finding(
+                    "bimi.no-certificate",
+                    answer.name,
+                    "BIMI record has no a= certificate: Gmail, Apple Mail and most other "
+                    "mailbox providers show no logo without a VMC or CMC",
+                    record=text,
+                )
+            )
     if not declined and dmarc_enforced is False:
-        findings.append(finding(
-            "bimi.dmarc-not-enforced", domain,
-            f"{domain} publishes BIMI but DMARC is not at enforcement; receivers show the "
-            "logo only with p=quarantine (pct=100) or p=reject, and sp not none",
-            record=text))
+        findings.append(
+            finding(
+                "bimi.dmarc-not-enforced",
+                domain,
+                f"{domain} publishes BIMI but DMARC is not at enforcement; receivers show the "
+                "logo only with p=quarantine (pct=100) or p=reject, and sp not none",
+                record=text,
+            )
+        )
     return RecordCheck(text, state, tuple(findings))
 
 
@@ -206,11 +280,19 @@ def _triage(answer: Answer, is_kind: Callable[[str], bool], label: str) -> Recor
         return RecordCheck(None, RecordState.UNKNOWN, (lookup_failed(label, answer),))
     if answer.outcome is Outcome.NXDOMAIN and answer.cnames:
         chain = " → ".join([answer.cnames[0][0], *(target for _, target in answer.cnames)])
-        return RecordCheck(None, RecordState.MISSING, (finding(
-            "dns.dangling-cname", answer.name,
-            f"{answer.name} is a CNAME to {answer.cnames[-1][1]}, which does not exist: "
-            f"the {label} record is gone and the target name could be taken over",
-            evidence=(chain + ": NXDOMAIN",)),))
+        return RecordCheck(
+            None,
+            RecordState.MISSING,
+            (
+                finding(
+                    "dns.dangling-cname",
+                    answer.name,
+                    f"{answer.name} is a CNAME to {answer.cnames[-1][1]}, which does not exist: "
+                    f"the {label} record is gone and the target name could be taken over",
+                    evidence=(chain + ": NXDOMAIN",),
+                ),
+            ),
+        )
     return None
 
 
@@ -229,11 +311,12 @@ def _ignored_note(answer: Answer, candidates: list[str]) -> str:
     return f" ({n} other TXT record{'' if n == 1 else 's'} there ignored)"
 
 
-def _several(check_id: str, name: str, candidates: list[str], label: str, effect: str
-             ) -> Finding:
+def _several(check_id: str, name: str, candidates: list[str], label: str, effect: str) -> Finding:
     return finding(
-        check_id, name,
+        check_id,
+        name,
         f"{len(candidates)} {label} records at {name}; {effect}",
         record="\n".join(candidates),
         remediation="Publish exactly one record; delete the others",
-        evidence=candidates)
+        evidence=candidates,
+    )

@@ -93,8 +93,13 @@ def check_host(domain: str, record: MxRecord, a: Answer | None, aaaa: Answer | N
     return _bad(domain, record, f"has no A/AAAA records ({why})", (), evidence)
 
 
-def _bad(domain: str, record: MxRecord, problem: str, addresses: tuple[str, ...],
-         evidence: tuple[str, ...]) -> HostCheck:
+def _bad(
+    domain: str,
+    record: MxRecord,
+    problem: str,
+    addresses: tuple[str, ...],
+    evidence: tuple[str, ...],
+) -> HostCheck:
     found = finding(
         "mx.target-invalid",
         domain,
@@ -117,31 +122,36 @@ def check_null_mx(domain: str, records: list[MxRecord]) -> list[Finding]:
     lines = tuple(mx_line(domain, r) for r in records)
     if len(records) > len(nulls):
         others = ", ".join(r.exchange for r in records if r.exchange)
-        return [finding(
-            "mx.null-mx-mixed",
-            domain,
-            f"{domain} publishes a null MX (says it takes no mail) together with "
-            f"other MX records ({others}); senders may bounce or deliver",
-            record="\n".join(lines),
-            evidence=lines,
-        )]
+        return [
+            finding(
+                "mx.null-mx-mixed",
+                domain,
+                f"{domain} publishes a null MX (says it takes no mail) together with "
+                f"other MX records ({others}); senders may bounce or deliver",
+                record="\n".join(lines),
+                evidence=lines,
+            )
+        ]
     if nulls[0].preference != 0:
-        return [finding(
-            "mx.target-invalid",
-            domain,
-            f"null MX is written with preference {nulls[0].preference}; RFC 7505 requires "
-            "'0 .', so some senders will retry instead of bouncing at once",
-            severity=Severity.WARNING,
-            record=lines[0],
-            remediation="Publish the null MX as preference 0: MX 0 .",
-            suggested_record=f"{domain}. MX 0 .",
-            evidence=lines,
-        )]
+        return [
+            finding(
+                "mx.target-invalid",
+                domain,
+                f"null MX is written with preference {nulls[0].preference}; RFC 7505 requires "
+                "'0 .', so some senders will retry instead of bouncing at once",
+                severity=Severity.WARNING,
+                record=lines[0],
+                remediation="Publish the null MX as preference 0: MX 0 .",
+                suggested_record=f"{domain}. MX 0 .",
+                evidence=lines,
+            )
+        ]
     return []
 
 
-def check_missing(domain: str, mx_answer: Answer, a: Answer | None, aaaa: Answer | None
-                  ) -> list[Finding]:
+def check_missing(
+    domain: str, mx_answer: Answer, a: Answer | None, aaaa: Answer | None
+) -> list[Finding]:
     """``mx.missing``: the MX lookup succeeded and returned no MX records.
 
     ``a``/``aaaa`` are the domain's own address answers, used to say where mail
@@ -157,15 +167,19 @@ def check_missing(domain: str, mx_answer: Answer, a: Answer | None, aaaa: Answer
         answers = [ans for ans in (a, aaaa) if ans is not None]
         addresses = [addr for ans in answers if ans.ok for addr in ans.addresses]
         if addresses:
-            consequence = ("mail falls back to the domain's own address (implicit MX): "
-                           + ", ".join(addresses))
+            consequence = "mail falls back to the domain's own address (implicit MX): " + ", ".join(
+                addresses
+            )
         elif answers and not any(ans.failed for ans in answers):
             consequence = "the domain has no A/AAAA records either, so mail to it is undeliverable"
         else:
             consequence = "mail falls back to the domain's A/AAAA records, if any"
     evidence = [_describe(mx_answer), *(_describe(ans) for ans in (a, aaaa) if ans is not None)]
-    return [finding("mx.missing", domain, f"{domain} has no MX records; {consequence}",
-                    evidence=evidence)]
+    return [
+        finding(
+            "mx.missing", domain, f"{domain} has no MX records; {consequence}", evidence=evidence
+        )
+    ]
 
 
 def _describe(answer: Answer) -> str:

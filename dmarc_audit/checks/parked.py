@@ -92,16 +92,18 @@ def parked_findings(
     if not gaps:
         return []
     with_null_mx = mx.status in (MxStatus.NULL, MxStatus.NONE)
-    return [finding(
-        "mx.null-mx-not-locked",
-        domain,
-        f"{domain} {' and '.join(reasons)}, but is not locked against spoofing: "
-        + "; ".join(gaps),
-        remediation="Publish the parked-domain records below so that receivers reject "
-                    "all mail claiming to come from this domain",
-        suggested_record=parked_records(domain, with_null_mx=with_null_mx),
-        evidence=[*gaps, *unknown],
-    )]
+    return [
+        finding(
+            "mx.null-mx-not-locked",
+            domain,
+            f"{domain} {' and '.join(reasons)}, but is not locked against spoofing: "
+            + "; ".join(gaps),
+            remediation="Publish the parked-domain records below so that receivers reject "
+            "all mail claiming to come from this domain",
+            suggested_record=parked_records(domain, with_null_mx=with_null_mx),
+            evidence=[*gaps, *unknown],
+        )
+    ]
 
 
 def _spf_gaps(spf: SpfStatus, record: str | None, deny_all: bool) -> tuple[list[str], list[str]]:
@@ -118,8 +120,9 @@ def _spf_gaps(spf: SpfStatus, record: str | None, deny_all: bool) -> tuple[list[
     return [], []
 
 
-def _dmarc_gaps(dmarc: DmarcStatus, policy: DmarcPolicy | None, pct: int | None
-                ) -> tuple[list[str], list[str]]:
+def _dmarc_gaps(
+    dmarc: DmarcStatus, policy: DmarcPolicy | None, pct: int | None
+) -> tuple[list[str], list[str]]:
     if dmarc is DmarcStatus.UNKNOWN:
         return [], ["DMARC could not be checked (lookup failed)"]
     if dmarc is DmarcStatus.NONE:
@@ -172,13 +175,23 @@ def bulk_findings(
         missing.append("DMARC record has no valid p= policy")
     not_checked = [f"not checked: {item}" for item in unknown]
     if missing:
-        return [finding(
-            "bulk.auth-incomplete", domain,
-            "bulk-sender authentication incomplete: " + ", ".join(missing),
-            evidence=[*missing, *not_checked])]
+        return [
+            finding(
+                "bulk.auth-incomplete",
+                domain,
+                "bulk-sender authentication incomplete: " + ", ".join(missing),
+                evidence=[*missing, *not_checked],
+            )
+        ]
     if unknown:
-        return [finding(
-            "bulk.auth-incomplete", domain,
-            "bulk-sender authentication could not be fully checked: " + ", ".join(unknown),
-            severity=Severity.WARNING, status=Status.UNKNOWN, evidence=not_checked)]
+        return [
+            finding(
+                "bulk.auth-incomplete",
+                domain,
+                "bulk-sender authentication could not be fully checked: " + ", ".join(unknown),
+                severity=Severity.WARNING,
+                status=Status.UNKNOWN,
+                evidence=not_checked,
+            )
+        ]
     return []

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 # --- running the audit with a policy ---------------------------------------------------------
 
+
 async def audit_with_policy(
     resolver: Resolver,
     domains: Sequence[DomainName],
@@ -91,13 +92,19 @@ def policy_findings(report: DomainReport, policy: DomainPolicy) -> list[Finding]
     return out
 
 
-def _unknown(check_id: str, subject: str, message: str, evidence: Sequence[str] = ()
-             ) -> Finding:
-    return finding(check_id, subject, message, severity=Severity.WARNING,
-                   status=Status.UNKNOWN, evidence=list(evidence))
+def _unknown(check_id: str, subject: str, message: str, evidence: Sequence[str] = ()) -> Finding:
+    return finding(
+        check_id,
+        subject,
+        message,
+        severity=Severity.WARNING,
+        status=Status.UNKNOWN,
+        evidence=list(evidence),
+    )
 
 
 # --- DMARC -----------------------------------------------------------------------------------
+
 
 def dmarc_policy_findings(
     domain: str, dmarc: DmarcDiscovery, need: DmarcRequirement
@@ -108,9 +115,15 @@ def dmarc_policy_findings(
     wants_alignment = need.dkim_alignment is not None or need.spf_alignment is not None
     if dmarc.status == "unknown":
         note = "the DMARC lookup failed, so the policy file's DMARC rules could not be checked"
-        ids = [i for i, wanted in (("policy.dmarc-too-weak", wants_policy),
-                                   ("policy.dmarc-rua-required", need.require_rua),
-                                   ("policy.dmarc-alignment", wants_alignment)) if wanted]
+        ids = [
+            i
+            for i, wanted in (
+                ("policy.dmarc-too-weak", wants_policy),
+                ("policy.dmarc-rua-required", need.require_rua),
+                ("policy.dmarc-alignment", wants_alignment),
+            )
+            if wanted
+        ]
         return [_unknown(i, subject, note) for i in ids]
     record = dmarc.record
     effective = record.effective if record is not None else None
@@ -118,16 +131,25 @@ def dmarc_policy_findings(
         suggested = _new_dmarc(domain, need)
         out = []
         if wants_policy:
-            out.append(finding(
-                "policy.dmarc-too-weak", subject,
-                f"no DMARC record applies to {domain}; the policy file requires "
-                f"{_required(need)}",
-                suggested_record=suggested))
+            out.append(
+                finding(
+                    "policy.dmarc-too-weak",
+                    subject,
+                    f"no DMARC record applies to {domain}; the policy file requires "
+                    f"{_required(need)}",
+                    suggested_record=suggested,
+                )
+            )
         if need.require_rua:
-            out.append(finding(
-                "policy.dmarc-rua-required", subject,
-                f"no DMARC record applies to {domain}, so no aggregate reports are sent; "
-                "the policy file requires rua", suggested_record=suggested))
+            out.append(
+                finding(
+                    "policy.dmarc-rua-required",
+                    subject,
+                    f"no DMARC record applies to {domain}, so no aggregate reports are sent; "
+                    "the policy file requires rua",
+                    suggested_record=suggested,
+                )
+            )
         return out
     out = []
     gaps = _policy_gaps(dmarc, need)
@@ -135,33 +157,54 @@ def dmarc_policy_findings(
         changes: dict[str, str] = {}
         if need.min_policy is not None and _rank(dmarc.applied_policy) < need.min_policy.rank:
             changes["p"] = need.min_policy.value
-        if need.min_subdomain_policy is not None \
-                and effective.sp.rank < need.min_subdomain_policy.rank:
+        if (
+            need.min_subdomain_policy is not None
+            and effective.sp.rank < need.min_subdomain_policy.rank
+        ):
             changes["sp"] = need.min_subdomain_policy.value
-        out.append(finding(
-            "policy.dmarc-too-weak", subject,
-            f"DMARC for {domain} is weaker than the policy file requires: " + "; ".join(gaps),
-            record=record.text,
-            suggested_record=_edited(dmarc, changes, drop=("pct", "t")),
-            evidence=[dmarc.explanation] if dmarc.explanation else []))
+        out.append(
+            finding(
+                "policy.dmarc-too-weak",
+                subject,
+                f"DMARC for {domain} is weaker than the policy file requires: " + "; ".join(gaps),
+                record=record.text,
+                suggested_record=_edited(dmarc, changes, drop=("pct", "t")),
+                evidence=[dmarc.explanation] if dmarc.explanation else [],
+            )
+        )
     if need.require_rua and not effective.rua:
-        out.append(finding(
-            "policy.dmarc-rua-required", subject,
-            f"the DMARC record for {domain} has no valid rua; the policy file requires "
-            "aggregate reports",
-            record=record.text,
-            suggested_record=_edited(dmarc, {"rua": f"mailto:dmarc-reports@{domain}"})))
-    wrong = [(tag, have, want) for tag, have, want in (
-        ("adkim", effective.adkim, need.dkim_alignment),
-        ("aspf", effective.aspf, need.spf_alignment)) if want is not None and have is not want]
+        out.append(
+            finding(
+                "policy.dmarc-rua-required",
+                subject,
+                f"the DMARC record for {domain} has no valid rua; the policy file requires "
+                "aggregate reports",
+                record=record.text,
+                suggested_record=_edited(dmarc, {"rua": f"mailto:dmarc-reports@{domain}"}),
+            )
+        )
+    wrong = [
+        (tag, have, want)
+        for tag, have, want in (
+            ("adkim", effective.adkim, need.dkim_alignment),
+            ("aspf", effective.aspf, need.spf_alignment),
+        )
+        if want is not None and have is not want
+    ]
     if wrong:
-        out.append(finding(
-            "policy.dmarc-alignment", subject,
-            f"DMARC alignment for {domain} differs from the policy file: " + "; ".join(
-                f"{tag}={have.value} ({_mode(have)}), required {_mode(want)}"
-                for tag, have, want in wrong),
-            record=record.text,
-            suggested_record=_edited(dmarc, {tag: want.value for tag, _h, want in wrong})))
+        out.append(
+            finding(
+                "policy.dmarc-alignment",
+                subject,
+                f"DMARC alignment for {domain} differs from the policy file: "
+                + "; ".join(
+                    f"{tag}={have.value} ({_mode(have)}), required {_mode(want)}"
+                    for tag, have, want in wrong
+                ),
+                record=record.text,
+                suggested_record=_edited(dmarc, {tag: want.value for tag, _h, want in wrong}),
+            )
+        )
     return out
 
 
@@ -175,16 +218,21 @@ def _policy_gaps(dmarc: DmarcDiscovery, need: DmarcRequirement) -> list[str]:
         if _rank(applied) < need.min_policy.rank:
             shown = applied.value if applied is not None else "none"
             via = " (t=y lowers it)" if effective.testing else ""
-            gaps.append(f"receivers apply p={shown}{via}, at least {need.min_policy.value} "
-                        "is required")
-        elif need.min_policy is not Policy.NONE and effective.pct is not None \
-                and effective.pct < 100:
-            gaps.append(f"pct={effective.pct}: only {effective.pct}% of failing mail gets "
-                        f"p={applied.value if applied else 'none'}")
-    if need.min_subdomain_policy is not None and \
-            effective.sp.rank < need.min_subdomain_policy.rank:
-        gaps.append(f"sp={effective.sp.value} for subdomains, at least "
-                    f"{need.min_subdomain_policy.value} is required")
+            gaps.append(
+                f"receivers apply p={shown}{via}, at least {need.min_policy.value} is required"
+            )
+        elif (
+            need.min_policy is not Policy.NONE and effective.pct is not None and effective.pct < 100
+        ):
+            gaps.append(
+                f"pct={effective.pct}: only {effective.pct}% of failing mail gets "
+                f"p={applied.value if applied else 'none'}"
+            )
+    if need.min_subdomain_policy is not None and effective.sp.rank < need.min_subdomain_policy.rank:
+        gaps.append(
+            f"sp={effective.sp.value} for subdomains, at least "
+            f"{need.min_subdomain_policy.value} is required"
+        )
     return gaps
 
 
@@ -217,8 +265,9 @@ def _new_dmarc(domain: str, need: DmarcRequirement) -> str:
     return f'_dmarc.{domain}. TXT "{"; ".join(tags)}"'
 
 
-def _edited(dmarc: DmarcDiscovery, changes: dict[str, str], drop: tuple[str, ...] = ()
-            ) -> str | None:
+def _edited(
+    dmarc: DmarcDiscovery, changes: dict[str, str], drop: tuple[str, ...] = ()
+) -> str | None:
     """The applicable record with ``changes`` made, as a zone-file line at its name."""
     record = dmarc.record
     if record is None or dmarc.record_name is None:
@@ -244,6 +293,7 @@ def _edited(dmarc: DmarcDiscovery, changes: dict[str, str], drop: tuple[str, ...
 
 
 # --- SPF -------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class SpfTerms:
@@ -276,8 +326,9 @@ def spf_terms(spf: SpfAnalysis) -> SpfTerms | None:
             if mech.kind is MechanismKind.INCLUDE and mech.domain_spec:
                 includes.setdefault(mech.domain_spec.lower().rstrip("."), None)
             elif mech.kind in (MechanismKind.IP4, MechanismKind.IP6) and mech.network:
-                network = _network(mech.network, mech.cidr4 if mech.kind is MechanismKind.IP4
-                                   else mech.cidr6)
+                network = _network(
+                    mech.network, mech.cidr4 if mech.kind is MechanismKind.IP4 else mech.cidr6
+                )
                 if network is not None:
                     networks.setdefault(mech.text.lstrip("+-~?"), network)
     return SpfTerms(tuple(includes), tuple(networks.items()))
@@ -306,93 +357,151 @@ def spf_policy_findings(domain: str, spf: SpfAnalysis, need: SpfRequirement) -> 
     out: list[Finding] = []
     temperror = spf.status.value == "temperror"
     if need.max_lookups is not None:
-        costs = [f"{c.term or c.domain}: {c.lookups}" for c in
-                 (spf.tree.children if spf.tree is not None else ()) if c.lookups]
+        costs = [
+            f"{c.term or c.domain}: {c.lookups}"
+            for c in (spf.tree.children if spf.tree is not None else ())
+            if c.lookups
+        ]
         if spf.lookups > need.max_lookups:
-            out.append(finding(
-                "policy.spf-over-budget", domain,
-                f"SPF for {domain} needs {spf.lookups} DNS lookups; the policy file's budget "
-                f"is {need.max_lookups}",
-                record=spf.record, evidence=costs))
+            out.append(
+                finding(
+                    "policy.spf-over-budget",
+                    domain,
+                    f"SPF for {domain} needs {spf.lookups} DNS lookups; the policy file's budget "
+                    f"is {need.max_lookups}",
+                    record=spf.record,
+                    evidence=costs,
+                )
+            )
         elif temperror:
-            out.append(_unknown(
-                "policy.spf-over-budget", domain,
-                f"SPF lookups for {domain} could not all be counted (temperror); "
-                f"{spf.lookups} so far, budget {need.max_lookups}", costs))
-    wants_terms = bool(need.required_includes or need.required_ips
-                       or need.allowed_includes is not None or need.allowed_ips is not None)
+            out.append(
+                _unknown(
+                    "policy.spf-over-budget",
+                    domain,
+                    f"SPF lookups for {domain} could not all be counted (temperror); "
+                    f"{spf.lookups} so far, budget {need.max_lookups}",
+                    costs,
+                )
+            )
+    wants_terms = bool(
+        need.required_includes
+        or need.required_ips
+        or need.allowed_includes is not None
+        or need.allowed_ips is not None
+    )
     if not wants_terms:
         return out
     terms = spf_terms(spf)
     if terms is None:
         if temperror:
-            ids = [i for i, wanted in (
-                ("policy.spf-include-required-missing", need.required_includes),
-                ("policy.spf-ip-required-missing", need.required_ips)) if wanted]
-            out += [_unknown(i, domain, f"the SPF record of {domain} could not be read "
-                             "(lookup failed)") for i in ids]
+            ids = [
+                i
+                for i, wanted in (
+                    ("policy.spf-include-required-missing", need.required_includes),
+                    ("policy.spf-ip-required-missing", need.required_ips),
+                )
+                if wanted
+            ]
+            out += [
+                _unknown(i, domain, f"the SPF record of {domain} could not be read (lookup failed)")
+                for i in ids
+            ]
             return out
         missing = [f"include:{d}" for d in need.required_includes]
         if missing:
-            out.append(finding(
-                "policy.spf-include-required-missing", domain,
-                f"{domain} has no SPF record; the policy file requires {', '.join(missing)}"))
+            out.append(
+                finding(
+                    "policy.spf-include-required-missing",
+                    domain,
+                    f"{domain} has no SPF record; the policy file requires {', '.join(missing)}",
+                )
+            )
         if need.required_ips:
-            out.append(finding(
-                "policy.spf-ip-required-missing", domain,
-                f"{domain} has no SPF record; the policy file requires "
-                + ", ".join(str(n) for n in need.required_ips)))
+            out.append(
+                finding(
+                    "policy.spf-ip-required-missing",
+                    domain,
+                    f"{domain} has no SPF record; the policy file requires "
+                    + ", ".join(str(n) for n in need.required_ips),
+                )
+            )
         return out
     out += _include_findings(domain, spf.record, terms, need)
     out += _network_findings(domain, spf.record, terms, need)
     return out
 
 
-def _include_findings(domain: str, record: str | None, terms: SpfTerms, need: SpfRequirement
-                      ) -> list[Finding]:
+def _include_findings(
+    domain: str, record: str | None, terms: SpfTerms, need: SpfRequirement
+) -> list[Finding]:
     out = []
     for target in terms.includes:
         if not need.include_allowed(target):
-            out.append(finding(
-                "policy.spf-include-not-allowed", domain,
-                f"SPF for {domain} includes {target}, which is not in the policy file's "
-                "allowed_includes",
-                record=record, evidence=[f"allowed: {', '.join(need.allowed_includes or ())}"]))
+            out.append(
+                finding(
+                    "policy.spf-include-not-allowed",
+                    domain,
+                    f"SPF for {domain} includes {target}, which is not in the policy file's "
+                    "allowed_includes",
+                    record=record,
+                    evidence=[f"allowed: {', '.join(need.allowed_includes or ())}"],
+                )
+            )
     missing = [t for t in need.required_includes if t not in terms.includes]
     if missing:
-        out.append(finding(
-            "policy.spf-include-required-missing", domain,
-            f"SPF for {domain} lacks required "
-            + ", ".join(f"include:{t}" for t in missing)
-            + ": mail from that sender starts failing SPF",
-            record=record, evidence=[f"required: include:{t}" for t in missing]))
+        out.append(
+            finding(
+                "policy.spf-include-required-missing",
+                domain,
+                f"SPF for {domain} lacks required "
+                + ", ".join(f"include:{t}" for t in missing)
+                + ": mail from that sender starts failing SPF",
+                record=record,
+                evidence=[f"required: include:{t}" for t in missing],
+            )
+        )
     return out
 
 
-def _network_findings(domain: str, record: str | None, terms: SpfTerms, need: SpfRequirement
-                      ) -> list[Finding]:
+def _network_findings(
+    domain: str, record: str | None, terms: SpfTerms, need: SpfRequirement
+) -> list[Finding]:
     out = []
     for text, network in terms.networks:
         if not need.ip_allowed(network):
-            out.append(finding(
-                "policy.spf-ip-not-allowed", domain,
-                f"SPF for {domain} authorises {text}, which is outside the policy file's "
-                "allowed_ips",
-                record=record,
-                evidence=[f"allowed: {', '.join(str(n) for n in need.allowed_ips or ())}"]))
-    missing = [n for n in need.required_ips
-               if not any(n.version == have.version and n.subnet_of(have)  # type: ignore[arg-type]
-                          for _t, have in terms.networks)]
+            out.append(
+                finding(
+                    "policy.spf-ip-not-allowed",
+                    domain,
+                    f"SPF for {domain} authorises {text}, which is outside the policy file's "
+                    "allowed_ips",
+                    record=record,
+                    evidence=[f"allowed: {', '.join(str(n) for n in need.allowed_ips or ())}"],
+                )
+            )
+    missing = [
+        n
+        for n in need.required_ips
+        if not any(
+            n.version == have.version and n.subnet_of(have)  # type: ignore[arg-type]
+            for _t, have in terms.networks
+        )
+    ]
     if missing:
-        out.append(finding(
-            "policy.spf-ip-required-missing", domain,
-            f"SPF for {domain} does not cover required network"
-            f"{'s' if len(missing) > 1 else ''} " + ", ".join(str(n) for n in missing),
-            record=record))
+        out.append(
+            finding(
+                "policy.spf-ip-required-missing",
+                domain,
+                f"SPF for {domain} does not cover required network"
+                f"{'s' if len(missing) > 1 else ''} " + ", ".join(str(n) for n in missing),
+                record=record,
+            )
+        )
     return out
 
 
 # --- sending or parked -----------------------------------------------------------------------
+
 
 def sending_findings(report: DomainReport, sends_mail: bool) -> list[Finding]:
     """``policy.parked-sends-mail`` (declared parked) / ``policy.sending-domain-parked``."""
@@ -409,10 +518,14 @@ def sending_findings(report: DomainReport, sends_mail: bool) -> list[Finding]:
             reasons.append("it has a null MX (takes no mail, so receivers may refuse its mail)")
         if not reasons:
             return []
-        return [finding(
-            "policy.sending-domain-parked", domain,
-            f"the policy file says {domain} sends mail, but " + " and ".join(reasons),
-            record=spf_record)]
+        return [
+            finding(
+                "policy.sending-domain-parked",
+                domain,
+                f"the policy file says {domain} sends mail, but " + " and ".join(reasons),
+                record=spf_record,
+            )
+        ]
     if any(f.id == "mx.null-mx-not-locked" for f in report.findings):
         return []  # the same gaps are already reported for this domain
     gaps: list[str] = []
@@ -421,24 +534,36 @@ def sending_findings(report: DomainReport, sends_mail: bool) -> list[Finding]:
         if spf.status.value == "temperror":
             unknown.append("SPF could not be checked (temperror)")
         elif not deny_all:
-            gaps.append(f"SPF is {spf_record!r}, not 'v=spf1 -all'" if spf_record
-                        else "no SPF record ('v=spf1 -all' needed)")
+            gaps.append(
+                f"SPF is {spf_record!r}, not 'v=spf1 -all'"
+                if spf_record
+                else "no SPF record ('v=spf1 -all' needed)"
+            )
     if dmarc is not None:
         gaps_dmarc, unknown_dmarc = _parked_dmarc_gaps(dmarc)
         gaps += gaps_dmarc
         unknown += unknown_dmarc
     if gaps:
-        return [finding(
-            "policy.parked-sends-mail", domain,
-            f"the policy file says {domain} sends no mail, but it is not locked against "
-            "spoofing: " + "; ".join(gaps),
-            record=spf_record,
-            suggested_record=parked_records(domain, with_null_mx=mx_status in ("null", "none")),
-            evidence=[*gaps, *(f"not checked: {u}" for u in unknown)])]
+        return [
+            finding(
+                "policy.parked-sends-mail",
+                domain,
+                f"the policy file says {domain} sends no mail, but it is not locked against "
+                "spoofing: " + "; ".join(gaps),
+                record=spf_record,
+                suggested_record=parked_records(domain, with_null_mx=mx_status in ("null", "none")),
+                evidence=[*gaps, *(f"not checked: {u}" for u in unknown)],
+            )
+        ]
     if unknown:
-        return [_unknown("policy.parked-sends-mail", domain,
-                         f"the parked-domain lock-down of {domain} could not be fully checked: "
-                         + "; ".join(unknown))]
+        return [
+            _unknown(
+                "policy.parked-sends-mail",
+                domain,
+                f"the parked-domain lock-down of {domain} could not be fully checked: "
+                + "; ".join(unknown),
+            )
+        ]
     return []
 
 
@@ -459,6 +584,7 @@ def _parked_dmarc_gaps(dmarc: DmarcDiscovery) -> tuple[list[str], list[str]]:
 
 # --- MTA-STS ---------------------------------------------------------------------------------
 
+
 def mta_sts_findings(report: DomainReport, mode: str) -> list[Finding]:
     """``policy.mta-sts-mode``: the record must be there; the policy (HTTPS) is not fetched."""
     from dmarc_audit.records.mtasts import parse_sts
@@ -472,14 +598,26 @@ def mta_sts_findings(report: DomainReport, mode: str) -> list[Finding]:
         return []
     about = [f for f in report.findings if f.subject == name]
     if any(f.status is Status.UNKNOWN for f in about):
-        return [_unknown("policy.mta-sts-mode", name,
-                         f"the MTA-STS record of {domain} could not be looked up; the policy "
-                         f"file expects mode {mode}")]
-    problem = "it is invalid" if mail.mta_sts is not None or any(
-        f.id == "mtasts.record-invalid" for f in about) else "there is none"
-    return [finding(
-        "policy.mta-sts-mode", name,
-        f"the policy file expects MTA-STS mode {mode} for {domain}, but no valid record is at "
-        f"{name} ({problem})",
-        record=mail.mta_sts,
-        evidence=[f.message for f in about])]
+        return [
+            _unknown(
+                "policy.mta-sts-mode",
+                name,
+                f"the MTA-STS record of {domain} could not be looked up; the policy "
+                f"file expects mode {mode}",
+            )
+        ]
+    problem = (
+        "it is invalid"
+        if mail.mta_sts is not None or any(f.id == "mtasts.record-invalid" for f in about)
+        else "there is none"
+    )
+    return [
+        finding(
+            "policy.mta-sts-mode",
+            name,
+            f"the policy file expects MTA-STS mode {mode} for {domain}, but no valid record is at "
+            f"{name} ({problem})",
+            record=mail.mta_sts,
+            evidence=[f.message for f in about],
+        )
+    ]

@@ -19,10 +19,20 @@ MAX_PTR_TARGETS = 10
 """PTR names checked for a forward match; the rest are ignored (RFC 8601 §2.7.3 allows a limit)."""
 
 
-INTERNAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16",
-    "100.64.0.0/10", "::1/128", "fc00::/7", "fe80::/10",
-))
+INTERNAL_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "100.64.0.0/10",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+    )
+)
 """Private, loopback, link-local and CGNAT ranges (RFC 1918, 6598, 4193): no FCrDNS to check."""
 
 
@@ -39,30 +49,42 @@ async def sender_ptr_findings(resolver: Resolver, ip: str) -> list[Finding]:
         return []
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    if any(address in network for network in INTERNAL_NETWORKS if
-           network.version == address.version):
+    if any(
+        address in network for network in INTERNAL_NETWORKS if network.version == address.version
+    ):
         return []  # an internal hop: receivers on the Internet never see this address
     text = str(address)
     reverse = address.reverse_pointer
     ptr = await resolver.query(reverse, "PTR")
     if ptr.failed:
-        return [finding("dns.lookup-failed", text,
-                        f"PTR lookup for {reverse} failed ({ptr.describe()}); whether the "
-                        f"sending IP {text} has reverse DNS is unknown",
-                        status=Status.UNKNOWN, evidence=(f"PTR {reverse}: {ptr.describe()}",))]
-    remediation = (f"Ask the owner of the IP (your ESP or hosting provider) to set a PTR for "
-                   f"{text} that resolves back to it, e.g. mail.example.com "
-                   f"{_rdtype(address)} {text}")
+        return [
+            finding(
+                "dns.lookup-failed",
+                text,
+                f"PTR lookup for {reverse} failed ({ptr.describe()}); whether the "
+                f"sending IP {text} has reverse DNS is unknown",
+                status=Status.UNKNOWN,
+                evidence=(f"PTR {reverse}: {ptr.describe()}",),
+            )
+        ]
+    remediation = (
+        f"Ask the owner of the IP (your ESP or hosting provider) to set a PTR for "
+        f"{text} that resolves back to it, e.g. mail.example.com "
+        f"{_rdtype(address)} {text}"
+    )
     names = _unique(t.lower().rstrip(".") for t in ptr.targets)
     if not names:
-        return [finding(
-            "mx.sender-ptr", text,
-            f"the sending IP {text} has no PTR record ({reverse}: {ptr.describe()}): "
-            "Gmail, Yahoo and many other receivers reject or junk mail from IPs without "
-            "reverse DNS",
-            remediation=remediation,
-            evidence=(f"PTR {reverse}: {ptr.describe()}",),
-        )]
+        return [
+            finding(
+                "mx.sender-ptr",
+                text,
+                f"the sending IP {text} has no PTR record ({reverse}: {ptr.describe()}): "
+                "Gmail, Yahoo and many other receivers reject or junk mail from IPs without "
+                "reverse DNS",
+                remediation=remediation,
+                evidence=(f"PTR {reverse}: {ptr.describe()}",),
+            )
+        ]
     checked = names[:MAX_PTR_TARGETS]
     rdtype = _rdtype(address)
     answers = await asyncio.gather(*(resolver.query(name, rdtype) for name in checked))
@@ -75,18 +97,27 @@ async def sender_ptr_findings(resolver: Resolver, ip: str) -> list[Finding]:
         evidence.append(f"{rdtype} {name}: {_seen(answer)}")
     failed = [name for name, answer in zip(checked, answers, strict=True) if answer.failed]
     if failed:
-        return [finding("dns.lookup-failed", text,
-                        f"{rdtype} lookup for the PTR name {', '.join(failed)} of {text} "
-                        "failed; whether the sending IP has forward-confirmed reverse DNS "
-                        "is unknown",
-                        status=Status.UNKNOWN, evidence=evidence)]
-    return [finding(
-        "mx.sender-ptr", text,
-        f"the PTR name of the sending IP {text} ({', '.join(checked)}) does not resolve back "
-        f"to {text} (no forward-confirmed reverse DNS): receivers' iprev check fails",
-        remediation=remediation,
-        evidence=evidence,
-    )]
+        return [
+            finding(
+                "dns.lookup-failed",
+                text,
+                f"{rdtype} lookup for the PTR name {', '.join(failed)} of {text} "
+                "failed; whether the sending IP has forward-confirmed reverse DNS "
+                "is unknown",
+                status=Status.UNKNOWN,
+                evidence=evidence,
+            )
+        ]
+    return [
+        finding(
+            "mx.sender-ptr",
+            text,
+            f"the PTR name of the sending IP {text} ({', '.join(checked)}) does not resolve back "
+            f"to {text} (no forward-confirmed reverse DNS): receivers' iprev check fails",
+            remediation=remediation,
+            evidence=evidence,
+        )
+    ]
 
 
 def _rdtype(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:

@@ -40,13 +40,28 @@ STRING_LIMIT = 255
 UDP_LIMIT = 512
 """DNS payload that fits a plain UDP response (RFC 1035 §4.2.1, RFC 7208 §3.4)."""
 
-_PERMERROR_IDS = frozenset({"spf.multiple-records", "spf.syntax-error", "spf.too-many-lookups",
-                            "spf.target-no-record", "spf.include-loop"})
-_PRIVATE_V4 = tuple(ipaddress.ip_network(n) for n in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-    "172.16.0.0/12", "192.168.0.0/16"))
-_PRIVATE_V6 = tuple(ipaddress.ip_network(n) for n in ("::/128", "::1/128", "fc00::/7",
-                                                       "fe80::/10"))
+_PERMERROR_IDS = frozenset(
+    {
+        "spf.multiple-records",
+        "spf.syntax-error",
+        "spf.too-many-lookups",
+        "spf.target-no-record",
+        "spf.include-loop",
+    }
+)
+_PRIVATE_V4 = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+    )
+)
+_PRIVATE_V6 = tuple(ipaddress.ip_network(n) for n in ("::/128", "::1/128", "fc00::/7", "fe80::/10"))
 _TERM_NAME = re.compile(r"[+\-~?]?([A-Za-z0-9]+)")
 
 
@@ -157,8 +172,10 @@ def _broad(mech: Mechanism) -> str | None:
         net = ipaddress.ip_network(f"{mech.network}/{length}", strict=False)
         floor = 16 if v4 else 32
         if net.prefixlen < floor:
-            return (f"{mech.text} authorises {net.num_addresses:,} addresses "
-                    f"(/{net.prefixlen} is wider than /{floor})")
+            return (
+                f"{mech.text} authorises {net.num_addresses:,} addresses "
+                f"(/{net.prefixlen} is wider than /{floor})"
+            )
         private = _PRIVATE_V4 if v4 else _PRIVATE_V6
         hit = next((r for r in private if net.overlaps(r)), None)
         if hit is not None:
@@ -185,12 +202,20 @@ def check_missing(walk: SpfWalk) -> list[Finding]:
         reason = f"none of its {len(texts)} TXT records starts with 'v=spf1'"
         lookalike = next((t for t in texts if "spf1" in t.lower()[:20]), None)
         if lookalike is not None:
-            reason += (f"; {lookalike[:60]!r} looks like SPF but is not selected: it must start "
-                       "with 'v=spf1' followed by a space or the end")
+            reason += (
+                f"; {lookalike[:60]!r} looks like SPF but is not selected: it must start "
+                "with 'v=spf1' followed by a space or the end"
+            )
     else:
         reason = f"TXT lookup: {answer.describe()}"
-    return [finding("spf.missing", walk.domain, f"{walk.domain} has no SPF record ({reason})",
-                    evidence=_reached(walk, walk.top))]
+    return [
+        finding(
+            "spf.missing",
+            walk.domain,
+            f"{walk.domain} has no SPF record ({reason})",
+            evidence=_reached(walk, walk.top),
+        )
+    ]
 
 
 def check_multiple_records(walk: SpfWalk) -> list[Finding]:
@@ -199,13 +224,17 @@ def check_multiple_records(walk: SpfWalk) -> list[Finding]:
     for fetch in walk.fetches:
         spf = fetch.spf
         if len(spf) > 1:
-            out.append(finding(
-                "spf.multiple-records", fetch.domain,
-                f"{fetch.domain} publishes {len(spf)} SPF records{_via(fetch)}; "
-                "receivers return permerror",
-                record=_text(walk, fetch.domain),
-                evidence=_reached(walk, fetch) + tuple(f"record {i}: {r.text}"
-                                                       for i, r in enumerate(spf, 1))))
+            out.append(
+                finding(
+                    "spf.multiple-records",
+                    fetch.domain,
+                    f"{fetch.domain} publishes {len(spf)} SPF records{_via(fetch)}; "
+                    "receivers return permerror",
+                    record=_text(walk, fetch.domain),
+                    evidence=_reached(walk, fetch)
+                    + tuple(f"record {i}: {r.text}" for i, r in enumerate(spf, 1)),
+                )
+            )
     return out
 
 
@@ -215,14 +244,18 @@ def check_syntax_error(walk: SpfWalk) -> list[Finding]:
     for fetch, record in _records(walk):
         parsed = " ".join(t.text for t in record.terms) or "(no terms)"
         for problem in record.problems:
-            out.append(finding(
-                "spf.syntax-error", fetch.domain,
-                f"{problem.term!r} at offset {problem.offset}: {problem.message}{_via(fetch)}; "
-                "receivers return permerror",
-                record=record.text,
-                remediation=f"Fix {problem.term!r} (offset {problem.offset}); "
-                            "validate the record before publishing",
-                evidence=(*_reached(walk, fetch), f"parsed terms: {parsed}")))
+            out.append(
+                finding(
+                    "spf.syntax-error",
+                    fetch.domain,
+                    f"{problem.term!r} at offset {problem.offset}: {problem.message}{_via(fetch)}; "
+                    "receivers return permerror",
+                    record=record.text,
+                    remediation=f"Fix {problem.term!r} (offset {problem.offset}); "
+                    "validate the record before publishing",
+                    evidence=(*_reached(walk, fetch), f"parsed terms: {parsed}"),
+                )
+            )
     return out
 
 
@@ -235,21 +268,32 @@ def check_too_many_lookups(walk: SpfWalk) -> list[Finding]:
     out = []
     for overflow in walk.mx_overflows:
         step = overflow.step
-        out.append(finding(
-            "spf.too-many-lookups", step.in_record,
-            f"{step.term} in {step.in_record}: {step.name} has {overflow.names} MX names; "
-            f"receivers allow {MX_NAME_LIMIT} (permerror)",
-            record=_text(walk, step.in_record),
-            remediation=f"Replace {step.term} with ip4:/ip6: terms for the hosts that send mail",
-            evidence=(step.describe(),)))
+        out.append(
+            finding(
+                "spf.too-many-lookups",
+                step.in_record,
+                f"{step.term} in {step.in_record}: {step.name} has {overflow.names} MX names; "
+                f"receivers allow {MX_NAME_LIMIT} (permerror)",
+                record=_text(walk, step.in_record),
+                remediation=(
+                    f"Replace {step.term} with ip4:/ip6: terms for the hosts that send mail"
+                ),
+                evidence=(step.describe(),),
+            )
+        )
     lookups = walk.lookups
     if lookups > LOOKUP_LIMIT:
-        out.append(finding(
-            "spf.too-many-lookups", walk.domain,
-            f"SPF needs {_at_least(walk)}{lookups} DNS lookups; receivers stop at "
-            f"{LOOKUP_LIMIT} (permerror); costs: {_costs(walk)}",
-            record=walk.tree.record if walk.tree else None,
-            remediation=_lookup_fix(walk), evidence=_counted(walk)))
+        out.append(
+            finding(
+                "spf.too-many-lookups",
+                walk.domain,
+                f"SPF needs {_at_least(walk)}{lookups} DNS lookups; receivers stop at "
+                f"{LOOKUP_LIMIT} (permerror); costs: {_costs(walk)}",
+                record=walk.tree.record if walk.tree else None,
+                remediation=_lookup_fix(walk),
+                evidence=_counted(walk),
+            )
+        )
     return out
 
 
@@ -265,12 +309,16 @@ def _lookup_fix(walk: SpfWalk) -> str:
     parts = []
     if includes:
         term, cost = includes[0]
-        parts.append(f"Drop includes you no longer send through (the costliest is {term}, "
-                     f"{cost} lookups), or move that sender to a subdomain with its own record "
-                     f"(<sender>.{walk.domain} TXT \"v=spf1 {term} -all\")")
+        parts.append(
+            f"Drop includes you no longer send through (the costliest is {term}, "
+            f"{cost} lookups), or move that sender to a subdomain with its own record "
+            f'(<sender>.{walk.domain} TXT "v=spf1 {term} -all")'
+        )
     if hosts:
-        parts.append(f"replace {', '.join(hosts)} with the ip4:/ip6: networks they resolve to "
-                     "(one lookup saved each)")
+        parts.append(
+            f"replace {', '.join(hosts)} with the ip4:/ip6: networks they resolve to "
+            "(one lookup saved each)"
+        )
     if not parts:
         return "Remove terms you no longer need or split senders across subdomains"
     return "; ".join(parts)
@@ -281,12 +329,17 @@ def check_lookups_near_limit(walk: SpfWalk) -> list[Finding]:
     lookups = walk.lookups
     if not NEAR_LIMIT <= lookups <= LOOKUP_LIMIT:
         return []
-    return [finding(
-        "spf.lookups-near-limit", walk.domain,
-        f"SPF needs {_at_least(walk)}{lookups} of the {LOOKUP_LIMIT} DNS lookups "
-        "receivers allow; "
-        f"costs: {_costs(walk)}",
-        record=walk.tree.record if walk.tree else None, evidence=_counted(walk))]
+    return [
+        finding(
+            "spf.lookups-near-limit",
+            walk.domain,
+            f"SPF needs {_at_least(walk)}{lookups} of the {LOOKUP_LIMIT} DNS lookups "
+            "receivers allow; "
+            f"costs: {_costs(walk)}",
+            record=walk.tree.record if walk.tree else None,
+            evidence=_counted(walk),
+        )
+    ]
 
 
 def check_void_lookups(walk: SpfWalk) -> list[Finding]:
@@ -296,15 +349,22 @@ def check_void_lookups(walk: SpfWalk) -> list[Finding]:
         return []
     over = len(void) > VOID_LIMIT
     names = ", ".join(f"{s.term} → {s.name} {s.outcome}" for s in void)
-    consequence = ("receivers allow 2, so SPF returns permerror" if over
-                   else "receivers allow 2 before returning permerror")
-    return [finding(
-        "spf.void-lookups", walk.domain,
-        f"{len(void)} void DNS lookup{'s' if len(void) > 1 else ''} (no such name or no "
-        f"records): {names}; {consequence}",
-        severity=Severity.ERROR if over else Severity.WARNING,
-        record=walk.tree.record if walk.tree else None,
-        evidence=tuple(s.describe() for s in void))]
+    consequence = (
+        "receivers allow 2, so SPF returns permerror"
+        if over
+        else "receivers allow 2 before returning permerror"
+    )
+    return [
+        finding(
+            "spf.void-lookups",
+            walk.domain,
+            f"{len(void)} void DNS lookup{'s' if len(void) > 1 else ''} (no such name or no "
+            f"records): {names}; {consequence}",
+            severity=Severity.ERROR if over else Severity.WARNING,
+            record=walk.tree.record if walk.tree else None,
+            evidence=tuple(s.describe() for s in void),
+        )
+    ]
 
 
 def check_target_no_record(walk: SpfWalk) -> list[Finding]:
@@ -315,17 +375,27 @@ def check_target_no_record(walk: SpfWalk) -> list[Finding]:
         if via is None or fetch.answer.failed or fetch.spf:
             continue
         answer = fetch.answer
-        reason = (f"its {len(answer.txt)} TXT records do not start with 'v=spf1'" if answer.ok
-                  else f"TXT lookup: {answer.describe()}")
-        steps = tuple(s.describe() for s in walk.steps
-                      if s.number is not None and s.rdtype == "TXT" and s.name == fetch.domain)
-        out.append(finding(
-            "spf.target-no-record", via.in_record,
-            f"{via.term} in {via.in_record}: {fetch.domain} has no SPF record ({reason}); "
-            "receivers return permerror",
-            record=_text(walk, via.in_record),
-            remediation=f"Correct {via.term} (typo? provider moved the record?) or remove it",
-            evidence=steps))
+        reason = (
+            f"its {len(answer.txt)} TXT records do not start with 'v=spf1'"
+            if answer.ok
+            else f"TXT lookup: {answer.describe()}"
+        )
+        steps = tuple(
+            s.describe()
+            for s in walk.steps
+            if s.number is not None and s.rdtype == "TXT" and s.name == fetch.domain
+        )
+        out.append(
+            finding(
+                "spf.target-no-record",
+                via.in_record,
+                f"{via.term} in {via.in_record}: {fetch.domain} has no SPF record ({reason}); "
+                "receivers return permerror",
+                record=_text(walk, via.in_record),
+                remediation=f"Correct {via.term} (typo? provider moved the record?) or remove it",
+                evidence=steps,
+            )
+        )
     return out
 
 
@@ -334,18 +404,24 @@ def check_include_loop(walk: SpfWalk) -> list[Finding]:
     out = []
     seen: set[frozenset[str]] = set()
     for loop in walk.loops:
-        cycle = frozenset(loop.chain[loop.chain.index(loop.chain[-1]):])
+        cycle = frozenset(loop.chain[loop.chain.index(loop.chain[-1]) :])
         if cycle in seen:
             continue
         seen.add(cycle)
         step = loop.step
-        out.append(finding(
-            "spf.include-loop", step.in_record,
-            f"{step.term} in {step.in_record} loops back: {' → '.join(loop.chain)}; "
-            "receivers run out of lookups (permerror)",
-            record=_text(walk, step.in_record),
-            remediation=f"Remove {step.term} from {step.in_record}, or the term that leads back",
-            evidence=(step.describe(),)))
+        out.append(
+            finding(
+                "spf.include-loop",
+                step.in_record,
+                f"{step.term} in {step.in_record} loops back: {' → '.join(loop.chain)}; "
+                "receivers run out of lookups (permerror)",
+                record=_text(walk, step.in_record),
+                remediation=(
+                    f"Remove {step.term} from {step.in_record}, or the term that leads back"
+                ),
+                evidence=(step.describe(),),
+            )
+        )
     return out
 
 
@@ -360,8 +436,9 @@ def check_ignored_terms(walk: SpfWalk) -> list[Finding]:
         redirect = record.redirect
         parts = []
         if after:
-            parts.append(f"terms after {last.text!r} are never evaluated: "
-                         + " ".join(m.text for m in after))
+            parts.append(
+                f"terms after {last.text!r} are never evaluated: " + " ".join(m.text for m in after)
+            )
         if redirect is not None:
             parts.append(f"{redirect.text!r} is ignored because the record has {last.text!r}")
         if not parts:
@@ -370,9 +447,16 @@ def check_ignored_terms(walk: SpfWalk) -> list[Finding]:
         if record.valid:
             kept = [t.text for t in record.terms if t is not last and t is not redirect]
             suggested = " ".join(["v=spf1", *kept, last.text])
-        out.append(finding("spf.ignored-terms", fetch.domain, "; ".join(parts) + _via(fetch),
-                           record=record.text, suggested_record=suggested,
-                           evidence=_reached(walk, fetch)))
+        out.append(
+            finding(
+                "spf.ignored-terms",
+                fetch.domain,
+                "; ".join(parts) + _via(fetch),
+                record=record.text,
+                suggested_record=suggested,
+                evidence=_reached(walk, fetch),
+            )
+        )
     return out
 
 
@@ -383,12 +467,17 @@ def check_pass_all(walk: SpfWalk) -> list[Finding]:
         last = record.all_mechanism
         if last is None or last.qualifier is not Qualifier.PASS:
             continue
-        out.append(finding(
-            "spf.pass-all", fetch.domain,
-            f"{last.text!r} lets every host on the Internet pass SPF for {walk.domain}"
-            + _via(fetch),
-            record=record.text, suggested_record=_with_all(record, "~all"),
-            evidence=_reached(walk, fetch)))
+        out.append(
+            finding(
+                "spf.pass-all",
+                fetch.domain,
+                f"{last.text!r} lets every host on the Internet pass SPF for {walk.domain}"
+                + _via(fetch),
+                record=record.text,
+                suggested_record=_with_all(record, "~all"),
+                evidence=_reached(walk, fetch),
+            )
+        )
     return out
 
 
@@ -406,15 +495,19 @@ def check_weak_all(walk: SpfWalk) -> list[Finding]:
         if last is None and record.redirect is not None:
             fetch = walk.target(fetch.domain, record.redirect.text)
             continue
-        why = (f"ends with {last.text!r}" if last is not None
-               else "has neither 'all' nor 'redirect'")
+        why = f"ends with {last.text!r}" if last is not None else "has neither 'all' nor 'redirect'"
         where = "" if fetch.via is None else f" (the record {walk.domain} redirects to)"
-        return [finding(
-            "spf.weak-all", fetch.domain,
-            f"{fetch.domain}'s record{where} {why}: mail from any other host gets "
-            "neutral, not fail",
-            record=record.text, suggested_record=_with_all(record, "~all"),
-            evidence=_reached(walk, fetch))]
+        return [
+            finding(
+                "spf.weak-all",
+                fetch.domain,
+                f"{fetch.domain}'s record{where} {why}: mail from any other host gets "
+                "neutral, not fail",
+                record=record.text,
+                suggested_record=_with_all(record, "~all"),
+                evidence=_reached(walk, fetch),
+            )
+        ]
     return []
 
 
@@ -424,11 +517,16 @@ def check_ptr_used(walk: SpfWalk) -> list[Finding]:
     for fetch, record in _records(walk):
         terms = [t.text for t in record.terms if _uses_ptr(t)]
         if terms:
-            out.append(finding(
-                "spf.ptr-used", fetch.domain,
-                f"{', '.join(terms)} uses reverse DNS{_via(fetch)}: slow, unreliable, and "
-                "RFC 7208 §5.5 says it SHOULD NOT be published",
-                record=record.text, evidence=_reached(walk, fetch)))
+            out.append(
+                finding(
+                    "spf.ptr-used",
+                    fetch.domain,
+                    f"{', '.join(terms)} uses reverse DNS{_via(fetch)}: slow, unreliable, and "
+                    "RFC 7208 §5.5 says it SHOULD NOT be published",
+                    record=record.text,
+                    evidence=_reached(walk, fetch),
+                )
+            )
     return out
 
 
@@ -438,20 +536,32 @@ def check_type99(walk: SpfWalk) -> list[Finding]:
     if not texts:
         return []
     if walk.top.spf:
-        return [finding("spf.type99", walk.domain,
-                        f"{walk.domain} also publishes SPF as the obsolete type SPF (99); "
-                        "receivers only read the TXT record",
-                        record=texts[0], evidence=(f"SPF(99) {walk.domain}: {texts[0]}",))]
+        return [
+            finding(
+                "spf.type99",
+                walk.domain,
+                f"{walk.domain} also publishes SPF as the obsolete type SPF (99); "
+                "receivers only read the TXT record",
+                record=texts[0],
+                evidence=(f"SPF(99) {walk.domain}: {texts[0]}",),
+            )
+        ]
     status = Status.UNKNOWN if walk.top.answer.failed else Status.FAIL
-    return [finding("spf.type99", walk.domain,
-                    f"{walk.domain} publishes SPF only as the obsolete type SPF (99); "
-                    "receivers only read TXT, so they see no SPF record",
-                    severity=Severity.ERROR, status=status, record=texts[0],
-                    remediation=f"Publish the same text as a TXT record at {walk.domain} and "
-                                "remove the type 99 record",
-                    suggested_record=texts[0],
-                    evidence=(f"SPF(99) {walk.domain}: {texts[0]}",
-                              walk.steps[0].describe()))]
+    return [
+        finding(
+            "spf.type99",
+            walk.domain,
+            f"{walk.domain} publishes SPF only as the obsolete type SPF (99); "
+            "receivers only read TXT, so they see no SPF record",
+            severity=Severity.ERROR,
+            status=status,
+            record=texts[0],
+            remediation=f"Publish the same text as a TXT record at {walk.domain} and "
+            "remove the type 99 record",
+            suggested_record=texts[0],
+            evidence=(f"SPF(99) {walk.domain}: {texts[0]}", walk.steps[0].describe()),
+        )
+    ]
 
 
 def check_string_too_long(walk: SpfWalk) -> list[Finding]:
@@ -462,13 +572,19 @@ def check_string_too_long(walk: SpfWalk) -> list[Finding]:
             sizes = [len(s) for s in rr.strings]
             if max(sizes, default=0) <= STRING_LIMIT:
                 continue
-            out.append(finding(
-                "spf.string-too-long", fetch.domain,
-                f"the SPF record of {fetch.domain} has a character-string of {max(sizes)} "
-                f"octets; one string holds at most {STRING_LIMIT}, so DNS servers and providers "
-                "truncate or reject it",
-                record=rr.text, suggested_record=_quoted_strings(rr.text),
-                evidence=(f"string lengths: {', '.join(map(str, sizes))}",)))
+            out.append(
+                finding(
+                    "spf.string-too-long",
+                    fetch.domain,
+                    f"the SPF record of {fetch.domain} has a character-string of {max(sizes)} "
+                    f"octets; one string holds at most {STRING_LIMIT}, "
+                    "so DNS servers and providers "
+                    "truncate or reject it",
+                    record=rr.text,
+                    suggested_record=_quoted_strings(rr.text),
+                    evidence=(f"string lengths: {', '.join(map(str, sizes))}",),
+                )
+            )
     return out
 
 
@@ -482,13 +598,17 @@ def check_response_too_large(walk: SpfWalk) -> list[Finding]:
         size = txt_response_size(fetch.domain, records)
         if size <= UDP_LIMIT:
             continue
-        out.append(finding(
-            "spf.response-too-large", fetch.domain,
-            f"the TXT answer at {fetch.domain} is about {size} octets ({len(records)} TXT "
-            f"records), over the {UDP_LIMIT} of a plain UDP response; resolvers must retry "
-            "over TCP or EDNS, and some give up",
-            record=_text(walk, fetch.domain),
-            evidence=tuple(f"TXT {len(r.text)} octets: {r.text[:60]}" for r in records)))
+        out.append(
+            finding(
+                "spf.response-too-large",
+                fetch.domain,
+                f"the TXT answer at {fetch.domain} is about {size} octets ({len(records)} TXT "
+                f"records), over the {UDP_LIMIT} of a plain UDP response; resolvers must retry "
+                "over TCP or EDNS, and some give up",
+                record=_text(walk, fetch.domain),
+                evidence=tuple(f"TXT {len(r.text)} octets: {r.text[:60]}" for r in records),
+            )
+        )
     return out
 
 
@@ -501,12 +621,19 @@ def check_overly_broad(walk: SpfWalk) -> list[Finding]:
             if mech.kind is MechanismKind.ALL:
                 break
             effective.append(mech)
-        reasons = [r for m in effective if m.qualifier is Qualifier.PASS
-                   if (r := _broad(m)) is not None]
+        reasons = [
+            r for m in effective if m.qualifier is Qualifier.PASS if (r := _broad(m)) is not None
+        ]
         if reasons:
-            out.append(finding("spf.overly-broad", fetch.domain,
-                               "; ".join(reasons) + _via(fetch), record=record.text,
-                               evidence=_reached(walk, fetch)))
+            out.append(
+                finding(
+                    "spf.overly-broad",
+                    fetch.domain,
+                    "; ".join(reasons) + _via(fetch),
+                    record=record.text,
+                    evidence=_reached(walk, fetch),
+                )
+            )
     return out
 
 
@@ -521,13 +648,22 @@ def check_temperror(walk: SpfWalk) -> list[Finding]:
         fix = None
     else:
         what = f"the TXT lookup for {first.name} ended in {first.outcome}"
-        fix = (f"Check the nameservers of {walk.domain}; rerun with another resolver "
-               "(--nameserver) to rule out a local problem")
-    return [finding("spf.temperror", walk.domain,
-                    f"SPF could not be evaluated: {what}; receivers return temperror "
-                    "and may defer or reject mail",
-                    status=Status.UNKNOWN, record=walk.tree.record if walk.tree else None,
-                    remediation=fix, evidence=tuple(s.describe() for s in failed))]
+        fix = (
+            f"Check the nameservers of {walk.domain}; rerun with another resolver "
+            "(--nameserver) to rule out a local problem"
+        )
+    return [
+        finding(
+            "spf.temperror",
+            walk.domain,
+            f"SPF could not be evaluated: {what}; receivers return temperror "
+            "and may defer or reject mail",
+            status=Status.UNKNOWN,
+            record=walk.tree.record if walk.tree else None,
+            remediation=fix,
+            evidence=tuple(s.describe() for s in failed),
+        )
+    ]
 
 
 def check_lookup_failed(walk: SpfWalk) -> list[Finding]:
@@ -535,12 +671,18 @@ def check_lookup_failed(walk: SpfWalk) -> list[Finding]:
     by_query: dict[tuple[str, str], list[LookupStep]] = {}
     for step in walk.failed_steps:
         by_query.setdefault((step.name, step.rdtype), []).append(step)
-    return [finding("dns.lookup-failed", name,
-                    f"{rdtype} lookup for {name} failed ({steps[0].outcome}); the SPF checks "
-                    "that need it are unknown",
-                    status=Status.UNKNOWN, record=_text(walk, steps[0].in_record),
-                    evidence=tuple(s.describe() for s in steps))
-            for (name, rdtype), steps in by_query.items()]
+    return [
+        finding(
+            "dns.lookup-failed",
+            name,
+            f"{rdtype} lookup for {name} failed ({steps[0].outcome}); the SPF checks "
+            "that need it are unknown",
+            status=Status.UNKNOWN,
+            record=_text(walk, steps[0].in_record),
+            evidence=tuple(s.describe() for s in steps),
+        )
+        for (name, rdtype), steps in by_query.items()
+    ]
 
 
 def check_dangling_cname(walk: SpfWalk) -> list[Finding]:
@@ -551,14 +693,20 @@ def check_dangling_cname(walk: SpfWalk) -> list[Finding]:
         if fetch.via is None or answer.outcome is not Outcome.NXDOMAIN or not answer.cnames:
             continue
         target = answer.cnames[-1][1]
-        out.append(finding(
-            "dns.dangling-cname", fetch.domain,
-            f"{fetch.domain} ({fetch.via.term} in {fetch.via.in_record}) is a CNAME to "
-            f"{target}, which does not exist; whoever registers it decides who passes SPF "
-            f"for {walk.domain}",
-            record=_text(walk, fetch.via.in_record),
-            evidence=(fetch.via.describe(),
-                      *(f"CNAME {owner} → {alias}" for owner, alias in answer.cnames))))
+        out.append(
+            finding(
+                "dns.dangling-cname",
+                fetch.domain,
+                f"{fetch.domain} ({fetch.via.term} in {fetch.via.in_record}) is a CNAME to "
+                f"{target}, which does not exist; whoever registers it decides who passes SPF "
+                f"for {walk.domain}",
+                record=_text(walk, fetch.via.in_record),
+                evidence=(
+                    fetch.via.describe(),
+                    *(f"CNAME {owner} → {alias}" for owner, alias in answer.cnames),
+                ),
+            )
+        )
     return out
 
 

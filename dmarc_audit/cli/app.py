@@ -29,8 +29,14 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
-                                 help="Show the version and exit."),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        "-V",
+        callback=_version,
+        is_eager=True,
+        help="Show the version and exit.",
+    ),
 ) -> None:
     """Audit email authentication: SPF, DKIM, DMARC, MX, MTA-STS, TLS-RPT and BIMI."""
 

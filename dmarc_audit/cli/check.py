@@ -32,13 +32,20 @@ if TYPE_CHECKING:
 
 ConfigOpt = Annotated[
     str | None,
-    typer.Option("--config", "-c", metavar="FILE",
-                 help="Policy file (YAML). Default: ./dmarc-audit.yaml when present."),
+    typer.Option(
+        "--config",
+        "-c",
+        metavar="FILE",
+        help="Policy file (YAML). Default: ./dmarc-audit.yaml when present.",
+    ),
 ]
 FailOnOpt = Annotated[
     FailOn | None,
-    typer.Option("--fail-on", help="Exit 1 when a finding is at least this severe "
-                                   "(default: the policy file's fail_on, else error)."),
+    typer.Option(
+        "--fail-on",
+        help="Exit 1 when a finding is at least this severe "
+        "(default: the policy file's fail_on, else error).",
+    ),
 ]
 StrictOpt = Annotated[
     bool | None,
@@ -46,44 +53,68 @@ StrictOpt = Annotated[
 ]
 SelectOpt = Annotated[
     list[str] | None,
-    typer.Option("--select", metavar="ID|PREFIX",
-                 help="Report only these check ids or prefixes, e.g. 'spf.' (repeatable; "
-                      "replaces the policy file's select)."),
+    typer.Option(
+        "--select",
+        metavar="ID|PREFIX",
+        help="Report only these check ids or prefixes, e.g. 'spf.' (repeatable; "
+        "replaces the policy file's select).",
+    ),
 ]
 IgnoreOpt = Annotated[
     list[str] | None,
-    typer.Option("--ignore", metavar="ID|PREFIX",
-                 help="Drop these check ids or prefixes, e.g. 'dmarc.' (repeatable; added "
-                      "to the policy file's ignore)."),
+    typer.Option(
+        "--ignore",
+        metavar="ID|PREFIX",
+        help="Drop these check ids or prefixes, e.g. 'dmarc.' (repeatable; added "
+        "to the policy file's ignore).",
+    ),
 ]
 BaselineOpt = Annotated[
     str | None,
-    typer.Option("--baseline", metavar="FILE",
-                 help="Known findings (from --write-baseline): shown as baselined, not "
-                      "counted for the exit status."),
+    typer.Option(
+        "--baseline",
+        metavar="FILE",
+        help="Known findings (from --write-baseline): shown as baselined, not "
+        "counted for the exit status.",
+    ),
 ]
 TimeoutOpt = Annotated[
     float | None,
-    typer.Option("--timeout", metavar="SECONDS", min=0.001,
-                 help="Time to wait for each DNS server answer (default 2)."),
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        min=0.001,
+        help="Time to wait for each DNS server answer (default 2).",
+    ),
 ]
 ConcurrencyOpt = Annotated[
     int | None,
-    typer.Option("--concurrency", "-j", min=1, max=1000,
-                 help="Domains audited at the same time (default 32)."),
+    typer.Option(
+        "--concurrency",
+        "-j",
+        min=1,
+        max=1000,
+        help="Domains audited at the same time (default 32).",
+    ),
 ]
 
 
 def check_command(
     domains: Annotated[
         list[str] | None,
-        typer.Argument(metavar="DOMAIN...", help="Domains to audit; '-' reads them from stdin. "
-                                                 "Default: the policy file's domains."),
+        typer.Argument(
+            metavar="DOMAIN...",
+            help="Domains to audit; '-' reads them from stdin. Default: the policy file's domains.",
+        ),
     ] = None,
     domains_file: Annotated[
         str | None,
-        typer.Option("--domains-file", "-F", metavar="FILE",
-                     help="Read domains from FILE, one per line ('-' for stdin)."),
+        typer.Option(
+            "--domains-file",
+            "-F",
+            metavar="FILE",
+            help="Read domains from FILE, one per line ('-' for stdin).",
+        ),
     ] = None,
     output_format: CheckFormatOpt = CheckFormat.TEXT,
     fail_on: FailOnOpt = None,
@@ -91,19 +122,26 @@ def check_command(
     concurrency: ConcurrencyOpt = None,
     selector: Annotated[
         list[str] | None,
-        typer.Option("--selector", "-s", metavar="NAME",
-                     help="DKIM selector to check (repeatable). Default: the policy file's "
-                          "dkim_selectors, else probe common ones."),
+        typer.Option(
+            "--selector",
+            "-s",
+            metavar="NAME",
+            help="DKIM selector to check (repeatable). Default: the policy file's "
+            "dkim_selectors, else probe common ones.",
+        ),
     ] = None,
     dmarc_mode: Annotated[
         DmarcModeChoice | None,
-        typer.Option("--dmarc-mode", help="rfc9989: DNS tree walk (default); "
-                                          "rfc7489: Public Suffix List."),
+        typer.Option(
+            "--dmarc-mode", help="rfc9989: DNS tree walk (default); rfc7489: Public Suffix List."
+        ),
     ] = None,
     profile: Annotated[
         ProfileChoice | None,
-        typer.Option("--profile", help="bulk-sender: Gmail/Yahoo/Microsoft bulk-sender "
-                                       "requirements raise severities."),
+        typer.Option(
+            "--profile",
+            help="bulk-sender: Gmail/Yahoo/Microsoft bulk-sender requirements raise severities.",
+        ),
     ] = None,
     nameserver: NameserverOpt = None,
     zone: ZoneOpt = None,
@@ -115,19 +153,30 @@ def check_command(
     baseline: BaselineOpt = None,
     write_baseline: Annotated[
         str | None,
-        typer.Option("--write-baseline", metavar="FILE",
-                     help="Write this run's findings to FILE as the accepted baseline."),
+        typer.Option(
+            "--write-baseline",
+            metavar="FILE",
+            help="Write this run's findings to FILE as the accepted baseline.",
+        ),
     ] = None,
 ) -> None:
     """Audit the mail-authentication posture of each DOMAIN."""
     from dmarc_audit.errors import InputError
 
     settings = gate_settings(
-        config, nameserver=nameserver, zone=zone, offline=offline, timeout=timeout,
-        concurrency=concurrency, fail_on=fail_on, strict=strict,
+        config,
+        nameserver=nameserver,
+        zone=zone,
+        offline=offline,
+        timeout=timeout,
+        concurrency=concurrency,
+        fail_on=fail_on,
+        strict=strict,
         profile=profile.value if profile is not None else None,
         dmarc_mode=dmarc_mode.value if dmarc_mode is not None else None,
-        select=select, ignore=ignore, baseline=baseline,
+        select=select,
+        ignore=ignore,
+        baseline=baseline,
     )
     raw: list[str] = []
     for item in domains or []:
@@ -137,23 +186,25 @@ def check_command(
     if not raw:
         raw = [p.domain.ascii for p in settings.domains]
     if not raw:
-        raise InputError("no domains given (pass DOMAIN..., --domains-file FILE, '-' for "
-                         "stdin, or list them under 'domains:' in dmarc-audit.yaml)")
+        raise InputError(
+            "no domains given (pass DOMAIN..., --domains-file FILE, '-' for "
+            "stdin, or list them under 'domains:' in dmarc-audit.yaml)"
+        )
     parsed, input_errors = parse_domains(raw)
     # with --write-baseline the old baseline is replaced, so it need not exist yet
     import gc
 
     gc.freeze()  # the imported modules never die: keep the collector from rescanning them
-    run = run_gate(settings, parsed, selector or (), progress=True,
-                   use_baseline=not write_baseline)
+    run = run_gate(settings, parsed, selector or (), progress=True, use_baseline=not write_baseline)
     gated = run.gated
     if write_baseline:
         from dmarc_audit.filters import write_baseline as write
 
         written = write(write_baseline, gated)
         gated = regate(settings, run.reports, written)
-        sys.stderr.write(f"dmarc-audit: wrote {len(written.keys)} findings to baseline "
-                         f"{write_baseline}\n")
+        sys.stderr.write(
+            f"dmarc-audit: wrote {len(written.keys)} findings to baseline {write_baseline}\n"
+        )
     from dmarc_audit.filters import gate_exit_status
 
     status = gate_exit_status(gated, settings.fail_on, settings.strict, bool(input_errors))
@@ -170,14 +221,19 @@ def check_command(
         _render_ci_format(output_format, gated, settings, input_errors)
     from dmarc_audit.output.text import render_summary
 
-    render_summary([g.counting() for g in gated], run.resolver.queries, status,
-                   settings.fail_on, input_errors)
+    render_summary(
+        [g.counting() for g in gated], run.resolver.queries, status, settings.fail_on, input_errors
+    )
     render_gate_notes(gated)
     raise typer.Exit(int(status))
 
 
-def _render_ci_format(output_format: CheckFormat, gated: Sequence[GatedReport],
-                      settings: Settings, input_errors: Sequence[str]) -> None:
+def _render_ci_format(
+    output_format: CheckFormat,
+    gated: Sequence[GatedReport],
+    settings: Settings,
+    input_errors: Sequence[str],
+) -> None:
     """sarif, junit, github, markdown, csv: only the findings that count (not baselined)."""
     from dmarc_audit import __version__
     from dmarc_audit.dns.zonelines import ZoneLineIndex
@@ -190,12 +246,12 @@ def _render_ci_format(output_format: CheckFormat, gated: Sequence[GatedReport],
         fail_on=settings.fail_on.value,
         input_errors=tuple(input_errors),
     )
-    rendered = RENDERERS[RenderFormat(output_format.value)]([g.counting() for g in gated],
-                                                             context)
+    rendered = RENDERERS[RenderFormat(output_format.value)]([g.counting() for g in gated], context)
     sys.stdout.write(rendered)
 
 
 # --- shared with `diff` ----------------------------------------------------------------------
+
 
 def gate_settings(
     config: str | None,
@@ -222,12 +278,17 @@ def gate_settings(
     if path is not None and config is None:
         sys.stderr.write(f"dmarc-audit: using policy file {path}\n")
     overrides = Overrides(
-        nameservers=tuple(nameserver or ()), timeout=timeout, concurrency=concurrency,
-        offline=offline or None, zones=tuple(zone or ()), fail_on=fail_on, strict=strict,
-        profile=profile, dmarc_mode=dmarc_mode,
+        nameservers=tuple(nameserver or ()),
+        timeout=timeout,
+        concurrency=concurrency,
+        offline=offline or None,
+        zones=tuple(zone or ()),
+        fail_on=fail_on,
+        strict=strict,
+        profile=profile,
+        dmarc_mode=dmarc_mode,
         select=tuple(IdPattern.parse(s, "--select") for s in select or ()),
-        ignore=tuple(IgnoreRule(IdPattern.parse(s, "--ignore"), "--ignore")
-                     for s in ignore or ()),
+        ignore=tuple(IgnoreRule(IdPattern.parse(s, "--ignore"), "--ignore") for s in ignore or ()),
         baseline=baseline,
     )
     return resolve_settings(loaded, overrides)
@@ -279,21 +340,31 @@ def run_gate(
     from dmarc_audit.filters import load_baseline
 
     zone_list = () if live_only else tuple(zones if zones is not None else settings.zones)
-    resolver = build_resolver(DnsOptions(
-        nameservers=settings.nameservers, zones=zone_list, offline=settings.offline,
-        timeout=settings.timeout))
-    options = AuditOptions(profile=Profile(settings.profile),
-                           selectors=normalize_selectors(selectors),
-                           dmarc_mode=settings.dmarc_mode)
-    baseline = load_baseline(settings.baseline) if settings.baseline and use_baseline \
-        else None
+    resolver = build_resolver(
+        DnsOptions(
+            nameservers=settings.nameservers,
+            zones=zone_list,
+            offline=settings.offline,
+            timeout=settings.timeout,
+        )
+    )
+    options = AuditOptions(
+        profile=Profile(settings.profile),
+        selectors=normalize_selectors(selectors),
+        dmarc_mode=settings.dmarc_mode,
+    )
+    baseline = load_baseline(settings.baseline) if settings.baseline and use_baseline else None
     policies = {p.domain.ascii: p for p in settings.domains}
 
     async def run() -> list[DomainReport]:
         bar = _progress(len(domains)) if progress else None
         try:
             return await audit_with_policy(
-                resolver, domains, policies, options, concurrency=settings.concurrency,
+                resolver,
+                domains,
+                policies,
+                options,
+                concurrency=settings.concurrency,
                 on_done=(lambda _r: bar.advance()) if bar else None,
             )
         finally:
@@ -304,8 +375,9 @@ def run_gate(
     return GateRun(reports, regate(settings, reports, baseline), resolver)
 
 
-def regate(settings: Settings, reports: Sequence[DomainReport], baseline: Baseline | None
-           ) -> list[GatedReport]:
+def regate(
+    settings: Settings, reports: Sequence[DomainReport], baseline: Baseline | None
+) -> list[GatedReport]:
     """Apply the settings' rules and ``baseline`` to every report."""
     from dmarc_audit.filters import gate_report
 
@@ -313,6 +385,7 @@ def regate(settings: Settings, reports: Sequence[DomainReport], baseline: Baseli
 
 
 # --- text ------------------------------------------------------------------------------------
+
 
 def render_gated_text(gated: Sequence[GatedReport]) -> None:
     """The text report; baselined findings are listed after the others, one line each."""
@@ -330,13 +403,16 @@ def render_gated_text(gated: Sequence[GatedReport]) -> None:
         active = g.active
         known = [f for f in report.findings if g.is_baselined(f)]
         if not active:
-            console.print("  [green]no new problems[/]" if known
-                          else "  [green]no problems found[/]")
+            console.print(
+                "  [green]no new problems[/]" if known else "  [green]no problems found[/]"
+            )
         for finding in active:
             render_finding(console, finding)
         for finding in known:
-            console.print(f"  [dim]baselined {finding.severity.value:<8} {finding.id}  "
-                          f"{escape(finding.message)}[/]")
+            console.print(
+                f"  [dim]baselined {finding.severity.value:<8} {finding.id}  "
+                f"{escape(finding.message)}[/]"
+            )
 
 
 def render_gate_notes(gated: Sequence[GatedReport]) -> None:
@@ -363,8 +439,13 @@ class _Progress:
     def __init__(self, total: int) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        self._progress = Progress(TextColumn("auditing"), BarColumn(), MofNCompleteColumn(),
-                                  console=stderr_console(), transient=True)
+        self._progress = Progress(
+            TextColumn("auditing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=stderr_console(),
+            transient=True,
+        )
         self._task = self._progress.add_task("audit", total=total)
         self._progress.start()
 

@@ -36,8 +36,12 @@ class CheckFormat(str, Enum):
 
 CheckFormatOpt = Annotated[
     CheckFormat,
-    typer.Option("--format", "-f", help="Output format (data goes to stdout): text for people, "
-                                        "json, or sarif/junit/github/markdown/csv for CI."),
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format (data goes to stdout): text for people, "
+        "json, or sarif/junit/github/markdown/csv for CI.",
+    ),
 ]
 
 
@@ -57,25 +61,36 @@ class ProfileChoice(str, Enum):
 
 NameserverOpt = Annotated[
     list[str] | None,
-    typer.Option("--nameserver", "-n", metavar="IP[:PORT]",
-                 help="Recursive resolver to ask (repeatable). Default: the system's."),
+    typer.Option(
+        "--nameserver",
+        "-n",
+        metavar="IP[:PORT]",
+        help="Recursive resolver to ask (repeatable). Default: the system's.",
+    ),
 ]
 ZoneOpt = Annotated[
     list[str] | None,
-    typer.Option("--zone", "-z", metavar="FILE[@ORIGIN]",
-                 help="Answer from a zone file (RFC 1035 master file, or .yaml zone data; "
-                      "repeatable). Names outside loaded master files are resolved live "
-                      "unless --offline; YAML zone data is a closed world."),
+    typer.Option(
+        "--zone",
+        "-z",
+        metavar="FILE[@ORIGIN]",
+        help="Answer from a zone file (RFC 1035 master file, or .yaml zone data; "
+        "repeatable). Names outside loaded master files are resolved live "
+        "unless --offline; YAML zone data is a closed world.",
+    ),
 ]
 OfflineOpt = Annotated[
     bool,
-    typer.Option("--offline", help="Never query live DNS: names outside --zone files "
-                                   "are reported as 'could not check'."),
+    typer.Option(
+        "--offline",
+        help="Never query live DNS: names outside --zone files are reported as 'could not check'.",
+    ),
 ]
 TimeoutOpt = Annotated[
     float,
-    typer.Option("--timeout", metavar="SECONDS", min=0.001,
-                 help="Time to wait for each DNS server answer."),
+    typer.Option(
+        "--timeout", metavar="SECONDS", min=0.001, help="Time to wait for each DNS server answer."
+    ),
 ]
 FormatOpt = Annotated[
     OutputFormat, typer.Option("--format", "-f", help="Output format (data goes to stdout).")
@@ -87,8 +102,12 @@ def dns_options(
 ):  # -> DnsOptions, imported lazily
     from dmarc_audit.dns.setup import DnsOptions
 
-    return DnsOptions(nameservers=tuple(nameserver or ()), zones=tuple(zone or ()),
-                      offline=offline, timeout=timeout)
+    return DnsOptions(
+        nameservers=tuple(nameserver or ()),
+        zones=tuple(zone or ()),
+        offline=offline,
+        timeout=timeout,
+    )
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:

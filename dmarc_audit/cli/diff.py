@@ -41,28 +41,41 @@ LIVE = "live"
 def diff_command(
     domains: Annotated[
         list[str] | None,
-        typer.Argument(metavar="DOMAIN...",
-                       help="Domains to compare. Default: the policy file's domains inside the "
-                            "NEW zones, else the NEW zones' origins."),
+        typer.Argument(
+            metavar="DOMAIN...",
+            help="Domains to compare. Default: the policy file's domains inside the "
+            "NEW zones, else the NEW zones' origins.",
+        ),
     ] = None,
     zone: Annotated[
         list[str] | None,
-        typer.Option("--zone", "-z", metavar="NEW.zone",
-                     help="The proposed zone file(s) (repeatable; FILE[@ORIGIN] or a directory)."),
+        typer.Option(
+            "--zone",
+            "-z",
+            metavar="NEW.zone",
+            help="The proposed zone file(s) (repeatable; FILE[@ORIGIN] or a directory).",
+        ),
     ] = None,
     against: Annotated[
         list[str] | None,
-        typer.Option("--against", metavar="OLD.zone|live",
-                     help="What to compare with: the current zone file(s) (repeatable), or "
-                          "'live' for what DNS publishes now (default)."),
+        typer.Option(
+            "--against",
+            metavar="OLD.zone|live",
+            help="What to compare with: the current zone file(s) (repeatable), or "
+            "'live' for what DNS publishes now (default).",
+        ),
     ] = None,
     output_format: FormatOpt = OutputFormat.TEXT,
     fail_on: FailOnOpt = None,
     strict: StrictOpt = None,
     selector: Annotated[
         list[str] | None,
-        typer.Option("--selector", "-s", metavar="NAME",
-                     help="DKIM selector to check (repeatable). Default: the policy file's."),
+        typer.Option(
+            "--selector",
+            "-s",
+            metavar="NAME",
+            help="DKIM selector to check (repeatable). Default: the policy file's.",
+        ),
     ] = None,
     dmarc_mode: Annotated[
         DmarcModeChoice | None, typer.Option("--dmarc-mode", help="rfc9989 (default) or rfc7489.")
@@ -87,28 +100,40 @@ def diff_command(
     if not zone:
         raise InputError("diff needs the proposed zone: --zone NEW.zone")
     settings = gate_settings(
-        config, nameserver=nameserver, offline=offline, timeout=timeout, fail_on=fail_on,
-        strict=strict, profile=profile.value if profile is not None else None,
+        config,
+        nameserver=nameserver,
+        offline=offline,
+        timeout=timeout,
+        fail_on=fail_on,
+        strict=strict,
+        profile=profile.value if profile is not None else None,
         dmarc_mode=dmarc_mode.value if dmarc_mode is not None else None,
-        select=select, ignore=ignore, baseline=baseline,
+        select=select,
+        ignore=ignore,
+        baseline=baseline,
     )
     against = list(against or [LIVE])
     live = [a for a in against if a.strip().lower() == LIVE]
     if live and len(against) > 1:
         raise InputError("--against: give either 'live' or zone files, not both")
     if live and settings.offline:
-        raise InputError("--against live needs DNS, but the run is offline (--offline or "
-                         "resolver.offline in the policy file)")
+        raise InputError(
+            "--against live needs DNS, but the run is offline (--offline or "
+            "resolver.offline in the policy file)"
+        )
     names = list(domains or []) or default_domains(settings, zone)
     parsed, input_errors = parse_domains(names)
     after_zones = _unique([*zone, *settings.zones])
     before_zones = _unique([*against, *settings.zones]) if not live else []
-    before = run_gate(settings, parsed, selector or (), zones=before_zones,
-                      live_only=bool(live))
+    before = run_gate(settings, parsed, selector or (), zones=before_zones, live_only=bool(live))
     after = run_gate(settings, parsed, selector or (), zones=after_zones)
     result = diff_reports(
-        before.gated, after.gated, {p.domain.ascii: p for p in settings.domains},
-        before_label=LIVE if live else " ".join(against), after_label=" ".join(zone))
+        before.gated,
+        after.gated,
+        {p.domain.ascii: p for p in settings.domains},
+        before_label=LIVE if live else " ".join(against),
+        after_label=" ".join(zone),
+    )
     if input_errors:
         status = ExitStatus.USAGE
     elif result.worse(settings.fail_on):
@@ -135,10 +160,15 @@ def default_domains(settings: Settings, zones: Sequence[str]) -> list[str]:
 
     origins = zone_origins(zones)
     if not origins:
-        raise InputError("cannot tell which domains the NEW zone holds (YAML zone data has "
-                         "no origin): give DOMAIN arguments")
-    inside = [p.domain.ascii for p in settings.domains
-              if any(p.domain.ascii == o or p.domain.ascii.endswith("." + o) for o in origins)]
+        raise InputError(
+            "cannot tell which domains the NEW zone holds (YAML zone data has "
+            "no origin): give DOMAIN arguments"
+        )
+    inside = [
+        p.domain.ascii
+        for p in settings.domains
+        if any(p.domain.ascii == o or p.domain.ascii.endswith("." + o) for o in origins)
+    ]
     return inside or origins
 
 
@@ -170,8 +200,12 @@ def _unique(items: Sequence[str]) -> list[str]:
 
 # --- text ------------------------------------------------------------------------------------
 
-MARKS = {"added": "[red]+[/]", "fixed": "[green]-[/]", "raised": "[red]↑[/]",
-         "lowered": "[green]↓[/]"}
+MARKS = {
+    "added": "[red]+[/]",
+    "fixed": "[green]-[/]",
+    "raised": "[red]↑[/]",
+    "lowered": "[green]↓[/]",
+}
 
 
 def render_diff_text(result: PostureDiff, fail_on: FailOn) -> None:
@@ -184,25 +218,33 @@ def render_diff_text(result: PostureDiff, fail_on: FailOn) -> None:
     for index, d in enumerate(result.domains):
         if index:
             console.print()
-        console.print(f"[bold]{escape(d.domain)}[/]   {d.verdict(fail_on).value}   "
-                      + escape("   ".join(_deltas(d))))
+        console.print(
+            f"[bold]{escape(d.domain)}[/]   {d.verdict(fail_on).value}   "
+            + escape("   ".join(_deltas(d)))
+        )
         for mark, findings in (("added", d.added), ("fixed", d.fixed)):
             for f in findings:
                 tail = "  (baselined)" if f in d.baselined else ""
                 style = SEVERITY_STYLE[f.severity]
-                console.print(f"  {MARKS[mark]} [{style}]{f.severity.value:<8}[/] [bold]{f.id}"
-                              f"[/]  {escape(f.message)}{tail}")
+                console.print(
+                    f"  {MARKS[mark]} [{style}]{f.severity.value:<8}[/] [bold]{f.id}"
+                    f"[/]  {escape(f.message)}{tail}"
+                )
         for c in d.severity_changed:
             mark = MARKS["raised" if c.raised else "lowered"]
-            console.print(f"  {mark} {c.finding.severity.value:<8} [bold]{c.finding.id}[/]  "
-                          f"was {c.before.value}: {escape(c.finding.message)}")
+            console.print(
+                f"  {mark} {c.finding.severity.value:<8} [bold]{c.finding.id}[/]  "
+                f"was {c.before.value}: {escape(c.finding.message)}"
+            )
         if d.spf.terms_added:
             console.print(escape(f"  SPF senders added: {', '.join(d.spf.terms_added)}"))
         if d.spf.terms_removed:
             console.print(escape(f"  SPF senders removed: {', '.join(d.spf.terms_removed)}"))
         if d.senders_failing:
-            console.print("  [red]would start failing (required by the policy file):[/] "
-                          + escape(", ".join(d.senders_failing)))
+            console.print(
+                "  [red]would start failing (required by the policy file):[/] "
+                + escape(", ".join(d.senders_failing))
+            )
         if not (d.added or d.fixed or d.severity_changed):
             console.print("  no finding added or fixed")
 
@@ -212,15 +254,17 @@ def _deltas(d: DomainDiff) -> list[str]:
     spf = d.spf
     if spf.lookups_before != spf.lookups_after:
         delta = f" ({spf.delta:+d})" if spf.delta is not None else ""
-        parts.append(f"SPF lookups {_shown(spf.lookups_before)} → "
-                     f"{_shown(spf.lookups_after)}{delta}")
+        parts.append(
+            f"SPF lookups {_shown(spf.lookups_before)} → {_shown(spf.lookups_after)}{delta}"
+        )
     elif spf.lookups_after is not None:
         parts.append(f"SPF lookups {spf.lookups_after}")
     dm = d.dmarc
     if (dm.policy_before, dm.subdomain_before) != (dm.policy_after, dm.subdomain_after):
-        parts.append(f"DMARC {_policy(dm.policy_before, dm.subdomain_before)} → "
-                     f"{_policy(dm.policy_after, dm.subdomain_after)}"
-                     + (" (weaker)" if dm.weaker else ""))
+        parts.append(
+            f"DMARC {_policy(dm.policy_before, dm.subdomain_before)} → "
+            f"{_policy(dm.policy_after, dm.subdomain_after)}" + (" (weaker)" if dm.weaker else "")
+        )
     elif dm.policy_after is not None:
         parts.append(f"DMARC {_policy(dm.policy_after, dm.subdomain_after)}")
     return parts
@@ -236,19 +280,24 @@ def _policy(p: str | None, sp: str | None) -> str:
     return f"p={p}" + (f" sp={sp}" if sp and sp != p else "")
 
 
-def render_diff_summary(result: PostureDiff, fail_on: FailOn, status: int,
-                        input_errors: Sequence[str]) -> None:
+def render_diff_summary(
+    result: PostureDiff, fail_on: FailOn, status: int, input_errors: Sequence[str]
+) -> None:
     """One line on stderr: counts, the verdict at --fail-on, and the exit status."""
     from rich.markup import escape
 
     added = sum(len(d.added) for d in result.domains)
     fixed = sum(len(d.fixed) for d in result.domains)
     n = len(result.domains)
-    parts = [f"{n} domain{'s' if n != 1 else ''}", f"{added} added, {fixed} fixed",
-             f"against {result.before}"]
+    parts = [
+        f"{n} domain{'s' if n != 1 else ''}",
+        f"{added} added, {fixed} fixed",
+        f"against {result.before}",
+    ]
     if input_errors:
         parts.append(f"{len(input_errors)} skipped (bad input)")
-    parts.append(("worse" if result.worse(fail_on) else "not worse")
-                 + f" at --fail-on {fail_on.value}")
+    parts.append(
+        ("worse" if result.worse(fail_on) else "not worse") + f" at --fail-on {fail_on.value}"
+    )
     parts.append(f"exit {status}")
     stderr_console().print(escape(" · ".join(parts)))

@@ -46,26 +46,41 @@ class SmtpTlsChoice(str, Enum):
 def digest_command(
     to: Annotated[
         list[str] | None,
-        typer.Option("--to", metavar="ADDR",
-                     help="Recipient (repeatable, or comma-separated). The recipient list also "
-                          "keys the 'last digest' marker."),
+        typer.Option(
+            "--to",
+            metavar="ADDR",
+            help="Recipient (repeatable, or comma-separated). The recipient list also "
+            "keys the 'last digest' marker.",
+        ),
     ] = None,
     since: Annotated[
-        str, typer.Option("--since", metavar="7d|DATE|last",
-                          help="Start of the period: a duration before --until (7d, 2w, 24h), "
-                               "a date, or 'last' for where the last digest to this list "
-                               "ended.")
+        str,
+        typer.Option(
+            "--since",
+            metavar="7d|DATE|last",
+            help="Start of the period: a duration before --until (7d, 2w, 24h), "
+            "a date, or 'last' for where the last digest to this list "
+            "ended.",
+        ),
     ] = "7d",
     until: Annotated[
-        str | None, typer.Option("--until", metavar="DATE",
-                                 help="End of the period (a bare date includes that day). "
-                                      "Default: the start of today, UTC.")
+        str | None,
+        typer.Option(
+            "--until",
+            metavar="DATE",
+            help="End of the period (a bare date includes that day). "
+            "Default: the start of today, UTC.",
+        ),
     ] = None,
     domain: Annotated[
         list[str] | None,
-        typer.Option("--domain", "-d", metavar="DOMAIN",
-                     help="Domain to report on (repeatable). Default: the policy file's "
-                          "domains, else the domains with reports in the period."),
+        typer.Option(
+            "--domain",
+            "-d",
+            metavar="DOMAIN",
+            help="Domain to report on (repeatable). Default: the policy file's "
+            "domains, else the domains with reports in the period.",
+        ),
     ] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
@@ -77,75 +92,123 @@ def digest_command(
     offline: OfflineOpt = False,
     timeout: TimeoutOpt = None,
     sender: Annotated[
-        str | None, typer.Option("--from", metavar="ADDR",
-                                 help="Sender address. Default: $DMARC_AUDIT_SMTP_FROM, else "
-                                      "dmarc-audit@<this host's name>.")
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="ADDR",
+            help="Sender address. Default: $DMARC_AUDIT_SMTP_FROM, else "
+            "dmarc-audit@<this host's name>.",
+        ),
     ] = None,
     smtp_host: Annotated[
-        str | None, typer.Option("--smtp-host", metavar="HOST",
-                                 help="SMTP server. Default: $DMARC_AUDIT_SMTP_HOST, else "
-                                      "localhost.")
+        str | None,
+        typer.Option(
+            "--smtp-host",
+            metavar="HOST",
+            help="SMTP server. Default: $DMARC_AUDIT_SMTP_HOST, else localhost.",
+        ),
     ] = None,
     smtp_port: Annotated[
-        int | None, typer.Option("--smtp-port", metavar="N", min=1, max=65535,
-                                 help="Default: $DMARC_AUDIT_SMTP_PORT, else 465 with "
-                                      "--smtp-tls tls, 25 otherwise.")
+        int | None,
+        typer.Option(
+            "--smtp-port",
+            metavar="N",
+            min=1,
+            max=65535,
+            help="Default: $DMARC_AUDIT_SMTP_PORT, else 465 with --smtp-tls tls, 25 otherwise.",
+        ),
     ] = None,
     smtp_tls: Annotated[
         SmtpTlsChoice | None,
-        typer.Option("--smtp-tls", help="auto: STARTTLS when offered (default; "
-                                        "$DMARC_AUDIT_SMTP_TLS); starttls: required; tls: "
-                                        "implicit TLS; none: never encrypt."),
+        typer.Option(
+            "--smtp-tls",
+            help="auto: STARTTLS when offered (default; "
+            "$DMARC_AUDIT_SMTP_TLS); starttls: required; tls: "
+            "implicit TLS; none: never encrypt.",
+        ),
     ] = None,
     smtp_user: Annotated[
-        str | None, typer.Option("--smtp-user", metavar="USER",
-                                 help="Login name (default $DMARC_AUDIT_SMTP_USER). The password "
-                                      "comes from $DMARC_AUDIT_SMTP_PASSWORD or a file, never "
-                                      "from the command line.")
+        str | None,
+        typer.Option(
+            "--smtp-user",
+            metavar="USER",
+            help="Login name (default $DMARC_AUDIT_SMTP_USER). The password "
+            "comes from $DMARC_AUDIT_SMTP_PASSWORD or a file, never "
+            "from the command line.",
+        ),
     ] = None,
     smtp_password_file: Annotated[
-        str | None, typer.Option("--smtp-password-file", metavar="FILE",
-                                 help="Read the password from FILE (its first line); refused "
-                                      "when the group or others may read it. Default: "
-                                      "$DMARC_AUDIT_SMTP_PASSWORD_FILE.")
+        str | None,
+        typer.Option(
+            "--smtp-password-file",
+            metavar="FILE",
+            help="Read the password from FILE (its first line); refused "
+            "when the group or others may read it. Default: "
+            "$DMARC_AUDIT_SMTP_PASSWORD_FILE.",
+        ),
     ] = None,
     smtp_cafile: Annotated[
-        str | None, typer.Option("--smtp-cafile", metavar="FILE",
-                                 help="Trust the CA certificates in FILE (PEM) for the server's "
-                                      "certificate, instead of the system's.")
+        str | None,
+        typer.Option(
+            "--smtp-cafile",
+            metavar="FILE",
+            help="Trust the CA certificates in FILE (PEM) for the server's "
+            "certificate, instead of the system's.",
+        ),
     ] = None,
     smtp_timeout: Annotated[
-        float | None, typer.Option("--smtp-timeout", metavar="SECONDS", min=0.1,
-                                   help="Give up on an SMTP answer after this long (default "
-                                        "30).")
+        float | None,
+        typer.Option(
+            "--smtp-timeout",
+            metavar="SECONDS",
+            min=0.1,
+            help="Give up on an SMTP answer after this long (default 30).",
+        ),
     ] = None,
     smtp_password: Annotated[
         str | None, typer.Option("--smtp-password", hidden=True, metavar="REFUSED")
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Write the message (see --output) instead of "
-                                             "sending it; the marker does not move.")
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Write the message (see --output) instead of "
+            "sending it; the marker does not move.",
+        ),
     ] = False,
     output: Annotated[
-        str | None, typer.Option("--output", "-o", metavar="FILE.eml",
-                                 help="With --dry-run: write the message here ('-' for stdout, "
-                                      "the default).")
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE.eml",
+            help="With --dry-run: write the message here ('-' for stdout, the default).",
+        ),
     ] = None,
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Say on stderr what was sent, and how. "
-                                                   "Without it a successful run prints only "
-                                                   "warnings (quiet under cron).")
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Say on stderr what was sent, and how. "
+            "Without it a successful run prints only "
+            "warnings (quiet under cron).",
+        ),
     ] = False,
 ) -> None:
     """Mail a digest: posture now, what changed since the last digest, report figures."""
     if smtp_password is not None:
-        raise InputError("--smtp-password is refused: a password on the command line is "
-                         "visible to every user of this machine; set DMARC_AUDIT_SMTP_PASSWORD "
-                         "or use --smtp-password-file FILE (mode 600)")
+        raise InputError(
+            "--smtp-password is refused: a password on the command line is "
+            "visible to every user of this machine; set DMARC_AUDIT_SMTP_PASSWORD "
+            "or use --smtp-password-file FILE (mode 600)"
+        )
     if smtp_user is not None and ":" in smtp_user:
-        raise InputError("--smtp-user must not carry a password ('user:password' on the "
-                         "command line is visible to every user); set "
-                         "DMARC_AUDIT_SMTP_PASSWORD or use --smtp-password-file")
+        raise InputError(
+            "--smtp-user must not carry a password ('user:password' on the "
+            "command line is visible to every user); set "
+            "DMARC_AUDIT_SMTP_PASSWORD or use --smtp-password-file"
+        )
     recipients = parse_addresses(to or [], "--to")
     if not recipients:
         raise InputError("no recipients: give --to ADDR (repeatable)")
@@ -158,17 +221,24 @@ def digest_command(
     if not dry_run:
         from dmarc_audit.digest.send import SmtpFlags, TlsMode, resolve_settings
 
-        smtp = resolve_settings(SmtpFlags(
-            host=smtp_host, port=smtp_port,
-            tls=TlsMode(smtp_tls.value) if smtp_tls is not None else None,
-            user=smtp_user, password_file=smtp_password_file, cafile=smtp_cafile,
-            timeout=smtp_timeout))
+        smtp = resolve_settings(
+            SmtpFlags(
+                host=smtp_host,
+                port=smtp_port,
+                tls=TlsMode(smtp_tls.value) if smtp_tls is not None else None,
+                user=smtp_user,
+                password_file=smtp_password_file,
+                cafile=smtp_cafile,
+                timeout=smtp_timeout,
+            )
+        )
     from dmarc_audit.cli.check import gate_settings
     from dmarc_audit.domains import parse_domain
 
     given = [parse_domain(name) for name in domain or []]
-    settings = gate_settings(config, nameserver=nameserver, zone=zone, offline=offline,
-                             timeout=timeout)
+    settings = gate_settings(
+        config, nameserver=nameserver, zone=zone, offline=offline, timeout=timeout
+    )
     now = datetime.now(UTC)
     from dmarc_audit.cli.reports import open_store
 
@@ -180,32 +250,57 @@ def digest_command(
 
             parsed = _store_domains(store_domains(store, period))
         if not parsed:
-            raise InputError("no domains: give --domain, list them in the policy file, or "
-                             f"ingest reports for {period.describe()}")
+            raise InputError(
+                "no domains: give --domain, list them in the policy file, or "
+                f"ingest reports for {period.describe()}"
+            )
         from dmarc_audit.cli.check import run_gate
 
         run = run_gate(settings, parsed, use_baseline=False)
         reports = [g.counting() for g in run.gated]
         ptrs = _ptrs(store, run.resolver, reports, period, now) if resolve else None
-        _send_or_write(store, reports, period, recipients, from_addr, now, ptrs, smtp,
-                       output if dry_run else None, dry_run, verbose)
+        _send_or_write(
+            store,
+            reports,
+            period,
+            recipients,
+            from_addr,
+            now,
+            ptrs,
+            smtp,
+            output if dry_run else None,
+            dry_run,
+            verbose,
+        )
 
 
-def _send_or_write(store: Store, reports: list[DomainReport], period: Period,
-                   recipients: tuple[str, ...], from_addr: str, now: datetime,
-                   ptrs: dict[str, PtrInfo] | None, smtp: SmtpSettings | None,
-                   output: str | None, dry_run: bool, verbose: bool) -> None:
+def _send_or_write(
+    store: Store,
+    reports: list[DomainReport],
+    period: Period,
+    recipients: tuple[str, ...],
+    from_addr: str,
+    now: datetime,
+    ptrs: dict[str, PtrInfo] | None,
+    smtp: SmtpSettings | None,
+    output: str | None,
+    dry_run: bool,
+    verbose: bool,
+) -> None:
     from dmarc_audit import __version__
     from dmarc_audit.digest.build import build_digest, mark_sent
     from dmarc_audit.digest.compose import compose_message
     from dmarc_audit.digest.snapshot import PostureState
 
-    digest = build_digest(store, reports, period, recipients, now, ptrs=ptrs,
-                          tool_version=__version__)
+    digest = build_digest(
+        store, reports, period, recipients, now, ptrs=ptrs, tool_version=__version__
+    )
     for d in digest.domains:
         if d.posture.state is PostureState.COULD_NOT_CHECK:
-            _log(f"warning: {d.domain}: posture could not be checked "
-                 f"({d.posture.problem}); the digest says so")
+            _log(
+                f"warning: {d.domain}: posture could not be checked "
+                f"({d.posture.problem}); the digest says so"
+            )
     message = compose_message(digest, from_addr)
     if verbose:
         _log(f"digest: {message['Subject']}")
@@ -219,21 +314,24 @@ def _send_or_write(store: Store, reports: list[DomainReport], period: Period,
                 Path(output).write_bytes(data)
             except OSError as exc:
                 raise InputError(f"--output {output}: {exc.strerror}") from None
-            _log(f"wrote the digest to {output} (not sent; the last-digest marker did not "
-                 "move)")
+            _log(f"wrote the digest to {output} (not sent; the last-digest marker did not move)")
         raise typer.Exit(int(ExitStatus.OK))
     from dmarc_audit.digest.send import SendError, send_message
 
     assert smtp is not None
     try:
-        delivery = send_message(message, smtp, from_addr, recipients,
-                                log=lambda line: _log(f"warning: {line}"))
+        delivery = send_message(
+            message, smtp, from_addr, recipients, log=lambda line: _log(f"warning: {line}")
+        )
     except SendError as exc:
         sys.stderr.write(f"dmarc-audit: error: digest not sent: {exc}\n")
         raise typer.Exit(SEND_FAILED) from None
     mark_sent(store, digest, datetime.now(UTC))
-    how = "encrypted with STARTTLS" if delivery.encryption == "STARTTLS" else (
-        "over TLS" if delivery.encryption == "TLS" else "unencrypted")
+    how = (
+        "encrypted with STARTTLS"
+        if delivery.encryption == "STARTTLS"
+        else ("over TLS" if delivery.encryption == "TLS" else "unencrypted")
+    )
     if verbose:
         _log(f"digest sent to {', '.join(delivery.recipients)} via {delivery.where} ({how})")
     raise typer.Exit(int(ExitStatus.OK))
@@ -268,10 +366,15 @@ def parse_addresses(values: list[str], option: str) -> tuple[str, ...]:
             if not addr and not name:
                 continue
             local, at, host = addr.rpartition("@")
-            if not at or not local or "." not in host.strip(".") or \
-                    any(c.isspace() or c in "<>()[],;\"" for c in addr):
-                raise InputError(f"{option} {value.strip()!r}: not an e-mail address "
-                                 "(expected user@example.com)")
+            if (
+                not at
+                or not local
+                or "." not in host.strip(".")
+                or any(c.isspace() or c in '<>()[],;"' for c in addr)
+            ):
+                raise InputError(
+                    f"{option} {value.strip()!r}: not an e-mail address (expected user@example.com)"
+                )
             out[addr] = None
     return tuple(out)
 
@@ -292,8 +395,9 @@ def _sender(flag: str | None) -> str:
     return found[0]
 
 
-def _period(store: Store, since: str, until: str | None, recipients: tuple[str, ...],
-            now: datetime) -> Period:
+def _period(
+    store: Store, since: str, until: str | None, recipients: tuple[str, ...], now: datetime
+) -> Period:
     from dmarc_audit.digest.figures import Period
     from dmarc_audit.digest.snapshot import SnapshotStore, list_key
     from dmarc_audit.reports.summary import parse_when
@@ -304,18 +408,22 @@ def _period(store: Store, since: str, until: str | None, recipients: tuple[str, 
         marker = SnapshotStore(store).marker(list_key(recipients))
         start = marker.period_end if marker else end - timedelta(days=DEFAULT_DAYS)
         if start >= end:
-            raise InputError(f"--since last: the last digest to this list already covers up "
-                             f"to {start:%Y-%m-%d %H:%M} UTC (give --until, or a duration)")
+            raise InputError(
+                f"--since last: the last digest to this list already covers up "
+                f"to {start:%Y-%m-%d %H:%M} UTC (give --until, or a duration)"
+            )
     else:
         start = parse_when(since, "--since", end)
         if start >= end:
-            raise InputError(f"--since {since} is not before --until "
-                             f"{until or end.strftime('%Y-%m-%d %H:%M')}")
+            raise InputError(
+                f"--since {since} is not before --until {until or end.strftime('%Y-%m-%d %H:%M')}"
+            )
     return Period(start.astimezone(UTC), end.astimezone(UTC))
 
 
-def _ptrs(store: Store, resolver, reports: list[DomainReport], period: Period,
-          now: datetime) -> dict[str, PtrInfo] | None:
+def _ptrs(
+    store: Store, resolver, reports: list[DomainReport], period: Period, now: datetime
+) -> dict[str, PtrInfo] | None:
     """Reverse DNS of the period's sources, unless DNS could not be reached at all."""
     from dmarc_audit.cli.common import run_async
     from dmarc_audit.digest.snapshot import PostureState, capture
@@ -326,8 +434,9 @@ def _ptrs(store: Store, resolver, reports: list[DomainReport], period: Period,
         return None
     ips: set[str] = set()
     for r in reports:
-        found, _domains = period_keys(store, PeriodFilter(r.domain.ascii, period.since,
-                                                          period.until))
+        found, _domains = period_keys(
+            store, PeriodFilter(r.domain.ascii, period.since, period.until)
+        )
         ips.update(found)
     ptrs, _published = run_async(lookup(resolver, sorted(ips), []))
     return ptrs

@@ -28,28 +28,40 @@ def message_command(
     ],
     ip: Annotated[
         str | None,
-        typer.Option("--ip", metavar="IP", help="Connecting IP (default: from Received-SPF, "
-                                                "Authentication-Results or Received)."),
+        typer.Option(
+            "--ip",
+            metavar="IP",
+            help="Connecting IP (default: from Received-SPF, Authentication-Results or Received).",
+        ),
     ] = None,
     helo: Annotated[
         str | None, typer.Option("--helo", metavar="NAME", help="HELO/EHLO name of the client.")
     ] = None,
     mail_from: Annotated[
         str | None,
-        typer.Option("--mail-from", metavar="ADDR",
-                     help="MAIL FROM address (default: Return-Path); '' or '<>' for a bounce."),
+        typer.Option(
+            "--mail-from",
+            metavar="ADDR",
+            help="MAIL FROM address (default: Return-Path); '' or '<>' for a bounce.",
+        ),
     ] = None,
     output_format: FormatOpt = OutputFormat.TEXT,
     compare: Annotated[
-        bool, typer.Option("--compare", help="Set the message's own Authentication-Results "
-                                             "beside our verdict.")
+        bool,
+        typer.Option(
+            "--compare", help="Set the message's own Authentication-Results beside our verdict."
+        ),
     ] = False,
     dmarc_mode: Annotated[
         DmarcMode, typer.Option("--dmarc-mode", help="Which DMARC specification to follow.")
     ] = DmarcMode.RFC9989,
     authserv_id: Annotated[
-        str, typer.Option("--authserv-id", metavar="ID",
-                          help="authserv-id of the Authentication-Results we write.")
+        str,
+        typer.Option(
+            "--authserv-id",
+            metavar="ID",
+            help="authserv-id of the Authentication-Results we write.",
+        ),
     ] = "dmarc-audit",
     nameserver: NameserverOpt = None,
     zone: ZoneOpt = None,
@@ -65,9 +77,14 @@ def message_command(
     from dmarc_audit.message.verdict import MessageOptions, analyze_message
 
     message = read_message(file)
-    options = MessageOptions(ip=_checked_ip(ip), helo=_checked_helo(helo),
-                             mail_from=_checked_mail_from(mail_from), dmarc_mode=dmarc_mode,
-                             compare=compare, authserv_id=_checked_authserv_id(authserv_id))
+    options = MessageOptions(
+        ip=_checked_ip(ip),
+        helo=_checked_helo(helo),
+        mail_from=_checked_mail_from(mail_from),
+        dmarc_mode=dmarc_mode,
+        compare=compare,
+        authserv_id=_checked_authserv_id(authserv_id),
+    )
     resolver = build_resolver(dns_options(nameserver, zone, offline, timeout))
     source = "stdin" if file == "-" else file
     report = run_async(analyze_message(resolver, message, options, source=source))
@@ -131,8 +148,10 @@ def _checked_mail_from(mail_from: str | None) -> str | None:
     if value.startswith("<") and value.endswith(">"):
         value = value[1:-1].strip()
     if value and ("@" not in value or any(ch.isspace() for ch in value)):
-        raise InputError(f"--mail-from {mail_from!r}: give an address like bounce@example.com, "
-                         "or '' for the null reverse-path")
+        raise InputError(
+            f"--mail-from {mail_from!r}: give an address like bounce@example.com, "
+            "or '' for the null reverse-path"
+        )
     return value
 
 

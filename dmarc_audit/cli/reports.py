@@ -56,23 +56,33 @@ class ReportKindOpt(str, Enum):
 
 DbOpt = Annotated[
     Path | None,
-    typer.Option("--db", metavar="PATH", help="The report store (SQLite). Default: "
-                 "$XDG_DATA_HOME/dmarc-audit/reports.sqlite3 "
-                 "(~/.local/share/dmarc-audit/reports.sqlite3)."),
+    typer.Option(
+        "--db",
+        metavar="PATH",
+        help="The report store (SQLite). Default: "
+        "$XDG_DATA_HOME/dmarc-audit/reports.sqlite3 "
+        "(~/.local/share/dmarc-audit/reports.sqlite3).",
+    ),
 ]
 DomainOpt = Annotated[
-    str | None, typer.Option("--domain", "-d", metavar="DOMAIN",
-                             help="Only reports about this policy domain.")
+    str | None,
+    typer.Option("--domain", "-d", metavar="DOMAIN", help="Only reports about this policy domain."),
 ]
 SinceOpt = Annotated[
-    str | None, typer.Option("--since", metavar="7d|DATE",
-                             help="Reports that begin at or after this (7d, 24h, 2w, "
-                                  "2024-05-01, or an ISO time; UTC).")
+    str | None,
+    typer.Option(
+        "--since",
+        metavar="7d|DATE",
+        help="Reports that begin at or after this (7d, 24h, 2w, 2024-05-01, or an ISO time; UTC).",
+    ),
 ]
 UntilOpt = Annotated[
-    str | None, typer.Option("--until", metavar="DATE",
-                             help="Reports that begin before this (a bare date includes "
-                                  "that day).")
+    str | None,
+    typer.Option(
+        "--until",
+        metavar="DATE",
+        help="Reports that begin before this (a bare date includes that day).",
+    ),
 ]
 
 
@@ -110,19 +120,27 @@ def _period(domain: str | None, since: str | None, until: str | None):
 def ingest_command(
     paths: Annotated[
         list[str] | None,
-        typer.Argument(metavar="PATH...", help="Report files or directories (walked); "
-                       "'-' reads one from stdin. XML, gzip, zip and e-mail messages."),
+        typer.Argument(
+            metavar="PATH...",
+            help="Report files or directories (walked); "
+            "'-' reads one from stdin. XML, gzip, zip and e-mail messages.",
+        ),
     ] = None,
     db: DbOpt = None,
     archive: Annotated[
         Path | None,
-        typer.Option("--archive", metavar="DIR",
-                     help="Move each file here after all its reports are stored (committed)."),
+        typer.Option(
+            "--archive",
+            metavar="DIR",
+            help="Move each file here after all its reports are stored (committed).",
+        ),
     ] = None,
     output_format: FormatOpt = OutputFormat.TEXT,
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Name every report stored or already "
-                                                   "stored (on stderr).")
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Name every report stored or already stored (on stderr)."
+        ),
     ] = False,
 ) -> None:
     """Store the reports in PATH...: duplicates are skipped, bad files listed, never fatal.
@@ -146,24 +164,31 @@ def ingest_command(
 
     def on_report(outcome: ReportOutcome) -> None:
         _report_lines(out, outcome, verbose)
-        if progress and outcome.status.value == "stored" and outcome.kind is not None \
-                and outcome.kind.value == "aggregate":
+        if (
+            progress
+            and outcome.status.value == "stored"
+            and outcome.kind is not None
+            and outcome.kind.value == "aggregate"
+        ):
             progress.add_records(outcome.records)
 
     def on_file(done: FileOutcome) -> None:
         if done.archive_error:
             out.line(f"dmarc-audit: warning: {done.path}: {done.archive_error}")
         if done.status.value == "vanished":
-            out.line(f"dmarc-audit: warning: {done.path}: gone before it was read "
-                     "(archived by another ingest?); skipped")
+            out.line(
+                f"dmarc-audit: warning: {done.path}: gone before it was read "
+                "(archived by another ingest?); skipped"
+            )
         elif done.status.value == "failed" and not done.reports:
             out.line(f"dmarc-audit: failed: {done.path}")
         if progress:
             progress.advance()
 
     try:
-        result = ingest_files(store, files, IngestOptions(archive_dir=archive),
-                              on_report=on_report, on_file=on_file)
+        result = ingest_files(
+            store, files, IngestOptions(archive_dir=archive), on_report=on_report, on_file=on_file
+        )
     finally:
         if progress:
             progress.stop()
@@ -189,8 +214,10 @@ def _report_lines(out: _StderrLines, outcome: ReportOutcome, verbose: bool) -> N
         if status == "duplicate":
             out.line(f"{outcome.source}: {kind} {outcome.key}: already stored (#{outcome.row_id})")
         elif outcome.kind is not None and outcome.kind.value == "aggregate":
-            out.line(f"{outcome.source}: {kind} {outcome.key}: stored as #{outcome.row_id}, "
-                     f"{outcome.records:,} records")
+            out.line(
+                f"{outcome.source}: {kind} {outcome.key}: stored as #{outcome.row_id}, "
+                f"{outcome.records:,} records"
+            )
         else:
             out.line(f"{outcome.source}: {kind} {outcome.key}: stored as #{outcome.row_id}")
 
@@ -215,9 +242,14 @@ class _IngestProgress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         self.records = 0
-        self._progress = Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(),
-                                  TextColumn("{task.description}"), console=stderr_console(),
-                                  transient=True)
+        self._progress = Progress(
+            TextColumn("ingesting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            console=stderr_console(),
+            transient=True,
+        )
         self.console = self._progress.console
         self._task = self._progress.add_task("0 records", total=total)
         self._progress.start()
@@ -243,12 +275,18 @@ def summary_command(
     since: SinceOpt = None,
     until: UntilOpt = None,
     output_format: Annotated[
-        SummaryFormat, typer.Option("--format", "-f", help="Output format (data goes to "
-                                                           "stdout; csv is one row per source).")
+        SummaryFormat,
+        typer.Option(
+            "--format", "-f", help="Output format (data goes to stdout; csv is one row per source)."
+        ),
     ] = SummaryFormat.TEXT,
     resolve: Annotated[
-        bool, typer.Option("--resolve", help="Look up reverse DNS and the provider of each "
-                                             "source, and the published DMARC record.")
+        bool,
+        typer.Option(
+            "--resolve",
+            help="Look up reverse DNS and the provider of each "
+            "source, and the published DMARC record.",
+        ),
     ] = False,
     db: DbOpt = None,
     nameserver: NameserverOpt = None,
@@ -273,8 +311,10 @@ def summary_command(
             queries = resolver.queries
         summary = build_summary(store, filt, ptrs=ptrs, published=published)
     SUMMARY_RENDERERS[output_format](summary)
-    line = (f"{summary.reports:,} reports · {summary.totals.messages:,} messages · "
-            f"{len(summary.sources):,} sources")
+    line = (
+        f"{summary.reports:,} reports · {summary.totals.messages:,} messages · "
+        f"{len(summary.sources):,} sources"
+    )
     if summary.totals.messages:
         from dmarc_audit.reports.summary import percent
 
@@ -283,7 +323,8 @@ def summary_command(
         line += f" · {queries} DNS queries"
     if not summary.reports:
         line = "no aggregate reports stored for this period" + (
-            f" and domain {filt.domain}" if filt.domain else "")
+            f" and domain {filt.domain}" if filt.domain else ""
+        )
     sys.stderr.write(line + "\n")
 
 
@@ -313,37 +354,66 @@ def render_summary_text(summary: Summary, source_rows: int = 20) -> None:
     t = summary.totals
     first, last = _day(summary.first_begin), _day(summary.last_end)
     reporters = len(summary.reporters)
-    console.print(f"[bold]{escape(', '.join(summary.domains))}[/] · {first} → {last} · "
-                  f"{summary.reports:,} reports from {reporters} reporter"
-                  f"{'s' if reporters != 1 else ''}")
-    console.print(f"{t.messages:,} messages · {percent(t.pass_rate)} DMARC pass · "
-                  f"{percent(t.rate(t.spf_aligned))} SPF aligned · "
-                  f"{percent(t.rate(t.dkim_aligned))} DKIM aligned")
+    console.print(
+        f"[bold]{escape(', '.join(summary.domains))}[/] · {first} → {last} · "
+        f"{summary.reports:,} reports from {reporters} reporter"
+        f"{'s' if reporters != 1 else ''}"
+    )
+    console.print(
+        f"{t.messages:,} messages · {percent(t.pass_rate)} DMARC pass · "
+        f"{percent(t.rate(t.spf_aligned))} SPF aligned · "
+        f"{percent(t.rate(t.dkim_aligned))} DKIM aligned"
+    )
 
-    table = Table(title=_title("Sources", len(summary.sources), source_rows),
-                  title_justify="left", show_edge=False)
-    for name, right in (("source", False), ("reverse DNS", False), ("provider", False),
-                        ("messages", True), ("DMARC", True), ("SPF al.", True),
-                        ("DKIM al.", True), ("new", False), ("failing: likely reason", False)):
-        table.add_column(name, justify="right" if right else "left",
-                         overflow="fold")
+    table = Table(
+        title=_title("Sources", len(summary.sources), source_rows),
+        title_justify="left",
+        show_edge=False,
+    )
+    for name, right in (
+        ("source", False),
+        ("reverse DNS", False),
+        ("provider", False),
+        ("messages", True),
+        ("DMARC", True),
+        ("SPF al.", True),
+        ("DKIM al.", True),
+        ("new", False),
+        ("failing: likely reason", False),
+    ):
+        table.add_column(name, justify="right" if right else "left", overflow="fold")
     for s in summary.sources[:source_rows]:
         f = s.figures
         reason = f"{f.failing:,} {s.diagnosis.reason.label}" if s.diagnosis else ""
-        table.add_row(s.source_ip, escape(s.ptr.name or f"({s.ptr.outcome})") if s.ptr else "",
-                      escape(s.provider or ""), f"{f.messages:,}", percent(f.pass_rate),
-                      percent(f.rate(f.spf_aligned)), percent(f.rate(f.dkim_aligned)),
-                      "new" if s.new else "", escape(reason))
+        table.add_row(
+            s.source_ip,
+            escape(s.ptr.name or f"({s.ptr.outcome})") if s.ptr else "",
+            escape(s.provider or ""),
+            f"{f.messages:,}",
+            percent(f.pass_rate),
+            percent(f.rate(f.spf_aligned)),
+            percent(f.rate(f.dkim_aligned)),
+            "new" if s.new else "",
+            escape(reason),
+        )
     console.print()
     console.print(table)
 
     table = Table(title="Reporters", title_justify="left", show_edge=False)
-    for name, right in (("reporter", False), ("reports", True), ("messages", True),
-                        ("DMARC pass", True)):
+    for name, right in (
+        ("reporter", False),
+        ("reports", True),
+        ("messages", True),
+        ("DMARC pass", True),
+    ):
         table.add_column(name, justify="right" if right else "left")
     for r in summary.reporters:
-        table.add_row(escape(r.org_name), f"{r.reports:,}", f"{r.figures.messages:,}",
-                      percent(r.figures.pass_rate))
+        table.add_row(
+            escape(r.org_name),
+            f"{r.reports:,}",
+            f"{r.figures.messages:,}",
+            percent(r.figures.pass_rate),
+        )
     console.print()
     console.print(table)
     disp = " · ".join(f"{escape(name)} {n:,}" for name, n in summary.dispositions)
@@ -355,8 +425,10 @@ def render_summary_text(summary: Summary, source_rows: int = 20) -> None:
             d = s.diagnosis
             host = f" ({escape(s.ptr.name)})" if s.ptr and s.ptr.name else ""
             label = d.reason.label if d else ""
-            console.print(f"  [red]{s.source_ip}[/]{host}  {s.figures.failing:,} failing "
-                          f"of {s.figures.messages:,} · {label}")
+            console.print(
+                f"  [red]{s.source_ip}[/]{host}  {s.figures.failing:,} failing "
+                f"of {s.figures.messages:,} · {label}"
+            )
             if d:
                 console.print(f"      [dim]{escape(d.detail)}[/]")
                 console.print(f"      → {escape(d.fix)}")
@@ -364,31 +436,40 @@ def render_summary_text(summary: Summary, source_rows: int = 20) -> None:
     if summary.new_sources is None:
         console.print("\n[bold]New sources[/]  [dim](give --since to compare with before)[/]")
     elif summary.new_sources:
-        listed = ", ".join(f"{s.source_ip} ({s.figures.messages:,})"
-                           for s in summary.new_sources[:10])
+        listed = ", ".join(
+            f"{s.source_ip} ({s.figures.messages:,})" for s in summary.new_sources[:10]
+        )
         more = len(summary.new_sources) - 10
-        console.print(f"\n[bold]New sources[/]  {len(summary.new_sources)}: {listed}"
-                      + (f", … {more} more" if more > 0 else ""))
+        console.print(
+            f"\n[bold]New sources[/]  {len(summary.new_sources)}: {listed}"
+            + (f", … {more} more" if more > 0 else "")
+        )
     else:
         console.print("\n[bold]New sources[/]  none")
 
     console.print("\n[bold]Readiness[/]")
     for r in summary.readiness:
         style = {"ready": "green", "not-ready": "red"}.get(r.verdict.value, "yellow")
-        step = f"{r.current_policy or 'p=?'} → p={r.next_policy}" if r.next_policy \
+        step = (
+            f"{r.current_policy or 'p=?'} → p={r.next_policy}"
+            if r.next_policy
             else (r.current_policy or "")
-        console.print(f"  [bold]{escape(r.domain)}[/]  {escape(step)}  "
-                      f"[{style}]{r.verdict.value}[/]")
+        )
+        console.print(
+            f"  [bold]{escape(r.domain)}[/]  {escape(step)}  [{style}]{r.verdict.value}[/]"
+        )
         console.print(f"      {escape(r.message)}")
         if r.fix_first:
-            items = ", ".join(f"{f.source_ip} ({f.failing:,}, {f.reason.value})"
-                              for f in r.fix_first[:5])
+            items = ", ".join(
+                f"{f.source_ip} ({f.failing:,}, {f.reason.value})" for f in r.fix_first[:5]
+            )
             more = len(r.fix_first) - 5
             console.print(f"      fix first: {items}" + (f", … {more} more" if more > 0 else ""))
         if r.record and r.verdict.value in ("ready", "not-ready"):
             when = "publish" if r.verdict.value == "ready" else "then publish"
-            console.print(f"      {when}: [green]_dmarc.{escape(r.domain)} TXT "
-                          f"\"{escape(r.record)}\"[/]")
+            console.print(
+                f'      {when}: [green]_dmarc.{escape(r.domain)} TXT "{escape(r.record)}"[/]'
+            )
             if r.record_note:
                 console.print(f"      [yellow]note:[/] {escape(r.record_note)}")
 
@@ -443,8 +524,13 @@ def list_command(
     if output_format is OutputFormat.JSON:
         from dmarc_audit.reports.summary import SCHEMA_VERSION
 
-        print_json({"schema_version": SCHEMA_VERSION, "kind": kind.value,
-                    "reports": [row.to_json() for row in rows]})
+        print_json(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "kind": kind.value,
+                "reports": [row.to_json() for row in rows],
+            }
+        )
     elif rows:
         docs = [row.to_json() for row in rows]
         columns = [c for c in docs[0] if c != "source"]
@@ -452,8 +538,13 @@ def list_command(
         for name in columns:
             right = name in ("id", "records", "messages", "policies", "successful", "failed")
             fixed = right or name in ("begin", "end", "arrival", "source_ip")
-            table.add_column(name, justify="right" if right else "left", overflow="fold",
-                             no_wrap=fixed, min_width=None if fixed else 8)
+            table.add_column(
+                name,
+                justify="right" if right else "left",
+                overflow="fold",
+                no_wrap=fixed,
+                min_width=None if fixed else 8,
+            )
         for doc in docs:
             table.add_row(*(escape(_cell(doc[c])) for c in columns))
         stdout_console().print(table)
@@ -484,13 +575,19 @@ def show_command(
     with open_store(db, create=False) as store:
         stored = store.get_aggregate(report)
         if stored is None:
-            raise InputError(f"no aggregate report #{report} in {store.path} "
-                             "(see 'dmarc-audit reports list')")
+            raise InputError(
+                f"no aggregate report #{report} in {store.path} (see 'dmarc-audit reports list')"
+            )
         if output_format is OutputFormat.JSON:
             from dmarc_audit.reports.summary import SCHEMA_VERSION
 
-            print_json({"schema_version": SCHEMA_VERSION, "report": stored.to_json(full=True),
-                        "records": [_record_json(r) for r in store.records(report)]})
+            print_json(
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "report": stored.to_json(full=True),
+                    "records": [_record_json(r) for r in store.records(report)],
+                }
+            )
             return
         _show_text(stored, store, limit)
 
@@ -507,10 +604,18 @@ def _record_json(record) -> dict[str, object]:
         "envelope_to": record.envelope_to,
         "reasons": [{"type": t, "comment": c} for t, c in record.reasons],
         "auth_results": [
-            {k: v for k, v in (("method", a.method), ("domain", a.domain),
-                               ("result", a.result), ("selector", a.selector),
-                               ("scope", a.scope), ("human_result", a.human_result))
-             if v is not None}
+            {
+                k: v
+                for k, v in (
+                    ("method", a.method),
+                    ("domain", a.domain),
+                    ("result", a.result),
+                    ("selector", a.selector),
+                    ("scope", a.scope),
+                    ("human_result", a.human_result),
+                )
+                if v is not None
+            }
             for a in record.auth_results
         ],
     }
@@ -522,14 +627,28 @@ def _show_text(stored, store: Store, limit: int) -> None:
 
     console = stdout_console()
     p = stored.policy
-    policy = "; ".join(f"{k}={v}" for k, v in (("p", p.p), ("sp", p.sp), ("np", p.np),
-                                               ("adkim", p.adkim), ("aspf", p.aspf),
-                                               ("pct", p.pct), ("fo", p.fo),
-                                               ("t", p.testing)) if v is not None)
-    console.print(f"[bold]#{stored.id}[/] {escape(stored.org_name)} · report "
-                  f"{escape(stored.report_id)} · {escape(stored.domain)}")
-    console.print(f"  {_when(stored.begin)} → {_when(stored.end)} UTC · "
-                  f"{stored.records:,} records · {stored.messages:,} messages")
+    policy = "; ".join(
+        f"{k}={v}"
+        for k, v in (
+            ("p", p.p),
+            ("sp", p.sp),
+            ("np", p.np),
+            ("adkim", p.adkim),
+            ("aspf", p.aspf),
+            ("pct", p.pct),
+            ("fo", p.fo),
+            ("t", p.testing),
+        )
+        if v is not None
+    )
+    console.print(
+        f"[bold]#{stored.id}[/] {escape(stored.org_name)} · report "
+        f"{escape(stored.report_id)} · {escape(stored.domain)}"
+    )
+    console.print(
+        f"  {_when(stored.begin)} → {_when(stored.end)} UTC · "
+        f"{stored.records:,} records · {stored.messages:,} messages"
+    )
     console.print(f"  policy seen: {escape(policy) or '(none)'} · schema {stored.schema}")
     console.print(f"  from {escape(stored.source)}, stored {_when(stored.ingested_at)} UTC")
     for line in [*stored.errors, *stored.warnings]:
@@ -537,18 +656,32 @@ def _show_text(stored, store: Store, limit: int) -> None:
     if stored.skipped_records:
         console.print(f"  [yellow]{stored.skipped_records} records skipped while reading[/]")
     table = Table(show_edge=False)
-    for name, right in (("source", False), ("count", True), ("disposition", False),
-                        ("DKIM", False), ("SPF", False), ("header from", False),
-                        ("auth results", False)):
+    for name, right in (
+        ("source", False),
+        ("count", True),
+        ("disposition", False),
+        ("DKIM", False),
+        ("SPF", False),
+        ("header from", False),
+        ("auth results", False),
+    ):
         table.add_column(name, justify="right" if right else "left", overflow="fold")
     for index, r in enumerate(store.records(stored.id)):
         if limit and index >= limit:
             break
         auth = " ".join(f"{a.method}={a.result}:{a.domain}" for a in r.auth_results)
-        table.add_row(escape(r.source_ip), f"{r.count:,}", escape(r.disposition),
-                      escape(r.dkim_aligned), escape(r.spf_aligned), escape(r.header_from),
-                      escape(auth))
+        table.add_row(
+            escape(r.source_ip),
+            f"{r.count:,}",
+            escape(r.disposition),
+            escape(r.dkim_aligned),
+            escape(r.spf_aligned),
+            escape(r.header_from),
+            escape(auth),
+        )
     console.print(table)
     if limit and stored.records > limit:
-        console.print(f"[dim]… {stored.records - limit:,} more records "
-                      "(--limit 0 for all, or --format json)[/]")
+        console.print(
+            f"[dim]… {stored.records - limit:,} more records "
+            "(--limit 0 for all, or --format json)[/]"
+        )

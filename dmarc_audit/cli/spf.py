@@ -32,9 +32,13 @@ def spf_command(
     ] = None,
     sender: Annotated[
         str | None,
-        typer.Option("--sender", "--mail-from", metavar="ADDR",
-                     help="MAIL FROM address; its domain is checked (RFC 7208 §4.3). "
-                          "An empty value checks the HELO identity."),
+        typer.Option(
+            "--sender",
+            "--mail-from",
+            metavar="ADDR",
+            help="MAIL FROM address; its domain is checked (RFC 7208 §4.3). "
+            "An empty value checks the HELO identity.",
+        ),
     ] = None,
     helo: Annotated[
         str | None,
@@ -76,8 +80,9 @@ def spf_command(
     if domain is not None and sender:
         checked = sender.rpartition("@")[2].rstrip(".")
         if checked and checked.lower() != domain.lower().rstrip("."):
-            sys.stderr.write(f"dmarc-audit: note: checking the sender's domain {checked}, "
-                             f"not {domain}\n")
+            sys.stderr.write(
+                f"dmarc-audit: note: checking the sender's domain {checked}, not {domain}\n"
+            )
     resolver = build_resolver(dns_options(nameserver, zone, offline, timeout))
     _evaluate(resolver, ip, domain, sender, helo, output_format)
 
@@ -91,8 +96,9 @@ def _audit_target(domain: str | None, sender: str | None) -> str:
     return parse_domain(sender.rpartition("@")[2]).ascii
 
 
-def _audit(resolver, domain: str, output_format: OutputFormat, fail_on: FailOn,
-           strict: bool) -> None:
+def _audit(
+    resolver, domain: str, output_format: OutputFormat, fail_on: FailOn, strict: bool
+) -> None:
     from dmarc_audit.audit import SCHEMA_VERSION, exit_status_for
     from dmarc_audit.spf.analyze import analyze_spf
 
@@ -103,13 +109,15 @@ def _audit(resolver, domain: str, output_format: OutputFormat, fail_on: FailOn,
         from dmarc_audit.cli.common import print_json
         from dmarc_audit.output.json_output import dns_section
 
-        print_json({
-            "schema_version": SCHEMA_VERSION,
-            "domain": domain,
-            "spf": analysis.to_json(),
-            "findings": [f.to_json() for f in report.findings],
-            "dns": dns_section(resolver),
-        })
+        print_json(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "domain": domain,
+                "spf": analysis.to_json(),
+                "findings": [f.to_json() for f in report.findings],
+                "dns": dns_section(resolver),
+            }
+        )
     else:
         from dmarc_audit.output.spf_text import render_spf_analysis
 
@@ -125,25 +133,36 @@ def _as_report(domain: str, analysis):
     from dmarc_audit.domains import parse_domain
     from dmarc_audit.findings import sort_findings
 
-    return DomainReport(domain=parse_domain(domain),
-                        findings=tuple(sort_findings(list(analysis.findings))), spf=analysis)
+    return DomainReport(
+        domain=parse_domain(domain),
+        findings=tuple(sort_findings(list(analysis.findings))),
+        spf=analysis,
+    )
 
 
-def _evaluate(resolver, ip: str, domain: str | None, sender: str | None, helo: str | None,
-              output_format: OutputFormat) -> None:
+def _evaluate(
+    resolver,
+    ip: str,
+    domain: str | None,
+    sender: str | None,
+    helo: str | None,
+    output_format: OutputFormat,
+) -> None:
     from dmarc_audit.exit_status import ExitStatus
     from dmarc_audit.spf.evaluate import SpfResultCode, evaluate_identity
 
     mail_from = sender
     if mail_from is None and domain is not None:
         mail_from = f"postmaster@{domain.rstrip('.')}"
+
     async def evaluate():
         from dmarc_audit.checks.helo import helo_findings
         from dmarc_audit.checks.sender_ptr import sender_ptr_findings
         from dmarc_audit.findings import sort_findings
 
-        verdict = await evaluate_identity(resolver, ip, mail_from=mail_from, helo=helo,
-                                          domain=domain)
+        verdict = await evaluate_identity(
+            resolver, ip, mail_from=mail_from, helo=helo, domain=domain
+        )
         found = await helo_findings(resolver, helo) if helo else []
         found += await sender_ptr_findings(resolver, ip)
         return verdict, sort_findings(found)
@@ -163,25 +182,27 @@ def _evaluate(resolver, ip: str, domain: str | None, sender: str | None, helo: s
         from dmarc_audit.cli.common import print_json
         from dmarc_audit.output.json_output import dns_section
 
-        print_json({
-            "schema_version": SCHEMA_VERSION,
-            "domain": result.domain,
-            "spf": {
-                "ip": ip,
-                "sender": result.sender,
-                "helo": helo,
-                "result": result.result.value,
-                "explanation": result.explanation,
-                "matched_term": result.matched_term,
-                "matched_domain": result.matched_domain,
-                "reason": result.reason,
-                "lookups": result.lookups,
-                "void_lookups": result.void_lookups,
-                "steps": list(result.steps),
-            },
-            "findings": [f.to_json() for f in findings],
-            "dns": dns_section(resolver),
-        })
+        print_json(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "domain": result.domain,
+                "spf": {
+                    "ip": ip,
+                    "sender": result.sender,
+                    "helo": helo,
+                    "result": result.result.value,
+                    "explanation": result.explanation,
+                    "matched_term": result.matched_term,
+                    "matched_domain": result.matched_domain,
+                    "reason": result.reason,
+                    "lookups": result.lookups,
+                    "void_lookups": result.void_lookups,
+                    "steps": list(result.steps),
+                },
+                "findings": [f.to_json() for f in findings],
+                "dns": dns_section(resolver),
+            }
+        )
     else:
         from dmarc_audit.output.spf_text import render_spf_result
 

@@ -87,17 +87,27 @@ def build_digest(
         baseline = snapshots.baseline(snap.domain, marker.last_snapshot) if marker else None
         figures = None
         if _has_reports(store, snap.domain, period):
-            figures = domain_figures(store, snap.domain, period, ptrs=ptrs,
-                                     published=own_dmarc_record(snap))
-        domains.append(DomainDigest(snap.domain, report.domain.display, snap, posture_of(snap),
-                                    compare(baseline, snap), figures))
+            figures = domain_figures(
+                store, snap.domain, period, ptrs=ptrs, published=own_dmarc_record(snap)
+            )
+        domains.append(
+            DomainDigest(
+                snap.domain,
+                report.domain.display,
+                snap,
+                posture_of(snap),
+                compare(baseline, snap),
+                figures,
+            )
+        )
     return Digest(period, tuple(recipients), now, marker, tuple(domains))
 
 
 def mark_sent(store: Store, digest: Digest, sent_at: datetime) -> Marker:
     """Record that ``digest`` reached its recipients (the next one compares with it)."""
-    return SnapshotStore(store).advance(digest.list_key, digest.recipients,
-                                        digest.last_snapshot, digest.period.until, sent_at)
+    return SnapshotStore(store).advance(
+        digest.list_key, digest.recipients, digest.last_snapshot, digest.period.until, sent_at
+    )
 
 
 def own_dmarc_record(snapshot: Snapshot) -> str | None:
@@ -113,5 +123,6 @@ def _has_reports(store: Store, domain: str, period: Period) -> bool:
 
     where, args = period_where("", domain, period.since, period.until)
     row = store.connection.execute(
-        f"SELECT 1 FROM aggregate_reports {where} LIMIT 1", args).fetchone()
+        f"SELECT 1 FROM aggregate_reports {where} LIMIT 1", args
+    ).fetchone()
     return row is not None

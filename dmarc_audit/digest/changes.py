@@ -89,12 +89,21 @@ def compare(before: Snapshot | None, after: Snapshot) -> Changes:
     now = {f.key: f for f in after.failing}
     new = tuple(f for k, f in now.items() if k not in old and f.area in both)
     fixed = tuple(f for k, f in old.items() if k not in now and f.area in both)
-    skipped = {f.area for k, f in (*now.items(), *old.items())
-               if (k not in old or k not in now) and f.area not in both}
+    skipped = {
+        f.area
+        for k, f in (*now.items(), *old.items())
+        if (k not in old or k not in now) and f.area not in both
+    }
     unchecked = {a for a in CORE_AREAS if a not in both} & _areas(before, after)
     not_compared = sorted(skipped | unchecked)
-    return Changes(CompareStatus.COMPARED, before.run_at, _by_severity(new),
-                   _by_severity(fixed), _record_changes(before, after), tuple(not_compared))
+    return Changes(
+        CompareStatus.COMPARED,
+        before.run_at,
+        _by_severity(new),
+        _by_severity(fixed),
+        _record_changes(before, after),
+        tuple(not_compared),
+    )
 
 
 def _areas(before: Snapshot, after: Snapshot) -> set[str]:

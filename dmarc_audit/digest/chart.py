@@ -50,8 +50,12 @@ def render_chart(domain: str, days: Sequence[DayFigures]) -> bytes:
     plot_w, plot_h = width - left - right, height - top - bottom
     x0, y0 = left, top + plot_h  # bottom-left corner of the plot
 
-    draw.text((left, 8 * s), f"{domain}: messages per day (bars), DMARC pass (line)",
-              font=title, fill=TITLE_TEXT)
+    draw.text(
+        (left, 8 * s),
+        f"{domain}: messages per day (bars), DMARC pass (line)",
+        font=title,
+        fill=TITLE_TEXT,
+    )
 
     peak = _nice_ceiling(max((d.messages for d in days), default=0))
     rates = [d.pass_rate for d in days if d.pass_rate is not None]
@@ -63,8 +67,9 @@ def render_chart(domain: str, days: Sequence[DayFigures]) -> bytes:
         count = peak * i / 4
         _text_right(draw, (x0 - 6 * s, y), _short(count), small)
         rate = low + (1 - low) * i / 4
-        draw.text((x0 + plot_w + 6 * s, y - 7 * s), f"{rate * 100:.4g}%", font=small,
-                  fill=AXIS_TEXT)
+        draw.text(
+            (x0 + plot_w + 6 * s, y - 7 * s), f"{rate * 100:.4g}%", font=small, fill=AXIS_TEXT
+        )
 
     n = max(len(days), 1)
     slot = plot_w / n
@@ -92,8 +97,7 @@ def render_chart(domain: str, days: Sequence[DayFigures]) -> bytes:
         colour = LINE if rate >= GOOD_RATE else LOW
         draw.ellipse([x - r, y - r, x + r, y + r], fill=colour)
     if not points:
-        _text_center(draw, (x0 + plot_w / 2, top + plot_h / 2), "no reports in this period",
-                     small)
+        _text_center(draw, (x0 + plot_w / 2, top + plot_h / 2), "no reports in this period", small)
 
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
@@ -126,8 +130,9 @@ def _short(value: float) -> str:
 
 def _text_right(draw, anchor: tuple[float, float], text: str, font) -> None:
     x, y = anchor
-    draw.text((x - draw.textlength(text, font=font), y - 7 * SCALE), text, font=font,
-              fill=AXIS_TEXT)
+    draw.text(
+        (x - draw.textlength(text, font=font), y - 7 * SCALE), text, font=font, fill=AXIS_TEXT
+    )
 
 
 def _text_center(draw, anchor: tuple[float, float], text: str, font) -> None:

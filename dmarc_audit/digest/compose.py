@@ -83,8 +83,10 @@ def policy_note(d: DomainDigest) -> str | None:
     for r in d.figures.summary.readiness:
         seen = (r.current_policy or "").split(" ")[0].removeprefix("p=").lower()
         if published and seen and published != seen:
-            return (f"{record.name} now publishes p={published}; the reports in this period "
-                    f"saw p={seen}, so the step above is judged from p={seen}.")
+            return (
+                f"{record.name} now publishes p={published}; the reports in this period "
+                f"saw p={seen}, so the step above is judged from p={seen}."
+            )
     return None
 
 
@@ -129,11 +131,17 @@ def subject(digest: Digest) -> str:
         parts.append(f"{fixed} fixed")
     unchecked = sum(1 for d in domains if d.posture.state is PostureState.COULD_NOT_CHECK)
     if unchecked:
-        parts.append("posture could not be checked" if unchecked == len(domains)
-                     else f"{unchecked} not checked")
-    if not any(d.changes.new or d.changes.fixed or d.changes.records for d in domains) \
-            and not digest.new_senders and not unchecked \
-            and any(d.changes.status is CompareStatus.COMPARED for d in domains):
+        parts.append(
+            "posture could not be checked"
+            if unchecked == len(domains)
+            else f"{unchecked} not checked"
+        )
+    if (
+        not any(d.changes.new or d.changes.fixed or d.changes.records for d in domains)
+        and not digest.new_senders
+        and not unchecked
+        and any(d.changes.status is CompareStatus.COMPARED for d in domains)
+    ):
         parts.append("no changes")
     return f"dmarc-audit {digest.period.label}: " + ", ".join(parts)
 
@@ -177,15 +185,21 @@ def _area_label(area: str) -> str:
 def text_body(digest: Digest) -> str:
     lines = [f"dmarc-audit {digest.period.label} digest: {digest.period.describe()}"]
     if digest.last_digest:
-        lines.append("Changes are since the last digest sent to this list "
-                     f"({digest.last_digest.sent_at.strftime('%Y-%m-%d %H:%M UTC')}).")
+        lines.append(
+            "Changes are since the last digest sent to this list "
+            f"({digest.last_digest.sent_at.strftime('%Y-%m-%d %H:%M UTC')})."
+        )
     else:
         lines.append("First digest for this list: changes are shown from the next one on.")
     for d in digest.domains:
         lines += ["", f"== {d.display} ==", ""]
         lines += _text_domain(d)
-    lines += ["", "--", f"dmarc-audit digest · generated {digest.generated_at:%Y-%m-%d %H:%M} "
-              "UTC · figures from the report store, posture from DNS"]
+    lines += [
+        "",
+        "--",
+        f"dmarc-audit digest · generated {digest.generated_at:%Y-%m-%d %H:%M} "
+        "UTC · figures from the report store, posture from DNS",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -199,7 +213,7 @@ def _text_domain(d: DomainDigest) -> list[str]:
         if top.remediation:
             lines.append(f"    fix: {top.remediation}")
         if top.record:
-            lines.append(f"    record: {top.subject} \"{top.record}\"")
+            lines.append(f'    record: {top.subject} "{top.record}"')
         if top.suggested_record and top.suggested_record not in top.remediation:
             lines.append(f"    publish: {_txt(top.subject, top.suggested_record)}")
     lines += ["", *_text_changes(d.changes)]
@@ -212,8 +226,9 @@ def _text_changes(c: Changes) -> list[str]:
     if c.status is CompareStatus.FIRST:
         return ["Changes: none to show yet (first digest for this list)."]
     if c.status is CompareStatus.NOT_CHECKED:
-        return ["Changes: not compared (DNS could not be checked); they will be in the "
-                "next digest."]
+        return [
+            "Changes: not compared (DNS could not be checked); they will be in the next digest."
+        ]
     head = f"Changes since {_since(c)}:"
     lines = [f"{head} none."] if c.empty else [head]
     for f in c.new:
@@ -233,11 +248,15 @@ def _text_record_change(r: RecordChange) -> list[str]:
     if r.kind is RecordChangeKind.ADDED:
         return [f"  {r.label} record added at {name}:", f"    now: {record_shown(r.key, r.after)}"]
     if r.kind is RecordChangeKind.REMOVED:
-        return [f"  {r.label} record removed from {name}:",
-                f"    was: {record_shown(r.key, r.before)}"]
-    return [f"  {r.label} record changed at {name}:",
+        return [
+            f"  {r.label} record removed from {name}:",
             f"    was: {record_shown(r.key, r.before)}",
-            f"    now: {record_shown(r.key, r.after)}"]
+        ]
+    return [
+        f"  {r.label} record changed at {name}:",
+        f"    was: {record_shown(r.key, r.before)}",
+        f"    now: {record_shown(r.key, r.after)}",
+    ]
 
 
 def _text_figures(f: DomainFigures, note: str | None) -> list[str]:
@@ -248,28 +267,38 @@ def _text_figures(f: DomainFigures, note: str | None) -> list[str]:
         for src in s.top_failing[:TOP_FAILING]:
             host = f" ({src.ptr.name})" if src.ptr and src.ptr.name else ""
             label = src.diagnosis.reason.label if src.diagnosis else ""
-            lines.append(f"  {src.source_ip}{host}: {src.figures.failing:,} failing of "
-                         f"{src.figures.messages:,} · {label}")
+            lines.append(
+                f"  {src.source_ip}{host}: {src.figures.failing:,} failing of "
+                f"{src.figures.messages:,} · {label}"
+            )
             if src.diagnosis:
                 lines.append(f"    → {src.diagnosis.fix}")
     else:
         lines.append("Top failing sources: none.")
     new = s.new_sources or ()
     if new:
-        shown = ", ".join(f"{n.source_ip} ({_plural(n.figures.messages, 'msg')}, "
-                          f"{percent(n.figures.pass_rate)} pass)" for n in new[:NEW_SENDERS])
+        shown = ", ".join(
+            f"{n.source_ip} ({_plural(n.figures.messages, 'msg')}, "
+            f"{percent(n.figures.pass_rate)} pass)"
+            for n in new[:NEW_SENDERS]
+        )
         more = len(new) - NEW_SENDERS
-        lines.append(f"New senders (never seen before): {shown}"
-                     + (f", … {more} more" if more > 0 else ""))
+        lines.append(
+            f"New senders (never seen before): {shown}" + (f", … {more} more" if more > 0 else "")
+        )
     else:
         lines.append("New senders (never seen before): none.")
     for r in s.readiness:
-        step = f"{r.current_policy or 'p=?'} → p={r.next_policy}" if r.next_policy \
+        step = (
+            f"{r.current_policy or 'p=?'} → p={r.next_policy}"
+            if r.next_policy
             else (r.current_policy or "")
+        )
         lines.append(f"Readiness: {step}: {r.verdict.value}. {r.message}")
         if r.fix_first:
-            items = ", ".join(f"{x.source_ip} ({x.failing:,}, {x.reason.value})"
-                              for x in r.fix_first[:5])
+            items = ", ".join(
+                f"{x.source_ip} ({x.failing:,}, {x.reason.value})" for x in r.fix_first[:5]
+            )
             lines.append(f"  fix first: {items}")
         if r.record and r.verdict in (ReadyVerdict.READY, ReadyVerdict.NOT_READY):
             when = "publish" if r.verdict is ReadyVerdict.READY else "then publish"
@@ -288,11 +317,16 @@ def _text_figures(f: DomainFigures, note: str | None) -> list[str]:
 # --- HTML ----------------------------------------------------------------------------------
 
 _FONT = "font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif"
-_CODE = ("font-family:Consolas,Menlo,monospace;font-size:12px;background:#f6f8fa;"
-         "padding:1px 4px;word-break:break-all")
+_CODE = (
+    "font-family:Consolas,Menlo,monospace;font-size:12px;background:#f6f8fa;"
+    "padding:1px 4px;word-break:break-all"
+)
 _MUTED = "color:#57606a"
-_SEVERITY_COLOUR = {Severity.ERROR: "#cf222e", Severity.WARNING: "#9a6700",
-                    Severity.INFO: "#57606a"}
+_SEVERITY_COLOUR = {
+    Severity.ERROR: "#cf222e",
+    Severity.WARNING: "#9a6700",
+    Severity.INFO: "#57606a",
+}
 
 
 def _e(text: object) -> str:
@@ -317,8 +351,10 @@ def html_body(digest: Digest, cids: Mapping[str, str]) -> str:
         f'<p style="margin:0 0 16px;{_MUTED}">{_e(digest.period.describe())}',
     ]
     if digest.last_digest:
-        out.append(" · changes since the last digest to this list "
-                   f"({_e(digest.last_digest.sent_at.strftime('%Y-%m-%d %H:%M UTC'))})")
+        out.append(
+            " · changes since the last digest to this list "
+            f"({_e(digest.last_digest.sent_at.strftime('%Y-%m-%d %H:%M UTC'))})"
+        )
     else:
         out.append(" · first digest for this list")
     out.append("</p>")
@@ -339,34 +375,47 @@ def _h3(text: str) -> str:
 
 def _html_domain(d: DomainDigest, cid: str | None) -> list[str]:
     f = d.figures
-    out = [f'<h2 style="font-size:16px;margin:24px 0 4px;border-bottom:1px solid #d0d7de;'
-           f'padding-bottom:4px">{_e(d.display)}</h2>']
-    out.append(f'<p style="margin:0 0 8px">{_e(figures_line(f))}</p>' if f
-               else f'<p style="margin:0 0 8px;{_MUTED}">No aggregate reports in this '
-               "period.</p>")
+    out = [
+        f'<h2 style="font-size:16px;margin:24px 0 4px;border-bottom:1px solid #d0d7de;'
+        f'padding-bottom:4px">{_e(d.display)}</h2>'
+    ]
+    out.append(
+        f'<p style="margin:0 0 8px">{_e(figures_line(f))}</p>'
+        if f
+        else f'<p style="margin:0 0 8px;{_MUTED}">No aggregate reports in this period.</p>'
+    )
     if cid and f:
-        alt = (f"Daily messages and DMARC pass rate for {d.domain}: "
-               + "; ".join(f"{x.day:%m-%d} {x.messages:,} "
-                           f"{percent(x.pass_rate) if x.messages else '-'}" for x in f.days))
-        out.append(f'<img src="cid:{_e(cid)}" width="600" alt="{_e(alt)}" '
-                   'style="display:block;width:100%;max-width:600px;height:auto;border:0">')
+        alt = f"Daily messages and DMARC pass rate for {d.domain}: " + "; ".join(
+            f"{x.day:%m-%d} {x.messages:,} {percent(x.pass_rate) if x.messages else '-'}"
+            for x in f.days
+        )
+        out.append(
+            f'<img src="cid:{_e(cid)}" width="600" alt="{_e(alt)}" '
+            'style="display:block;width:100%;max-width:600px;height:auto;border:0">'
+        )
     out.append(_h3("Posture now"))
     p = d.posture
     if p.state is PostureState.COULD_NOT_CHECK:
-        out.append(f'<p style="margin:0;color:#9a6700"><b>could not check</b>: '
-                   f"{_e(p.problem or 'DNS did not answer')}</p>")
+        out.append(
+            f'<p style="margin:0;color:#9a6700"><b>could not check</b>: '
+            f"{_e(p.problem or 'DNS did not answer')}</p>"
+        )
     else:
         out.append(f'<p style="margin:0">{_e(p.counts_text)}</p>')
         top = p.top_fix
         if top is not None:
             colour = _SEVERITY_COLOUR[top.severity]
-            out.append(f'<p style="margin:6px 0 0">Most important: <b style="color:{colour}">'
-                       f"{_e(top.severity.value)}</b> {_code(top.id)} {_e(top.message)}</p>")
+            out.append(
+                f'<p style="margin:6px 0 0">Most important: <b style="color:{colour}">'
+                f"{_e(top.severity.value)}</b> {_code(top.id)} {_e(top.message)}</p>"
+            )
             if top.remediation:
                 out.append(f'<p style="margin:4px 0 0 16px">fix: {_e(top.remediation)}</p>')
             if top.record:
-                out.append(f'<p style="margin:4px 0 0 16px">record: {_e(top.subject)} '
-                           f"{_code(top.record)}</p>")
+                out.append(
+                    f'<p style="margin:4px 0 0 16px">record: {_e(top.subject)} '
+                    f"{_code(top.record)}</p>"
+                )
             if top.suggested_record and top.suggested_record not in top.remediation:
                 publish = _txt(top.subject, top.suggested_record)
                 out.append(f'<p style="margin:4px 0 0 16px">publish: {_code(publish)}</p>')
@@ -381,24 +430,37 @@ def _html_domain(d: DomainDigest, cid: str | None) -> list[str]:
 
 def _html_changes(c: Changes) -> list[str]:
     if c.status is CompareStatus.FIRST:
-        return [_h3("Changes"), f'<p style="margin:0;{_MUTED}">None to show yet: this is the '
-                "first digest for this list.</p>"]
+        return [
+            _h3("Changes"),
+            f'<p style="margin:0;{_MUTED}">None to show yet: this is the '
+            "first digest for this list.</p>",
+        ]
     if c.status is CompareStatus.NOT_CHECKED:
-        return [_h3("Changes"), '<p style="margin:0;color:#9a6700">Not compared: DNS could not '
-                "be checked. They will be in the next digest.</p>"]
+        return [
+            _h3("Changes"),
+            '<p style="margin:0;color:#9a6700">Not compared: DNS could not '
+            "be checked. They will be in the next digest.</p>",
+        ]
     out = [_h3(f"Changes since {_since(c)}")]
     if c.empty:
         out.append(f'<p style="margin:0;{_MUTED}">None.</p>')
     items = []
     for f in c.new:
-        items.append(f'<li><b style="color:{_SEVERITY_COLOUR[f.severity]}">new '
-                     f"{_e(f.severity.value)}</b> {_code(f.id)} {_e(f.message)}</li>")
+        items.append(
+            f'<li><b style="color:{_SEVERITY_COLOUR[f.severity]}">new '
+            f"{_e(f.severity.value)}</b> {_code(f.id)} {_e(f.message)}</li>"
+        )
     for f in c.fixed:
-        items.append(f'<li><b style="color:#1a7f37">fixed</b> {_e(f.severity.value)} '
-                     f"{_code(f.id)} {_e(f.message)}</li>")
+        items.append(
+            f'<li><b style="color:#1a7f37">fixed</b> {_e(f.severity.value)} '
+            f"{_code(f.id)} {_e(f.message)}</li>"
+        )
     for r in c.records:
-        verb = {RecordChangeKind.ADDED: "added at", RecordChangeKind.REMOVED: "removed from",
-                RecordChangeKind.CHANGED: "changed at"}[r.kind]
+        verb = {
+            RecordChangeKind.ADDED: "added at",
+            RecordChangeKind.REMOVED: "removed from",
+            RecordChangeKind.CHANGED: "changed at",
+        }[r.kind]
         item = f"<li>{_e(r.label)} record {verb} {_e(r.name or '')}"
         if r.kind is not RecordChangeKind.ADDED:
             item += f"<br>was: {_code(record_shown(r.key, r.before))}"
@@ -409,8 +471,9 @@ def _html_changes(c: Changes) -> list[str]:
         out.append('<ul style="margin:0;padding-left:20px">' + "".join(items) + "</ul>")
     if c.not_compared:
         areas = ", ".join(_area_label(a) for a in c.not_compared)
-        out.append(f'<p style="margin:4px 0 0;{_MUTED}">Not compared (lookups failed): '
-                   f"{_e(areas)}</p>")
+        out.append(
+            f'<p style="margin:4px 0 0;{_MUTED}">Not compared (lookups failed): {_e(areas)}</p>'
+        )
     return out
 
 
@@ -422,50 +485,69 @@ def _html_figures(f: DomainFigures) -> list[str]:
     s = f.summary
     out = [_h3("Top failing sources")]
     if s.top_failing:
-        rows = [f'<tr><th style="{_TH}">source</th><th style="{_TH};text-align:right">'
-                f'failing</th><th style="{_TH}">likely reason and fix</th></tr>']
+        rows = [
+            f'<tr><th style="{_TH}">source</th><th style="{_TH};text-align:right">'
+            f'failing</th><th style="{_TH}">likely reason and fix</th></tr>'
+        ]
         for src in s.top_failing[:TOP_FAILING]:
-            host = f"<br><span style=\"{_MUTED}\">{_e(src.ptr.name)}</span>" \
-                if src.ptr and src.ptr.name else ""
+            host = (
+                f'<br><span style="{_MUTED}">{_e(src.ptr.name)}</span>'
+                if src.ptr and src.ptr.name
+                else ""
+            )
             d = src.diagnosis
-            why = f"{_e(d.reason.label)}<br><span style=\"{_MUTED}\">→ {_e(d.fix)}</span>" \
-                if d else ""
-            rows.append(f'<tr><td style="{_TD}">{_e(src.source_ip)}{host}</td>'
-                        f'<td style="{_TD};text-align:right">{src.figures.failing:,} of '
-                        f"{src.figures.messages:,}</td><td style=\"{_TD}\">{why}</td></tr>")
-        out.append('<table style="border-collapse:collapse;font-size:13px">'
-                   + "".join(rows) + "</table>")
+            why = (
+                f'{_e(d.reason.label)}<br><span style="{_MUTED}">→ {_e(d.fix)}</span>' if d else ""
+            )
+            rows.append(
+                f'<tr><td style="{_TD}">{_e(src.source_ip)}{host}</td>'
+                f'<td style="{_TD};text-align:right">{src.figures.failing:,} of '
+                f'{src.figures.messages:,}</td><td style="{_TD}">{why}</td></tr>'
+            )
+        out.append(
+            '<table style="border-collapse:collapse;font-size:13px">' + "".join(rows) + "</table>"
+        )
     else:
         out.append(f'<p style="margin:0;{_MUTED}">None.</p>')
     out.append(_h3("New senders (never seen before)"))
     new = s.new_sources or ()
     if new:
-        shown = ", ".join(f"{_e(n.source_ip)} ({_plural(n.figures.messages, 'msg')}, "
-                          f"{percent(n.figures.pass_rate)} pass)" for n in new[:NEW_SENDERS])
+        shown = ", ".join(
+            f"{_e(n.source_ip)} ({_plural(n.figures.messages, 'msg')}, "
+            f"{percent(n.figures.pass_rate)} pass)"
+            for n in new[:NEW_SENDERS]
+        )
         more = len(new) - NEW_SENDERS
-        out.append(f'<p style="margin:0">{shown}' + (f", … {more} more" if more > 0 else "")
-                   + "</p>")
+        out.append(
+            f'<p style="margin:0">{shown}' + (f", … {more} more" if more > 0 else "") + "</p>"
+        )
     else:
         out.append(f'<p style="margin:0;{_MUTED}">None.</p>')
     for r in s.readiness:
-        step = f"{r.current_policy or 'p=?'} → p={r.next_policy}" if r.next_policy \
+        step = (
+            f"{r.current_policy or 'p=?'} → p={r.next_policy}"
+            if r.next_policy
             else (r.current_policy or "")
+        )
         out.append(_h3(f"Readiness: {step}"))
         colour = {ReadyVerdict.READY: "#1a7f37", ReadyVerdict.NOT_READY: "#cf222e"}.get(
-            r.verdict, "#9a6700")
-        out.append(f'<p style="margin:0"><b style="color:{colour}">{_e(r.verdict.value)}</b> '
-                   f"{_e(r.message)}</p>")
+            r.verdict, "#9a6700"
+        )
+        out.append(
+            f'<p style="margin:0"><b style="color:{colour}">{_e(r.verdict.value)}</b> '
+            f"{_e(r.message)}</p>"
+        )
         if r.fix_first:
-            items = ", ".join(f"{x.source_ip} ({x.failing:,}, {x.reason.value})"
-                              for x in r.fix_first[:5])
+            items = ", ".join(
+                f"{x.source_ip} ({x.failing:,}, {x.reason.value})" for x in r.fix_first[:5]
+            )
             out.append(f'<p style="margin:4px 0 0 16px">fix first: {_e(items)}</p>')
         if r.record and r.verdict in (ReadyVerdict.READY, ReadyVerdict.NOT_READY):
             when = "publish" if r.verdict is ReadyVerdict.READY else "then publish"
             publish = _txt(f"_dmarc.{r.domain}", r.record)
             out.append(f'<p style="margin:4px 0 0 16px">{when}: {_code(publish)}</p>')
             if r.record_note:
-                out.append(f'<p style="margin:4px 0 0 16px;{_MUTED}">note: '
-                           f"{_e(r.record_note)}</p>")
+                out.append(f'<p style="margin:4px 0 0 16px;{_MUTED}">note: {_e(r.record_note)}</p>')
     return out
 
 
@@ -492,13 +574,20 @@ def compose_message(digest: Digest, sender: str, *, charts: bool = True) -> Emai
             if d.figures is not None:
                 cid = make_msgid(idstring="chart", domain=domain)[1:-1]
                 images[d.domain] = (cid, render_chart(d.domain, d.figures.days))
-    msg.add_alternative(html_body(digest, {k: cid for k, (cid, _) in images.items()}),
-                        subtype="html")
+    msg.add_alternative(
+        html_body(digest, {k: cid for k, (cid, _) in images.items()}), subtype="html"
+    )
     if images:
         html_part = msg.get_payload()[1]
         for name, (cid, png) in images.items():
-            html_part.add_related(png, "image", "png", cid=f"<{cid}>", disposition="inline",
-                                  filename=f"{_filename(name)}.png")
+            html_part.add_related(
+                png,
+                "image",
+                "png",
+                cid=f"<{cid}>",
+                disposition="inline",
+                filename=f"{_filename(name)}.png",
+            )
     return msg
 
 

@@ -122,18 +122,28 @@ def shown_delta(now: float | None, before: float | None) -> float | None:
     return round(shown_percent(now) - shown_percent(before), 1)
 
 
-def domain_figures(store: Store, domain: str, period: Period, *,
-                   ptrs: Mapping[str, PtrInfo] | None = None,
-                   published: str | None = None) -> DomainFigures:
+def domain_figures(
+    store: Store,
+    domain: str,
+    period: Period,
+    *,
+    ptrs: Mapping[str, PtrInfo] | None = None,
+    published: str | None = None,
+) -> DomainFigures:
     """The summary of ``domain`` for ``period``, the previous period's totals, the days.
 
     ``published`` is the DMARC record at ``_dmarc.<domain>`` (from the posture audit),
     so the readiness record keeps its ``rua``.
     """
-    summary = build_summary(store, PeriodFilter(domain, period.since, period.until),
-                            ptrs=ptrs, published={domain: published} if published else None)
-    return DomainFigures(domain, summary, period_totals(store, domain, period.previous),
-                         daily(store, domain, period))
+    summary = build_summary(
+        store,
+        PeriodFilter(domain, period.since, period.until),
+        ptrs=ptrs,
+        published={domain: published} if published else None,
+    )
+    return DomainFigures(
+        domain, summary, period_totals(store, domain, period.previous), daily(store, domain, period)
+    )
 
 
 def period_totals(store: Store, domain: str | None, period: Period) -> Figures:
@@ -144,7 +154,9 @@ def period_totals(store: Store, domain: str | None, period: Period) -> Figures:
         f"COALESCE(SUM(CASE WHEN {_PASS} THEN r.count ELSE 0 END), 0), "
         "COALESCE(SUM(CASE WHEN r.spf_aligned = 'pass' THEN r.count ELSE 0 END), 0), "
         "COALESCE(SUM(CASE WHEN r.dkim_aligned = 'pass' THEN r.count ELSE 0 END), 0) "
-        f"{_JOIN} {where}", args).fetchone()
+        f"{_JOIN} {where}",
+        args,
+    ).fetchone()
     return Figures(*row)
 
 
@@ -164,6 +176,10 @@ def daily(store: Store, domain: str | None, period: Period) -> tuple[DayFigures,
 def store_domains(store: Store, period: Period) -> list[str]:
     """The policy domains with aggregate reports that begin in ``period``."""
     where, args = period_where("rep", None, period.since, period.until)
-    return [row[0] for row in store.connection.execute(
-        f"SELECT DISTINCT rep.domain FROM aggregate_reports rep {where} ORDER BY rep.domain",
-        args)]
+    return [
+        row[0]
+        for row in store.connection.execute(
+            f"SELECT DISTINCT rep.domain FROM aggregate_reports rep {where} ORDER BY rep.domain",
+            args,
+        )
+    ]

@@ -26,8 +26,11 @@ class Posture:
     @property
     def counts_text(self) -> str:
         """``1 error, 2 warnings, 3 info`` (``no problems found`` when all are zero)."""
-        parts = [_plural(self.errors, "error"), _plural(self.warnings, "warning"),
-                 f"{self.infos} info"]
+        parts = [
+            _plural(self.errors, "error"),
+            _plural(self.warnings, "warning"),
+            f"{self.infos} info",
+        ]
         if not (self.errors or self.warnings or self.infos):
             text = "no problems found"
         else:
@@ -44,11 +47,17 @@ def posture_of(snapshot: Snapshot) -> Posture:
     def count(severity: Severity) -> int:
         return sum(1 for f in failing if f.severity is severity)
 
-    ranked = [(f.severity.rank, f.suggested_record is not None, -i)
-              for i, f in enumerate(failing)]
+    ranked = [(f.severity.rank, f.suggested_record is not None, -i) for i, f in enumerate(failing)]
     top = failing[-max(ranked)[2]] if ranked else None
-    return Posture(snapshot.state, count(Severity.ERROR), count(Severity.WARNING),
-                   count(Severity.INFO), len(unknown), top, _problem(unknown))
+    return Posture(
+        snapshot.state,
+        count(Severity.ERROR),
+        count(Severity.WARNING),
+        count(Severity.INFO),
+        len(unknown),
+        top,
+        _problem(unknown),
+    )
 
 
 def _problem(unknown: tuple[FindingFact, ...]) -> str | None:

@@ -112,9 +112,11 @@ def resolve_settings(flags: SmtpFlags, environ: Mapping[str, str] | None = None)
     if port is None:
         port = tls.default_port
     if flags.user is not None and ":" in flags.user:
-        raise InputError("--smtp-user must not carry a password ('user:password' on the "
-                         f"command line is visible to every user); set {ENV_PASSWORD} or "
-                         "use --smtp-password-file")
+        raise InputError(
+            "--smtp-user must not carry a password ('user:password' on the "
+            f"command line is visible to every user); set {ENV_PASSWORD} or "
+            "use --smtp-password-file"
+        )
     user = flags.user or env.get(ENV_USER) or None
     password = None
     if flags.password_file:
@@ -126,12 +128,15 @@ def resolve_settings(flags: SmtpFlags, environ: Mapping[str, str] | None = None)
     if password is not None and not user:
         raise InputError(f"an SMTP password is set but no user: give --smtp-user or {ENV_USER}")
     if user and password is None:
-        raise InputError(f"SMTP user {user!r} has no password: set {ENV_PASSWORD} or "
-                         f"{ENV_PASSWORD_FILE}, or give --smtp-password-file")
+        raise InputError(
+            f"SMTP user {user!r} has no password: set {ENV_PASSWORD} or "
+            f"{ENV_PASSWORD_FILE}, or give --smtp-password-file"
+        )
     cafile = flags.cafile or env.get(ENV_CAFILE) or None
     if cafile is not None and not Path(cafile).is_file():
-        raise InputError(f"{'--smtp-cafile' if flags.cafile else ENV_CAFILE} {cafile}: "
-                         "file not found")
+        raise InputError(
+            f"{'--smtp-cafile' if flags.cafile else ENV_CAFILE} {cafile}: file not found"
+        )
     timeout = flags.timeout if flags.timeout is not None else DEFAULT_TIMEOUT
     return SmtpSettings(host, port, tls, user, password, cafile, timeout)
 
@@ -147,8 +152,10 @@ def read_password_file(path: str, option: str) -> str:
         raise InputError(f"{option} {path}: not a regular file")
     if os.name == "posix" and info.st_mode & (stat.S_IRGRP | stat.S_IROTH):
         mode = stat.S_IMODE(info.st_mode)
-        raise InputError(f"{option} {path}: readable by group or others (mode {mode:04o}); "
-                         f"run 'chmod 600 {path}'")
+        raise InputError(
+            f"{option} {path}: readable by group or others (mode {mode:04o}); "
+            f"run 'chmod 600 {path}'"
+        )
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -162,8 +169,9 @@ def read_password_file(path: str, option: str) -> str:
 
 def _check_host(host: str, source: str) -> None:
     if "@" in host or "/" in host or not host.strip() or any(c.isspace() for c in host):
-        raise InputError(f"{source} {host!r}: expected a host name or address "
-                         "(credentials never go in the host)")
+        raise InputError(
+            f"{source} {host!r}: expected a host name or address (credentials never go in the host)"
+        )
 
 
 def _env_tls(env: Mapping[str, str]) -> TlsMode:
@@ -173,8 +181,9 @@ def _env_tls(env: Mapping[str, str]) -> TlsMode:
     try:
         return TlsMode(value)
     except ValueError:
-        raise InputError(f"{ENV_TLS}={value!r}: expected one of "
-                         f"{', '.join(m.value for m in TlsMode)}") from None
+        raise InputError(
+            f"{ENV_TLS}={value!r}: expected one of {', '.join(m.value for m in TlsMode)}"
+        ) from None
 
 
 def _env_port(env: Mapping[str, str]) -> int | None:
@@ -217,8 +226,9 @@ def send_message(
         raise SendError(f"cannot load CA file {settings.cafile}: {_reason(exc)}") from None
     try:
         if settings.tls is TlsMode.TLS:
-            client: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port,
-                                                    timeout=settings.timeout, context=context)
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=settings.timeout, context=context
+            )
             encryption = "TLS"
         else:
             client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
@@ -231,14 +241,17 @@ def send_message(
                     client.ehlo()
                     encryption = "STARTTLS"
                 elif settings.tls is TlsMode.STARTTLS:
-                    raise SendError(f"{where}: the server does not offer STARTTLS "
-                                    "(--smtp-tls starttls)")
+                    raise SendError(
+                        f"{where}: the server does not offer STARTTLS (--smtp-tls starttls)"
+                    )
                 else:
                     log(f"{where} does not offer STARTTLS: sending without encryption")
             if settings.user:
                 if encryption == "none" and not is_loopback(settings.host):
-                    raise SendError(f"{where}: refusing to send the SMTP password over an "
-                                    "unencrypted connection (use --smtp-tls starttls or tls)")
+                    raise SendError(
+                        f"{where}: refusing to send the SMTP password over an "
+                        "unencrypted connection (use --smtp-tls starttls or tls)"
+                    )
                 client.login(settings.user, settings.password or "")
             refused = client.send_message(message, from_addr=sender, to_addrs=list(recipients))
             if refused:
@@ -248,24 +261,28 @@ def send_message(
     except smtplib.SMTPRecipientsRefused as exc:
         raise SendError(f"{where}: {_refused(exc.recipients)}") from None
     except smtplib.SMTPSenderRefused as exc:
-        raise SendError(f"{where}: sender {exc.sender} refused: "
-                        f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
+        raise SendError(
+            f"{where}: sender {exc.sender} refused: {exc.smtp_code} {_text(exc.smtp_error)}"
+        ) from None
     except smtplib.SMTPAuthenticationError as exc:
-        raise SendError(f"{where}: login as {settings.user} refused: "
-                        f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
+        raise SendError(
+            f"{where}: login as {settings.user} refused: {exc.smtp_code} {_text(exc.smtp_error)}"
+        ) from None
     except smtplib.SMTPNotSupportedError as exc:
         raise SendError(f"{where}: {_reason(exc)}") from None
     except smtplib.SMTPResponseException as exc:
-        raise SendError(f"{where}: server said {exc.smtp_code} {_text(exc.smtp_error)}") \
-            from None
+        raise SendError(f"{where}: server said {exc.smtp_code} {_text(exc.smtp_error)}") from None
     except smtplib.SMTPServerDisconnected as exc:
-        raise SendError(f"{where}: connection closed by the server "
-                        f"({_reason(exc) or 'no reason given'})") from None
+        raise SendError(
+            f"{where}: connection closed by the server ({_reason(exc) or 'no reason given'})"
+        ) from None
     except smtplib.SMTPException as exc:
         raise SendError(f"{where}: {_reason(exc)}") from None
     except ssl.SSLCertVerificationError as exc:
-        raise SendError(f"{where}: TLS certificate not trusted ({exc.verify_message}); "
-                        "give the CA with --smtp-cafile") from None
+        raise SendError(
+            f"{where}: TLS certificate not trusted ({exc.verify_message}); "
+            "give the CA with --smtp-cafile"
+        ) from None
     except ssl.SSLError as exc:
         raise SendError(f"{where}: TLS failed: {_reason(exc)}") from None
     except TimeoutError:

@@ -64,8 +64,11 @@ class RecordText:
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> RecordText:
         text, name = data.get("text"), data.get("name")
-        return cls(RecordState(str(data["state"])), text if isinstance(text, str) else None,
-                   name if isinstance(name, str) else None)
+        return cls(
+            RecordState(str(data["state"])),
+            text if isinstance(text, str) else None,
+            name if isinstance(name, str) else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,14 +95,28 @@ class FindingFact:
 
     @classmethod
     def of(cls, finding: Finding) -> FindingFact:
-        return cls(finding.id, finding.severity, finding.status, finding.subject,
-                   finding.message, finding.record, finding.remediation,
-                   finding.suggested_record)
+        return cls(
+            finding.id,
+            finding.severity,
+            finding.status,
+            finding.subject,
+            finding.message,
+            finding.record,
+            finding.remediation,
+            finding.suggested_record,
+        )
 
     def to_json(self) -> dict[str, object]:
-        return {"id": self.id, "severity": self.severity.value, "status": self.status.value,
-                "subject": self.subject, "message": self.message, "record": self.record,
-                "remediation": self.remediation, "suggested_record": self.suggested_record}
+        return {
+            "id": self.id,
+            "severity": self.severity.value,
+            "status": self.status.value,
+            "subject": self.subject,
+            "message": self.message,
+            "record": self.record,
+            "remediation": self.remediation,
+            "suggested_record": self.suggested_record,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> FindingFact:
@@ -107,9 +124,16 @@ class FindingFact:
             value = data.get(key)
             return value if isinstance(value, str) else None
 
-        return cls(str(data["id"]), Severity(str(data["severity"])), Status(str(data["status"])),
-                   str(data["subject"]), str(data.get("message", "")), opt("record"),
-                   str(data.get("remediation") or ""), opt("suggested_record"))
+        return cls(
+            str(data["id"]),
+            Severity(str(data["severity"])),
+            Status(str(data["status"])),
+            str(data["subject"]),
+            str(data.get("message", "")),
+            opt("record"),
+            str(data.get("remediation") or ""),
+            opt("suggested_record"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +164,10 @@ class Snapshot:
         return tuple(f for f in self.findings if f.status is Status.UNKNOWN)
 
     def records_json(self) -> dict[str, object]:
-        return {"records": {k: r.to_json() for k, r in self.records},
-                "checked": sorted(self.checked)}
+        return {
+            "records": {k: r.to_json() for k, r in self.records},
+            "checked": sorted(self.checked),
+        }
 
 
 def capture(report: DomainReport, run_at: datetime, tool_version: str = "") -> Snapshot:
@@ -179,15 +205,17 @@ def capture(report: DomainReport, run_at: datetime, tool_version: str = "") -> S
         state = PostureState.CHECKED
     else:
         state = PostureState.PARTIAL
-    return Snapshot(domain, run_at, state, findings, tuple(records), frozenset(checked),
-                    tool_version)
+    return Snapshot(
+        domain, run_at, state, findings, tuple(records), frozenset(checked), tool_version
+    )
 
 
 def _spf_text(record: str | None, status: str, domain: str) -> RecordText:
     if record is not None:
         return RecordText(RecordState.FOUND, record, domain)
     state = {"none": RecordState.ABSENT, "permerror": RecordState.INVALID}.get(
-        status, RecordState.UNKNOWN)
+        status, RecordState.UNKNOWN
+    )
     return RecordText(state, None, domain)
 
 
@@ -249,7 +277,6 @@ class SnapshotStore:
         self._store = store
         self._conn = store.connection
 
-
     def save(self, snapshots: Sequence[Snapshot]) -> tuple[Snapshot, ...]:
         """Store one run's snapshots in one transaction; returns them with their ids."""
         saved = []
@@ -258,9 +285,15 @@ class SnapshotStore:
                 cur = conn.execute(
                     "INSERT INTO snapshots (run_ts, domain, state, tool_version, findings, "
                     "records) VALUES (?,?,?,?,?,?)",
-                    (to_ts(snap.run_at), snap.domain, snap.state.value, snap.tool_version,
-                     json.dumps([f.to_json() for f in snap.findings], ensure_ascii=False),
-                     json.dumps(snap.records_json(), ensure_ascii=False)))
+                    (
+                        to_ts(snap.run_at),
+                        snap.domain,
+                        snap.state.value,
+                        snap.tool_version,
+                        json.dumps([f.to_json() for f in snap.findings], ensure_ascii=False),
+                        json.dumps(snap.records_json(), ensure_ascii=False),
+                    ),
+                )
                 saved.append(_with_id(snap, int(cur.lastrowid or 0)))
         return tuple(saved)
 
@@ -269,26 +302,42 @@ class SnapshotStore:
         row = self._conn.execute(
             "SELECT id, run_ts, domain, state, tool_version, findings, records FROM snapshots "
             "WHERE domain = ? AND id <= ? AND state != ? ORDER BY id DESC LIMIT 1",
-            (domain, up_to, PostureState.COULD_NOT_CHECK.value)).fetchone()
+            (domain, up_to, PostureState.COULD_NOT_CHECK.value),
+        ).fetchone()
         return None if row is None else _snapshot(row)
 
     def get(self, snapshot_id: int) -> Snapshot | None:
         row = self._conn.execute(
             "SELECT id, run_ts, domain, state, tool_version, findings, records FROM snapshots "
-            "WHERE id = ?", (snapshot_id,)).fetchone()
+            "WHERE id = ?",
+            (snapshot_id,),
+        ).fetchone()
         return None if row is None else _snapshot(row)
 
     def marker(self, key: str) -> Marker | None:
         row = self._conn.execute(
             "SELECT list_key, recipients, last_snapshot, period_end, sent_at "
-            "FROM digest_markers WHERE list_key = ?", (key,)).fetchone()
+            "FROM digest_markers WHERE list_key = ?",
+            (key,),
+        ).fetchone()
         if row is None:
             return None
-        return Marker(row[0], tuple(json.loads(row[1])), row[2], from_ts(row[3]),  # type: ignore[arg-type]
-                      from_ts(row[4]))  # type: ignore[arg-type]
+        return Marker(
+            row[0],
+            tuple(json.loads(row[1])),
+            row[2],
+            from_ts(row[3]),  # type: ignore[arg-type]
+            from_ts(row[4]),
+        )  # type: ignore[arg-type]
 
-    def advance(self, key: str, recipients: Sequence[str], last_snapshot: int,
-                period_end: datetime, sent_at: datetime) -> Marker:
+    def advance(
+        self,
+        key: str,
+        recipients: Sequence[str],
+        last_snapshot: int,
+        period_end: datetime,
+        sent_at: datetime,
+    ) -> Marker:
         """Move the list's marker forward (never back) after a digest was sent."""
         with self._store.transaction() as conn:
             conn.execute(
@@ -297,23 +346,42 @@ class SnapshotStore:
                 "recipients = excluded.recipients, "
                 "last_snapshot = MAX(last_snapshot, excluded.last_snapshot), "
                 "period_end = MAX(period_end, excluded.period_end), sent_at = excluded.sent_at",
-                (key, json.dumps(list(recipients)), last_snapshot, to_ts(period_end),
-                 to_ts(sent_at)))
+                (
+                    key,
+                    json.dumps(list(recipients)),
+                    last_snapshot,
+                    to_ts(period_end),
+                    to_ts(sent_at),
+                ),
+            )
         marker = self.marker(key)
         assert marker is not None
         return marker
 
 
 def _with_id(snap: Snapshot, snapshot_id: int) -> Snapshot:
-    return Snapshot(snap.domain, snap.run_at, snap.state, snap.findings, snap.records,
-                    snap.checked, snap.tool_version, snapshot_id)
+    return Snapshot(
+        snap.domain,
+        snap.run_at,
+        snap.state,
+        snap.findings,
+        snap.records,
+        snap.checked,
+        snap.tool_version,
+        snapshot_id,
+    )
 
 
 def _snapshot(row: tuple) -> Snapshot:
     snapshot_id, run_ts, domain, state, version, findings, records = row
     data = json.loads(records)
     return Snapshot(
-        domain=domain, run_at=from_ts(run_ts), state=PostureState(state),  # type: ignore[arg-type]
+        domain=domain,
+        run_at=from_ts(run_ts),
+        state=PostureState(state),  # type: ignore[arg-type]
         findings=tuple(FindingFact.from_json(f) for f in json.loads(findings)),
         records=tuple((k, RecordText.from_json(v)) for k, v in data["records"].items()),
-        checked=frozenset(data.get("checked", ())), tool_version=version, id=snapshot_id)
+        checked=frozenset(data.get("checked", ())),
+        tool_version=version,
+        id=snapshot_id,
+    )

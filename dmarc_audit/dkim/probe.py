@@ -98,12 +98,16 @@ def normalize_selectors(selectors: Iterable[str]) -> tuple[str, ...]:
         name = normalize_name(raw.strip())
         if "_domainkey" in name.split("."):
             head = name.split("._domainkey", 1)[0] or "s1"
-            raise InputError(f"invalid DKIM selector {raw!r}: give the selector alone "
-                             f"(e.g. {head!r}), not the full ._domainkey name")
+            raise InputError(
+                f"invalid DKIM selector {raw!r}: give the selector alone "
+                f"(e.g. {head!r}), not the full ._domainkey name"
+            )
         labels = name.split(".")
         if not name or not all(_LABEL.fullmatch(label) for label in labels):
-            raise InputError(f"invalid DKIM selector {raw!r}: use dot-separated labels of "
-                             "letters, digits, '-' and '_' (the s= value of a signature)")
+            raise InputError(
+                f"invalid DKIM selector {raw!r}: use dot-separated labels of "
+                "letters, digits, '-' and '_' (the s= value of a signature)"
+            )
         result.setdefault(name, None)
     return tuple(result)
 
@@ -115,14 +119,20 @@ async def probe_selectors(
     domain = normalize_name(domain)
     names = [(s, selector_name(s, domain)) for s in selectors]
     answers = await asyncio.gather(*(resolver.query(name, "TXT") for _, name in names))
-    return tuple(result_from_answer(s, name, a) for (s, name), a in zip(names, answers,
-                                                                          strict=True))
+    return tuple(
+        result_from_answer(s, name, a) for (s, name), a in zip(names, answers, strict=True)
+    )
 
 
 def result_from_answer(selector: str, name: str, answer: Answer) -> SelectorResult:
     """Classify one TXT answer and parse the key it holds."""
-    common = {"selector": selector, "name": name, "cnames": answer.cnames,
-              "outcome": answer.outcome, "detail": answer.detail}
+    common = {
+        "selector": selector,
+        "name": name,
+        "cnames": answer.cnames,
+        "outcome": answer.outcome,
+        "detail": answer.detail,
+    }
     if answer.failed:
         return SelectorResult(status=SelectorStatus.UNKNOWN, key=None, **common)
     texts = tuple(answer.texts)
@@ -130,8 +140,9 @@ def result_from_answer(selector: str, name: str, answer: Answer) -> SelectorResu
         return SelectorResult(status=SelectorStatus.DANGLING_CNAME, key=None, **common)
     if not texts:
         return SelectorResult(status=SelectorStatus.MISSING, key=None, **common)
-    return SelectorResult(status=SelectorStatus.FOUND, key=_best_key(texts), records=texts,
-                          **common)
+    return SelectorResult(
+        status=SelectorStatus.FOUND, key=_best_key(texts), records=texts, **common
+    )
 
 
 def _best_key(texts: tuple[str, ...]) -> DkimKey:

@@ -107,8 +107,12 @@ class DmarcDiscovery:
 async def _ask(resolver: Resolver, name: str, mode: DmarcMode) -> WalkStep:
     answer = await resolver.query(f"_dmarc.{name}", "TXT")
     parsed = [parse_dmarc(text, mode) for text in answer.texts] if answer.ok else []
-    return WalkStep(name, answer, tuple(r for r in parsed if r.version_ok),
-                    tuple(r for r in parsed if not r.version_ok))
+    return WalkStep(
+        name,
+        answer,
+        tuple(r for r in parsed if r.version_ok),
+        tuple(r for r in parsed if not r.version_ok),
+    )
 
 
 async def tree_walk(resolver: Resolver, domain: str) -> TreeWalk:
@@ -134,8 +138,9 @@ async def tree_walk(resolver: Resolver, domain: str) -> TreeWalk:
     return TreeWalk(start, tuple(steps), org, psd_domain, failed)
 
 
-async def discover_dmarc(resolver: Resolver, domain: str,
-                         mode: DmarcMode = DmarcMode.RFC9989) -> DmarcDiscovery:
+async def discover_dmarc(
+    resolver: Resolver, domain: str, mode: DmarcMode = DmarcMode.RFC9989
+) -> DmarcDiscovery:
     """Find the DMARC record that applies to mail From ``domain`` and the policy it gives."""
     domain = domain.lower().rstrip(".")
     if mode is DmarcMode.RFC9989:
@@ -147,8 +152,14 @@ async def _discover_9989(resolver: Resolver, domain: str) -> DmarcDiscovery:
     mode = DmarcMode.RFC9989
     walk = await tree_walk(resolver, domain)
     queries = tuple(s.query for s in walk.steps)
-    base = {"domain": domain, "mode": mode, "queries": queries, "steps": walk.steps,
-            "org_domain": walk.org_domain, "walk": walk}
+    base = {
+        "domain": domain,
+        "mode": mode,
+        "queries": queries,
+        "steps": walk.steps,
+        "org_domain": walk.org_domain,
+        "walk": walk,
+    }
     author = walk.steps[0]
     if author.record is not None:
         return await _found(resolver, base, author, "domain", failures=_failures(walk))
@@ -176,8 +187,9 @@ async def _discover_7489(resolver: Resolver, domain: str) -> DmarcDiscovery:
     if last.answer.failed:
         return _unknown(base, last.answer)
     if last.record is not None:
-        return await _found(resolver, base, last, "domain" if last.name == domain
-                            else "organizational")
+        return await _found(
+            resolver, base, last, "domain" if last.name == domain else "organizational"
+        )
     return _none(base, tuple(steps))
 
 
@@ -185,18 +197,29 @@ def _failures(walk: TreeWalk) -> tuple[Answer, ...]:
     return (walk.failed,) if walk.failed is not None else ()
 
 
-async def _found(resolver: Resolver, base: dict, step: WalkStep, found_at: str,
-                 failures: tuple[Answer, ...] = ()) -> DmarcDiscovery:
+async def _found(
+    resolver: Resolver, base: dict, step: WalkStep, found_at: str, failures: tuple[Answer, ...] = ()
+) -> DmarcDiscovery:
     record = step.record
     assert record is not None
     domain, mode = base["domain"], base["mode"]
     where = _where(found_at, step, base)
-    common = dict(base, record=record, record_name=step.query, found_at=found_at,
-                  status="found", failures=failures)
+    common = dict(
+        base,
+        record=record,
+        record_name=step.query,
+        found_at=found_at,
+        status="found",
+        failures=failures,
+    )
     if not record.valid or record.effective is None:
         why = record.fallback or "the record is invalid"
-        return DmarcDiscovery(**common, applied_policy=None, policy_source="",
-                              explanation=f"{where}, but receivers apply no DMARC: {why}.")
+        return DmarcDiscovery(
+            **common,
+            applied_policy=None,
+            policy_source="",
+            explanation=f"{where}, but receivers apply no DMARC: {why}.",
+        )
     effective = record.effective
     exists: bool | None = None
     if found_at == "domain":
@@ -219,9 +242,14 @@ async def _found(resolver: Resolver, base: dict, step: WalkStep, found_at: str,
         reason += f" (to {effective.pct}% of failing mail; pct={effective.pct})"
     if record.fallback:
         reason += f" ({record.fallback})"
-    return DmarcDiscovery(**common, applied_policy=applied, policy_source=source,
-                          explanation=f"{where}; {reason}.", stated_policy=stated,
-                          author_exists=exists)
+    return DmarcDiscovery(
+        **common,
+        applied_policy=applied,
+        policy_source=source,
+        explanation=f"{where}; {reason}.",
+        stated_policy=stated,
+        author_exists=exists,
+    )
 
 
 def _where(found_at: str, step: WalkStep, base: dict) -> str:
@@ -230,11 +258,15 @@ def _where(found_at: str, step: WalkStep, base: dict) -> str:
     if found_at == "domain":
         return f"{domain} publishes its own DMARC record at {step.query}"
     if found_at == "organizational":
-        return (f"no record at _dmarc.{domain}; its Organizational Domain {step.name} "
-                f"({how}) publishes one at {step.query}")
-    return (f"no record at _dmarc.{domain} or its Organizational Domain "
-            f"{base.get('org_domain')}; {step.name} declares itself a public suffix domain "
-            f"(psd=y) and its record at {step.query} applies")
+        return (
+            f"no record at _dmarc.{domain}; its Organizational Domain {step.name} "
+            f"({how}) publishes one at {step.query}"
+        )
+    return (
+        f"no record at _dmarc.{domain} or its Organizational Domain "
+        f"{base.get('org_domain')}; {step.name} declares itself a public suffix domain "
+        f"(psd=y) and its record at {step.query} applies"
+    )
 
 
 def _policy_phrase(record: DmarcRecord, source: str) -> str:
@@ -251,12 +283,20 @@ def _policy_phrase(record: DmarcRecord, source: str) -> str:
 def _inherit_reason(record: DmarcRecord, source: str, domain: str, exists: bool | None) -> str:
     phrase = _policy_phrase(record, source)
     if source == "np":
-        return (f"{domain} does not exist (no A, AAAA or MX), so the non-existent-subdomain "
-                f"policy {phrase} applies to it")
-    if exists is None and record.effective is not None and record.effective.np is not None \
-            and record.effective.np != record.effective.sp:
-        return (f"whether {domain} exists could not be checked; assuming it does, the "
-                f"subdomain policy {phrase} applies to it")
+        return (
+            f"{domain} does not exist (no A, AAAA or MX), so the non-existent-subdomain "
+            f"policy {phrase} applies to it"
+        )
+    if (
+        exists is None
+        and record.effective is not None
+        and record.effective.np is not None
+        and record.effective.np != record.effective.sp
+    ):
+        return (
+            f"whether {domain} exists could not be checked; assuming it does, the "
+            f"subdomain policy {phrase} applies to it"
+        )
     return f"the subdomain policy {phrase} applies to {domain}"
 
 
@@ -276,21 +316,44 @@ async def _author_exists(resolver: Resolver, domain: str) -> tuple[bool | None, 
 
 def _unknown(base: dict, failed: Answer) -> DmarcDiscovery:
     return DmarcDiscovery(
-        **base, record=None, record_name=None, found_at="unknown", applied_policy=None,
-        policy_source="", status="unknown", failures=(failed,),
-        explanation=(f"the lookup of {failed.name} TXT failed ({failed.describe()}): "
-                     f"the DMARC policy of {base['domain']} cannot be determined"))
+        **base,
+        record=None,
+        record_name=None,
+        found_at="unknown",
+        applied_policy=None,
+        policy_source="",
+        status="unknown",
+        failures=(failed,),
+        explanation=(
+            f"the lookup of {failed.name} TXT failed ({failed.describe()}): "
+            f"the DMARC policy of {base['domain']} cannot be determined"
+        ),
+    )
 
 
 def _none(base: dict, steps: tuple[WalkStep, ...]) -> DmarcDiscovery:
     asked = ", ".join(s.query for s in steps)
-    how = ("RFC 9989 tree walk" if base["mode"] is DmarcMode.RFC9989
-           else "RFC 7489, Organizational Domain from the Public Suffix List")
+    how = (
+        "RFC 9989 tree walk"
+        if base["mode"] is DmarcMode.RFC9989
+        else "RFC 7489, Organizational Domain from the Public Suffix List"
+    )
     multiple = [s.query for s in steps if s.multiple]
-    note = (f"; {', '.join(multiple)} has several v=DMARC1 records, which receivers discard"
-            if multiple else "")
+    note = (
+        f"; {', '.join(multiple)} has several v=DMARC1 records, which receivers discard"
+        if multiple
+        else ""
+    )
     return DmarcDiscovery(
-        **base, record=None, record_name=None, found_at="none", applied_policy=None,
-        policy_source="", status="none",
-        explanation=(f"no usable DMARC record for {base['domain']} ({how}; asked {asked}){note}: "
-                     "receivers apply no DMARC policy"))
+        **base,
+        record=None,
+        record_name=None,
+        found_at="none",
+        applied_policy=None,
+        policy_source="",
+        status="none",
+        explanation=(
+            f"no usable DMARC record for {base['domain']} ({how}; asked {asked}){note}: "
+            "receivers apply no DMARC policy"
+        ),
+    )

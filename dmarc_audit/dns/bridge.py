@@ -24,8 +24,10 @@ class SyncBridge:
     def query(self, name: str, rdtype: str, timeout: float | None = 60.0) -> Answer:
         """Wait for the answer; on ``timeout`` the lookup is cancelled and TimeoutError raised."""
         if self._on_loop_thread():
-            raise RuntimeError("SyncBridge.query called on the event loop thread; "
-                               "run the caller with asyncio.to_thread")
+            raise RuntimeError(
+                "SyncBridge.query called on the event loop thread; "
+                "run the caller with asyncio.to_thread"
+            )
         future = asyncio.run_coroutine_threadsafe(self.resolver.query(name, rdtype), self.loop)
         try:
             return future.result(timeout)

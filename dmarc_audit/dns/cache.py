@@ -47,15 +47,17 @@ class CachingResolver:
             answer = await self.inner.query(key[0], key[1])
         finally:
             self._pending.pop(key, None)
-        self.trace.add(TraceEntry(
-            name=key[0],
-            rdtype=key[1],
-            outcome=answer.outcome,
-            records=len(answer.records),
-            elapsed_ms=(time.perf_counter() - started) * 1000.0,
-            source=answer.source,
-            detail=answer.detail,
-        ))
+        self.trace.add(
+            TraceEntry(
+                name=key[0],
+                rdtype=key[1],
+                outcome=answer.outcome,
+                records=len(answer.records),
+                elapsed_ms=(time.perf_counter() - started) * 1000.0,
+                source=answer.source,
+                detail=answer.detail,
+            )
+        )
         self._answers[key] = answer
         return answer
 

@@ -133,8 +133,9 @@ class LiveResolver:
         try:
             qname = wire.encode_name(name)
         except (dns.exception.DNSException, UnicodeError) as exc:
-            return Answer(name, rdtype, Outcome.NXDOMAIN, detail=f"not a valid DNS name: {exc}",
-                          source="live")
+            return Answer(
+                name, rdtype, Outcome.NXDOMAIN, detail=f"not a valid DNS name: {exc}", source="live"
+            )
         query = wire.encode_query(name, qname, wire.rdtype_code(rdtype))
         last_failure: Answer | None = None
         for _round in range(self.retries + 1):
@@ -161,11 +162,21 @@ class LiveResolver:
             if response.flags & wire.TC:  # too large for UDP: ask again over TCP
                 response = await _tcp(query, server, self.timeout)
         except dns.exception.Timeout:
-            return Answer(name, rdtype, Outcome.TIMEOUT, detail=f"no answer from {server} "
-                          f"in {self.timeout:g}s", source=source)
+            return Answer(
+                name,
+                rdtype,
+                Outcome.TIMEOUT,
+                detail=f"no answer from {server} in {self.timeout:g}s",
+                source=source,
+            )
         except (OSError, dns.exception.DNSException, EOFError) as exc:
-            return Answer(name, rdtype, Outcome.SERVFAIL,
-                          detail=f"{server}: {type(exc).__name__}: {exc}", source=source)
+            return Answer(
+                name,
+                rdtype,
+                Outcome.SERVFAIL,
+                detail=f"{server}: {type(exc).__name__}: {exc}",
+                source=source,
+            )
         if isinstance(response, wire.Reply):
             return reply_to_answer(name, rdtype, query.qtype, response, source)
         return response_to_answer(name, rdtype, response, source)
@@ -174,21 +185,28 @@ class LiveResolver:
 async def _tcp(query: wire.Query, server: Nameserver, timeout: float) -> dns.message.Message:
     import dns.asyncquery
 
-    return await dns.asyncquery.tcp(make_request(query.name, query.qtype), server.address,
-                                    timeout=timeout, port=server.port)
+    return await dns.asyncquery.tcp(
+        make_request(query.name, query.qtype), server.address, timeout=timeout, port=server.port
+    )
 
 
-def reply_to_answer(
-    name: str, rdtype: str, qtype: int, reply: wire.Reply, source: str
-) -> Answer:
+def reply_to_answer(name: str, rdtype: str, qtype: int, reply: wire.Reply, source: str) -> Answer:
     """:func:`response_to_answer` for an answer read by :func:`wire.decode`."""
     failure = _rcode_failure(name, rdtype, reply.rcode, source)
     if failure is not None:
         return failure
     rrsets = reply.rrsets
-    return _follow(name, rdtype, reply.rcode, qtype, reply.qname,
-                   lambda owner: rrsets.get((owner, qtype)), reply.aliases.get, wire.plain,
-                   source)
+    return _follow(
+        name,
+        rdtype,
+        reply.rcode,
+        qtype,
+        reply.qname,
+        lambda owner: rrsets.get((owner, qtype)),
+        reply.aliases.get,
+        wire.plain,
+        source,
+    )
 
 
 def response_to_answer(
@@ -212,8 +230,7 @@ def response_to_answer(
         return None if found is None else [rdata_to_record(rd) for rd in found]
 
     def alias(owner: dns.name.Name) -> dns.name.Name | None:
-        found = response.get_rrset(response.answer, owner, dns.rdataclass.IN,
-                                   dns.rdatatype.CNAME)
+        found = response.get_rrset(response.answer, owner, dns.rdataclass.IN, dns.rdatatype.CNAME)
         return None if found is None else found[0].target  # type: ignore[attr-defined]
 
     start = response.question[0].name if response.question else dns.name.from_text(name)
@@ -229,8 +246,9 @@ def _rcode_failure(name: str, rdtype: str, rcode: int, source: str) -> Answer | 
     if rcode not in (NOERROR, NXDOMAIN):
         import dns.rcode
 
-        return Answer(name, rdtype, Outcome.SERVFAIL, detail=dns.rcode.to_text(rcode),
-                      source=source)
+        return Answer(
+            name, rdtype, Outcome.SERVFAIL, detail=dns.rcode.to_text(rcode), source=source
+        )
     return None
 
 
@@ -266,8 +284,14 @@ def _follow(
             break
         cnames.append((plain(current), plain(target)))
         if target in seen:
-            return Answer(name, rdtype, Outcome.SERVFAIL, cnames=tuple(cnames),
-                          detail=CNAME_LOOP, source=source)
+            return Answer(
+                name,
+                rdtype,
+                Outcome.SERVFAIL,
+                cnames=tuple(cnames),
+                detail=CNAME_LOOP,
+                source=source,
+            )
         seen.add(target)
         current = target
     if records:

@@ -74,29 +74,61 @@ class LocalRouter:
                 return await self._outside(name, rdtype, current, cnames)
             local = source.lookup(current, rdtype)
             if local.cname is None:
-                return Answer(name, rdtype, local.outcome, local.records, tuple(cnames),
-                              detail=local.detail, source=source.label)
+                return Answer(
+                    name,
+                    rdtype,
+                    local.outcome,
+                    local.records,
+                    tuple(cnames),
+                    detail=local.detail,
+                    source=source.label,
+                )
             cnames.append((current, local.cname))
             if local.cname in seen:
-                return Answer(name, rdtype, Outcome.SERVFAIL, cnames=tuple(cnames),
-                              detail="CNAME loop", source=source.label)
+                return Answer(
+                    name,
+                    rdtype,
+                    Outcome.SERVFAIL,
+                    cnames=tuple(cnames),
+                    detail="CNAME loop",
+                    source=source.label,
+                )
             seen.add(local.cname)
             current = local.cname
-        return Answer(name, rdtype, Outcome.SERVFAIL, cnames=tuple(cnames),
-                      detail=f"more than {MAX_CNAME_HOPS} CNAMEs", source="zone")
+        return Answer(
+            name,
+            rdtype,
+            Outcome.SERVFAIL,
+            cnames=tuple(cnames),
+            detail=f"more than {MAX_CNAME_HOPS} CNAMEs",
+            source="zone",
+        )
 
     async def _outside(
         self, name: str, rdtype: str, current: str, cnames: list[tuple[str, str]]
     ) -> Answer:
         if self.closed_world:
-            return Answer(name, rdtype, Outcome.NXDOMAIN, cnames=tuple(cnames),
-                          source="yaml (closed world)")
+            return Answer(
+                name, rdtype, Outcome.NXDOMAIN, cnames=tuple(cnames), source="yaml (closed world)"
+            )
         if self.fallback is None:
-            return Answer(name, rdtype, Outcome.OFFLINE, cnames=tuple(cnames),
-                          detail=f"{current} is outside the loaded zones (--offline)",
-                          source="offline")
+            return Answer(
+                name,
+                rdtype,
+                Outcome.OFFLINE,
+                cnames=tuple(cnames),
+                detail=f"{current} is outside the loaded zones (--offline)",
+                source="offline",
+            )
         answer = await self.fallback.query(current, rdtype)
         if not cnames:
             return answer
-        return Answer(name, rdtype, answer.outcome, answer.records,
-                      tuple(cnames) + answer.cnames, answer.detail, answer.source)
+        return Answer(
+            name,
+            rdtype,
+            answer.outcome,
+            answer.records,
+            tuple(cnames) + answer.cnames,
+            answer.detail,
+            answer.source,
+        )

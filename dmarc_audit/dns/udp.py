@@ -117,12 +117,14 @@ class UdpPool:
                     loop = asyncio.get_running_loop()
                     for _ in range(SOCKETS_PER_SERVER):
                         _, protocol = await loop.create_datagram_endpoint(
-                            _Endpoint, remote_addr=(self.address, self.port))
+                            _Endpoint, remote_addr=(self.address, self.port)
+                        )
                         self._endpoints.append(protocol)
         return self._endpoints[next(self._next)]
 
-    async def ask_query(self, query: wire.Query,
-                        timeout: float) -> wire.Reply | dns.message.Message:
+    async def ask_query(
+        self, query: wire.Query, timeout: float
+    ) -> wire.Reply | dns.message.Message:
         """Send ``query``; its answer as a :class:`wire.Reply`, or as a dnspython message
         when :func:`wire.decode` left it to dnspython. Raises ``dns.exception.Timeout``.
 
@@ -135,14 +137,19 @@ class UdpPool:
 
         A truncated answer is returned as is (TC set): the caller retries over TCP.
         """
+
         def encode(query_id: int) -> bytes:
             request.id = query_id
             return request.to_wire()
 
         return await self._exchange(encode, lambda _qid: _accept_message(request), timeout)
 
-    async def _exchange(self, encode: Callable[[int], bytes], acceptor: Callable[[int], Accept],
-                        timeout: float | None) -> Any:
+    async def _exchange(
+        self,
+        encode: Callable[[int], bytes],
+        acceptor: Callable[[int], Accept],
+        timeout: float | None,
+    ) -> Any:
         endpoint = await self._endpoint()
         pending = endpoint.pending
         while True:
@@ -178,7 +185,8 @@ def make_request(name: str, rdtype: int) -> dns.message.Message:
     import dns.name
     import dns.rdataclass
 
-    request = dns.message.make_query(dns.name.from_text(name), rdtype,
-                                      rdclass=dns.rdataclass.IN, use_edns=0, payload=1232)
+    request = dns.message.make_query(
+        dns.name.from_text(name), rdtype, rdclass=dns.rdataclass.IN, use_edns=0, payload=1232
+    )
     request.flags |= dns.flags.RD
     return request

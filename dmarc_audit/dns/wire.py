@@ -18,11 +18,31 @@ from dataclasses import dataclass
 from dmarc_audit.dns.types import AddressRecord, MxRecord, NameRecord, Record, TxtRecord
 
 A, NS, CNAME, SOA, PTR, MX, TXT, AAAA, DNAME, OPT, SPF, TSIG = (
-    1, 2, 5, 6, 12, 15, 16, 28, 39, 41, 99, 250)
+    1,
+    2,
+    5,
+    6,
+    12,
+    15,
+    16,
+    28,
+    39,
+    41,
+    99,
+    250,
+)
 IN = 1
 TC = 0x0200
-FAST_TYPES = {"A": A, "NS": NS, "CNAME": CNAME, "PTR": PTR, "MX": MX, "TXT": TXT,
-              "AAAA": AAAA, "SPF": SPF}
+FAST_TYPES = {
+    "A": A,
+    "NS": NS,
+    "CNAME": CNAME,
+    "PTR": PTR,
+    "MX": MX,
+    "TXT": TXT,
+    "AAAA": AAAA,
+    "SPF": SPF,
+}
 """Question types whose answers :func:`decode` reads itself."""
 _FAST_CODES = frozenset(FAST_TYPES.values())
 
@@ -152,11 +172,11 @@ def _decode(data: bytes, query: Query) -> Reply | object | None:
     # letters (length octets are below 64, which lower() leaves alone), so the same name
     # _name would read; and owner names are pointers to it.
     key = query.key
-    echoed = data[12:12 + len(key)].lower() == key
+    echoed = data[12 : 12 + len(key)].lower() == key
     qname, pos = (key, 12 + len(key)) if echoed else _name(data, 12, end)
     if pos + 4 > end:
         raise _Malformed
-    if qname != key or data[pos:pos + 4] != query.tail:
+    if qname != key or data[pos : pos + 4] != query.tail:
         return None  # a well-formed answer to another question
     pos += 4
     rrsets: dict[tuple[bytes, int], dict[Record, None]] = {}
@@ -201,8 +221,13 @@ def _decode(data: bytes, query: Query) -> Reply | object | None:
         elif rdtype == TSIG or not _generic(rdclass, rdtype):
             return FALLBACK
         pos = rdend
-    return Reply(flags, (flags & 0xF) | ext_rcode, qname,
-                 {key: list(records) for key, records in rrsets.items()}, aliases)
+    return Reply(
+        flags,
+        (flags & 0xF) | ext_rcode,
+        qname,
+        {key: list(records) for key, records in rrsets.items()},
+        aliases,
+    )
 
 
 def _rdata(data: bytes, pos: int, end: int, rdtype: int) -> tuple[Record, bytes | None]:
@@ -213,7 +238,7 @@ def _rdata(data: bytes, pos: int, end: int, rdtype: int) -> tuple[Record, bytes 
             nxt = pos + 1 + data[pos]
             if nxt > end:
                 raise _Malformed
-            strings.append(data[pos + 1:nxt])
+            strings.append(data[pos + 1 : nxt])
             pos = nxt
         if not strings:
             raise _Malformed  # dnspython: "the list of strings must not be empty"
@@ -295,7 +320,8 @@ def _generic(rdclass: int, rdtype: int) -> bool:
         import dns.rdata
 
         known = _GENERIC[(rdclass, rdtype)] = (
-            dns.rdata.get_rdata_class(rdclass, rdtype) is dns.rdata.GenericRdata)
+            dns.rdata.get_rdata_class(rdclass, rdtype) is dns.rdata.GenericRdata
+        )
     return known
 
 
@@ -311,7 +337,7 @@ def plain(name: bytes) -> str:
     pos = 0
     while name[pos]:
         nxt = pos + 1 + name[pos]
-        label = name[pos + 1:nxt]
+        label = name[pos + 1 : nxt]
         labels.append(_escape(label) if label.translate(None, _SAFE) else label.decode("ascii"))
         pos = nxt
     return ".".join(labels)
@@ -324,5 +350,7 @@ def record_name(name: bytes) -> str:
 
 def _escape(label: bytes) -> str:
     """dnspython's ``_escapify``: specials backslashed, other non-printables ``\\DDD``."""
-    return "".join("\\" + chr(c) if c in _ESCAPED else chr(c) if 0x20 < c < 0x7F
-                   else f"\\{c:03d}" for c in label)
+    return "".join(
+        "\\" + chr(c) if c in _ESCAPED else chr(c) if 0x20 < c < 0x7F else f"\\{c:03d}"
+        for c in label
+    )

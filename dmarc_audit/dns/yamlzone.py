@@ -75,8 +75,9 @@ class YamlZoneSource:
                 node.timeout = True
                 continue
             if not isinstance(entry, dict) or len(entry) != 1:
-                raise InputError(f"record of {owner!r} must be TIMEOUT or one 'TYPE: value' pair, "
-                                 f"got {entry!r}")
+                raise InputError(
+                    f"record of {owner!r} must be TIMEOUT or one 'TYPE: value' pair, got {entry!r}"
+                )
             ((rtype, value),) = entry.items()
             rtype = str(rtype).upper()
             if rtype not in _TYPES:
@@ -113,8 +114,9 @@ class YamlZoneSource:
 
 def _to_bytes(text: Any) -> bytes:
     """Code points below 256 stand for one octet each (``\\xNN`` escapes); others are UTF-8."""
-    return b"".join(ch.encode("latin-1") if ord(ch) < 256 else ch.encode("utf-8")
-                    for ch in str(text))
+    return b"".join(
+        ch.encode("latin-1") if ord(ch) < 256 else ch.encode("utf-8") for ch in str(text)
+    )
 
 
 def _record(owner: str, rtype: str, value: Any) -> Record:
@@ -125,8 +127,9 @@ def _record(owner: str, rtype: str, value: Any) -> Record:
             return TxtRecord((_to_bytes(value),))
         if rtype == "MX":
             preference, exchange = value
-            return MxRecord(int(preference), normalize_name(str(exchange)) if exchange != "."
-                            else "")
+            return MxRecord(
+                int(preference), normalize_name(str(exchange)) if exchange != "." else ""
+            )
         if rtype in ("A", "AAAA"):
             return AddressRecord(str(value))
         return NameRecord(normalize_name(str(value)))

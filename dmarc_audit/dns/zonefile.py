@@ -27,8 +27,9 @@ from dmarc_audit.errors import InputError
 
 _QUOTED = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
 _LOCATED = re.compile(r"^.*:(\d+): (.*)$")
-_SOA_LINE = re.compile(r"^([^\s;$\"()][^\s;\"()]*\.)[ \t]+(?:\S+[ \t]+){0,2}SOA[ \t(]",
-                       re.IGNORECASE | re.MULTILINE)
+_SOA_LINE = re.compile(
+    r"^([^\s;$\"()][^\s;\"()]*\.)[ \t]+(?:\S+[ \t]+){0,2}SOA[ \t(]", re.IGNORECASE | re.MULTILINE
+)
 
 
 class ZoneFileSource:
@@ -54,8 +55,9 @@ class ZoneFileSource:
                     raise
                 zone = _read(text, used_origin, path)
         except dns.zone.UnknownOrigin:
-            raise InputError(f"{path}: no $ORIGIN or SOA; give the origin as --zone "
-                             f"{path}@example.com") from None
+            raise InputError(
+                f"{path}: no $ORIGIN or SOA; give the origin as --zone {path}@example.com"
+            ) from None
         except dns.exception.SyntaxError as exc:
             raise InputError(_where(exc, text, used_origin, path)) from None
         except (dns.exception.DNSException, ValueError) as exc:
@@ -115,8 +117,9 @@ class ZoneFileSource:
 
 
 def _read(text: str, origin: str | dns.name.Name | None, path: Path) -> dns.zone.Zone:
-    return dns.zone.from_text(text, origin=origin, relativize=False, filename=str(path),
-                              check_origin=False)
+    return dns.zone.from_text(
+        text, origin=origin, relativize=False, filename=str(path), check_origin=False
+    )
 
 
 def _where(

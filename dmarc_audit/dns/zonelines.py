@@ -25,10 +25,17 @@ if TYPE_CHECKING:
 _TTL = re.compile(r"^(\d+|(\d+[wdhms])+)$", re.IGNORECASE)
 _CLASSES = frozenset({"IN", "CH", "CS", "HS", "NONE", "ANY"})
 _TYPE = re.compile(r"^[A-Z][A-Z0-9-]*$")
-_ABSENCE = frozenset({
-    "spf.missing", "dmarc.missing", "dkim.no-key-found", "dkim.selector-missing",
-    "mx.missing", "mtasts.missing", "tlsrpt.missing",
-})
+_ABSENCE = frozenset(
+    {
+        "spf.missing",
+        "dmarc.missing",
+        "dkim.no-key-found",
+        "dkim.selector-missing",
+        "mx.missing",
+        "mtasts.missing",
+        "tlsrpt.missing",
+    }
+)
 """Findings about a record that is not there: they point at the zone, not a record."""
 _TXT_AREAS = frozenset({"spf", "dmarc", "dkim", "align", "mtasts", "tlsrpt", "bimi"})
 
@@ -115,8 +122,9 @@ class ZoneLineIndex:
             if owner is None or parsed is None:
                 continue
             rdtype, rdata = parsed
-            location = Location(path, record.line,
-                                record.end_line if record.end_line != record.line else None)
+            location = Location(
+                path, record.line, record.end_line if record.end_line != record.line else None
+            )
             first = first or location
             if rdtype == "SOA" and soa is None:
                 soa = location
@@ -151,12 +159,18 @@ class ZoneLineIndex:
             if len(pairs) != 1:
                 continue
             rdtype, value = pairs[0][0].upper(), pairs[0][1]
-            strings = [v.value for v in value.value] if isinstance(value, yaml.SequenceNode) \
-                else [value.value] if isinstance(value, yaml.ScalarNode) else []
+            strings = (
+                [v.value for v in value.value]
+                if isinstance(value, yaml.SequenceNode)
+                else [value.value]
+                if isinstance(value, yaml.ScalarNode)
+                else []
+            )
             start, end = item.start_mark.line + 1, _last_line(value)
             text = _yaml_text(strings) if rdtype in ("TXT", "SPF") else " ".join(strings)
-            self._add(_Entry(name, rdtype, text, Location(path, start, end if end != start
-                                                          else None)))
+            self._add(
+                _Entry(name, rdtype, text, Location(path, start, end if end != start else None))
+            )
 
     def _add(self, entry: _Entry) -> None:
         self._entries.setdefault((entry.name, entry.rdtype), []).append(entry)
@@ -181,7 +195,8 @@ class ZoneLineIndex:
         best: _Zone | None = None
         for zone in self._zones:
             if (name == zone.origin or name.endswith("." + zone.origin)) and (
-                    best is None or len(zone.origin) > len(best.origin)):
+                best is None or len(zone.origin) > len(best.origin)
+            ):
                 best = zone
         return best.anchor if best is not None else None
 
@@ -311,9 +326,16 @@ def _logical_records(text: str) -> Iterator[_Logical]:
 def _type_and_rdata(tokens: list[str], quoted: list[bool]) -> tuple[str, list[str]] | None:
     """Skip an optional TTL and class (either order), then the type and its rdata."""
     i = 0
-    while i < len(tokens) and i < 2 and not quoted[i] and (
-            _TTL.match(tokens[i]) or tokens[i].upper() in _CLASSES
-            or re.match(r"^CLASS\d+$", tokens[i], re.IGNORECASE)):
+    while (
+        i < len(tokens)
+        and i < 2
+        and not quoted[i]
+        and (
+            _TTL.match(tokens[i])
+            or tokens[i].upper() in _CLASSES
+            or re.match(r"^CLASS\d+$", tokens[i], re.IGNORECASE)
+        )
+    ):
         i += 1
     if i >= len(tokens) or quoted[i] or not _TYPE.match(tokens[i].upper()):
         return None
@@ -393,8 +415,11 @@ def _last_line(node: object) -> int:
 
 def _yaml_text(strings: list[str]) -> str:
     """As :mod:`yamlzone` reads it: code points below 256 are octets, others UTF-8."""
-    octets = b"".join(ch.encode("latin-1") if ord(ch) < 256 else ch.encode("utf-8")
-                      for s in strings for ch in str(s))
+    octets = b"".join(
+        ch.encode("latin-1") if ord(ch) < 256 else ch.encode("utf-8")
+        for s in strings
+        for ch in str(s)
+    )
     return octets.decode("latin-1")
 
 

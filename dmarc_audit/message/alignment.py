@@ -58,8 +58,9 @@ class OrgDomains:
         if self.mode is DmarcMode.RFC7489:
             from dmarc_audit.orgdomain import organizational_domain_psl
 
-            return OrgLookup(domain, organizational_domain_psl(domain) or domain,
-                             "Public Suffix List")
+            return OrgLookup(
+                domain, organizational_domain_psl(domain) or domain, "Public Suffix List"
+            )
         from dmarc_audit.dmarc.discovery import tree_walk
 
         walk = await tree_walk(self.resolver, domain)
@@ -85,8 +86,9 @@ class AlignmentCheck:
     @property
     def strict_blocks(self) -> bool:
         """Strict mode is the only reason this domain does not align."""
-        return self.mode is Alignment.STRICT and self.aligned is False and \
-            self.relaxed_aligned is True
+        return (
+            self.mode is Alignment.STRICT and self.aligned is False and self.relaxed_aligned is True
+        )
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -102,35 +104,55 @@ class AlignmentCheck:
         }
 
 
-async def check_alignment(identifier: Identifier, domain: str, from_domain: str,
-                          mode: Alignment, orgs: OrgDomains) -> AlignmentCheck:
+async def check_alignment(
+    identifier: Identifier, domain: str, from_domain: str, mode: Alignment, orgs: OrgDomains
+) -> AlignmentCheck:
     """Align ``domain`` (``d=`` or the SPF domain) with ``from_domain`` in ``mode``."""
     domain = domain.lower().rstrip(".")
     from_domain = from_domain.lower().rstrip(".")
     own = await orgs.lookup(domain)
     author = await orgs.lookup(from_domain)
     label = "d=" + domain if identifier is Identifier.DKIM else domain
-    common = {"identifier": identifier, "domain": domain, "from_domain": from_domain,
-              "mode": mode, "org_domain": own.org_domain, "from_org_domain": author.org_domain}
+    common = {
+        "identifier": identifier,
+        "domain": domain,
+        "from_domain": from_domain,
+        "mode": mode,
+        "org_domain": own.org_domain,
+        "from_org_domain": author.org_domain,
+    }
     if domain == from_domain:
-        return AlignmentCheck(**common, aligned=True, relaxed_aligned=True,
-                              reason=f"{label} is the From domain")
+        return AlignmentCheck(
+            **common, aligned=True, relaxed_aligned=True, reason=f"{label} is the From domain"
+        )
     if own.org_domain is None or author.org_domain is None:
         failed = own.failed or author.failed
         what = f" ({failed.name} {failed.describe()})" if failed is not None else ""
-        return AlignmentCheck(**common, aligned=None if mode is Alignment.RELAXED else False,
-                              relaxed_aligned=None,
-                              reason=f"the Organizational Domain could not be determined{what}")
+        return AlignmentCheck(
+            **common,
+            aligned=None if mode is Alignment.RELAXED else False,
+            relaxed_aligned=None,
+            reason=f"the Organizational Domain could not be determined{what}",
+        )
     relaxed = own.org_domain == author.org_domain
-    orgs_text = (f"both have the Organizational Domain {own.org_domain}" if relaxed else
-                 f"Organizational Domains {own.org_domain} and {author.org_domain} differ")
+    orgs_text = (
+        f"both have the Organizational Domain {own.org_domain}"
+        if relaxed
+        else f"Organizational Domains {own.org_domain} and {author.org_domain} differ"
+    )
     how = f" ({own.method})"
     if mode is Alignment.STRICT:
         if relaxed:
-            reason = (f"{identifier.tag}=s needs exactly {from_domain}, not {domain}; "
-                      f"{orgs_text}{how}, so relaxed alignment would pass")
+            reason = (
+                f"{identifier.tag}=s needs exactly {from_domain}, not {domain}; "
+                f"{orgs_text}{how}, so relaxed alignment would pass"
+            )
         else:
             reason = f"{identifier.tag}=s needs exactly {from_domain}; {orgs_text}{how}"
         return AlignmentCheck(**common, aligned=False, relaxed_aligned=relaxed, reason=reason)
-    return AlignmentCheck(**common, aligned=relaxed, relaxed_aligned=relaxed,
-                          reason=f"{label} vs {from_domain}: {orgs_text}{how}")
+    return AlignmentCheck(
+        **common,
+        aligned=relaxed,
+        relaxed_aligned=relaxed,
+        reason=f"{label} vs {from_domain}: {orgs_text}{how}",
+    )

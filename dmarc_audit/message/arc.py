@@ -51,8 +51,12 @@ class ArcHop:
     def to_json(self) -> dict[str, object]:
         return {
             "instance": self.instance,
-            "seal": {"d": self.seal_domain, "s": self.seal_selector, "cv": self.cv,
-                     "valid": self.seal_valid},
+            "seal": {
+                "d": self.seal_domain,
+                "s": self.seal_selector,
+                "cv": self.cv,
+                "valid": self.seal_valid,
+            },
             "message_signature": {"d": self.signature_domain, "valid": self.signature_valid},
             "authserv_id": self.results.authserv_id if self.results else None,
             "results": _results_json(self.results),
@@ -62,8 +66,10 @@ class ArcHop:
 def _results_json(header: AuthResultsHeader | None) -> list[dict[str, object]]:
     if header is None:
         return []
-    return [{"method": r.method, "result": r.result, "properties": dict(r.properties)}
-            for r in header.results]
+    return [
+        {"method": r.method, "result": r.result, "properties": dict(r.properties)}
+        for r in header.results
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,17 +108,25 @@ def read_arc_sets(message: Message) -> tuple[ArcHop, ...]:
         seal = _tags(fields.get("arc-seal", ""))
         ams = _tags(fields.get("arc-message-signature", ""))
         aar = fields.get("arc-authentication-results")
-        hops.append(ArcHop(
-            instance=instance, seal_domain=seal.get("d"), seal_selector=seal.get("s"),
-            cv=seal.get("cv", "").lower() or None, signature_domain=ams.get("d"),
-            results=parse_authres(aar, arc=True) if aar is not None else None))
+        hops.append(
+            ArcHop(
+                instance=instance,
+                seal_domain=seal.get("d"),
+                seal_selector=seal.get("s"),
+                cv=seal.get("cv", "").lower() or None,
+                signature_domain=ams.get("d"),
+                results=parse_authres(aar, arc=True) if aar is not None else None,
+            )
+        )
     return tuple(hops)
 
 
 def _tags(text: str) -> dict[str, str]:
     try:
-        return {name: value.strip().lower() if name in ("d", "s", "cv") else value
-                for name, value in parse_tag_list(text)}
+        return {
+            name: value.strip().lower() if name in ("d", "s", "cv") else value
+            for name, value in parse_tag_list(text)
+        }
     except ValueError:
         return {}
 
@@ -132,10 +146,18 @@ async def verify_arc(resolver: Resolver, message: Message) -> ArcEvaluation:
         if data is None:
             merged.append(hop)
             continue
-        merged.append(ArcHop(hop.instance, hop.seal_domain, hop.seal_selector, hop.cv,
-                             hop.signature_domain, hop.results,
-                             seal_valid=bool(data.get("as-valid")),
-                             signature_valid=bool(data.get("ams-valid"))))
+        merged.append(
+            ArcHop(
+                hop.instance,
+                hop.seal_domain,
+                hop.seal_selector,
+                hop.cv,
+                hop.signature_domain,
+                hop.results,
+                seal_valid=bool(data.get("as-valid")),
+                signature_valid=bool(data.get("ams-valid")),
+            )
+        )
     status = ArcStatus.PASS if cv == b"pass" else ArcStatus.FAIL
     if status is ArcStatus.PASS:
         reason = f"the chain of {len(hops)} ARC set{'s' if len(hops) > 1 else ''} validates"

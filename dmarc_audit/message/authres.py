@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_SPECIALS = " \t\r\n;=()\""
+_SPECIALS = ' \t\r\n;=()"'
 _NEEDS_QUOTES = re.compile(r"[\s;()\"\\]")
 
 
@@ -89,22 +89,22 @@ class _Scanner:
             elif ch == ")":
                 depth -= 1
                 if depth == 0:
-                    return " ".join(self.text[start:self.pos - 1].split())
+                    return " ".join(self.text[start : self.pos - 1].split())
         return " ".join(self.text[start:].split())
 
     def word(self) -> str:
         start = self.pos
         while not self.at_end() and self.peek() not in _SPECIALS:
             self.pos += 1
-        return self.text[start:self.pos]
+        return self.text[start : self.pos]
 
     def value(self) -> str:
         if self.peek() == '"':
             return self._quoted()
         start = self.pos
-        while not self.at_end() and self.peek() not in " \t\r\n;()\"":
+        while not self.at_end() and self.peek() not in ' \t\r\n;()"':
             self.pos += 1
-        return self.text[start:self.pos]
+        return self.text[start : self.pos]
 
     def _quoted(self) -> str:
         out = []
@@ -138,8 +138,9 @@ class _Scanner:
                 self.pos += 1
 
 
-def parse_authres(text: str, *, arc: bool = False, field_index: int | None = None
-                  ) -> AuthResultsHeader:
+def parse_authres(
+    text: str, *, arc: bool = False, field_index: int | None = None
+) -> AuthResultsHeader:
     """Parse an Authentication-Results value (``arc=True``: an ARC-Authentication-Results)."""
     scan = _Scanner(text)
     problems: list[str] = []
@@ -169,8 +170,9 @@ def parse_authres(text: str, *, arc: bool = False, field_index: int | None = Non
         result = _resinfo(scan, problems)
         if result is not None:
             results.append(result)
-    return AuthResultsHeader(authserv_id, tuple(results), text, instance, field_index,
-                             tuple(problems))
+    return AuthResultsHeader(
+        authserv_id, tuple(results), text, instance, field_index, tuple(problems)
+    )
 
 
 def _instance(scan: _Scanner, problems: list[str]) -> int | None:
@@ -247,8 +249,9 @@ def format_result(result: AuthResult) -> str:
     return " ".join(parts)
 
 
-def format_authres(authserv_id: str, results: tuple[AuthResult, ...] | list[AuthResult], *,
-                   fold: bool = True) -> str:
+def format_authres(
+    authserv_id: str, results: tuple[AuthResult, ...] | list[AuthResult], *, fold: bool = True
+) -> str:
     """A complete ``Authentication-Results:`` header field (folded one result per line)."""
     if not results:
         return f"Authentication-Results: {authserv_id}; none"

@@ -42,14 +42,23 @@ class Comparison:
         return self.ours is not None and (self.theirs == "pass") != (self.ours == "pass")
 
     def to_json(self) -> dict[str, object]:
-        return {"authserv_id": self.authserv_id, "line": self.line, "receiver": self.receiver,
-                "method": self.method, "subject": self.subject, "theirs": self.theirs,
-                "ours": self.ours, "agree": self.agree, "pass_differs": self.pass_differs,
-                "note": self.note}
+        return {
+            "authserv_id": self.authserv_id,
+            "line": self.line,
+            "receiver": self.receiver,
+            "method": self.method,
+            "subject": self.subject,
+            "theirs": self.theirs,
+            "ours": self.ours,
+            "agree": self.agree,
+            "pass_differs": self.pass_differs,
+            "note": self.note,
+        }
 
 
-def compare_results(message: Message, ours: Sequence[AuthResult],
-                    receiver_limit: int | None) -> tuple[Comparison, ...]:
+def compare_results(
+    message: Message, ours: Sequence[AuthResult], receiver_limit: int | None
+) -> tuple[Comparison, ...]:
     """Every dkim/spf/dmarc/arc result in the message's Authentication-Results, with ours."""
     found = []
     for field in message.all("authentication-results"):
@@ -60,19 +69,31 @@ def compare_results(message: Message, ours: Sequence[AuthResult],
                 continue
             mine, note = _match(theirs, ours)
             if not receiver:
-                note = (note + "; " if note else "") + "written by an earlier hop about its " \
-                    "own connection"
-            found.append(Comparison(header.authserv_id, field.line, receiver, theirs.method,
-                                    _subject(theirs), theirs.result,
-                                    mine.result if mine is not None else None, note))
+                note = (
+                    note + "; " if note else ""
+                ) + "written by an earlier hop about its own connection"
+            found.append(
+                Comparison(
+                    header.authserv_id,
+                    field.line,
+                    receiver,
+                    theirs.method,
+                    _subject(theirs),
+                    theirs.result,
+                    mine.result if mine is not None else None,
+                    note,
+                )
+            )
     return tuple(found)
 
 
 def _subject(result: AuthResult) -> str:
-    keys = {"dkim": ("header.d", "header.i", "header.s"),
-            "spf": ("smtp.mailfrom", "smtp.helo"),
-            "dmarc": ("header.from",),
-            "arc": ("header.oldest-pass", "smtp.remote-ip")}[result.method]
+    keys = {
+        "dkim": ("header.d", "header.i", "header.s"),
+        "spf": ("smtp.mailfrom", "smtp.helo"),
+        "dmarc": ("header.from",),
+        "arc": ("header.oldest-pass", "smtp.remote-ip"),
+    }[result.method]
     return " ".join(f"{k}={result.prop(k)}" for k in keys if result.prop(k))
 
 
@@ -91,8 +112,9 @@ def _match(theirs: AuthResult, ours: Sequence[AuthResult]) -> tuple[AuthResult |
     selector = (theirs.prop("header.s") or "").lower()
     candidates = [r for r in same if _dkim_domain(r) == domain]
     if selector:
-        candidates = [r for r in candidates if (r.prop("header.s") or "").lower() == selector] \
-            or candidates
+        candidates = [
+            r for r in candidates if (r.prop("header.s") or "").lower() == selector
+        ] or candidates
     if not candidates:
         return None, "no signature with this domain in the message now"
     return candidates[0], ""

@@ -26,10 +26,22 @@ from dataclasses import dataclass
 from dmarc_audit.message.authres import parse_authres
 from dmarc_audit.message.parse import HeaderField, Message
 
-_INTERNAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-    "172.16.0.0/12", "192.168.0.0/16", "::1/128", "::/128", "fc00::/7", "fe80::/10",
-))
+_INTERNAL_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "::1/128",
+        "::/128",
+        "fc00::/7",
+        "fe80::/10",
+    )
+)
 _IP_LITERAL = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]")
 _BARE_IP = re.compile(r"(?<![\w.:])(\d{1,3}(?:\.\d{1,3}){3})(?![\w.])")
 _HELO_IN_COMMENT = re.compile(r"\bhelo=([^\s)\]]+)", re.IGNORECASE)
@@ -117,8 +129,7 @@ def valid_ip(text: str) -> str | None:
 
 def received_hops(message: Message) -> tuple[ReceivedHop, ...]:
     """Every Received field, topmost first, with its from-clause read."""
-    return tuple(_hop(position, field)
-                 for position, field in enumerate(message.all("received")))
+    return tuple(_hop(position, field) for position, field in enumerate(message.all("received")))
 
 
 def _hop(position: int, field: HeaderField) -> ReceivedHop:
@@ -147,9 +158,15 @@ def _hop(position: int, field: HeaderField) -> ReceivedHop:
     by_words = clauses.get("by", "").split()
     if from_host and from_host.startswith("["):
         from_host = None
-    return ReceivedHop(position, field, from_host, reverse, ip,
-                       by_words[0] if by_words else None,
-                       helo.group(1) if helo else None)
+    return ReceivedHop(
+        position,
+        field,
+        from_host,
+        reverse,
+        ip,
+        by_words[0] if by_words else None,
+        helo.group(1) if helo else None,
+    )
 
 
 def _clauses(text: str) -> dict[str, str]:
@@ -167,8 +184,11 @@ def _clauses(text: str) -> dict[str, str]:
             depth = max(depth - 1, 0)
         elif depth == 0 and (index == 0 or text[index - 1] in " \t"):
             word = re.match(r"[A-Za-z]+", text[index:])
-            if word and word.group(0).lower() in _CLAUSES and \
-                    text[index + len(word.group(0)):index + len(word.group(0)) + 1] in (" ", "\t"):
+            if (
+                word
+                and word.group(0).lower() in _CLAUSES
+                and text[index + len(word.group(0)) : index + len(word.group(0)) + 1] in (" ", "\t")
+            ):
                 if current is not None:
                     clauses.setdefault(current, text[start:index].strip())
                 current = word.group(0).lower()
@@ -186,8 +206,7 @@ def entry_hop(hops: tuple[ReceivedHop, ...]) -> ReceivedHop | None:
     receiver = next((h.by_host for h in hops if h.by_host), None)
     outside = [h for h in hops if h.ip is not None and not h.internal]
     for hop in outside:
-        if not any(same_organisation(name, receiver)
-                   for name in (hop.from_host, hop.reverse_name)):
+        if not any(same_organisation(name, receiver) for name in (hop.from_host, hop.reverse_name)):
             return hop
     return outside[0] if outside else None
 
@@ -207,8 +226,13 @@ def same_organisation(name: str | None, other: str | None) -> bool:
         return False
 
 
-def connection_facts(message: Message, *, ip: str | None = None, helo: str | None = None,
-                     mail_from: str | None = None) -> Connection:
+def connection_facts(
+    message: Message,
+    *,
+    ip: str | None = None,
+    helo: str | None = None,
+    mail_from: str | None = None,
+) -> Connection:
     """Work out the client IP, HELO and MAIL FROM, preferring the given values."""
     hops = received_hops(message)
     entry = entry_hop(hops)
@@ -217,16 +241,26 @@ def connection_facts(message: Message, *, ip: str | None = None, helo: str | Non
     candidates = _from_received_spf(spf_fields) + _from_authres(ar_fields)
     notes: list[str] = []
     facts = {}
-    for name, given, flag in (("ip", ip, "--ip"), ("helo", helo, "--helo"),
-                              ("mail_from", mail_from, "--mail-from")):
+    for name, given, flag in (
+        ("ip", ip, "--ip"),
+        ("helo", helo, "--helo"),
+        ("mail_from", mail_from, "--mail-from"),
+    ):
         if given is not None:
             facts[name] = Fact(given.strip(), flag)
             continue
         facts[name] = _pick(name, message, candidates, entry)
-    if facts["ip"] is not None and entry is not None and entry.ip and \
-            facts["ip"].value != entry.ip and facts["ip"].source != "--ip":
-        notes.append(f"{facts['ip'].source} says {facts['ip'].value}, but the entry "
-                     f"{entry.describe()} shows {entry.ip}")
+    if (
+        facts["ip"] is not None
+        and entry is not None
+        and entry.ip
+        and facts["ip"].value != entry.ip
+        and facts["ip"].source != "--ip"
+    ):
+        notes.append(
+            f"{facts['ip'].source} says {facts['ip'].value}, but the entry "
+            f"{entry.describe()} shows {entry.ip}"
+        )
     return Connection(facts["ip"], facts["helo"], facts["mail_from"], entry, hops, tuple(notes))
 
 
@@ -244,12 +278,14 @@ def _receivers(field: HeaderField, entry: ReceivedHop | None) -> bool:
         pairs = {k.lower(): v.strip('"') for k, v in _KEY_VALUE.findall(field.text)}
         comment = re.search(r"\(([^():\s]+):", field.text)
         writer = pairs.get("receiver") or (comment.group(1) if comment else "")
-    return bool(writer) and (writer.lower() == (entry.by_host or "").lower()
-                             or same_organisation(writer, entry.by_host))
+    return bool(writer) and (
+        writer.lower() == (entry.by_host or "").lower() or same_organisation(writer, entry.by_host)
+    )
 
 
-def _pick(name: str, message: Message, candidates: list[tuple[str, Fact]],
-          entry: ReceivedHop | None) -> Fact | None:
+def _pick(
+    name: str, message: Message, candidates: list[tuple[str, Fact]], entry: ReceivedHop | None
+) -> Fact | None:
     if name == "mail_from":
         return_path = message.first("return-path")
         if return_path is not None:
@@ -270,7 +306,7 @@ def _pick(name: str, message: Message, candidates: list[tuple[str, Fact]],
 def _strip_angle(text: str) -> str:
     text = text.strip()
     if text.startswith("<") and ">" in text:
-        text = text[1:text.index(">")]
+        text = text[1 : text.index(">")]
     return text.strip()
 
 
@@ -285,8 +321,9 @@ def _from_received_spf(fields: list[HeaderField]) -> list[tuple[str, Fact]]:
         if pairs.get("helo"):
             found.append(("helo", Fact(pairs["helo"], f"{where} helo")))
         if "envelope-from" in pairs:
-            found.append(("mail_from", Fact(_strip_angle(pairs["envelope-from"]),
-                                            f"{where} envelope-from")))
+            found.append(
+                ("mail_from", Fact(_strip_angle(pairs["envelope-from"]), f"{where} envelope-from"))
+            )
     return found
 
 
@@ -305,6 +342,5 @@ def _from_authres(fields: list[HeaderField]) -> list[tuple[str, Fact]]:
                 found.append(("helo", Fact(helo, f"{where} smtp.helo")))
             mailfrom = result.prop("smtp.mailfrom")
             if mailfrom is not None and result.method == "spf":
-                found.append(("mail_from", Fact(_strip_angle(mailfrom),
-                                                f"{where} smtp.mailfrom")))
+                found.append(("mail_from", Fact(_strip_angle(mailfrom), f"{where} smtp.mailfrom")))
     return found

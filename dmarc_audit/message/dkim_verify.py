@@ -24,8 +24,11 @@ from dmarc_audit.dns.types import Resolver
 from dmarc_audit.message.parse import HeaderField, Message
 from dmarc_audit.records.dkim_key import DkimKey, KeyType, parse_tag_list
 
-ALGORITHMS = {"rsa-sha256": ("rsa", "sha256"), "rsa-sha1": ("rsa", "sha1"),
-              "ed25519-sha256": ("ed25519", "sha256")}
+ALGORITHMS = {
+    "rsa-sha256": ("rsa", "sha256"),
+    "rsa-sha1": ("rsa", "sha1"),
+    "ed25519-sha256": ("ed25519", "sha256"),
+}
 REQUIRED_TAGS = ("v", "a", "b", "bh", "d", "h", "s")
 FUTURE_SLOP = 36000
 """Seconds a ``t=`` may lie in the future (clock skew), as dkimpy allows."""
@@ -176,22 +179,30 @@ def read_signature(index: int, field_: HeaderField) -> tuple[DkimSignature, str 
         problem = str(exc)
     domain = values.get("d")
     signature = DkimSignature(
-        index=index, field=field_, tags=tags,
+        index=index,
+        field=field_,
+        tags=tags,
         domain=domain.strip().lower().rstrip(".") if domain else None,
         selector=values.get("s", "").strip().lower() or None,
         algorithm=values.get("a", "").strip().lower() or None,
         canonicalization=values.get("c", "simple/simple").strip(),
         identity=re.sub(r"\s+", "", values["i"]) if "i" in values else None,
-        body_length=body_length, signed_headers=tuple(
-            h.strip().lower() for h in re.split(r"\s*:\s*", values.get("h", "").strip())
-            if h.strip()),
-        timestamp=timestamp, expires=expires)
+        body_length=body_length,
+        signed_headers=tuple(
+            h.strip().lower()
+            for h in re.split(r"\s*:\s*", values.get("h", "").strip())
+            if h.strip()
+        ),
+        timestamp=timestamp,
+        expires=expires,
+    )
     return signature, problem
 
 
 def _empty(index: int, field_: HeaderField) -> DkimSignature:
-    return DkimSignature(index, field_, (), None, None, None, "simple/simple", None, None, (),
-                         None, None)
+    return DkimSignature(
+        index, field_, (), None, None, None, "simple/simple", None, None, (), None, None
+    )
 
 
 def _number(values: dict[str, str], tag: str) -> int | None:
@@ -203,17 +214,20 @@ def _number(values: dict[str, str], tag: str) -> int | None:
     return int(text)
 
 
-async def verify_all(resolver: Resolver, message: Message,
-                     options: VerifyOptions | None = None) -> tuple[DkimVerification, ...]:
+async def verify_all(
+    resolver: Resolver, message: Message, options: VerifyOptions | None = None
+) -> tuple[DkimVerification, ...]:
     """Verify every DKIM-Signature, topmost first."""
     options = options or VerifyOptions()
     fields = message.all("dkim-signature")
-    return tuple([await verify_signature(resolver, message, index, options)
-                  for index in range(len(fields))])
+    return tuple(
+        [await verify_signature(resolver, message, index, options) for index in range(len(fields))]
+    )
 
 
-async def verify_signature(resolver: Resolver, message: Message, index: int,
-                           options: VerifyOptions | None = None) -> DkimVerification:
+async def verify_signature(
+    resolver: Resolver, message: Message, index: int, options: VerifyOptions | None = None
+) -> DkimVerification:
     """Verify the ``index``-th DKIM-Signature (0 = topmost)."""
     options = options or VerifyOptions()
     signature, problem = read_signature(index, message.all("dkim-signature")[index])
@@ -232,12 +246,18 @@ async def verify_signature(resolver: Resolver, message: Message, index: int,
         return DkimVerification(signature, fail.reason, fail.detail, **common)
     loop = asyncio.get_running_loop()
     valid, reason, detail = await asyncio.to_thread(
-        _crypto, message.raw, index, SyncBridge(resolver, loop), options)
-    if reason is DkimReason.VERIFIED and signature.algorithm == "rsa-sha1" and \
-            not options.allow_sha1:
+        _crypto, message.raw, index, SyncBridge(resolver, loop), options
+    )
+    if (
+        reason is DkimReason.VERIFIED
+        and signature.algorithm == "rsa-sha1"
+        and not options.allow_sha1
+    ):
         reason = DkimReason.SHA1
-        detail = ("the signature is cryptographically valid, but a=rsa-sha1 must not be "
-                  "accepted (RFC 8301 §3.1)")
+        detail = (
+            "the signature is cryptographically valid, but a=rsa-sha1 must not be "
+            "accepted (RFC 8301 §3.1)"
+        )
     elif reason is DkimReason.VERIFIED:
         bits = f"{key.key_bits}-bit " if key.key_bits else ""
         detail = f"signature verified with the {bits}{key.key_type} key at {key_name}"
@@ -251,13 +271,18 @@ def _check_tags(sig: DkimSignature, problem: str | None) -> None:
     values = dict(sig.tags)
     missing = [tag for tag in REQUIRED_TAGS if tag not in values]
     if missing:
-        raise _Fail(DkimReason.SYNTAX, f"required tag{'s' if len(missing) > 1 else ''} "
-                    f"{', '.join(t + '=' for t in missing)} missing (RFC 6376 §6.1.1)")
+        raise _Fail(
+            DkimReason.SYNTAX,
+            f"required tag{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(t + '=' for t in missing)} missing (RFC 6376 §6.1.1)",
+        )
     if values["v"].strip() != "1":
         raise _Fail(DkimReason.SYNTAX, f"v={values['v'].strip()} is not 1")
     if sig.algorithm not in ALGORITHMS:
-        raise _Fail(DkimReason.SYNTAX, f"a={sig.algorithm}: unsupported algorithm "
-                    "(rsa-sha256, ed25519-sha256)")
+        raise _Fail(
+            DkimReason.SYNTAX,
+            f"a={sig.algorithm}: unsupported algorithm (rsa-sha256, ed25519-sha256)",
+        )
     domain = sig.domain or ""
     labels = domain.split(".")
     if len(labels) < 2 or not all(_LDH_LABEL.match(label) for label in labels):
@@ -268,21 +293,31 @@ def _check_tags(sig: DkimSignature, problem: str | None) -> None:
     if sig.identity is not None:
         i_domain = sig.identity.rpartition("@")[2].lower().rstrip(".")
         if "@" not in sig.identity or not (i_domain == domain or i_domain.endswith("." + domain)):
-            raise _Fail(DkimReason.SYNTAX, f"i={sig.identity} is not in d={domain} or one of "
-                        "its subdomains (RFC 6376 §3.5)")
+            raise _Fail(
+                DkimReason.SYNTAX,
+                f"i={sig.identity} is not in d={domain} or one of its subdomains (RFC 6376 §3.5)",
+            )
     if "from" not in sig.signed_headers:
-        raise _Fail(DkimReason.FROM_NOT_SIGNED, "h= does not list From; the signature must "
-                    "cover the From header field (RFC 6376 §5.4, §6.1.1)")
+        raise _Fail(
+            DkimReason.FROM_NOT_SIGNED,
+            "h= does not list From; the signature must "
+            "cover the From header field (RFC 6376 §5.4, §6.1.1)",
+        )
     now = int(time.time())
     if sig.expires is not None:
         if sig.timestamp is not None and sig.expires < sig.timestamp:
             raise _Fail(DkimReason.SYNTAX, f"x={sig.expires} is before t={sig.timestamp}")
         if sig.expires < now:
-            raise _Fail(DkimReason.EXPIRED, f"the signature expired at {_utc(sig.expires)} "
-                        f"(x={sig.expires}); verifiers ignore it (RFC 6376 §3.5)")
+            raise _Fail(
+                DkimReason.EXPIRED,
+                f"the signature expired at {_utc(sig.expires)} "
+                f"(x={sig.expires}); verifiers ignore it (RFC 6376 §3.5)",
+            )
     if sig.timestamp is not None and sig.timestamp > now + FUTURE_SLOP:
-        raise _Fail(DkimReason.FUTURE_TIMESTAMP, f"t={sig.timestamp} ({_utc(sig.timestamp)}) "
-                    "lies in the future")
+        raise _Fail(
+            DkimReason.FUTURE_TIMESTAMP,
+            f"t={sig.timestamp} ({_utc(sig.timestamp)}) lies in the future",
+        )
 
 
 def _utc(seconds: int) -> str:
@@ -293,45 +328,65 @@ def _check_key(sig: DkimSignature, lookup: SelectorResult, options: VerifyOption
     """RFC 6376 §6.1.2: find the key and check it may verify this signature."""
     name = lookup.name
     if lookup.status is SelectorStatus.UNKNOWN:
-        raise _Fail(DkimReason.KEY_LOOKUP_FAILED, f"the key lookup {name} TXT failed "
-                    f"({lookup.outcome.value}{': ' + lookup.detail if lookup.detail else ''})")
+        raise _Fail(
+            DkimReason.KEY_LOOKUP_FAILED,
+            f"the key lookup {name} TXT failed "
+            f"({lookup.outcome.value}{': ' + lookup.detail if lookup.detail else ''})",
+        )
     if lookup.status is SelectorStatus.DANGLING_CNAME:
         chain = " → ".join(lookup.cname_chain)
-        raise _Fail(DkimReason.KEY_NOT_FOUND, f"no key: {chain} is a CNAME to a name that "
-                    "does not exist")
+        raise _Fail(
+            DkimReason.KEY_NOT_FOUND, f"no key: {chain} is a CNAME to a name that does not exist"
+        )
     key = lookup.key
     if lookup.status is SelectorStatus.MISSING or key is None:
-        raise _Fail(DkimReason.KEY_NOT_FOUND, f"no key record at {name} "
-                    f"({lookup.outcome.value.upper()})")
+        raise _Fail(
+            DkimReason.KEY_NOT_FOUND, f"no key record at {name} ({lookup.outcome.value.upper()})"
+        )
     if not key.valid:
-        raise _Fail(DkimReason.KEY_INVALID, f"the key record at {name} is invalid: "
-                    f"{_problem(key, 'dkim.key-invalid')}")
+        raise _Fail(
+            DkimReason.KEY_INVALID,
+            f"the key record at {name} is invalid: {_problem(key, 'dkim.key-invalid')}",
+        )
     if key.revoked:
         raise _Fail(DkimReason.KEY_REVOKED, f"the key at {name} is revoked (empty p=)")
     if key.problem("dkim.unknown-key-type") is not None:
         raise _Fail(DkimReason.KEY_UNKNOWN_TYPE, _problem(key, "dkim.unknown-key-type"))
     if key.problem("dkim.key-invalid") is not None:
-        raise _Fail(DkimReason.KEY_INVALID, f"the key record at {name} is invalid: "
-                    f"{_problem(key, 'dkim.key-invalid')}")
+        raise _Fail(
+            DkimReason.KEY_INVALID,
+            f"the key record at {name} is invalid: {_problem(key, 'dkim.key-invalid')}",
+        )
     key_type, hash_name = ALGORITHMS[sig.algorithm or ""]
     if key.key_type != key_type:
-        raise _Fail(DkimReason.KEY_TYPE_MISMATCH, f"a={sig.algorithm} needs a {key_type} key, "
-                    f"but {name} holds a {key.key_type} key (RFC 6376 §6.1.2)")
+        raise _Fail(
+            DkimReason.KEY_TYPE_MISMATCH,
+            f"a={sig.algorithm} needs a {key_type} key, "
+            f"but {name} holds a {key.key_type} key (RFC 6376 §6.1.2)",
+        )
     _check_services(key, name, options)
     if key.hash_algorithms is not None and hash_name not in key.hash_algorithms:
-        raise _Fail(DkimReason.KEY_HASH_NOT_ALLOWED, f"the key's h={':'.join(key.hash_algorithms)}"
-                    f" does not allow {hash_name}, which a={sig.algorithm} uses "
-                    "(RFC 6376 §6.1.2 step 6)")
+        raise _Fail(
+            DkimReason.KEY_HASH_NOT_ALLOWED,
+            f"the key's h={':'.join(key.hash_algorithms)}"
+            f" does not allow {hash_name}, which a={sig.algorithm} uses "
+            "(RFC 6376 §6.1.2 step 6)",
+        )
     if key.strict_identity and sig.identity is not None:
         i_domain = sig.identity.rpartition("@")[2].lower().rstrip(".")
         if i_domain != sig.domain:
-            raise _Fail(DkimReason.KEY_STRICT_IDENTITY, f"the key has t=s, so i= must use "
-                        f"exactly d={sig.domain}, not {i_domain} (RFC 6376 §3.6.1)")
-    if key.kind is KeyType.RSA and key.key_bits is not None and \
-            key.key_bits < options.min_rsa_bits:
-        raise _Fail(DkimReason.KEY_TOO_SHORT, f"the {key.key_bits}-bit RSA key at {name} is "
-                    f"shorter than {options.min_rsa_bits} bits; verifiers must not accept it "
-                    "(RFC 8301 §3.2)")
+            raise _Fail(
+                DkimReason.KEY_STRICT_IDENTITY,
+                f"the key has t=s, so i= must use "
+                f"exactly d={sig.domain}, not {i_domain} (RFC 6376 §3.6.1)",
+            )
+    if key.kind is KeyType.RSA and key.key_bits is not None and key.key_bits < options.min_rsa_bits:
+        raise _Fail(
+            DkimReason.KEY_TOO_SHORT,
+            f"the {key.key_bits}-bit RSA key at {name} is "
+            f"shorter than {options.min_rsa_bits} bits; verifiers must not accept it "
+            "(RFC 8301 §3.2)",
+        )
     return key
 
 
@@ -340,8 +395,10 @@ def _check_services(key: DkimKey, name: str, options: VerifyOptions) -> None:
         return
     if options.tlsrpt and "tlsrpt" in key.services:
         return
-    raise _Fail(DkimReason.KEY_NOT_FOR_EMAIL, f"the key at {name} has "
-                f"s={':'.join(key.services)}: it may not verify e-mail signatures")
+    raise _Fail(
+        DkimReason.KEY_NOT_FOR_EMAIL,
+        f"the key at {name} has s={':'.join(key.services)}: it may not verify e-mail signatures",
+    )
 
 
 def _problem(key: DkimKey, check_id: str) -> str:
@@ -349,30 +406,42 @@ def _problem(key: DkimKey, check_id: str) -> str:
     return found.message if found is not None else check_id
 
 
-def _crypto(raw: bytes, index: int, bridge: SyncBridge,
-            options: VerifyOptions) -> tuple[bool | None, DkimReason, str]:
+def _crypto(
+    raw: bytes, index: int, bridge: SyncBridge, options: VerifyOptions
+) -> tuple[bool | None, DkimReason, str]:
     """dkimpy's verification (canonicalisation, body hash, signature); runs in a thread."""
     import dkim
 
     verifier = None
     try:
-        verifier = dkim.DKIM(raw, logger=quiet_logger(), minkey=options.min_rsa_bits,
-                             tlsrpt=options.tlsrpt)
+        verifier = dkim.DKIM(
+            raw, logger=quiet_logger(), minkey=options.min_rsa_bits, tlsrpt=options.tlsrpt
+        )
         valid = verifier.verify(index, dnsfunc=key_text_function(bridge))
     except dkim.DKIMException as exc:
         text = str(exc)
         if "body hash mismatch" in text:
-            return False, DkimReason.BODY_HASH_MISMATCH, (
-                "body hash mismatch: the body was changed after signing "
-                f"(the signature's bh= does not match the body{_l_note(verifier)})")
+            return (
+                False,
+                DkimReason.BODY_HASH_MISMATCH,
+                (
+                    "body hash mismatch: the body was changed after signing "
+                    f"(the signature's bh= does not match the body{_l_note(verifier)})"
+                ),
+            )
         if isinstance(exc, dkim.KeyFormatError):
             return None, DkimReason.KEY_INVALID, f"the key cannot be used: {text}"
         return None, DkimReason.SYNTAX, f"the verifier rejected the signature: {text}"
     if valid:
         return True, DkimReason.VERIFIED, "signature verified"
-    return False, DkimReason.SIGNATURE_MISMATCH, (
-        "signature mismatch: the body hash matches, but b= does not verify over the signed "
-        "header fields (a signed header was changed or added, or the key does not match)")
+    return (
+        False,
+        DkimReason.SIGNATURE_MISMATCH,
+        (
+            "signature mismatch: the body hash matches, but b= does not verify over the signed "
+            "header fields (a signed header was changed or added, or the key does not match)"
+        ),
+    )
 
 
 @cache

@@ -14,11 +14,27 @@ from email.utils import getaddresses
 from enum import Enum
 
 _FIELD_NAME = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:")
-_MESSAGE_FIELDS = frozenset({
-    "from", "date", "received", "subject", "message-id", "to", "cc", "sender",
-    "return-path", "dkim-signature", "mime-version", "reply-to", "delivered-to",
-    "authentication-results", "arc-seal", "received-spf", "list-id",
-})
+_MESSAGE_FIELDS = frozenset(
+    {
+        "from",
+        "date",
+        "received",
+        "subject",
+        "message-id",
+        "to",
+        "cc",
+        "sender",
+        "return-path",
+        "dkim-signature",
+        "mime-version",
+        "reply-to",
+        "delivered-to",
+        "authentication-results",
+        "arc-seal",
+        "received-spf",
+        "list-id",
+    }
+)
 _WSP = b" \t"
 
 
@@ -89,8 +105,9 @@ def parse_message(data: bytes) -> Message:
         raise NotAMessage("the input contains NUL bytes: binary data, not a message")
     headers, body = _split_fields(data)
     if not any(h.key in _MESSAGE_FIELDS for h in headers):
-        raise NotAMessage("no message header fields (From, Date, Received, Subject, ...) "
-                          "were found")
+        raise NotAMessage(
+            "no message header fields (From, Date, Received, Subject, ...) were found"
+        )
     return Message(raw=data, headers=tuple(headers), body=body, notes=tuple(notes))
 
 
@@ -111,10 +128,11 @@ def _split_fields(data: bytes) -> tuple[list[HeaderField], bytes]:
         match = _FIELD_NAME.match(stripped)
         if match is None:
             what = "the first line" if number == 1 else f"line {number}"
-            raise NotAMessage(f"{what} is neither a header field nor a continuation "
-                              f"({_preview(stripped)})")
+            raise NotAMessage(
+                f"{what} is neither a header field nor a continuation ({_preview(stripped)})"
+            )
         name = match.group(1).decode("ascii")
-        fields.append((name, [line[match.end():]], number))
+        fields.append((name, [line[match.end() :]], number))
     if not fields:
         raise NotAMessage("the input has no header section")
     headers = []
@@ -179,21 +197,41 @@ def from_info(message: Message) -> FromInfo:
     authors = tuple(author for field in fields for author in _authors(field.text))
     domains = sorted({a.domain for a in authors if a.domain})
     if not fields:
-        return FromInfo(FromStatus.MISSING, None, (), 0,
-                        "the message has no From header field, so there is no Author Domain")
+        return FromInfo(
+            FromStatus.MISSING,
+            None,
+            (),
+            0,
+            "the message has no From header field, so there is no Author Domain",
+        )
     if len(fields) > 1:
         listed = ", ".join(a.address for a in authors) or "nothing readable"
-        return FromInfo(FromStatus.MULTIPLE_FIELDS, None, authors, len(fields),
-                        f"the message has {len(fields)} From header fields ({listed}); "
-                        "RFC 5322 allows one, and receivers reject such messages")
+        return FromInfo(
+            FromStatus.MULTIPLE_FIELDS,
+            None,
+            authors,
+            len(fields),
+            f"the message has {len(fields)} From header fields ({listed}); "
+            "RFC 5322 allows one, and receivers reject such messages",
+        )
     if len(domains) > 1:
-        return FromInfo(FromStatus.MULTIPLE_DOMAINS, None, authors, 1,
-                        f"From lists addresses in {len(domains)} domains "
-                        f"({', '.join(domains)}); DMARC needs a single Author Domain")
+        return FromInfo(
+            FromStatus.MULTIPLE_DOMAINS,
+            None,
+            authors,
+            1,
+            f"From lists addresses in {len(domains)} domains "
+            f"({', '.join(domains)}); DMARC needs a single Author Domain",
+        )
     if not domains:
         shown = fields[0].text or "(empty)"
-        return FromInfo(FromStatus.NO_DOMAIN, None, authors, 1,
-                        f"no address with a valid domain in From: {shown}")
+        return FromInfo(
+            FromStatus.NO_DOMAIN,
+            None,
+            authors,
+            1,
+            f"no address with a valid domain in From: {shown}",
+        )
     domain = domains[0]
     if len(authors) > 1:
         reason = f"From lists {len(authors)} addresses, all in {domain}"

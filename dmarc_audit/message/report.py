@@ -98,8 +98,7 @@ class ArcOverride:
     evidence: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
-        return {"possible": self.possible, "reason": self.reason,
-                "evidence": list(self.evidence)}
+        return {"possible": self.possible, "reason": self.reason, "evidence": list(self.evidence)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +153,10 @@ class DmarcEvaluation:
             "adkim": _mode(self.adkim),
             "aspf": _mode(self.aspf),
             "aligned_pass": list(self.aligned_pass),
-            "alignment": {"dkim": [c.to_json() for c in self.dkim],
-                          "spf": self.spf.to_json() if self.spf else None},
+            "alignment": {
+                "dkim": [c.to_json() for c in self.dkim],
+                "spf": self.spf.to_json() if self.spf else None,
+            },
             "disposition": self.disposition,
             "disposition_reason": self.disposition_reason,
             "arc_override": self.override.to_json() if self.override else None,
@@ -231,8 +232,9 @@ class MessageReport:
             },
             "bulk": self.bulk.to_json(),
             "authentication_results": self.authentication_results(fold=False),
-            "comparisons": ([c.to_json() for c in self.comparisons]
-                            if self.comparisons is not None else None),
+            "comparisons": (
+                [c.to_json() for c in self.comparisons] if self.comparisons is not None else None
+            ),
             "findings": [f.to_json() for f in self.findings],
         }
 
@@ -245,8 +247,10 @@ class MessageReport:
                 "status": info.status.value,
                 "domain": info.domain,
                 "fields": info.fields,
-                "addresses": [{"display": a.display, "address": a.address, "domain": a.domain}
-                              for a in info.authors],
+                "addresses": [
+                    {"display": a.display, "address": a.address, "domain": a.domain}
+                    for a in info.authors
+                ],
                 "reason": info.reason,
             },
             "subject": first.text if first else None,
@@ -288,7 +292,9 @@ def _dkim_json(v: DkimVerification) -> dict[str, object]:
         "result": v.result.value,
         "reason": v.reason.value,
         "detail": v.detail,
-        "key": None if v.lookup is None else {
+        "key": None
+        if v.lookup is None
+        else {
             "name": v.lookup.name,
             "status": v.lookup.status.value,
             "type": key.key_type if key else None,

@@ -17,10 +17,25 @@ from dmarc_audit.message.dkim_verify import DkimVerification
 from dmarc_audit.message.parse import Message
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
-_ESP_PREFIXES = ("x-mailgun-", "x-sg-", "x-ses-", "x-mc-", "x-mailchimp-", "x-campaign",
-                 "x-csa-complaints", "x-msys-api", "x-pm-message-id", "x-mandrill-",
-                 "x-mailin-", "x-sib-", "x-marketo-", "x-klaviyo-", "x-hs-", "x-emarsys-",
-                 "feedback-id")
+_ESP_PREFIXES = (
+    "x-mailgun-",
+    "x-sg-",
+    "x-ses-",
+    "x-mc-",
+    "x-mailchimp-",
+    "x-campaign",
+    "x-csa-complaints",
+    "x-msys-api",
+    "x-pm-message-id",
+    "x-mandrill-",
+    "x-mailin-",
+    "x-sib-",
+    "x-marketo-",
+    "x-klaviyo-",
+    "x-hs-",
+    "x-emarsys-",
+    "feedback-id",
+)
 _URI = re.compile(r"<([^>]*)>")
 
 
@@ -91,18 +106,23 @@ def check_bulk(message: Message, dkim: Sequence[DkimVerification]) -> BulkCheck:
     text = header.text if header is not None else None
     uris = tuple(u.strip() for u in _URI.findall(text or ""))
     post = post_header.text if post_header is not None else None
-    signed_by = tuple(dict.fromkeys(
-        v.domain or "" for v in dkim
-        if v.passed and {"list-unsubscribe", "list-unsubscribe-post"} <=
-        set(v.signature.signed_headers)))
+    signed_by = tuple(
+        dict.fromkeys(
+            v.domain or ""
+            for v in dkim
+            if v.passed
+            and {"list-unsubscribe", "list-unsubscribe-post"} <= set(v.signature.signed_headers)
+        )
+    )
     problems: list[str] = []
     if markers:
         problems = _problems(text, uris, post, signed_by)
     return BulkCheck(bool(markers), markers, text, uris, post, signed_by, tuple(problems))
 
 
-def _problems(text: str | None, uris: tuple[str, ...], post: str | None,
-              signed_by: tuple[str, ...]) -> list[str]:
+def _problems(
+    text: str | None, uris: tuple[str, ...], post: str | None, signed_by: tuple[str, ...]
+) -> list[str]:
     problems = []
     if text is None:
         problems.append("no List-Unsubscribe header field")
@@ -114,6 +134,8 @@ def _problems(text: str | None, uris: tuple[str, ...], post: str | None,
     elif ONE_CLICK.lower() not in _tokens(post):
         problems.append(f"List-Unsubscribe-Post is {post!r}, not {ONE_CLICK!r}")
     if text is not None and post is not None and not signed_by:
-        problems.append("no valid DKIM signature covers both List-Unsubscribe and "
-                        "List-Unsubscribe-Post (RFC 8058 §4)")
+        problems.append(
+            "no valid DKIM signature covers both List-Unsubscribe and "
+            "List-Unsubscribe-Post (RFC 8058 §4)"
+        )
     return problems

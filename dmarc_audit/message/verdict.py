@@ -56,16 +56,17 @@ class MessageOptions:
     verify: VerifyOptions = field(default_factory=VerifyOptions)
 
 
-async def analyze_message(resolver: Resolver, message: Message,
-                          options: MessageOptions | None = None,
-                          source: str = "-") -> MessageReport:
+async def analyze_message(
+    resolver: Resolver, message: Message, options: MessageOptions | None = None, source: str = "-"
+) -> MessageReport:
     """Analyse ``message`` and return the full report (findings included)."""
     from dmarc_audit.message.rules import message_findings
 
     options = options or MessageOptions()
     author = from_info(message)
-    connection = connection_facts(message, ip=options.ip, helo=options.helo,
-                                  mail_from=options.mail_from)
+    connection = connection_facts(
+        message, ip=options.ip, helo=options.helo, mail_from=options.mail_from
+    )
     dkim, arc, spf, discovery, sender_ptr = await asyncio.gather(
         verify_all(resolver, message, options.verify),
         verify_arc(resolver, message),
@@ -81,10 +82,21 @@ async def analyze_message(resolver: Resolver, message: Message,
     if options.compare:
         comparisons = compare_results(message, results, connection.receiver_fields)
     report = MessageReport(
-        source=source, mode=options.dmarc_mode, authserv_id=options.authserv_id,
-        message=message, from_info=author, connection=connection, dkim=dkim, spf=spf,
-        dmarc=dmarc, arc=arc, bulk=bulk, results=results, findings=(),
-        comparisons=comparisons)
+        source=source,
+        mode=options.dmarc_mode,
+        authserv_id=options.authserv_id,
+        message=message,
+        from_info=author,
+        connection=connection,
+        dkim=dkim,
+        spf=spf,
+        dmarc=dmarc,
+        arc=arc,
+        bulk=bulk,
+        results=results,
+        findings=(),
+        comparisons=comparisons,
+    )
     findings = sort_findings([*message_findings(report), *sender_ptr])
     return replace(report, findings=tuple(findings))
 
@@ -98,8 +110,7 @@ async def _sender_ptr(resolver: Resolver, conn: Connection) -> list[Finding]:
     return await sender_ptr_findings(resolver, conn.ip.value)
 
 
-async def _discover(resolver: Resolver, author: FromInfo,
-                    mode: DmarcMode) -> DmarcDiscovery | None:
+async def _discover(resolver: Resolver, author: FromInfo, mode: DmarcMode) -> DmarcDiscovery | None:
     if author.domain is None:
         return None
     return await discover_dmarc(resolver, author.domain, mode)
@@ -112,10 +123,15 @@ async def _spf(resolver: Resolver, conn: Connection, mode: DmarcMode) -> SpfChec
     mail_from = conn.mail_from.value if conn.mail_from is not None else None
     helo = conn.helo.value if conn.helo is not None else None
     if mail_from is None:
-        return SpfCheck(None, "", None, None,
-                        skipped="MAIL FROM is unknown (no Return-Path, Received-SPF "
-                                "envelope-from or Authentication-Results smtp.mailfrom); "
-                                "give --mail-from")
+        return SpfCheck(
+            None,
+            "",
+            None,
+            None,
+            skipped="MAIL FROM is unknown (no Return-Path, Received-SPF "
+            "envelope-from or Authentication-Results smtp.mailfrom); "
+            "give --mail-from",
+        )
     identity = "mailfrom" if mail_from else "helo"
     domain = _identity_domain(mail_from, helo)
     dmarc_domain = domain if identity == "mailfrom" else None
@@ -128,20 +144,42 @@ async def _spf(resolver: Resolver, conn: Connection, mode: DmarcMode) -> SpfChec
         else:
             note = "MAIL FROM is null: RFC 9989 does not use the HELO identity for DMARC"
     if conn.ip is None:
-        return SpfCheck(None, "", domain, dmarc_domain, note=note, dmarc_relevant=relevant,
-                        skipped="no connecting IP found in Received-SPF, Authentication-"
-                                "Results or Received; give --ip")
+        return SpfCheck(
+            None,
+            "",
+            domain,
+            dmarc_domain,
+            note=note,
+            dmarc_relevant=relevant,
+            skipped="no connecting IP found in Received-SPF, Authentication-"
+            "Results or Received; give --ip",
+        )
     if domain is None:
-        return SpfCheck(None, "", None, None, note=note, dmarc_relevant=relevant,
-                        skipped="MAIL FROM is null and no HELO name is known; give --helo")
+        return SpfCheck(
+            None,
+            "",
+            None,
+            None,
+            note=note,
+            dmarc_relevant=relevant,
+            skipped="MAIL FROM is null and no HELO name is known; give --helo",
+        )
     try:
-        result = await evaluate_identity(resolver, conn.ip.value, mail_from=mail_from or None,
-                                         helo=helo)
+        result = await evaluate_identity(
+            resolver, conn.ip.value, mail_from=mail_from or None, helo=helo
+        )
     except ValueError as exc:
-        return SpfCheck(None, "", domain, dmarc_domain, skipped=str(exc), note=note,
-                        dmarc_relevant=relevant)
-    return SpfCheck(result, identity, result.domain, dmarc_domain and result.domain,
-                    note=note, dmarc_relevant=relevant)
+        return SpfCheck(
+            None, "", domain, dmarc_domain, skipped=str(exc), note=note, dmarc_relevant=relevant
+        )
+    return SpfCheck(
+        result,
+        identity,
+        result.domain,
+        dmarc_domain and result.domain,
+        note=note,
+        dmarc_relevant=relevant,
+    )
 
 
 def _identity_domain(mail_from: str | None, helo: str | None) -> str | None:
@@ -154,31 +192,58 @@ def _identity_domain(mail_from: str | None, helo: str | None) -> str | None:
 # --- the verdict -----------------------------------------------------------------------
 
 
-async def _evaluate(author: FromInfo, discovery: DmarcDiscovery | None,
-                    dkim: tuple[DkimVerification, ...], spf: SpfCheck, arc: ArcEvaluation,
-                    orgs: OrgDomains, mode: DmarcMode) -> DmarcEvaluation:
+async def _evaluate(
+    author: FromInfo,
+    discovery: DmarcDiscovery | None,
+    dkim: tuple[DkimVerification, ...],
+    spf: SpfCheck,
+    arc: ArcEvaluation,
+    orgs: OrgDomains,
+    mode: DmarcMode,
+) -> DmarcEvaluation:
     adkim, aspf = _modes(discovery)
     if author.domain is None:
         return DmarcEvaluation(
-            DmarcResult.PERMERROR, f"no usable From: {author.reason}", None, None, adkim,
-            aspf, (), None, "none", "no DMARC policy can be applied without a single "
-            "Author Domain; many receivers reject such messages outright")
+            DmarcResult.PERMERROR,
+            f"no usable From: {author.reason}",
+            None,
+            None,
+            adkim,
+            aspf,
+            (),
+            None,
+            "none",
+            "no DMARC policy can be applied without a single "
+            "Author Domain; many receivers reject such messages outright",
+        )
     from_domain = author.domain
-    domains = dict.fromkeys(v.domain for v in dkim
-                            if v.domain and v.result in (DkimResult.PASS, DkimResult.TEMPERROR))
-    dkim_checks = tuple([await check_alignment(Identifier.DKIM, d, from_domain, adkim, orgs)
-                         for d in domains if d])
+    domains = dict.fromkeys(
+        v.domain for v in dkim if v.domain and v.result in (DkimResult.PASS, DkimResult.TEMPERROR)
+    )
+    dkim_checks = tuple(
+        [await check_alignment(Identifier.DKIM, d, from_domain, adkim, orgs) for d in domains if d]
+    )
     spf_check = None
     if spf.dmarc_domain and spf.code in ("pass", "temperror", None):
-        spf_check = await check_alignment(Identifier.SPF, spf.dmarc_domain, from_domain, aspf,
-                                          orgs)
+        spf_check = await check_alignment(Identifier.SPF, spf.dmarc_domain, from_domain, aspf, orgs)
     result, reason = _decide(discovery, dkim, dkim_checks, spf, spf_check, from_domain)
     disposition, why = _disposition(result, discovery, mode)
     override = None
     if result is DmarcResult.FAIL and arc.status is not ArcStatus.NONE:
         override = await arc_override(arc, from_domain, orgs)
-    return DmarcEvaluation(result, reason, from_domain, discovery, adkim, aspf, dkim_checks,
-                           spf_check, disposition, why, override)
+    return DmarcEvaluation(
+        result,
+        reason,
+        from_domain,
+        discovery,
+        adkim,
+        aspf,
+        dkim_checks,
+        spf_check,
+        disposition,
+        why,
+        override,
+    )
 
 
 def _modes(discovery: DmarcDiscovery | None) -> tuple[Alignment, Alignment]:
@@ -189,8 +254,12 @@ def _modes(discovery: DmarcDiscovery | None) -> tuple[Alignment, Alignment]:
     return effective.adkim, effective.aspf
 
 
-def _passing(dkim: tuple[DkimVerification, ...], checks: tuple[AlignmentCheck, ...],
-             spf: SpfCheck, spf_check: AlignmentCheck | None) -> tuple[list[str], list[str]]:
+def _passing(
+    dkim: tuple[DkimVerification, ...],
+    checks: tuple[AlignmentCheck, ...],
+    spf: SpfCheck,
+    spf_check: AlignmentCheck | None,
+) -> tuple[list[str], list[str]]:
     """Phrases for the aligned passes, and for the identifiers that could not be decided."""
     aligned, undecided = [], []
     by_domain = {c.domain: c for c in checks}
@@ -211,23 +280,33 @@ def _passing(dkim: tuple[DkimVerification, ...], checks: tuple[AlignmentCheck, .
             undecided.append(f"SPF for {spf_check.domain} hit a temporary DNS error")
         elif spf.passed and spf_check.aligned is None:
             undecided.append(f"the Organizational Domain of {spf_check.domain} is unknown")
-    if spf.result is None and spf.dmarc_relevant and \
-            (spf_check is None or spf_check.aligned is not False):
+    if (
+        spf.result is None
+        and spf.dmarc_relevant
+        and (spf_check is None or spf_check.aligned is not False)
+    ):
         undecided.append(f"SPF was not evaluated ({spf.skipped})")
     return aligned, undecided
 
 
-def _decide(discovery: DmarcDiscovery | None, dkim: tuple[DkimVerification, ...],
-            checks: tuple[AlignmentCheck, ...], spf: SpfCheck,
-            spf_check: AlignmentCheck | None, from_domain: str) -> tuple[DmarcResult, str]:
+def _decide(
+    discovery: DmarcDiscovery | None,
+    dkim: tuple[DkimVerification, ...],
+    checks: tuple[AlignmentCheck, ...],
+    spf: SpfCheck,
+    spf_check: AlignmentCheck | None,
+    from_domain: str,
+) -> tuple[DmarcResult, str]:
     aligned, undecided = _passing(dkim, checks, spf, spf_check)
     if discovery is None or discovery.status == "unknown":
         detail = discovery.explanation if discovery is not None else "no policy lookup"
         return DmarcResult.TEMPERROR, detail
     if discovery.status == "none" or discovery.applied_policy is None:
         would = "; it would pass" if aligned else "; it would fail" if not undecided else ""
-        return DmarcResult.NONE, f"no DMARC policy applies to {from_domain}{would} " \
-            f"({discovery.explanation})"
+        return (
+            DmarcResult.NONE,
+            f"no DMARC policy applies to {from_domain}{would} ({discovery.explanation})",
+        )
     if aligned:
         return DmarcResult.PASS, "; ".join(aligned)
     if undecided:
@@ -237,8 +316,13 @@ def _decide(discovery: DmarcDiscovery | None, dkim: tuple[DkimVerification, ...]
     return DmarcResult.FAIL, _why_fail(dkim, checks, spf, spf_check, from_domain)
 
 
-def _why_fail(dkim: tuple[DkimVerification, ...], checks: tuple[AlignmentCheck, ...],
-              spf: SpfCheck, spf_check: AlignmentCheck | None, from_domain: str) -> str:
+def _why_fail(
+    dkim: tuple[DkimVerification, ...],
+    checks: tuple[AlignmentCheck, ...],
+    spf: SpfCheck,
+    spf_check: AlignmentCheck | None,
+    from_domain: str,
+) -> str:
     parts = []
     by_domain = {c.domain: c for c in checks}
     if not dkim:
@@ -247,25 +331,29 @@ def _why_fail(dkim: tuple[DkimVerification, ...], checks: tuple[AlignmentCheck, 
         check = by_domain.get((v.domain or "").lower())
         label = f"d={v.domain or '?'}"
         if v.passed and check is not None:
-            parts.append(f"DKIM {label} passes but is not aligned with {from_domain}"
-                         + (f" ({check.identifier.tag}=s)" if check.strict_blocks else ""))
+            parts.append(
+                f"DKIM {label} passes but is not aligned with {from_domain}"
+                + (f" ({check.identifier.tag}=s)" if check.strict_blocks else "")
+            )
         else:
             parts.append(f"DKIM {label} {v.result.value} ({v.reason.value.replace('-', ' ')})")
     if spf.result is None:
         parts.append(f"SPF not evaluated ({spf.skipped})" if spf.skipped else "no SPF")
     elif spf_check is not None and spf.passed:
-        parts.append(f"SPF passes for {spf_check.domain} but is not aligned"
-                     + (" (aspf=s)" if spf_check.strict_blocks else ""))
+        parts.append(
+            f"SPF passes for {spf_check.domain} but is not aligned"
+            + (" (aspf=s)" if spf_check.strict_blocks else "")
+        )
     elif spf.dmarc_domain is None and spf.passed:
-        parts.append(f"SPF passes only for the HELO name {spf.domain}, which DMARC does "
-                     "not use")
+        parts.append(f"SPF passes only for the HELO name {spf.domain}, which DMARC does not use")
     else:
         parts.append(f"SPF {spf.code} for {spf.domain}")
     return "no aligned pass: " + "; ".join(parts)
 
 
-def _disposition(result: DmarcResult, discovery: DmarcDiscovery | None,
-                 mode: DmarcMode) -> tuple[str, str]:
+def _disposition(
+    result: DmarcResult, discovery: DmarcDiscovery | None, mode: DmarcMode
+) -> tuple[str, str]:
     if result is DmarcResult.PASS:
         return "none", "DMARC passes, so the policy does not apply (other filters still do)"
     if result is DmarcResult.TEMPERROR:
@@ -279,65 +367,92 @@ def _disposition(result: DmarcResult, discovery: DmarcDiscovery | None,
     record = discovery.record
     pct = record.effective.pct if record is not None and record.effective is not None else None
     if mode is DmarcMode.RFC7489 and pct is not None and pct < 100 and policy is not Policy.NONE:
-        why += (f" With pct={pct}, the other {100 - pct}% of failing mail gets "
-                f"{policy.step_down().value} (RFC 7489 §6.6.4).")
+        why += (
+            f" With pct={pct}, the other {100 - pct}% of failing mail gets "
+            f"{policy.step_down().value} (RFC 7489 §6.6.4)."
+        )
     if policy is Policy.NONE:
-        why += " p=none only asks for reports: the message is delivered, but many " \
-               "receivers, Gmail and Yahoo among them, send unauthenticated mail to spam."
+        why += (
+            " p=none only asks for reports: the message is delivered, but many "
+            "receivers, Gmail and Yahoo among them, send unauthenticated mail to spam."
+        )
     return policy.value, why
 
 
-async def arc_override(arc: ArcEvaluation, from_domain: str,
-                       orgs: OrgDomains) -> ArcOverride:
+async def arc_override(arc: ArcEvaluation, from_domain: str, orgs: OrgDomains) -> ArcOverride:
     """Does the chain show that the message passed DMARC before the first intermediary?"""
     first = arc.first_hop
     sealer = first.seal_domain if first else None
     if arc.status is not ArcStatus.PASS or first is None or first.results is None:
-        return ArcOverride(False, f"the ARC chain does not validate ({arc.reason}); a "
-                                  "receiver cannot rely on it")
+        return ArcOverride(
+            False, f"the ARC chain does not validate ({arc.reason}); a receiver cannot rely on it"
+        )
     aar = first.results
-    evidence = [f"ARC i={hop.instance} sealed by {hop.seal_domain} (cv={hop.cv}): "
-                + "; ".join(f"{r.method}={r.result}" for r in (hop.results.results
-                                                               if hop.results else ()))
-                for hop in arc.hops]
+    evidence = [
+        f"ARC i={hop.instance} sealed by {hop.seal_domain} (cv={hop.cv}): "
+        + "; ".join(f"{r.method}={r.result}" for r in (hop.results.results if hop.results else ()))
+        for hop in arc.hops
+    ]
     for result in aar.of("dmarc"):
         header_from = (result.prop("header.from") or from_domain).lower().rstrip(".")
         if result.result == "pass" and header_from == from_domain:
-            return ArcOverride(True, f"{sealer} recorded dmarc=pass for {from_domain} before "
-                               "it changed the message, and the ARC chain validates: a "
-                               f"receiver that trusts {sealer} may deliver it despite the "
-                               "DMARC failure (local policy override, RFC 8617 §7.2)",
-                               tuple(evidence))
+            return ArcOverride(
+                True,
+                f"{sealer} recorded dmarc=pass for {from_domain} before "
+                "it changed the message, and the ARC chain validates: a "
+                f"receiver that trusts {sealer} may deliver it despite the "
+                "DMARC failure (local policy override, RFC 8617 §7.2)",
+                tuple(evidence),
+            )
     for result in aar.of("dkim"):
-        domain = (result.prop("header.d") or address_domain(result.prop("header.i") or "")
-                  or "").lower()
+        domain = (
+            result.prop("header.d") or address_domain(result.prop("header.i") or "") or ""
+        ).lower()
         if result.result != "pass" or not domain:
             continue
-        check = await check_alignment(Identifier.DKIM, domain, from_domain, Alignment.RELAXED,
-                                      orgs)
+        check = await check_alignment(Identifier.DKIM, domain, from_domain, Alignment.RELAXED, orgs)
         if check.aligned:
-            return ArcOverride(True, f"{sealer} recorded an aligned dkim=pass (d={domain}) "
-                               "before it changed the message, and the ARC chain validates: a "
-                               f"receiver that trusts {sealer} may deliver it despite the "
-                               "DMARC failure (local policy override, RFC 8617 §7.2)",
-                               tuple(evidence))
-    return ArcOverride(False, f"the ARC chain validates, but {sealer}'s results show no "
-                              f"dmarc=pass or aligned dkim=pass for {from_domain}",
-                       tuple(evidence))
+            return ArcOverride(
+                True,
+                f"{sealer} recorded an aligned dkim=pass (d={domain}) "
+                "before it changed the message, and the ARC chain validates: a "
+                f"receiver that trusts {sealer} may deliver it despite the "
+                "DMARC failure (local policy override, RFC 8617 §7.2)",
+                tuple(evidence),
+            )
+    return ArcOverride(
+        False,
+        f"the ARC chain validates, but {sealer}'s results show no "
+        f"dmarc=pass or aligned dkim=pass for {from_domain}",
+        tuple(evidence),
+    )
 
 
 # --- our Authentication-Results --------------------------------------------------------
 
 
-def our_results(conn: Connection, dkim: tuple[DkimVerification, ...], spf: SpfCheck,
-                dmarc: DmarcEvaluation, arc: ArcEvaluation) -> tuple[AuthResult, ...]:
+def our_results(
+    conn: Connection,
+    dkim: tuple[DkimVerification, ...],
+    spf: SpfCheck,
+    dmarc: DmarcEvaluation,
+    arc: ArcEvaluation,
+) -> tuple[AuthResult, ...]:
     """Our verdict as RFC 8601 results: dkim (one per signature), spf, dmarc, arc."""
     results: list[AuthResult] = []
     for v in dkim:
         sig = v.signature
-        props = [(name, value) for name, value in (
-            ("header.d", sig.domain), ("header.i", sig.identity), ("header.s", sig.selector),
-            ("header.a", sig.algorithm), ("header.b", sig.b_prefix)) if value]
+        props = [
+            (name, value)
+            for name, value in (
+                ("header.d", sig.domain),
+                ("header.i", sig.identity),
+                ("header.s", sig.selector),
+                ("header.a", sig.algorithm),
+                ("header.b", sig.b_prefix),
+            )
+            if value
+        ]
         comment = _dkim_comment(v)
         results.append(AuthResult("dkim", v.result.value, tuple(props), comment=comment))
     if not dkim:
@@ -349,12 +464,16 @@ def our_results(conn: Connection, dkim: tuple[DkimVerification, ...], spf: SpfCh
         if conn.helo is not None:
             props.append(("smtp.helo", conn.helo.value))
         ip = conn.ip.value if conn.ip else "?"
-        results.append(AuthResult("spf", spf.code or "none", tuple(props),
-                                  comment=f"{spf.domain}: client-ip {ip}"))
+        results.append(
+            AuthResult(
+                "spf", spf.code or "none", tuple(props), comment=f"{spf.domain}: client-ip {ip}"
+            )
+        )
     if dmarc.result is not DmarcResult.UNKNOWN:
         props = [("header.from", dmarc.from_domain)] if dmarc.from_domain else []
-        results.append(AuthResult("dmarc", dmarc.result.value, tuple(props),
-                                  comment=_dmarc_comment(dmarc)))
+        results.append(
+            AuthResult("dmarc", dmarc.result.value, tuple(props), comment=_dmarc_comment(dmarc))
+        )
     if arc.status is not ArcStatus.NONE or arc.hops:
         props = [("smtp.remote-ip", conn.ip.value)] if conn.ip is not None else []
         last = arc.last_hop

@@ -17,8 +17,19 @@ if TYPE_CHECKING:
     from dmarc_audit.audit import DomainReport
     from dmarc_audit.output.render import RenderContext
 
-COLUMNS = ("domain", "id", "severity", "status", "subject", "message", "remediation",
-           "suggested_record", "references", "record", "location")
+COLUMNS = (
+    "domain",
+    "id",
+    "severity",
+    "status",
+    "subject",
+    "message",
+    "remediation",
+    "suggested_record",
+    "references",
+    "record",
+    "location",
+)
 
 
 def render_csv(reports: Sequence[DomainReport], context: RenderContext) -> str:
@@ -29,19 +40,21 @@ def render_csv(reports: Sequence[DomainReport], context: RenderContext) -> str:
     for report in reports:
         for finding in report.findings:
             place = context.locate(finding)
-            writer.writerow((
-                report.domain.ascii,
-                finding.id,
-                finding.severity.value,
-                finding.status.value,
-                finding.subject,
-                finding.message,
-                finding.remediation,
-                finding.suggested_record or "",
-                "; ".join(finding.references),
-                finding.record or "",
-                f"{place.path}:{place.line}" if place is not None else "",
-            ))
+            writer.writerow(
+                (
+                    report.domain.ascii,
+                    finding.id,
+                    finding.severity.value,
+                    finding.status.value,
+                    finding.subject,
+                    finding.message,
+                    finding.remediation,
+                    finding.suggested_record or "",
+                    "; ".join(finding.references),
+                    finding.record or "",
+                    f"{place.path}:{place.line}" if place is not None else "",
+                )
+            )
     return buffer.getvalue()
 
 

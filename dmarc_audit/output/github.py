@@ -23,10 +23,13 @@ COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO:
 
 def render_github(reports: Sequence[DomainReport], context: RenderContext) -> str:
     """One workflow command per line."""
-    lines = [_annotation(report, finding, context)
-             for report in reports for finding in report.findings]
-    lines.extend(_command("error", {"title": "dmarc-audit: input error"}, error)
-                 for error in context.input_errors)
+    lines = [
+        _annotation(report, finding, context) for report in reports for finding in report.findings
+    ]
+    lines.extend(
+        _command("error", {"title": "dmarc-audit: input error"}, error)
+        for error in context.input_errors
+    )
     return "".join(line + "\n" for line in lines)
 
 
@@ -51,8 +54,11 @@ def _annotation(report: DomainReport, finding: Finding, context: RenderContext) 
 
 def _command(name: str, properties: dict[str, str], message: str) -> str:
     props = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
-    return f"::{name} {props}::{escape_data(message)}" if props else \
-        f"::{name}::{escape_data(message)}"
+    return (
+        f"::{name} {props}::{escape_data(message)}"
+        if props
+        else f"::{name}::{escape_data(message)}"
+    )
 
 
 def escape_data(text: str) -> str:

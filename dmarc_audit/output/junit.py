@@ -25,12 +25,30 @@ if TYPE_CHECKING:
     from dmarc_audit.output.render import RenderContext
 
 AREAS = ("spf", "dmarc", "dkim", "mx", "mail-records")
-_SECTIONS = {"spf": "spf", "dkim": "dkim", "mx": "mx", "mail-records": "mail_records",
-             "dmarc": "dmarc"}
-_PREFIX_AREA = {"spf": "spf", "dmarc": "dmarc", "align": "dmarc", "dkim": "dkim", "mx": "mx",
-                "mtasts": "mail-records", "tlsrpt": "mail-records", "bimi": "mail-records"}
-_LABEL_AREA = {"_dmarc": "dmarc", "_domainkey": "dkim", "_mta-sts": "mail-records",
-               "_smtp": "mail-records", "_bimi": "mail-records"}
+_SECTIONS = {
+    "spf": "spf",
+    "dkim": "dkim",
+    "mx": "mx",
+    "mail-records": "mail_records",
+    "dmarc": "dmarc",
+}
+_PREFIX_AREA = {
+    "spf": "spf",
+    "dmarc": "dmarc",
+    "align": "dmarc",
+    "dkim": "dkim",
+    "mx": "mx",
+    "mtasts": "mail-records",
+    "tlsrpt": "mail-records",
+    "bimi": "mail-records",
+}
+_LABEL_AREA = {
+    "_dmarc": "dmarc",
+    "_domainkey": "dkim",
+    "_mta-sts": "mail-records",
+    "_smtp": "mail-records",
+    "_bimi": "mail-records",
+}
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -68,8 +86,9 @@ def _suite(report: DomainReport, threshold: FailOn, context: RenderContext) -> E
     suite = ET.Element("testsuite", name=domain)
     if report.domain.unicode != domain:
         properties = ET.SubElement(suite, "properties")
-        ET.SubElement(properties, "property", name="domain_unicode",
-                      value=_clean(report.domain.unicode))
+        ET.SubElement(
+            properties, "property", name="domain_unicode", value=_clean(report.domain.unicode)
+        )
     groups: dict[tuple[str, str], list[Finding]] = {}
     for finding in report.findings:
         groups.setdefault((area_of(report, finding), finding.id), []).append(finding)
@@ -83,8 +102,13 @@ def _suite(report: DomainReport, threshold: FailOn, context: RenderContext) -> E
     return suite
 
 
-def _case(classname: str, check_id: str, findings: list[Finding], threshold: FailOn,
-          context: RenderContext) -> ET.Element:
+def _case(
+    classname: str,
+    check_id: str,
+    findings: list[Finding],
+    threshold: FailOn,
+    context: RenderContext,
+) -> ET.Element:
     case = ET.Element("testcase", classname=classname, name=check_id)
     body = _clean("\n\n".join(_details(f, context) for f in findings))
     tripping = [f for f in findings if threshold.trips(f.severity)]
@@ -93,8 +117,9 @@ def _case(classname: str, check_id: str, findings: list[Finding], threshold: Fai
     if failing:
         element = ET.SubElement(case, "failure", message=_summary(failing, ""), type=check_id)
     elif tripping:
-        element = ET.SubElement(case, "error", message=_summary(tripping, "could not check: "),
-                                type=check_id)
+        element = ET.SubElement(
+            case, "error", message=_summary(tripping, "could not check: "), type=check_id
+        )
     elif unknown:
         element = ET.SubElement(case, "skipped", message=_summary(unknown, "could not check: "))
     else:
@@ -113,8 +138,10 @@ def _details(finding: Finding, context: RenderContext) -> str:
     place = context.locate(finding)
     where = f" ({place.path}:{place.line})" if place is not None else ""
     status = " (could not check)" if finding.status is Status.UNKNOWN else ""
-    lines = [f"{finding.severity.value}{status}: {finding.id} at {finding.subject}{where}",
-             finding.message]
+    lines = [
+        f"{finding.severity.value}{status}: {finding.id} at {finding.subject}{where}",
+        finding.message,
+    ]
     if finding.record:
         lines.append(f"record: {finding.record}")
     if finding.remediation:
@@ -132,8 +159,9 @@ def _details(finding: Finding, context: RenderContext) -> str:
 def _input_suite(errors: Sequence[str]) -> ET.Element:
     suite = ET.Element("testsuite", name="input")
     for number, error in enumerate(errors, 1):
-        case = ET.SubElement(suite, "testcase", classname="dmarc-audit.input",
-                             name=f"input {number}")
+        case = ET.SubElement(
+            suite, "testcase", classname="dmarc-audit.input", name=f"input {number}"
+        )
         ET.SubElement(case, "error", message=_clean(error), type="input-error")
     _count(suite, suite.findall("testcase"))
     return suite
@@ -141,8 +169,7 @@ def _input_suite(errors: Sequence[str]) -> ET.Element:
 
 def _count(element: ET.Element, cases: list[ET.Element]) -> None:
     element.set("tests", str(len(cases)))
-    for kind, attribute in (("failure", "failures"), ("error", "errors"),
-                            ("skipped", "skipped")):
+    for kind, attribute in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
         element.set(attribute, str(sum(1 for c in cases if c.find(kind) is not None)))
 
 

@@ -41,19 +41,28 @@ def render_markdown(reports: Sequence[DomainReport], context: RenderContext) -> 
 def _headline(reports: Sequence[DomainReport]) -> str:
     counts = {s: sum(r.count(s) for r in reports) for s in Severity}
     unknown = sum(1 for r in reports for f in r.findings if f.status is Status.UNKNOWN)
-    words = [_plural(len(reports), "domain"), _plural(counts[Severity.ERROR], "error"),
-             _plural(counts[Severity.WARNING], "warning"), f"{counts[Severity.INFO]} info"]
+    words = [
+        _plural(len(reports), "domain"),
+        _plural(counts[Severity.ERROR], "error"),
+        _plural(counts[Severity.WARNING], "warning"),
+        f"{counts[Severity.INFO]} info",
+    ]
     if unknown:
         words.append(f"{unknown} could not be checked")
     return " · ".join(words)
 
 
 def _table(reports: Sequence[DomainReport]) -> list[str]:
-    rows = ["| Domain | SPF | DKIM | DMARC | MX | Errors | Warnings | Info |",
-            "| --- | --- | --- | --- | --- | ---: | ---: | ---: |"]
+    rows = [
+        "| Domain | SPF | DKIM | DMARC | MX | Errors | Warnings | Info |",
+        "| --- | --- | --- | --- | --- | ---: | ---: | ---: |",
+    ]
     for report in reports:
-        cells = [escape(report.domain.display), *_glances(report),
-                 *(str(report.count(s)) for s in Severity)]
+        cells = [
+            escape(report.domain.display),
+            *_glances(report),
+            *(str(report.count(s)) for s in Severity),
+        ]
         rows.append("| " + " | ".join(cells) + " |")
     return rows
 
@@ -65,10 +74,14 @@ def _glances(report: DomainReport) -> list[str]:
     from dmarc_audit.output.text import dkim_glance, dmarc_glance, mx_glance, spf_glance
 
     cells = []
-    for label, glance in (("SPF", spf_glance), ("DKIM", dkim_glance),
-                          ("DMARC", dmarc_glance), ("MX", mx_glance)):
+    for label, glance in (
+        ("SPF", spf_glance),
+        ("DKIM", dkim_glance),
+        ("DMARC", dmarc_glance),
+        ("MX", mx_glance),
+    ):
         plain = Text.from_markup(glance(report)).plain
-        plain = plain[len(label):].strip() if plain.startswith(label) else plain
+        plain = plain[len(label) :].strip() if plain.startswith(label) else plain
         cells.append(escape(plain) if plain else "—")
     return cells
 
@@ -82,8 +95,11 @@ def _domain_section(report: DomainReport, context: RenderContext) -> list[str]:
 
 def _finding(report: DomainReport, finding: Finding, context: RenderContext) -> list[str]:
     unknown = " (could not check)" if finding.status is Status.UNKNOWN else ""
-    lines = [f"**{finding.severity.value}**{unknown} {code_span(finding.id)} — "
-             f"{escape(finding.message)}", ""]
+    lines = [
+        f"**{finding.severity.value}**{unknown} {code_span(finding.id)} — "
+        f"{escape(finding.message)}",
+        "",
+    ]
     details = []
     place = context.locate(finding)
     if finding.subject != report.domain.ascii or place is not None:
@@ -100,8 +116,16 @@ def _finding(report: DomainReport, finding: Finding, context: RenderContext) -> 
     if finding.suggested_record:
         lines.extend(["Publish:", "", code_block(finding.suggested_record), ""])
     if finding.evidence:
-        lines.extend([f"<details><summary>Evidence ({len(finding.evidence)})</summary>", "",
-                      code_block("\n".join(finding.evidence)), "", "</details>", ""])
+        lines.extend(
+            [
+                f"<details><summary>Evidence ({len(finding.evidence)})</summary>",
+                "",
+                code_block("\n".join(finding.evidence)),
+                "",
+                "</details>",
+                "",
+            ]
+        )
     return lines
 
 

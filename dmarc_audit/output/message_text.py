@@ -17,8 +17,14 @@ if TYPE_CHECKING:
     from dmarc_audit.message.report import MessageReport
 
 RESULT_STYLE = {
-    "pass": "bold green", "fail": "bold red", "softfail": "yellow", "neutral": "yellow",
-    "none": "magenta", "policy": "bold red", "permerror": "bold red", "temperror": "magenta",
+    "pass": "bold green",
+    "fail": "bold red",
+    "softfail": "yellow",
+    "neutral": "yellow",
+    "none": "magenta",
+    "policy": "bold red",
+    "permerror": "bold red",
+    "temperror": "magenta",
     "unknown": "magenta",
 }
 GOOD, BAD, UNKNOWN = "[green]✓[/]", "[red]✗[/]", "[magenta]?[/]"
@@ -52,10 +58,12 @@ def render_message_text(report: MessageReport) -> None:
 def _verdict(console: Console, report: MessageReport) -> None:
     dmarc = report.dmarc
     head, _, rest = report.headline.partition(": ")
-    console.print(f"[bold]{escape(head.split()[0])}[/] {_result(dmarc.result.value)}: "
-                  f"{escape(rest)}")
-    console.print(f"  disposition: [bold]{escape(dmarc.disposition)}[/] — "
-                  f"{escape(dmarc.disposition_reason)}")
+    console.print(
+        f"[bold]{escape(head.split()[0])}[/] {_result(dmarc.result.value)}: {escape(rest)}"
+    )
+    console.print(
+        f"  disposition: [bold]{escape(dmarc.disposition)}[/] — {escape(dmarc.disposition_reason)}"
+    )
     if dmarc.override is not None and dmarc.override.possible:
         console.print(f"  [cyan]ARC[/]: {escape(dmarc.override.reason)}")
 
@@ -71,8 +79,7 @@ def _message(console: Console, report: MessageReport) -> None:
     if subject is not None:
         console.print(f"  Subject     {escape(subject.text)}")
     conn = report.connection
-    for label, fact in (("client IP", conn.ip), ("HELO", conn.helo),
-                        ("MAIL FROM", conn.mail_from)):
+    for label, fact in (("client IP", conn.ip), ("HELO", conn.helo), ("MAIL FROM", conn.mail_from)):
         if fact is None:
             console.print(f"  {label:<11} [magenta]unknown[/]")
         else:
@@ -95,15 +102,21 @@ def _dkim(console: Console, report: MessageReport) -> None:
 def _signature(console: Console, v: DkimVerification) -> None:
     sig = v.signature
     mark = GOOD if v.passed else BAD
-    head = (f"d={sig.domain or '?'} s={sig.selector or '?'} a={sig.algorithm or '?'} "
-            f"c={sig.canonicalization}")
-    console.print(f"  {mark} {_result(v.result.value)} {escape(head)}  "
-                  f"[dim]({escape(v.reason.value)})[/]")
+    head = (
+        f"d={sig.domain or '?'} s={sig.selector or '?'} a={sig.algorithm or '?'} "
+        f"c={sig.canonicalization}"
+    )
+    console.print(
+        f"  {mark} {_result(v.result.value)} {escape(head)}  [dim]({escape(v.reason.value)})[/]"
+    )
     console.print(f"      {escape(v.detail)}")
     key = v.key
     if v.lookup is not None:
-        what = (f"{key.key_type or 'unusable'} {key.key_bits or '?'} bits" if key is not None
-                else v.lookup.status.value)
+        what = (
+            f"{key.key_type or 'unusable'} {key.key_bits or '?'} bits"
+            if key is not None
+            else v.lookup.status.value
+        )
         console.print(f"      [dim]key: {escape(v.lookup.name)} ({escape(what)})[/]")
     if sig.body_length is not None:
         console.print(f"      [yellow]l={sig.body_length}[/]: only part of the body is signed")
@@ -117,10 +130,11 @@ def _spf(console: Console, report: MessageReport) -> None:
         console.print(f"[bold]SPF[/]   [magenta]not evaluated[/]: {escape(spf.skipped or '')}")
     else:
         ip = report.connection.ip.value if report.connection.ip else "?"
-        console.print(f"[bold]SPF[/]   {_result(spf.code)} for {escape(result.domain)} "
-                      f"({escape(spf.identity)} {escape(result.sender)}, client {escape(ip)})")
-        console.print(f"      {escape(result.reason)} [dim]· {result.lookups}/10 DNS "
-                      f"lookups[/]")
+        console.print(
+            f"[bold]SPF[/]   {_result(spf.code)} for {escape(result.domain)} "
+            f"({escape(spf.identity)} {escape(result.sender)}, client {escape(ip)})"
+        )
+        console.print(f"      {escape(result.reason)} [dim]· {result.lookups}/10 DNS lookups[/]")
     if spf.note:
         console.print(f"      [yellow]note[/]: {escape(spf.note)}")
 
@@ -132,16 +146,21 @@ def _dmarc(console: Console, report: MessageReport) -> None:
     if dmarc.from_domain is None:
         console.print("[bold]DMARC[/] no Author Domain: the policy cannot be looked up")
         return
-    console.print(f"[bold]DMARC[/] policy for {escape(dmarc.from_domain)} "
-                  f"({escape(report.mode.label)})")
+    console.print(
+        f"[bold]DMARC[/] policy for {escape(dmarc.from_domain)} ({escape(report.mode.label)})"
+    )
     if discovery is not None:
         if discovery.record is not None:
-            console.print(f"      {escape(discovery.record_name or '')}  "
-                          f"[green]\"{escape(discovery.record.text)}\"[/]")
+            console.print(
+                f"      {escape(discovery.record_name or '')}  "
+                f'[green]"{escape(discovery.record.text)}"[/]'
+            )
         console.print(f"      {escape(discovery.explanation)}")
         if discovery.org_domain:
-            console.print(f"      [dim]Organizational Domain of {escape(dmarc.from_domain)}: "
-                          f"{escape(discovery.org_domain)}[/]")
+            console.print(
+                f"      [dim]Organizational Domain of {escape(dmarc.from_domain)}: "
+                f"{escape(discovery.org_domain)}[/]"
+            )
     adkim = "s" if dmarc.adkim.value == "s" else "r"
     aspf = "s" if dmarc.aspf.value == "s" else "r"
     console.print(f"  alignment (adkim={adkim}, aspf={aspf}):")
@@ -150,18 +169,27 @@ def _dmarc(console: Console, report: MessageReport) -> None:
         console.print(f"    {_mark(check.aligned)} DKIM {escape(check.reason)}")
     for v in report.dkim:
         if (v.domain or "") not in checked:
-            console.print(f"    {BAD} DKIM d={escape(v.domain or '?')}: not a pass "
-                          f"({escape(v.result.value)}), so not counted")
+            console.print(
+                f"    {BAD} DKIM d={escape(v.domain or '?')}: not a pass "
+                f"({escape(v.result.value)}), so not counted"
+            )
     if dmarc.spf is not None:
         passed = report.spf.passed
         aligned = dmarc.spf.aligned if passed else False
-        what = escape(dmarc.spf.reason) if passed else (
-            f"SPF {escape(report.spf.code or 'not evaluated')} for {escape(dmarc.spf.domain)}"
-            f" ({escape(dmarc.spf.reason)})")
+        what = (
+            escape(dmarc.spf.reason)
+            if passed
+            else (
+                f"SPF {escape(report.spf.code or 'not evaluated')} for {escape(dmarc.spf.domain)}"
+                f" ({escape(dmarc.spf.reason)})"
+            )
+        )
         console.print(f"    {_mark(aligned)} SPF {what}")
     elif report.spf.result is not None:
-        console.print(f"    {BAD} SPF {escape(report.spf.code or '')} for "
-                      f"{escape(report.spf.domain or '?')}: not a pass, so not counted")
+        console.print(
+            f"    {BAD} SPF {escape(report.spf.code or '')} for "
+            f"{escape(report.spf.domain or '?')}: not a pass, so not counted"
+        )
 
 
 def _arc(console: Console, report: MessageReport) -> None:
@@ -171,13 +199,17 @@ def _arc(console: Console, report: MessageReport) -> None:
     console.print()
     console.print(f"[bold]ARC[/]   {_result(arc.status.value)}  {escape(arc.reason)}")
     for hop in arc.hops:
-        results = "; ".join(f"{r.method}={r.result}" + (
-            f" header.d={r.prop('header.d')}" if r.prop("header.d") else "")
-            for r in (hop.results.results if hop.results else ()))
+        results = "; ".join(
+            f"{r.method}={r.result}"
+            + (f" header.d={r.prop('header.d')}" if r.prop("header.d") else "")
+            for r in (hop.results.results if hop.results else ())
+        )
         authserv = hop.results.authserv_id if hop.results else "?"
-        console.print(f"  i={hop.instance} {escape(hop.seal_domain or '?')} (cv={hop.cv}) "
-                      f"seal {_mark(hop.seal_valid)} signature {_mark(hop.signature_valid)}"
-                      f" — {escape(authserv)}: {escape(results)}")
+        console.print(
+            f"  i={hop.instance} {escape(hop.seal_domain or '?')} (cv={hop.cv}) "
+            f"seal {_mark(hop.seal_valid)} signature {_mark(hop.signature_valid)}"
+            f" — {escape(authserv)}: {escape(results)}"
+        )
     override = report.dmarc.override
     if override is not None:
         label = "[green]override possible[/]" if override.possible else "no override"
@@ -189,8 +221,11 @@ def _bulk(console: Console, report: MessageReport) -> None:
     if not bulk.is_bulk:
         return
     console.print()
-    state = "[green]one-click unsubscribe OK[/]" if bulk.ok else "[red]one-click unsubscribe " \
-        "incomplete[/]"
+    state = (
+        "[green]one-click unsubscribe OK[/]"
+        if bulk.ok
+        else "[red]one-click unsubscribe incomplete[/]"
+    )
     console.print(f"[bold]Bulk[/]  {escape(', '.join(bulk.markers))}: {state}")
     if bulk.list_unsubscribe:
         console.print(f"      List-Unsubscribe: {escape(bulk.list_unsubscribe)}")
@@ -209,9 +244,11 @@ def _compare(console: Console, report: MessageReport) -> None:
         mark = GOOD if c.agree else (BAD if c.pass_differs else "[yellow]≠[/]")
         hop = "" if c.receiver else " [dim](earlier hop)[/]"
         note = f" [dim]{escape(c.note)}[/]" if c.note else ""
-        console.print(f"  {mark} {escape(c.authserv_id)} (line {c.line}){hop}  {c.method}: "
-                      f"theirs {_result(c.theirs)}, ours {_result(c.ours)}  "
-                      f"{escape(c.subject)}{note}")
+        console.print(
+            f"  {mark} {escape(c.authserv_id)} (line {c.line}){hop}  {c.method}: "
+            f"theirs {_result(c.theirs)}, ours {_result(c.ours)}  "
+            f"{escape(c.subject)}{note}"
+        )
 
 
 def _findings(console: Console, report: MessageReport) -> None:
@@ -228,8 +265,12 @@ def render_message_summary(report: MessageReport, queries: int) -> None:
     """One line on stderr: verdict, finding counts, DNS queries, exit status."""
     counts = {s: sum(1 for f in report.findings if f.severity is s) for s in Severity}
     parts = [f"DMARC {report.dmarc.result.value}"]
-    parts.append(", ".join(f"{counts[s]} {s.value}" + ("s" if counts[s] != 1 and s is not
-                 Severity.INFO else "") for s in Severity))
+    parts.append(
+        ", ".join(
+            f"{counts[s]} {s.value}" + ("s" if counts[s] != 1 and s is not Severity.INFO else "")
+            for s in Severity
+        )
+    )
     parts.append(f"{queries} DNS queries")
     parts.append(f"exit {int(report.exit_status)}")
     stderr_console().print(escape(" · ".join(parts)))

@@ -74,8 +74,14 @@ def render_text(reports: Sequence[DomainReport], context: RenderContext) -> str:
     from dmarc_audit.output.text import render_domain
 
     buffer = io.StringIO()
-    console = Console(file=buffer, color_system=None, force_terminal=False, highlight=False,
-                      soft_wrap=True, emoji=False)
+    console = Console(
+        file=buffer,
+        color_system=None,
+        force_terminal=False,
+        highlight=False,
+        soft_wrap=True,
+        emoji=False,
+    )
     for index, report in enumerate(reports):
         if index:
             console.print()

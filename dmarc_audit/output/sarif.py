@@ -33,24 +33,32 @@ _ORDER = {info.id: index for index, info in enumerate(CHECKS)}
 
 def render_sarif(reports: Sequence[DomainReport], context: RenderContext) -> str:
     """The SARIF log as indented JSON."""
-    ids = sorted({f.id for r in reports for f in r.findings},
-                 key=lambda i: (_ORDER.get(i, len(_ORDER)), i))
+    ids = sorted(
+        {f.id for r in reports for f in r.findings}, key=lambda i: (_ORDER.get(i, len(_ORDER)), i)
+    )
     index = {check_id: n for n, check_id in enumerate(ids)}
-    results = [_result(report, finding, index[finding.id], context)
-               for report in reports for finding in report.findings]
+    results = [
+        _result(report, finding, index[finding.id], context)
+        for report in reports
+        for finding in report.findings
+    ]
     log = {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "dmarc-audit",
-                "version": context.tool_version,
-                "rules": [_rule(check_id) for check_id in ids],
-            }},
-            "invocations": [_invocation(context.input_errors)],
-            "results": results,
-            "properties": {"domains": [r.domain.ascii for r in reports]},
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "dmarc-audit",
+                        "version": context.tool_version,
+                        "rules": [_rule(check_id) for check_id in ids],
+                    }
+                },
+                "invocations": [_invocation(context.input_errors)],
+                "results": results,
+                "properties": {"domains": [r.domain.ascii for r in reports]},
+            }
+        ],
     }
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
@@ -68,9 +76,9 @@ def _rule(check_id: str) -> dict[str, object]:
         "fullDescription": {"text": info.why},
         "help": {
             "text": f"Fix: {info.fix}\nReferences: {references}\n"
-                    f"More: {docs}, or run: dmarc-audit explain {check_id}",
+            f"More: {docs}, or run: dmarc-audit explain {check_id}",
             "markdown": f"**Fix:** {info.fix}\n\n**References:** {references}\n\n"
-                        f"More: `{docs}`, or run `dmarc-audit explain {check_id}`",
+            f"More: `{docs}`, or run `dmarc-audit explain {check_id}`",
         },
         "defaultConfiguration": {"level": LEVELS[info.severity]},
         "properties": {"tags": ["email-authentication", info.area]},

@@ -16,15 +16,22 @@ if TYPE_CHECKING:
     from dmarc_audit.spf.evaluate import SpfResult
 
 RESULT_STYLE = {
-    "pass": "bold green", "fail": "bold red", "softfail": "yellow", "neutral": "yellow",
-    "none": "magenta", "permerror": "bold red", "temperror": "magenta",
+    "pass": "bold green",
+    "fail": "bold red",
+    "softfail": "yellow",
+    "neutral": "yellow",
+    "none": "magenta",
+    "permerror": "bold red",
+    "temperror": "magenta",
 }
 
 
 def render_spf_analysis(analysis: SpfAnalysis, findings: Sequence[Finding]) -> None:
     console = stdout_console()
-    console.print(f"[bold]{escape(analysis.domain)}[/]  SPF {analysis.status.value}  "
-                  f"{analysis.lookups}/10 DNS lookups · {analysis.void_lookups}/2 void lookups")
+    console.print(
+        f"[bold]{escape(analysis.domain)}[/]  SPF {analysis.status.value}  "
+        f"{analysis.lookups}/10 DNS lookups · {analysis.void_lookups}/2 void lookups"
+    )
     if analysis.record is not None:
         console.print(f"  record: {escape(analysis.record)}")
     if analysis.tree is not None:
@@ -52,14 +59,17 @@ def _add_children(tree, node: SpfNode) -> None:
         _add_children(branch, child)
 
 
-def render_spf_result(result: SpfResult, ip: str, helo: str | None,
-                      findings: Sequence[Finding] = ()) -> None:
+def render_spf_result(
+    result: SpfResult, ip: str, helo: str | None, findings: Sequence[Finding] = ()
+) -> None:
     console = stdout_console()
     value = result.result.value
     style = RESULT_STYLE.get(value, "bold")
     console.print(f"[{style}]{value}[/]  {escape(result.reason)}")
-    console.print(f"  identity: {escape(result.sender)} (checked domain {escape(result.domain)}),"
-                  f" client {escape(ip)}" + (f", HELO {escape(helo)}" if helo else ""))
+    console.print(
+        f"  identity: {escape(result.sender)} (checked domain {escape(result.domain)}),"
+        f" client {escape(ip)}" + (f", HELO {escape(helo)}" if helo else "")
+    )
     if result.matched_term:
         where = f" in {escape(result.matched_domain)}" if result.matched_domain else ""
         console.print(f"  matched: {escape(result.matched_term)}{where}")

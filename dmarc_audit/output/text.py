@@ -48,8 +48,9 @@ def dmarc_glance(report: DomainReport) -> str:
     if dmarc.status != "found" or dmarc.applied_policy is None:
         return f"DMARC {BAD} none"
     policy = dmarc.applied_policy.value
-    errors = any(f.id.startswith("dmarc.") and f.severity is Severity.ERROR
-                 for f in report.findings)
+    errors = any(
+        f.id.startswith("dmarc.") and f.severity is Severity.ERROR for f in report.findings
+    )
     mark = BAD if errors else (WARN if policy == "none" else GOOD)
     inherited = f" (from {dmarc.record_name})" if dmarc.found_at != "domain" else ""
     return f"DMARC {mark} p={policy}{escape(inherited)}"
@@ -65,8 +66,7 @@ def dkim_glance(report: DomainReport) -> str:
         if dkim.incomplete:
             return f"DKIM {UNKNOWN} could not check"
         return f"DKIM {BAD if dkim.explicit else WARN} no key found"
-    errors = any(f.id.startswith("dkim.") and f.severity is Severity.ERROR
-                 for f in report.findings)
+    errors = any(f.id.startswith("dkim.") and f.severity is Severity.ERROR for f in report.findings)
     keys = ", ".join(
         f"{r.selector} ({r.key.key_bits if r.key and r.key.key_bits else '?'}"
         f"{'' if not r.key or r.key.key_type in (None, 'rsa') else ' ' + str(r.key.key_type)})"
@@ -85,8 +85,11 @@ def mx_glance(report: DomainReport) -> str:
         return f"MX {UNKNOWN}"
     if status == "null":
         return "MX null (no mail)"
-    errors = any(f.id.startswith("mx.") for f in report.findings
-                 if f.severity in (Severity.ERROR, Severity.WARNING))
+    errors = any(
+        f.id.startswith("mx.")
+        for f in report.findings
+        if f.severity in (Severity.ERROR, Severity.WARNING)
+    )
     return f"MX {BAD if errors else GOOD}"
 
 
@@ -152,8 +155,12 @@ def render_summary(
     counts = {s: sum(r.count(s) for r in reports) for s in Severity}
     unknown = sum(1 for r in reports for f in r.findings if f.status is Status.UNKNOWN)
     parts = [f"{len(reports)} domain" + ("" if len(reports) == 1 else "s")]
-    parts.append(", ".join(f"{counts[s]} {s.value}" + ("s" if counts[s] != 1 and s is not
-                 Severity.INFO else "") for s in Severity))
+    parts.append(
+        ", ".join(
+            f"{counts[s]} {s.value}" + ("s" if counts[s] != 1 and s is not Severity.INFO else "")
+            for s in Severity
+        )
+    )
     if unknown:
         parts.append(f"{unknown} could not be checked")
     if input_errors:

@@ -72,15 +72,22 @@ def parse_bimi(text: str) -> BimiRecord:
     by_name: dict[str, BimiTag] = {}
     for tag in tags:
         if tag.name in by_name:
-            problems.append(FieldProblem(
-                f"tag {tag.name!r} appears twice; the whole record is invalid", tag.offset))
+            problems.append(
+                FieldProblem(
+                    f"tag {tag.name!r} appears twice; the whole record is invalid", tag.offset
+                )
+            )
         by_name.setdefault(tag.name, tag)
     problems.extend(_version_problems(tags, len(text)))
     for tag in tags:
         if tag.name not in _KNOWN and tag.name.lower() in _KNOWN:
-            problems.append(FieldProblem(
-                f"tag names are case-sensitive: write {tag.name.lower() + '='!r}, "
-                f"not {tag.name + '='!r}", tag.offset))
+            problems.append(
+                FieldProblem(
+                    f"tag names are case-sensitive: write {tag.name.lower() + '='!r}, "
+                    f"not {tag.name + '='!r}",
+                    tag.offset,
+                )
+            )
     location = by_name.get("l")
     authority = by_name.get("a")
     if location is None:
@@ -92,8 +99,11 @@ def parse_bimi(text: str) -> BimiRecord:
     for name, choices in _CHOICES.items():
         tag = by_name.get(name)
         if tag is not None and tag.value not in choices:
-            problems.append(FieldProblem(
-                f"{name}= must be {' or '.join(choices)}, not {tag.value!r}", tag.offset))
+            problems.append(
+                FieldProblem(
+                    f"{name}= must be {' or '.join(choices)}, not {tag.value!r}", tag.offset
+                )
+            )
     return BimiRecord(
         text=text,
         tags=tuple(tags),
@@ -123,8 +133,7 @@ def _split_tags(text: str) -> tuple[list[BimiTag], list[FieldProblem]]:
         elif not _TAG_NAME.fullmatch(name):
             problems.append(FieldProblem(f"invalid tag name {name!r}", at))
         elif not _VALUE_CHARS.fullmatch(value):
-            problems.append(FieldProblem(f"tag {name!r} has a control or non-ASCII character",
-                                         at))
+            problems.append(FieldProblem(f"tag {name!r} has a control or non-ASCII character", at))
             tags.append(BimiTag(name, value, at))
         else:
             tags.append(BimiTag(name, value, at))
@@ -138,16 +147,22 @@ def _version_problems(tags: list[BimiTag], end: int) -> list[FieldProblem]:
     if value == VERSION:
         return []
     if value.upper() == VERSION:
-        return [FieldProblem(f"version is case-sensitive: write v={VERSION}, not v={value}",
-                             tags[0].offset)]
+        return [
+            FieldProblem(
+                f"version is case-sensitive: write v={VERSION}, not v={value}", tags[0].offset
+            )
+        ]
     return [FieldProblem(f"v= must be {VERSION}, not {value!r}", tags[0].offset)]
 
 
 def _https_problems(tag: BimiTag, *, indicator: bool) -> list[FieldProblem]:
     uri, at = tag.value, tag.offset
     if "," in uri:
-        return [FieldProblem(f"{tag.name}= must hold a single URI (a comma inside a URI "
-                             "must be written %2C)", at)]
+        return [
+            FieldProblem(
+                f"{tag.name}= must hold a single URI (a comma inside a URI must be written %2C)", at
+            )
+        ]
     if any(ch.isspace() for ch in uri):
         return [FieldProblem(f"{tag.name}= URI {uri!r} contains whitespace", at)]
     try:
@@ -163,6 +178,9 @@ def _https_problems(tag: BimiTag, *, indicator: bool) -> list[FieldProblem]:
         last = parts.path.rsplit("/", 1)[-1]
         suffix = last.rsplit(".", 1)[1].lower() if "." in last else None
         if suffix is not None and suffix not in INDICATOR_SUFFIXES:
-            return [FieldProblem(f"l= must point to an SVG indicator (.svg or .svgz), "
-                                 f"not a .{suffix} file", at)]
+            return [
+                FieldProblem(
+                    f"l= must point to an SVG indicator (.svg or .svgz), not a .{suffix} file", at
+                )
+            ]
     return []

@@ -152,8 +152,9 @@ def _split_tags(text: str) -> tuple[tuple[str, str], ...]:
         if not eq:
             raise _TagListError(f"tag-spec {spec.strip(_WSP)!r} has no '='")
         if _TAG_NAME.fullmatch(name) is None:
-            raise _TagListError(f"{name!r} is not a tag name (ALPHA then letters, digits, '_')",
-                                name)
+            raise _TagListError(
+                f"{name!r} is not a tag name (ALPHA then letters, digits, '_')", name
+            )
         if _TVAL_OR_WSP.fullmatch(value) is None:
             bad = next(ch for ch in value if _TVAL_OR_WSP.fullmatch(ch) is None)
             raise _TagListError(f"{name}= contains {bad!r}, not allowed in a tag value", name)
@@ -234,9 +235,12 @@ def parse_dkim_key(text: str) -> DkimKey:
         return draft.freeze()
     if key_type not in _KNOWN_TYPES:
         draft.usable = False
-        draft.add("dkim.unknown-key-type",
-                  f"k={key_type} is not a key type verifiers know (rsa, ed25519; "
-                  "names are case-sensitive): the key is ignored", "k")
+        draft.add(
+            "dkim.unknown-key-type",
+            f"k={key_type} is not a key type verifiers know (rsa, ed25519; "
+            "names are case-sensitive): the key is ignored",
+            "k",
+        )
         return draft.freeze()
     if not _decode_key(draft, key_type, data_text):
         return draft.freeze()
@@ -283,11 +287,14 @@ def _decode_key(draft: _Draft, key_type: str, data_text: str) -> bool:
 
 def _decode_ed25519(draft: _Draft, data: bytes) -> bool:
     if len(data) != ED25519_KEY_BYTES:
-        hint = {"RSA": " (it is an RSA key: set k=rsa)",
-                "Ed25519": " (it is a DER SubjectPublicKeyInfo: publish only the raw key, its "
-                           "last 32 bytes)"}.get(_der_key_kind(data) or "", "")
-        draft.invalid(f"k=ed25519 needs the 32-byte raw public key in p=, got {len(data)} "
-                      f"bytes{hint}", "p")
+        hint = {
+            "RSA": " (it is an RSA key: set k=rsa)",
+            "Ed25519": " (it is a DER SubjectPublicKeyInfo: publish only the raw key, its "
+            "last 32 bytes)",
+        }.get(_der_key_kind(data) or "", "")
+        draft.invalid(
+            f"k=ed25519 needs the 32-byte raw public key in p=, got {len(data)} bytes{hint}", "p"
+        )
         return False
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -310,15 +317,13 @@ def _decode_rsa(draft: _Draft, data: bytes) -> bool:
         key = load_der_public_key(data)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         what = " (32 bytes: an Ed25519 key? set k=ed25519)" if len(data) == 32 else ""
-        draft.invalid(f"p= is not a DER-encoded RSA public key (truncated or corrupt){what}",
-                      "p")
+        draft.invalid(f"p= is not a DER-encoded RSA public key (truncated or corrupt){what}", "p")
         return False
     if not isinstance(key, RSAPublicKey):
         draft.invalid(f"k=rsa but p= holds a non-RSA key ({_kind_name(key)})", "p")
         return False
     draft.key_bits = key.key_size
-    draft.key_format = (KeyFormat.PKCS1 if _is_bare_rsa_public_key(data)
-                        else KeyFormat.SPKI).value
+    draft.key_format = (KeyFormat.PKCS1 if _is_bare_rsa_public_key(data) else KeyFormat.SPKI).value
     return True
 
 
@@ -353,38 +358,67 @@ def _posture(draft: _Draft, values: dict[str, str]) -> None:
     if services is not None and not {"email", "*"} & set(services):
         draft.usable = False
         listed = ":".join(services) or "nothing"
-        draft.add("dkim.service-not-email",
-                  f"s={listed}: the key may not be used for e-mail signatures", "s")
+        draft.add(
+            "dkim.service-not-email",
+            f"s={listed}: the key may not be used for e-mail signatures",
+            "s",
+        )
     hashes = _split_list(values["h"]) if "h" in values else None
     if hashes is not None:
         _hash_posture(draft, hashes)
     if "y" in _split_list(values.get("t", "")):
-        draft.add("dkim.testing-mode", "t=y: the domain says it is testing DKIM; receivers "
-                  "must not treat signed mail differently from unsigned mail", "t")
+        draft.add(
+            "dkim.testing-mode",
+            "t=y: the domain says it is testing DKIM; receivers "
+            "must not treat signed mail differently from unsigned mail",
+            "t",
+        )
     if draft.key_type == KeyType.RSA.value and draft.key_bits is not None:
         if draft.key_bits < RSA_MIN_BITS:
             draft.usable = False
-            draft.add("dkim.rsa-too-short", f"{draft.key_bits}-bit RSA key: receivers must "
-                      f"not accept keys under {RSA_MIN_BITS} bits (RFC 8301 §3.2)", "p")
+            draft.add(
+                "dkim.rsa-too-short",
+                f"{draft.key_bits}-bit RSA key: receivers must "
+                f"not accept keys under {RSA_MIN_BITS} bits (RFC 8301 §3.2)",
+                "p",
+            )
         elif draft.key_bits < RSA_RECOMMENDED_BITS:
-            draft.add("dkim.rsa-1024", f"{draft.key_bits}-bit RSA key: {RSA_RECOMMENDED_BITS} "
-                      "bits are recommended (RFC 8301 §3.2)", "p")
+            draft.add(
+                "dkim.rsa-1024",
+                f"{draft.key_bits}-bit RSA key: {RSA_RECOMMENDED_BITS} "
+                "bits are recommended (RFC 8301 §3.2)",
+                "p",
+            )
     if draft.key_format == KeyFormat.PKCS1.value:
-        draft.add("dkim.pkcs1-key-format", "p= is a bare PKCS#1 RSAPublicKey; several "
-                  "verifiers only accept SubjectPublicKeyInfo", "p")
+        draft.add(
+            "dkim.pkcs1-key-format",
+            "p= is a bare PKCS#1 RSAPublicKey; several verifiers only accept SubjectPublicKeyInfo",
+            "p",
+        )
 
 
 def _hash_posture(draft: _Draft, hashes: tuple[str, ...]) -> None:
     listed = ":".join(hashes) or "nothing"
     if "sha256" in hashes:
         if "sha1" in hashes:
-            draft.add("dkim.sha1", f"h={listed} still allows sha1, which verifiers must "
-                      "reject (RFC 8301 §3.1)", "h")
+            draft.add(
+                "dkim.sha1",
+                f"h={listed} still allows sha1, which verifiers must reject (RFC 8301 §3.1)",
+                "h",
+            )
         return
     draft.usable = False
     if "sha1" in hashes:
-        draft.add("dkim.sha1", f"h={listed}: only sha1 is allowed and verifiers must reject "
-                  "sha1 signatures (RFC 8301 §3.1), so no signature can verify", "h")
+        draft.add(
+            "dkim.sha1",
+            f"h={listed}: only sha1 is allowed and verifiers must reject "
+            "sha1 signatures (RFC 8301 §3.1), so no signature can verify",
+            "h",
+        )
     else:
-        draft.add("dkim.key-invalid", f"h={listed} allows no hash verifiers support "
-                  "(sha256): no signature can verify with this key", "h")
+        draft.add(
+            "dkim.key-invalid",
+            f"h={listed} allows no hash verifiers support "
+            "(sha256): no signature can verify with this key",
+            "h",
+        )

@@ -251,8 +251,17 @@ def parse_dmarc(text: str, mode: DmarcMode = DmarcMode.RFC9989) -> DmarcRecord:
     specs, empty_specs, trailing_ws = _split(text)
     version_problem = _version_problem(text, specs)
     if version_problem is not None:
-        return DmarcRecord(text, mode, False, False, TagMap(), None, (), False,
-                           (DmarcProblem("dmarc.version-invalid", "v", version_problem, 0),))
+        return DmarcRecord(
+            text,
+            mode,
+            False,
+            False,
+            TagMap(),
+            None,
+            (),
+            False,
+            (DmarcProblem("dmarc.version-invalid", "v", version_problem, 0),),
+        )
     _lenient_shape(state, text, specs, empty_specs, trailing_ws)
     duplicates = _duplicates(state, specs)
     for spec in specs[1:]:
@@ -264,8 +273,18 @@ def parse_dmarc(text: str, mode: DmarcMode = DmarcMode.RFC9989) -> DmarcRecord:
     if duplicates:
         valid, effective = False, None
         fallback = "a tag appears more than once: the whole tag-list is invalid"
-    return DmarcRecord(text, mode, valid, True, TagMap(tuple(state.tags)), effective,
-                       tuple(state.ignored), state.abnf_ok, tuple(state.problems), fallback)
+    return DmarcRecord(
+        text,
+        mode,
+        valid,
+        True,
+        TagMap(tuple(state.tags)),
+        effective,
+        tuple(state.ignored),
+        state.abnf_ok,
+        tuple(state.problems),
+        fallback,
+    )
 
 
 # --- splitting and shape ---------------------------------------------------
@@ -303,15 +322,17 @@ def _version_problem(text: str, specs: list[_Spec]) -> str | None:
         return "the record starts with whitespace; it must start with 'v=DMARC1'"
     first = specs[0] if specs else None
     if first is not None and first.name == "v" and first.offset != 0:
-        return f"the record does not start with 'v=DMARC1' ({text[:first.offset]!r} precedes it)"
+        return f"the record does not start with 'v=DMARC1' ({text[: first.offset]!r} precedes it)"
     if first is None or first.name != "v":
         if any(s.name == "v" for s in specs):
             return "'v=DMARC1' must be the first tag"
         return "the record does not start with 'v=DMARC1'"
     if first.value != "DMARC1":
         if first.value.upper().startswith("DMARC1") and len(first.value) > 6:
-            return (f"the version value is {first.value!r}: a ';' must separate "
-                    "'v=DMARC1' from the next tag")
+            return (
+                f"the version value is {first.value!r}: a ';' must separate "
+                "'v=DMARC1' from the next tag"
+            )
         if first.value.lower().startswith("spf1"):
             return "this is an SPF record (v=spf1), not DMARC; SPF belongs at the domain itself"
         return f"the version must be exactly 'DMARC1' (case-sensitive), not {first.value!r}"
@@ -322,23 +343,33 @@ def _lenient(state: _State, tag: str | None, message: str, offset: int | None = 
     state.problems.append(DmarcProblem("dmarc.syntax-lenient", tag, message, offset))
 
 
-def _lenient_shape(state: _State, text: str, specs: list[_Spec], empty: list[int],
-                   trailing_ws: bool) -> None:
+def _lenient_shape(
+    state: _State, text: str, specs: list[_Spec], empty: list[int], trailing_ws: bool
+) -> None:
     for offset in empty:
         state.abnf_ok = False
         _lenient(state, None, "empty tag-spec (';;'): outside the grammar", offset)
     if trailing_ws:
         state.abnf_ok = False
-        _lenient(state, None, "whitespace after the last value: outside the grammar; "
-                 "end the record with the value or with ';'", len(text.rstrip(_WSP)))
+        _lenient(
+            state,
+            None,
+            "whitespace after the last value: outside the grammar; "
+            "end the record with the value or with ';'",
+            len(text.rstrip(_WSP)),
+        )
     if state.mode is DmarcMode.RFC7489:
         if len(specs) == 1 and ";" not in text:
             state.abnf_ok = False  # RFC 7489 needs dmarc-sep after the version
         p_index = next((i for i, s in enumerate(specs) if s.name == "p"), None)
         if p_index is not None and p_index != 1:
             state.abnf_ok = False
-            _lenient(state, "p", "RFC 7489 places p right after v; some RFC 7489 parsers "
-                     "expect that order", specs[p_index].offset)
+            _lenient(
+                state,
+                "p",
+                "RFC 7489 places p right after v; some RFC 7489 parsers expect that order",
+                specs[p_index].offset,
+            )
 
 
 def _duplicates(state: _State, specs: list[_Spec]) -> bool:
@@ -349,10 +380,15 @@ def _duplicates(state: _State, specs: list[_Spec]) -> bool:
             continue
         if spec.name in seen:
             found = True
-            state.problems.append(DmarcProblem(
-                "dmarc.duplicate-tag", spec.name,
-                f"tag {spec.name!r} appears more than once: the whole tag-list is invalid "
-                "(RFC 6376 §3.2); receivers disagree on which value wins", spec.offset))
+            state.problems.append(
+                DmarcProblem(
+                    "dmarc.duplicate-tag",
+                    spec.name,
+                    f"tag {spec.name!r} appears more than once: the whole tag-list is invalid "
+                    "(RFC 6376 §3.2); receivers disagree on which value wins",
+                    spec.offset,
+                )
+            )
         seen.add(spec.name)
     return found
 
@@ -372,11 +408,16 @@ def _accept(state: _State, spec: _Spec) -> None:
         _unknown(state, spec)
         return
     if spec.raw_name != spec.name:
-        _lenient(state, spec.name, f"tag name {spec.raw_name!r} is upper case "
-                 f"(write {spec.name!r})", spec.offset)
+        _lenient(
+            state,
+            spec.name,
+            f"tag name {spec.raw_name!r} is upper case (write {spec.name!r})",
+            spec.offset,
+        )
     if spec.name in _KEYWORD_TAGS and spec.value != spec.value.lower():
-        _lenient(state, spec.name, f"value {spec.value!r} of {spec.name} is not lower case",
-                 spec.offset)
+        _lenient(
+            state, spec.name, f"value {spec.value!r} of {spec.name} is not lower case", spec.offset
+        )
     if not spec.value:
         state.abnf_ok = False
     handler = _HANDLERS[spec.name]
@@ -385,28 +426,42 @@ def _accept(state: _State, spec: _Spec) -> None:
 
 def _stray(state: _State, spec: _Spec) -> None:
     state.abnf_ok = False
-    reason = ("syntax error; discarded (§4.8)" if state.mode is DmarcMode.RFC9989
-              else "not a tag=value pair")
+    reason = (
+        "syntax error; discarded (§4.8)"
+        if state.mode is DmarcMode.RFC9989
+        else "not a tag=value pair"
+    )
     state.ignored.append((spec.raw_name, reason))
-    _lenient(state, None, f"{spec.raw_name!r} is not a tag=value pair; receivers skip it",
-             spec.offset)
+    _lenient(
+        state, None, f"{spec.raw_name!r} is not a tag=value pair; receivers skip it", spec.offset
+    )
 
 
 def _unknown(state: _State, spec: _Spec) -> None:
     if state.mode is DmarcMode.RFC9989 and spec.name in REMOVED_IN_9989:
         state.ignored.append((spec.name, "removed in RFC 9989; unknown tags are ignored"))
-        state.problems.append(DmarcProblem(
-            "dmarc.removed-tag", spec.name,
-            f"{spec.name} was removed in RFC 9989 (RFC 9989 receivers ignore it; "
-            "RFC 7489 receivers still read it)", spec.offset))
+        state.problems.append(
+            DmarcProblem(
+                "dmarc.removed-tag",
+                spec.name,
+                f"{spec.name} was removed in RFC 9989 (RFC 9989 receivers ignore it; "
+                "RFC 7489 receivers still read it)",
+                spec.offset,
+            )
+        )
         return
     if state.mode is DmarcMode.RFC7489 and spec.name in TAGS_9989:
         state.ignored.append((spec.name, "unknown tag in RFC 7489 (defined by RFC 9989)"))
         return
     state.ignored.append((spec.name, "unknown tag"))
-    state.problems.append(DmarcProblem(
-        "dmarc.unknown-tag", spec.name,
-        f"unknown tag {spec.name!r} (ignored by receivers; a typo?)", spec.offset))
+    state.problems.append(
+        DmarcProblem(
+            "dmarc.unknown-tag",
+            spec.name,
+            f"unknown tag {spec.name!r} (ignored by receivers; a typo?)",
+            spec.offset,
+        )
+    )
 
 
 def _invalid(state: _State, spec: _Spec, check_id: str, reason: str, message: str) -> None:
@@ -427,23 +482,27 @@ def _policy(state: _State, spec: _Spec) -> None:
     hint = ""
     if any(ch in _WSP for ch in spec.value) and "=" in spec.value:
         hint = " (a ';' is missing: the next tag became part of this value)"
-    _invalid(state, spec, check, reason,
-             f"{shown} is not none, quarantine or reject{hint}")
+    _invalid(state, spec, check, reason, f"{shown} is not none, quarantine or reject{hint}")
 
 
 _Handler = Callable[[_State, _Spec], None]
 
 
-def _choice(allowed: tuple[str, ...], default: str, convert: type[Enum] | None = None
-            ) -> _Handler:
+def _choice(allowed: tuple[str, ...], default: str, convert: type[Enum] | None = None) -> _Handler:
     def handle(state: _State, spec: _Spec) -> None:
         value = spec.value.lower()
         if value in allowed:
             state.tags.append((spec.name, convert(value) if convert else value))
             return
-        _invalid(state, spec, "dmarc.tag-invalid", f"invalid value; default {default}",
-                 f"{spec.name}={spec.value!r} is not one of {'/'.join(allowed)}; "
-                 f"receivers use the default {spec.name}={default}")
+        _invalid(
+            state,
+            spec,
+            "dmarc.tag-invalid",
+            f"invalid value; default {default}",
+            f"{spec.name}={spec.value!r} is not one of {'/'.join(allowed)}; "
+            f"receivers use the default {spec.name}={default}",
+        )
+
     return handle
 
 
@@ -456,17 +515,27 @@ def _pct(state: _State, spec: _Spec) -> None:
     else:
         state.tags.append(("pct", int(value)))
         return
-    _invalid(state, spec, "dmarc.tag-invalid", reason,
-             f"pct={value!r} is not a percentage 0-100 ({reason}); receivers use pct=100, "
-             "some discard the record")
+    _invalid(
+        state,
+        spec,
+        "dmarc.tag-invalid",
+        reason,
+        f"pct={value!r} is not a percentage 0-100 ({reason}); receivers use pct=100, "
+        "some discard the record",
+    )
 
 
 def _ri(state: _State, spec: _Spec) -> None:
     if _DIGITS.match(spec.value) and len(spec.value) <= 32:
         state.tags.append(("ri", int(spec.value)))
         return
-    _invalid(state, spec, "dmarc.tag-invalid", "not an integer; default 86400",
-             f"ri={spec.value!r} is not a number of seconds; receivers use 86400")
+    _invalid(
+        state,
+        spec,
+        "dmarc.tag-invalid",
+        "not an integer; default 86400",
+        f"ri={spec.value!r} is not a number of seconds; receivers use 86400",
+    )
 
 
 def _rf(state: _State, spec: _Spec) -> None:
@@ -474,24 +543,37 @@ def _rf(state: _State, spec: _Spec) -> None:
     if all(re.fullmatch(r"[a-z][a-z0-9\-]*", f) for f in formats) and "afrf" in formats:
         state.tags.append(("rf", ":".join(formats)))
         return
-    _invalid(state, spec, "dmarc.tag-invalid",
-             f"{spec.value} is not a registered failure-report format",
-             f"rf={spec.value!r}: only 'afrf' is registered; receivers use afrf")
+    _invalid(
+        state,
+        spec,
+        "dmarc.tag-invalid",
+        f"{spec.value} is not a registered failure-report format",
+        f"rf={spec.value!r}: only 'afrf' is registered; receivers use afrf",
+    )
 
 
 def _fo(state: _State, spec: _Spec) -> None:
     options = [o.strip(_WSP).lower() for o in spec.value.split(":")]
     if not all(o in _FO_OPTIONS for o in options):
-        _invalid(state, spec, "dmarc.fo-invalid", "invalid value; default 0",
-                 f"fo={spec.value!r}: options are 0, 1, d and s separated by ':'; "
-                 "receivers use fo=0")
+        _invalid(
+            state,
+            spec,
+            "dmarc.fo-invalid",
+            "invalid value; default 0",
+            f"fo={spec.value!r}: options are 0, 1, d and s separated by ':'; receivers use fo=0",
+        )
         return
-    if state.mode is DmarcMode.RFC9989 and ({"0", "1"} <= set(options)
-                                            or len(set(options)) != len(options)):
-        _invalid(state, spec, "dmarc.fo-invalid",
-                 "'0' and '1' are mutually exclusive in the RFC 9989 ABNF; default 0",
-                 f"fo={spec.value!r}: RFC 9989 allows either 0 or 1 (1 includes 0), once each; "
-                 "RFC 9989 receivers use fo=0")
+    if state.mode is DmarcMode.RFC9989 and (
+        {"0", "1"} <= set(options) or len(set(options)) != len(options)
+    ):
+        _invalid(
+            state,
+            spec,
+            "dmarc.fo-invalid",
+            "'0' and '1' are mutually exclusive in the RFC 9989 ABNF; default 0",
+            f"fo={spec.value!r}: RFC 9989 allows either 0 or 1 (1 includes 0), once each; "
+            "RFC 9989 receivers use fo=0",
+        )
         return
     state.tags.append(("fo", ":".join(options)))
 
@@ -507,17 +589,26 @@ def _uris(state: _State, spec: _Spec) -> None:
         else:
             good.append(uri)
             if "!" in entry and state.mode is DmarcMode.RFC9989:
-                state.problems.append(DmarcProblem(
-                    "dmarc.removed-tag", spec.name,
-                    f"size limit '!{entry.split('!', 1)[1]}' on {uri.uri} is obsolete in "
-                    "RFC 9989 (ignored there; RFC 7489 receivers still honour it)",
-                    spec.offset))
+                state.problems.append(
+                    DmarcProblem(
+                        "dmarc.removed-tag",
+                        spec.name,
+                        f"size limit '!{entry.split('!', 1)[1]}' on {uri.uri} is obsolete in "
+                        "RFC 9989 (ignored there; RFC 7489 receivers still honour it)",
+                        spec.offset,
+                    )
+                )
     for index, entry, reason in bad:
         label = spec.name if not good else f"{spec.name}[{index}]"
         state.ignored.append((label, reason))
-        state.problems.append(DmarcProblem(
-            "dmarc.rua-invalid-uri", spec.name,
-            f"{spec.name} entry {entry!r} is not a usable report URI: {reason}", spec.offset))
+        state.problems.append(
+            DmarcProblem(
+                "dmarc.rua-invalid-uri",
+                spec.name,
+                f"{spec.name} entry {entry!r} is not a usable report URI: {reason}",
+                spec.offset,
+            )
+        )
     if not entries or entries == [""]:
         return
     if good:
@@ -536,8 +627,9 @@ def _parse_uri(entry: str, mode: DmarcMode) -> tuple[ReportUri | None, str]:
     if not colon or not _SCHEME.match(scheme):
         return None, f"{uri!r} is not a URI"
     if not rest or not _URI_BODY.match(rest):
-        return None, (f"{uri!r} is not a URI (characters such as space, ',' or '!' must be "
-                      "percent-encoded)")
+        return None, (
+            f"{uri!r} is not a URI (characters such as space, ',' or '!' must be percent-encoded)"
+        )
     if mode is DmarcMode.RFC9989:
         return ReportUri(uri), ""
     return ReportUri(uri, size.lower() if bang else None), ""
@@ -568,21 +660,26 @@ def _effective(state: _State) -> tuple[bool, EffectivePolicy | None, str | None]
     nine = state.mode is DmarcMode.RFC9989
     invalid = [t for t in POLICY_TAGS if state.policy_state.get(t) == "invalid"]
     if "p" not in state.policy_state:
-        state.problems.append(DmarcProblem(
-            "dmarc.p-missing", "p",
-            "no p tag: RFC 9989 receivers act as p=none; RFC 7489 receivers do the same "
-            "only when rua holds a valid URI, otherwise they ignore the record"))
+        state.problems.append(
+            DmarcProblem(
+                "dmarc.p-missing",
+                "p",
+                "no p tag: RFC 9989 receivers act as p=none; RFC 7489 receivers do the same "
+                "only when rua holds a valid URI, otherwise they ignore the record",
+            )
+        )
     p_missing = "p" not in state.policy_state
     fallback: str | None = None
     if invalid or (p_missing and not nine):
-        cause = (f"{invalid[0]} is invalid" if invalid else "p is missing")
+        cause = f"{invalid[0]} is invalid" if invalid else "p is missing"
         if not tags.get("rua"):
             return False, None, f"{cause} and rua has no valid URI: no DMARC processing"
         fallback = f"{cause} and rua has a valid URI: receivers act as p=none"
         for name in POLICY_TAGS:
             if name in tags and name not in invalid:
-                state.ignored.append((name, f"overridden: {cause}, which triggers the "
-                                      "p=none fallback"))
+                state.ignored.append(
+                    (name, f"overridden: {cause}, which triggers the p=none fallback")
+                )
                 state.tags = [(k, v) for k, v in state.tags if k != name]
         p = sp = np = Policy.NONE
     else:
@@ -599,13 +696,18 @@ def _effective(state: _State) -> tuple[bool, EffectivePolicy | None, str | None]
         elif "fo" in tags:
             state.tags = [(k, v) for k, v in state.tags if k != "fo"]
             state.ignored.append(("fo", "ignored when there is no ruf"))
-            state.problems.append(DmarcProblem(
-                "dmarc.fo-invalid", "fo", "fo has no effect without a valid ruf "
-                "(failure-report) URI"))
+            state.problems.append(
+                DmarcProblem(
+                    "dmarc.fo-invalid",
+                    "fo",
+                    "fo has no effect without a valid ruf (failure-report) URI",
+                )
+            )
     elif has_ruf:
         fo = "0"
     effective = EffectivePolicy(
-        p=p, sp=sp,
+        p=p,
+        sp=sp,
         adkim=tags.get("adkim", Alignment.RELAXED),
         aspf=tags.get("aspf", Alignment.RELAXED),
         np=np if nine else None,

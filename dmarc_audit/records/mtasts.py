@@ -70,8 +70,9 @@ def split_fields(text: str, version: str) -> SplitRecord:
         if head.lower() != version.lower():
             problems.append(FieldProblem(f"record must start with {version!r}", start))
             return SplitRecord((), tuple(problems), version_ok=False)
-        problems.append(FieldProblem(
-            f"version is case-sensitive: write {version!r}, not {head!r}", start))
+        problems.append(
+            FieldProblem(f"version is case-sensitive: write {version!r}, not {head!r}", start)
+        )
     pos = start + len(version)
     chunks = text[pos:].split(";")
     fields: list[Field] = []
@@ -142,9 +143,12 @@ def parse_sts(text: str) -> StsRecord:
             continue
         extensions.append(field)
         if field.name.lower() == "id":
-            problems.append(FieldProblem(
-                f"field names are case-sensitive: write 'id=', not {field.name + '='!r}",
-                field.offset))
+            problems.append(
+                FieldProblem(
+                    f"field names are case-sensitive: write 'id=', not {field.name + '='!r}",
+                    field.offset,
+                )
+            )
         elif (problem := check_extension(field)) is not None:
             problems.append(problem)
     if split.version_ok and not ids:
@@ -168,13 +172,19 @@ def _id_problems(field: Field) -> list[FieldProblem]:
     found = []
     bad = sorted({ch for ch in value if not (ch.isascii() and ch.isalnum())})
     if bad:
-        found.append(FieldProblem(
-            f"id {value!r} may contain only letters and digits (found {''.join(bad)!r})",
-            field.offset))
+        found.append(
+            FieldProblem(
+                f"id {value!r} may contain only letters and digits (found {''.join(bad)!r})",
+                field.offset,
+            )
+        )
     if len(value) > MAX_ID_LENGTH:
-        found.append(FieldProblem(
-            f"id is {len(value)} characters long; at most {MAX_ID_LENGTH} are allowed",
-            field.offset))
+        found.append(
+            FieldProblem(
+                f"id is {len(value)} characters long; at most {MAX_ID_LENGTH} are allowed",
+                field.offset,
+            )
+        )
     return found
 
 

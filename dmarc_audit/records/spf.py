@@ -44,8 +44,15 @@ class MechanismKind(str, Enum):
         return self in _DNS_KINDS
 
 
-_DNS_KINDS = frozenset({MechanismKind.INCLUDE, MechanismKind.A, MechanismKind.MX,
-                        MechanismKind.PTR, MechanismKind.EXISTS})
+_DNS_KINDS = frozenset(
+    {
+        MechanismKind.INCLUDE,
+        MechanismKind.A,
+        MechanismKind.MX,
+        MechanismKind.PTR,
+        MechanismKind.EXISTS,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,14 +163,17 @@ def parse_spf(text: str) -> SpfRecord:
     problems: list[SyntaxProblem] = []
     terms: list[Term] = []
     if not is_spf_record(text):
-        return SpfRecord(text, (), (SyntaxProblem(text[:10], 0,
-                                                  "does not start with 'v=spf1'"),))
+        return SpfRecord(text, (), (SyntaxProblem(text[:10], 0, "does not start with 'v=spf1'"),))
     for index, ch in enumerate(text):
         code = ord(ch)
         if code > 0x7E or (code < 0x20):
-            problems.append(SyntaxProblem(_word_at(text, index), index,
-                                          f"non-ASCII or control character {ch!r} "
-                                          "(SPF records are 7-bit ASCII)"))
+            problems.append(
+                SyntaxProblem(
+                    _word_at(text, index),
+                    index,
+                    f"non-ASCII or control character {ch!r} (SPF records are 7-bit ASCII)",
+                )
+            )
             break
     position = 6
     seen_modifiers: set[str] = set()
@@ -177,8 +187,9 @@ def parse_spf(text: str) -> SpfRecord:
             continue
         if isinstance(term, Modifier) and term.name in ("redirect", "exp"):
             if term.name in seen_modifiers:
-                problems.append(SyntaxProblem(word, offset,
-                                              f"'{term.name}=' appears more than once"))
+                problems.append(
+                    SyntaxProblem(word, offset, f"'{term.name}=' appears more than once")
+                )
             seen_modifiers.add(term.name)
         terms.append(term)
     return SpfRecord(text, tuple(terms), tuple(problems))
@@ -228,8 +239,14 @@ def _parse_term(word: str, offset: int) -> tuple[Term | None, SyntaxProblem | No
         return None, problem(f"unknown mechanism {name!r}")
 
     def mech(**fields: object) -> Mechanism:
-        return Mechanism(kind=kind, qualifier=qualifier, text=word, offset=offset,
-                         explicit_qualifier=explicit, **fields)  # type: ignore[arg-type]
+        return Mechanism(
+            kind=kind,
+            qualifier=qualifier,
+            text=word,
+            offset=offset,
+            explicit_qualifier=explicit,
+            **fields,
+        )  # type: ignore[arg-type]
 
     if kind is MechanismKind.ALL:
         if rest:

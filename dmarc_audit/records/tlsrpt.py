@@ -55,24 +55,32 @@ def parse_tlsrpt(text: str) -> TlsRptRecord:
             continue
         extensions.append(field)
         if field.name.lower() == "rua":
-            problems.append(FieldProblem(
-                f"field names are case-sensitive: write 'rua=', not {field.name + '='!r}",
-                field.offset))
+            problems.append(
+                FieldProblem(
+                    f"field names are case-sensitive: write 'rua=', not {field.name + '='!r}",
+                    field.offset,
+                )
+            )
         elif (problem := check_extension(field)) is not None:
             problems.append(problem)
     if split.version_ok and not ruas:
         problems.append(FieldProblem("rua= is required", len(text)))
     if len(ruas) > 1:
-        problems.append(FieldProblem(f"rua= is given {len(ruas)} times; list the URIs "
-                                     "in one rua= separated by commas", ruas[1].offset))
+        problems.append(
+            FieldProblem(
+                f"rua= is given {len(ruas)} times; list the URIs in one rua= separated by commas",
+                ruas[1].offset,
+            )
+        )
     uris: list[str] = []
     for field in ruas:
         for uri, problem in _split_uris(field):
             uris.append(uri)
             if problem is not None:
                 problems.append(problem)
-    return TlsRptRecord(text, tuple(uris), tuple(extensions),
-                        tuple(sorted(problems, key=lambda p: p.offset)))
+    return TlsRptRecord(
+        text, tuple(uris), tuple(extensions), tuple(sorted(problems, key=lambda p: p.offset))
+    )
 
 
 def _split_uris(field: Field) -> list[tuple[str, FieldProblem | None]]:
@@ -103,7 +111,8 @@ def uri_problem(uri: str, offset: int = 0) -> FieldProblem | None:
     scheme = scheme.lower()
     if scheme not in SCHEMES:
         return FieldProblem(
-            f"URI scheme {scheme + ':'!r} is not supported; use mailto: or https:", offset)
+            f"URI scheme {scheme + ':'!r} is not supported; use mailto: or https:", offset
+        )
     if scheme == "mailto":
         address = rest.split("?", 1)[0]
         if not _ADDRESS.fullmatch(address):

@@ -51,28 +51,35 @@ _TAG_MISMATCH = _E.codes[_E.XML_ERROR_TAG_MISMATCH]
 
 # What an element's end means, by name (see _Handler.end).
 _REC, _AUTH, _GROUP, _DKIM_SPF, _DOMAIN, _REASON, _META, _ERROR, _POLICY, _VERSION, _CONTAINER = (
-    range(11))
+    range(11)
+)
 _ENDS: dict[str, int] = {
-    **dict.fromkeys(("source_ip", "count", "disposition", "header_from", "envelope_from",
-                     "envelope_to"), _REC),
+    **dict.fromkeys(
+        ("source_ip", "count", "disposition", "header_from", "envelope_from", "envelope_to"), _REC
+    ),
     **dict.fromkeys(("selector", "scope", "result", "human_result"), _AUTH),
     "dkim": _DKIM_SPF,
     "spf": _DKIM_SPF,
     "domain": _DOMAIN,
     "type": _REASON,
     "comment": _REASON,
-    **dict.fromkeys(("org_name", "email", "extra_contact_info", "report_id", "generator",
-                     "begin", "end"), _META),
+    **dict.fromkeys(
+        ("org_name", "email", "extra_contact_info", "report_id", "generator", "begin", "end"), _META
+    ),
     "error": _ERROR,
-    **dict.fromkeys(("p", "sp", "np", "adkim", "aspf", "pct", "fo", "testing",
-                     "discovery_method"), _POLICY),
+    **dict.fromkeys(
+        ("p", "sp", "np", "adkim", "aspf", "pct", "fo", "testing", "discovery_method"), _POLICY
+    ),
     "version": _VERSION,
     **dict.fromkeys(("row", "policy_evaluated", "identifiers", "auth_results"), _GROUP),
-    **dict.fromkeys(("feedback", "report_metadata", "date_range", "policy_published",
-                     "record", "reason"), _CONTAINER),
+    **dict.fromkeys(
+        ("feedback", "report_metadata", "date_range", "policy_published", "record", "reason"),
+        _CONTAINER,
+    ),
 }
-_STARTS = frozenset({"feedback", "record", "policy_published", "report_metadata", "dkim",
-                     "spf", "reason"})
+_STARTS = frozenset(
+    {"feedback", "record", "policy_published", "report_metadata", "dkim", "spf", "reason"}
+)
 """Elements whose start needs more than a push on the stack."""
 _EXTENSIONS = frozenset({"extensions", "extension"})
 _MAX_TEXT_RUNS = 16
@@ -95,8 +102,9 @@ _REQUIRED_AUTH = {
 }
 _CONTAINERS = frozenset(k for k, v in _ENDS.items() if v in (_CONTAINER, _GROUP)) | {"dkim", "spf"}
 _KNOWN = frozenset(_ENDS)
-_OPTIONAL_EMPTY_OK = frozenset({
-    "extra_contact_info", "comment", "human_result", "selector", "org_name", "type"})
+_OPTIONAL_EMPTY_OK = frozenset(
+    {"extra_contact_info", "comment", "human_result", "selector", "org_name", "type"}
+)
 """Leaves whose emptiness is not worth a warning."""
 
 
@@ -136,8 +144,9 @@ class _Warnings:
             self.dropped = 0
 
 
-def read_aggregate(source: str, opener: Opener, warnings: tuple[ParseWarning, ...] = (), *,
-                   fast: bool = True) -> AggregateReport | ReportError:
+def read_aggregate(
+    source: str, opener: Opener, warnings: tuple[ParseWarning, ...] = (), *, fast: bool = True
+) -> AggregateReport | ReportError:
     """Read the metadata now; records stream from ``report.records``.
 
     Returns a :class:`ReportError` when the metadata cannot be read. Once the
@@ -156,8 +165,9 @@ def read_aggregate(source: str, opener: Opener, warnings: tuple[ParseWarning, ..
     except (LimitExceeded, CorruptData, OSError) as exc:
         return ReportError(source, str(exc))
     assert isinstance(meta, AggregateMeta)
-    report = AggregateReport(meta=meta, records=_records(run, source), source=source,
-                             warnings=engine.warnings.items)
+    report = AggregateReport(
+        meta=meta, records=_records(run, source), source=source, warnings=engine.warnings.items
+    )
     engine.report = report
     report.skipped_records = engine.skipped
     return report
@@ -229,20 +239,27 @@ class _Engine:
         self._finish(handler)
         yield from self._drain(handler)
 
-    def _feed(self, parser: Any, handler: _Handler, feeder: _Feeder, chunk: bytes,
-              final: bool) -> bool:
+    def _feed(
+        self, parser: Any, handler: _Handler, feeder: _Feeder, chunk: bytes, final: bool
+    ) -> bool:
         """Parse one chunk; False once the rest of the document is to be ignored."""
         try:
             parser.Parse(chunk, final)
             if len(handler.text) > _MAX_TEXT_RUNS:
-                raise self._error(f"an element's text is longer than 1 MiB (line "
-                                  f"{parser.CurrentLineNumber}): not a report")
+                raise self._error(
+                    f"an element's text is longer than 1 MiB (line "
+                    f"{parser.CurrentLineNumber}): not a report"
+                )
             if len(handler.stack) > _MAX_DEPTH:
-                raise self._error(f"elements nested more than {_MAX_DEPTH} deep (line "
-                                  f"{parser.CurrentLineNumber}): not a report")
+                raise self._error(
+                    f"elements nested more than {_MAX_DEPTH} deep (line "
+                    f"{parser.CurrentLineNumber}): not a report"
+                )
             if feeder.fed - max(parser.CurrentByteIndex, 0) > _MAX_TOKEN:
-                raise self._error(f"an XML token (comment, tag or declaration) is longer "
-                                  f"than 1 MiB (line {parser.CurrentLineNumber}): not a report")
+                raise self._error(
+                    f"an XML token (comment, tag or declaration) is longer "
+                    f"than 1 MiB (line {parser.CurrentLineNumber}): not a report"
+                )
             return True
         except _Reject as exc:
             raise self._error(f"{exc} (line {parser.CurrentLineNumber})") from None
@@ -267,8 +284,7 @@ class _Engine:
             self.done = ordinal
             if record is None:
                 self.skipped += 1
-                self.warnings.add(f"record skipped: {why}", where,
-                                  key=("skip", ordinal))
+                self.warnings.add(f"record skipped: {why}", where, key=("skip", ordinal))
                 if self.report is not None:
                     self.report.skipped_records = self.skipped
             else:
@@ -277,30 +293,39 @@ class _Engine:
     def _finish(self, handler: _Handler) -> None:
         if handler.fb < 0:
             root = handler.root or "nothing"
-            raise self._error(f"no <feedback> element (the XML holds <{root}>): "
-                              "not a DMARC aggregate report")
+            raise self._error(
+                f"no <feedback> element (the XML holds <{root}>): not a DMARC aggregate report"
+            )
         if not handler.closed:
             inside = handler.stack[-1] if handler.stack else "feedback"
-            raise self._error(f"the report is cut off: the XML ends inside <{inside}> "
-                              "before </feedback>")
+            raise self._error(
+                f"the report is cut off: the XML ends inside <{inside}> before </feedback>"
+            )
         if handler.records == 0:
             self.warnings.add("the report has no <record> elements")
 
     def _error(self, message: str) -> ReportError:
         return ReportError(self.source, message)
 
-    def _on_error(self, exc: expat.ExpatError, parser: Any, handler: _Handler,
-                  feeder: _Feeder, final: bool) -> bool:
+    def _on_error(
+        self, exc: expat.ExpatError, parser: Any, handler: _Handler, feeder: _Feeder, final: bool
+    ) -> bool:
         if handler.fast_mode:
             raise _Careful  # the careful reader knows where it is; let it explain
         where = f"line {exc.lineno}, column {exc.offset + 1}"
         reason = expat.errors.messages[exc.code]
         if handler.closed:
-            tail = ("which is never closed" if final
-                    else f"is not well-formed after </feedback> ({reason})")
+            tail = (
+                "which is never closed"
+                if final
+                else f"is not well-formed after </feedback> ({reason})"
+            )
             if final and handler.stack:
-                self.warnings.add(f"the document ends inside <{handler.root}>, "
-                                  f"{tail}; the report was read up to </feedback>", where)
+                self.warnings.add(
+                    f"the document ends inside <{handler.root}>, "
+                    f"{tail}; the report was read up to </feedback>",
+                    where,
+                )
             elif not final:
                 self.warnings.add(f"the document {tail}; ignored", where)
             return False
@@ -308,8 +333,10 @@ class _Engine:
             inside = handler.stack[-1] if handler.stack else None
             if handler.fb < 0 and inside is None:
                 raise self._error("no XML element found: not a DMARC aggregate report")
-            raise self._error(f"the report is cut off: the XML ends inside <{inside}> "
-                              f"before </feedback> ({reason}, {where})")
+            raise self._error(
+                f"the report is cut off: the XML ends inside <{inside}> "
+                f"before </feedback> ({reason}, {where})"
+            )
         repair = None
         if handler.fb >= 0:  # only a report is worth repairing
             repair = self._plan_repair(exc.code, parser.ErrorByteIndex, handler, feeder)
@@ -317,29 +344,40 @@ class _Engine:
             raise self._error(f"XML is not well-formed at {where}: {reason}")
         offset, old_len, new, what = repair
         if offset in self.repairs or len(self.repairs) >= MAX_REPAIRS:
-            raise self._error(f"XML is not well-formed at {where}: {reason} "
-                              "(too damaged to repair)")
+            raise self._error(
+                f"XML is not well-formed at {where}: {reason} (too damaged to repair)"
+            )
         self.repairs[offset] = (old_len, new)
         element = handler.stack[-1] if handler.stack else "document"
-        self.warnings.add(f"not well-formed XML repaired: {what} in <{element}>", where,
-                          key=("repair", offset))
+        self.warnings.add(
+            f"not well-formed XML repaired: {what} in <{element}>", where, key=("repair", offset)
+        )
         raise _Restart
 
-    def _plan_repair(self, code: int, index: int, handler: _Handler,
-                     feeder: _Feeder) -> tuple[int, int, bytes, str] | None:
+    def _plan_repair(
+        self, code: int, index: int, handler: _Handler, feeder: _Feeder
+    ) -> tuple[int, int, bytes, str] | None:
         """An edit (original offset, length, replacement, description), or None."""
         window, base = feeder.window()
         at = index - base
         if not 0 <= at <= len(window):
             return None
         if code in (_INVALID_TOKEN, _UNDEFINED_ENTITY):
-            char = window[at:at + 1]
+            char = window[at : at + 1]
             if char and char[0] < 0x20 and char not in b"\t\n\r":
-                return (feeder.original(index), 1, "\ufffd".encode(),
-                        f"control character {char!r} replaced with U+FFFD")
-            if window[at:at + 3] in (b"\xef\xbf\xbe", b"\xef\xbf\xbf"):
-                return (feeder.original(index), 3, "\ufffd".encode(),
-                        "non-character replaced with U+FFFD")
+                return (
+                    feeder.original(index),
+                    1,
+                    "\ufffd".encode(),
+                    f"control character {char!r} replaced with U+FFFD",
+                )
+            if window[at : at + 3] in (b"\xef\xbf\xbe", b"\xef\xbf\xbf"):
+                return (
+                    feeder.original(index),
+                    3,
+                    "\ufffd".encode(),
+                    "non-character replaced with U+FFFD",
+                )
             low = window.rfind(b">", 0, at) + 1  # the text run the error sits in
             amp = -1
             for match in _BARE_AMP.finditer(window, low):  # lookahead may pass the error
@@ -358,10 +396,9 @@ class _Engine:
                 return None
             tag = b"<" + name.encode()
             lt = window.rfind(tag, 0, at)
-            if lt < 0 or window[lt + len(tag):lt + len(tag) + 1] not in (b">", b" ", b"/"):
+            if lt < 0 or window[lt + len(tag) : lt + len(tag) + 1] not in (b">", b" ", b"/"):
                 return None
-            return (feeder.original(base + lt), 1, b"&lt;",
-                    f"unescaped '<{name}' read as text")
+            return (feeder.original(base + lt), 1, b"&lt;", f"unescaped '<{name}' read as text")
         return None
 
 
@@ -386,15 +423,17 @@ class _LooseText:
         if cut < 0:
             self._carry = data
             return False
-        body, self._carry = data[:cut + 1], data[cut:]
+        body, self._carry = data[: cut + 1], data[cut:]
         loose = body.count(b"<") - body.count(b"><")
         value_ends = body.count(b"</") - body.count(b"></")
         return loose != value_ends
 
 
 def _refuse_doctype(*_: object) -> None:
-    raise _Reject("a DOCTYPE declaration is not allowed in a report (entity expansion "
-                  "and external entities are refused)")
+    raise _Reject(
+        "a DOCTYPE declaration is not allowed in a report (entity expansion "
+        "and external entities are refused)"
+    )
 
 
 def _refuse_entity(*_: object) -> None:  # unreachable: the DOCTYPE is refused first
@@ -409,8 +448,9 @@ class _Feeder:
     Offsets: *original* = the UTF-8 stream before repairs; *fed* = what expat saw.
     """
 
-    def __init__(self, stream: Readable, repairs: dict[int, tuple[int, bytes]],
-                 warnings: _Warnings) -> None:
+    def __init__(
+        self, stream: Readable, repairs: dict[int, tuple[int, bytes]], warnings: _Warnings
+    ) -> None:
         self._stream = stream
         self._repairs = sorted(repairs.items())
         self._warnings = warnings
@@ -454,9 +494,13 @@ class _Feeder:
             raw = self._stream.read(CHUNK)
 
     def _encoding(self, head: bytes) -> tuple[str, int]:
-        for bom, name in ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
-                          (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-                          (codecs.BOM_UTF16_BE, "utf-16-be")):
+        for bom, name in (
+            (codecs.BOM_UTF32_LE, "utf-32-le"),
+            (codecs.BOM_UTF32_BE, "utf-32-be"),
+            (codecs.BOM_UTF8, "utf-8"),
+            (codecs.BOM_UTF16_LE, "utf-16-le"),
+            (codecs.BOM_UTF16_BE, "utf-16-be"),
+        ):
             if head.startswith(bom):
                 if name == "utf-8":
                     self._warnings.add("UTF-8 byte-order mark at the start ignored")
@@ -481,10 +525,13 @@ class _Feeder:
         if self._utf8:
             replaced -= raw.count(b"\xef\xbf\xbd")
         if replaced > 0:
-            line = self._lines + text[:text.index("\ufffd")].count("\n")
+            line = self._lines + text[: text.index("\ufffd")].count("\n")
             encoding = "UTF-8" if self._utf8 else "the declared encoding"
-            self._warnings.add(f"bytes that are not valid {encoding} replaced with U+FFFD",
-                               f"line {line}", key="undecodable")
+            self._warnings.add(
+                f"bytes that are not valid {encoding} replaced with U+FFFD",
+                f"line {line}",
+                key="undecodable",
+            )
 
     def _apply(self, data: bytes, final: bool) -> tuple[bytes, bytes]:
         """Splice the repairs into one chunk; an edit cut by the chunk end waits for the next."""
@@ -602,7 +649,7 @@ class _Handler:
 
         def end(name: str) -> None:
             if ":" in name:
-                name = name[name.index(":") + 1:]
+                name = name[name.index(":") + 1 :]
             pop()
             if text:
                 value = (text[0] if len(text) == 1 else "".join(text)).strip()
@@ -696,7 +743,7 @@ class _Handler:
                 h.rec = None
                 h.closed = True
                 h.fast_mode = False
-                del stack[h.fb:]  # back to the careful callbacks for what follows
+                del stack[h.fb :]  # back to the careful callbacks for what follows
                 parser.EndElementHandler = end
                 parser.StartElementHandler = start
             elif not h.closed:
@@ -747,19 +794,20 @@ class _Handler:
             return
         if name == "record":  # also inside an unknown wrapper such as <records>
             if self.rec is not None:
-                self.warnings.add("a <record> inside a record: the outer one is dropped",
-                                  self._line())
+                self.warnings.add(
+                    "a <record> inside a record: the outer one is dropped", self._line()
+                )
             self._begin_record()
         elif parent == "feedback":
             if name == "policy_published":
                 self.policies += 1
                 self.policy_open = self.policies == 1 and not self.meta_done
                 if self.meta_done:
-                    self.warnings.add("<policy_published> after the records ignored",
-                                      self._line())
+                    self.warnings.add("<policy_published> after the records ignored", self._line())
                 elif self.policies > 1:
-                    self.warnings.add("a second <policy_published> ignored; the first is used",
-                                      self._line())
+                    self.warnings.add(
+                        "a second <policy_published> ignored; the first is used", self._line()
+                    )
             elif name == "report_metadata" and self.meta_done:
                 self.warnings.add("<report_metadata> after the records ignored", self._line())
         elif parent == "policy_evaluated" and name == "reason":
@@ -785,12 +833,12 @@ class _Handler:
 
     def _empty(self, name: str) -> None:
         if self.rec is not None:  # the fast reader keeps no stack
-            self.warnings.add(f"empty <{name}> in a record", self._where(),
-                              key=("empty", name))
+            self.warnings.add(f"empty <{name}> in a record", self._where(), key=("empty", name))
             return
         parent = self.stack[-1] if self.stack else ""
-        self.warnings.add(f"empty <{name}> in <{parent}>", self._line(),
-                          key=("empty", parent, name))
+        self.warnings.add(
+            f"empty <{name}> in <{parent}>", self._line(), key=("empty", parent, name)
+        )
 
     def _in_extension(self, name: str, step: int) -> None:
         """RFC 9990 <extensions>: any content, read past without a word."""
@@ -800,18 +848,27 @@ class _Handler:
     def _unknown(self, name: str) -> None:
         stack = self.stack
         parent = stack[-1] if stack else ""
-        self.warnings.add(f"unknown element <{name}> in <{parent}> ignored", self._line(),
-                          key=("unknown", parent, name))
+        self.warnings.add(
+            f"unknown element <{name}> in <{parent}> ignored",
+            self._line(),
+            key=("unknown", parent, name),
+        )
 
     def _missing(self, name: str, where: str) -> None:
         """An element the report's own schema requires but real reporters leave out."""
         schema = self.schema.value if self.schema else "its"
-        self.warnings.add(f"{where} without <{name}>, which the {schema} schema requires",
-                          self._where(), key=("required", where, name))
+        self.warnings.add(
+            f"{where} without <{name}>, which the {schema} schema requires",
+            self._where(),
+            key=("required", where, name),
+        )
 
     def _too_many(self, what: str) -> None:
-        self.warnings.add(f"more than {_MAX_PER_RECORD} of {what} in a record; the rest "
-                          "ignored", self._where(), key=("too-many", what))
+        self.warnings.add(
+            f"more than {_MAX_PER_RECORD} of {what} in a record; the rest ignored",
+            self._where(),
+            key=("too-many", what),
+        )
 
     def _stray_before(self) -> None:
         if self.fb >= 0 and self.stack and self.stack[-1] in _CONTAINERS:
@@ -832,8 +889,9 @@ class _Handler:
         elif kind:
             self.reasons.append((self._lower(kind, "type"), reason.get("comment", "")))
         else:
-            self.warnings.add("a <reason> without a <type> ignored", self._where(),
-                              key="empty-reason")
+            self.warnings.add(
+                "a <reason> without a <type> ignored", self._where(), key="empty-reason"
+            )
 
     # structure -------------------------------------------------------------
 
@@ -841,8 +899,9 @@ class _Handler:
         self.prefixed = True
         prefix, _, local = name.partition(":")
         if self.fb >= 0 or local == "feedback":
-            self.warnings.add(f"namespace prefix '{prefix}:' on element names ignored",
-                              key=("prefix", prefix))
+            self.warnings.add(
+                f"namespace prefix '{prefix}:' on element names ignored", key=("prefix", prefix)
+            )
         return local
 
     def _outside(self, raw: str, attrs: dict[str, str]) -> None:
@@ -865,8 +924,11 @@ class _Handler:
 
     def _stray(self, text: str, parent: str) -> None:
         if text:
-            self.warnings.add(f"stray text {text[:40]!r} in <{parent}> ignored", self._line(),
-                              key=("stray", parent))
+            self.warnings.add(
+                f"stray text {text[:40]!r} in <{parent}> ignored",
+                self._line(),
+                key=("stray", parent),
+            )
 
     def _line(self) -> str:
         return f"line {self.parser.CurrentLineNumber}"
@@ -880,8 +942,11 @@ class _Handler:
     def _lower(self, value: str, field: str) -> str:
         low = value.lower()
         if low != value:
-            self.warnings.add(f"upper-case value {value!r} in <{field}> read as {low!r}",
-                              self._where(), key=("case", field))
+            self.warnings.add(
+                f"upper-case value {value!r} in <{field}> read as {low!r}",
+                self._where(),
+                key=("case", field),
+            )
         return low
 
     # records ---------------------------------------------------------------
@@ -899,8 +964,9 @@ class _Handler:
         method = auth["method"]
         result = auth.get("result")
         if result is None:
-            self.warnings.add(f"a {method} auth result without <result>", self._where(),
-                              key=("no-result", method))
+            self.warnings.add(
+                f"a {method} auth result without <result>", self._where(), key=("no-result", method)
+            )
             result = ""
         elif not result.islower() and result:
             result = self._lower(result, "result")
@@ -912,14 +978,16 @@ class _Handler:
         if len(self.auths) >= _MAX_PER_RECORD:
             self._too_many("auth result")
             return
-        self.auths.append(AuthResult(
-            method=method,
-            domain=auth.get("domain", ""),
-            result=result,
-            selector=auth.get("selector") or None,
-            scope=scope,
-            human_result=auth.get("human_result") or None,
-        ))
+        self.auths.append(
+            AuthResult(
+                method=method,
+                domain=auth.get("domain", ""),
+                result=result,
+                selector=auth.get("selector") or None,
+                scope=scope,
+                human_result=auth.get("human_result") or None,
+            )
+        )
 
     def _end_record(self) -> None:
         rec = self.rec
@@ -943,8 +1011,9 @@ class _Handler:
         if disposition is None or dkim is None or spf is None or header_from is None:
             for required in ("disposition", "dkim", "spf", "header_from"):
                 if required not in rec:
-                    self.warnings.add(f"a record without <{required}>", self._where(),
-                                      key=("missing", required))
+                    self.warnings.add(
+                        f"a record without <{required}>", self._where(), key=("missing", required)
+                    )
         if self.envelope_from_required and "envelope_from" not in rec:
             self._missing("envelope_from", "a record")
         if disposition and not disposition.islower():
@@ -994,21 +1063,24 @@ class _Handler:
         org_name = fields.get("org_name", "")
         if not org_name:
             fallback = email.rpartition("@")[2] if email and "@" in email else ""
-            self.warnings.add("empty <org_name>" + (f"; using {fallback!r} from <email>"
-                                                     if fallback else ""))
+            self.warnings.add(
+                "empty <org_name>" + (f"; using {fallback!r} from <email>" if fallback else "")
+            )
             org_name = fallback
-        self.out.append(AggregateMeta(
-            org_name=org_name,
-            email=email,
-            report_id=report_id,
-            begin=begin,
-            end=end,
-            policy=self._policy(),
-            schema=self.schema,
-            extra_contact=fields.get("extra_contact_info") or None,
-            errors=tuple(self.errors),
-            generator=fields.get("generator") or None,
-        ))
+        self.out.append(
+            AggregateMeta(
+                org_name=org_name,
+                email=email,
+                report_id=report_id,
+                begin=begin,
+                end=end,
+                policy=self._policy(),
+                schema=self.schema,
+                extra_contact=fields.get("extra_contact_info") or None,
+                errors=tuple(self.errors),
+                generator=fields.get("generator") or None,
+            )
+        )
 
     def _policy(self) -> PolicyPublished:
         if self.policies == 0:
@@ -1027,8 +1099,11 @@ class _Handler:
                 pct = int(pct_text)
             else:
                 self.warnings.add(f"<pct> {pct_text!r} is not a number; ignored")
-        values = {k: (self._lower(v, k) if v else None) for k, v in fields.items()
-                  if k in ("p", "sp", "np", "adkim", "aspf", "testing", "discovery_method")}
+        values = {
+            k: (self._lower(v, k) if v else None)
+            for k, v in fields.items()
+            if k in ("p", "sp", "np", "adkim", "aspf", "testing", "discovery_method")
+        }
         return PolicyPublished(domain=domain, pct=pct, fo=fields.get("fo") or None, **values)
 
     def _schema(self) -> AggregateSchema:

@@ -117,8 +117,12 @@ def provider_for(name: str | None) -> str | None:
 def _extractor() -> Any:
     import tldextract
 
-    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None,
-                                 fallback_to_snapshot=True, include_psl_private_domains=True)
+    return tldextract.TLDExtract(
+        suffix_list_urls=(),
+        cache_dir=None,
+        fallback_to_snapshot=True,
+        include_psl_private_domains=True,
+    )
 
 
 @lru_cache(maxsize=65536)
@@ -164,8 +168,13 @@ class SourceContext:
     """Its reverse DNS lies under the organizational domain of the mail it sends."""
 
 
-def classify_record(record: AggregateRecord, policy_domain: str, adkim: str | None = "r",
-                    aspf: str | None = "r", context: SourceContext = SourceContext()) -> Verdict:
+def classify_record(
+    record: AggregateRecord,
+    policy_domain: str,
+    adkim: str | None = "r",
+    aspf: str | None = "r",
+    context: SourceContext = SourceContext(),
+) -> Verdict:
     """The likely reason one DMARC-failing record failed (see the module doc)."""
     author = (record.header_from or policy_domain).lower().rstrip(".")
     spf = [a for a in record.auth_results if a.method.lower() == "spf"]
@@ -177,8 +186,9 @@ def classify_record(record: AggregateRecord, policy_domain: str, adkim: str | No
 
     broken_own_sig = [a for a in dkim_ours if a.result.lower() == "fail"]
     spf_ours_pass = any(a.result.lower() == "pass" for a in spf_ours)
-    if overrides & FORWARDING_OVERRIDES or (broken_own_sig and not spf_ours_pass
-                                            and not context.own):
+    if overrides & FORWARDING_OVERRIDES or (
+        broken_own_sig and not spf_ours_pass and not context.own
+    ):
         sig = broken_own_sig[0] if broken_own_sig else None
         dkim_text = f"DKIM fail d={sig.domain}" if sig else "receiver noted forwarding"
         return Verdict(Reason.FORWARDING, f"{spf_text}; {dkim_text}")
@@ -189,17 +199,21 @@ def classify_record(record: AggregateRecord, policy_domain: str, adkim: str | No
         return Verdict(Reason.SPF_ERROR, f"SPF {errors[0].result.lower()} for {errors[0].domain}")
 
     foreign_dkim = [a for a in dkim_pass if not aligned(a.domain, author, adkim)]
-    foreign_spf = [a for a in spf if a.result.lower() == "pass"
-                   and not aligned(a.domain, author, aspf)]
+    foreign_spf = [
+        a for a in spf if a.result.lower() == "pass" and not aligned(a.domain, author, aspf)
+    ]
     if foreign_dkim or foreign_spf:
         other = (foreign_dkim or foreign_spf)[0].domain.lower()
         parts = [f"DKIM pass d={a.domain.lower()}" for a in foreign_dkim[:2]]
         parts += [f"SPF pass for {a.domain.lower()}" for a in foreign_spf[:1]]
-        return Verdict(Reason.ESP_OWN_DOMAIN, f"{'; '.join(parts)} (not aligned with {author})",
-                       other)
+        return Verdict(
+            Reason.ESP_OWN_DOMAIN, f"{'; '.join(parts)} (not aligned with {author})", other
+        )
 
-    dkim_text = "; ".join(f"DKIM {a.result.lower()} d={a.domain.lower()}" for a in dkim[:2]) \
+    dkim_text = (
+        "; ".join(f"DKIM {a.result.lower()} d={a.domain.lower()}" for a in dkim[:2])
         or "no DKIM signature"
+    )
     reason = Reason.NOT_IN_SPF if context.known or context.own else Reason.SPOOFING
     return Verdict(reason, f"{spf_text}; {dkim_text}")
 
@@ -250,33 +264,50 @@ def diagnose(source_ip: str, verdicts: Iterable[tuple[Verdict, int, str]]) -> Di
     order = list(Reason)
     breakdown = sorted(by_reason.items(), key=lambda kv: (-kv[1], order.index(kv[0])))
     reason, messages = breakdown[0]
-    evidence = sorted(((n, key) for key, n in by_evidence.items() if key[0] is reason),
-                      key=lambda item: -item[0])
+    evidence = sorted(
+        ((n, key) for key, n in by_evidence.items() if key[0] is reason), key=lambda item: -item[0]
+    )
     _, (_, detail, other, author) = evidence[0]
     if len(evidence) > 1:
         detail += f" (+{len(evidence) - 1} other pattern{'s' if len(evidence) > 2 else ''})"
-    return Diagnosis(reason, messages, sum(by_reason.values()), detail,
-                     fix_for(reason, source_ip, author, other), tuple(breakdown))
+    return Diagnosis(
+        reason,
+        messages,
+        sum(by_reason.values()),
+        detail,
+        fix_for(reason, source_ip, author, other),
+        tuple(breakdown),
+    )
 
 
 def fix_for(reason: Reason, source_ip: str, domain: str, other: str | None = None) -> str:
     """One line saying what to do about a source failing for ``reason``."""
     if reason is Reason.NOT_IN_SPF:
-        return (f"authorize {source_ip} in the SPF record of {domain} (or include its "
-                f"provider's SPF), and have it sign with DKIM for {domain}")
+        return (
+            f"authorize {source_ip} in the SPF record of {domain} (or include its "
+            f"provider's SPF), and have it sign with DKIM for {domain}"
+        )
     if reason is Reason.ESP_OWN_DOMAIN:
         if other and org_domain(other) == org_domain(domain):
-            return (f"{other} is not aligned with {domain} under strict alignment: sign "
-                    f"and bounce with {domain} itself, or publish adkim=r/aspf=r")
+            return (
+                f"{other} is not aligned with {domain} under strict alignment: sign "
+                f"and bounce with {domain} itself, or publish adkim=r/aspf=r"
+            )
         provider = provider_for(other)
         who = f"{provider} ({other})" if provider else (other or "the sender")
-        return (f"{who} authenticates as itself, not as {domain}: set up DKIM signing for "
-                f"{domain} there (usually CNAME selectors) or a custom return-path under "
-                f"{domain}")
+        return (
+            f"{who} authenticates as itself, not as {domain}: set up DKIM signing for "
+            f"{domain} there (usually CNAME selectors) or a custom return-path under "
+            f"{domain}"
+        )
     if reason is Reason.FORWARDING:
-        return ("forwarded or list mail whose DKIM signature broke in transit: nothing to "
-                "publish; sign all your mail with DKIM so unmodified forwards pass")
+        return (
+            "forwarded or list mail whose DKIM signature broke in transit: nothing to "
+            "publish; sign all your mail with DKIM so unmodified forwards pass"
+        )
     if reason is Reason.SPF_ERROR:
         return f"SPF for {domain} ends in an error: run 'dmarc-audit spf {domain}' and fix it"
-    return (f"unknown source with nothing aligned: likely spoofing of {domain}, which an "
-            "enforcing policy stops; if it is yours, authorize it in SPF and sign with DKIM")
+    return (
+        f"unknown source with nothing aligned: likely spoofing of {domain}, which an "
+        "enforcing policy stops; if it is yours, authorize it in SPF and sign with DKIM"
+    )

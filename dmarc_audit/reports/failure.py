@@ -28,8 +28,10 @@ from email.utils import parseaddr, parsedate_to_datetime
 
 from dmarc_audit.reports.model import FailureReport, ParseWarning, ReportError
 
-NO_ARF_WARNING = ("no message/feedback-report part (RFC 6591): the fields were read from "
-                  "the plain-text body, which follows no standard")
+NO_ARF_WARNING = (
+    "no message/feedback-report part (RFC 6591): the fields were read from "
+    "the plain-text body, which follows no standard"
+)
 
 
 def read_failure(message: Message, source: str) -> FailureReport | ReportError:
@@ -66,15 +68,18 @@ def read_failure(message: Message, source: str) -> FailureReport | ReportError:
     )
 
 
-def read_plain_failure(message: Message, source: str,
-                       parts: tuple[str, ...] = ()) -> FailureReport | ReportError:
+def read_plain_failure(
+    message: Message, source: str, parts: tuple[str, ...] = ()
+) -> FailureReport | ReportError:
     """A message without a report part: a plain-text failure report, or an error."""
     subject = _decoded(message.get("Subject")) or ""
-    says_dmarc = (message.get_content_type() == "multipart/report"
-                  or _SUBJECT.search(subject) is not None)
+    says_dmarc = (
+        message.get_content_type() == "multipart/report" or _SUBJECT.search(subject) is not None
+    )
     body = "\n".join(_texts(message))
-    fields = {key: m.group(1).strip() for key, rx in _PLAIN_FIELDS.items()
-              if (m := rx.search(body))}
+    fields = {
+        key: m.group(1).strip() for key, rx in _PLAIN_FIELDS.items() if (m := rx.search(body))
+    }
     if not says_dmarc or not (fields.get("domain") or fields.get("ip")):
         kinds = ", ".join(dict.fromkeys(parts)) or message.get_content_type()
         return ReportError(source, f"no report found in the message (parts: {kinds})")
@@ -173,7 +178,7 @@ def _copied_headers(body: str) -> Message | None:
     mark = _COPY_MARK.search(body)
     if mark is None:
         return None
-    return HeaderParser(policy=compat32).parsestr(body[mark.end():].lstrip("\r\n"))
+    return HeaderParser(policy=compat32).parsestr(body[mark.end() :].lstrip("\r\n"))
 
 
 def _decoded(value: object) -> str | None:

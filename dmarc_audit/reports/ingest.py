@@ -125,8 +125,11 @@ class IngestResult:
         return self.count(ReportStatus.FAILED)
 
     def _stored_aggregate(self) -> list[ReportOutcome]:
-        return [r for r in self.reports
-                if r.status is ReportStatus.STORED and r.kind is ReportKind.AGGREGATE]
+        return [
+            r
+            for r in self.reports
+            if r.status is ReportStatus.STORED and r.kind is ReportKind.AGGREGATE
+        ]
 
     @property
     def records(self) -> int:
@@ -157,9 +160,11 @@ class IngestResult:
 
     def summary_line(self) -> str:
         """``12 reports stored, 3 duplicates, 1 failed · 45,210 records``."""
-        parts = [f"{self.stored:,} report{'s' if self.stored != 1 else ''} stored",
-                 f"{self.duplicates:,} duplicate{'s' if self.duplicates != 1 else ''}",
-                 f"{self.failed:,} failed"]
+        parts = [
+            f"{self.stored:,} report{'s' if self.stored != 1 else ''} stored",
+            f"{self.duplicates:,} duplicate{'s' if self.duplicates != 1 else ''}",
+            f"{self.failed:,} failed",
+        ]
         line = ", ".join(parts) + f" · {self.records:,} records"
         if self.skipped_records:
             line += f" · {self.skipped_records:,} skipped"
@@ -217,19 +222,30 @@ def expand_paths(paths: Sequence[str]) -> list[tuple[str, bool]]:
     return out
 
 
-def ingest(store: Store, paths: Sequence[str], options: IngestOptions = IngestOptions(), *,
-           reader: Reader | None = None,
-           on_report: Callable[[ReportOutcome], None] | None = None,
-           on_file: Callable[[FileOutcome], None] | None = None) -> IngestResult:
+def ingest(
+    store: Store,
+    paths: Sequence[str],
+    options: IngestOptions = IngestOptions(),
+    *,
+    reader: Reader | None = None,
+    on_report: Callable[[ReportOutcome], None] | None = None,
+    on_file: Callable[[FileOutcome], None] | None = None,
+) -> IngestResult:
     """Store every report in ``paths``; ``reader`` defaults to ``read_reports``."""
-    return ingest_files(store, expand_paths(paths), options, reader=reader,
-                        on_report=on_report, on_file=on_file)
+    return ingest_files(
+        store, expand_paths(paths), options, reader=reader, on_report=on_report, on_file=on_file
+    )
 
 
-def ingest_files(store: Store, files: Sequence[tuple[str, bool]],
-                 options: IngestOptions = IngestOptions(), *, reader: Reader | None = None,
-                 on_report: Callable[[ReportOutcome], None] | None = None,
-                 on_file: Callable[[FileOutcome], None] | None = None) -> IngestResult:
+def ingest_files(
+    store: Store,
+    files: Sequence[tuple[str, bool]],
+    options: IngestOptions = IngestOptions(),
+    *,
+    reader: Reader | None = None,
+    on_report: Callable[[ReportOutcome], None] | None = None,
+    on_file: Callable[[FileOutcome], None] | None = None,
+) -> IngestResult:
     """:func:`ingest` for the output of :func:`expand_paths`."""
     started = time.perf_counter()
     read_options = options.read_options
@@ -257,8 +273,13 @@ def ingest_files(store: Store, files: Sequence[tuple[str, bool]],
     return IngestResult(tuple(done_files), time.perf_counter() - started)
 
 
-def _ingest_file(store: Store, path: str, reader: Reader, read_options: object,
-                 on_report: Callable[[ReportOutcome], None] | None) -> FileOutcome:
+def _ingest_file(
+    store: Store,
+    path: str,
+    reader: Reader,
+    read_options: object,
+    on_report: Callable[[ReportOutcome], None] | None,
+) -> FileOutcome:
     outcomes: list[ReportOutcome] = []
 
     def note(outcome: ReportOutcome) -> None:
@@ -275,16 +296,17 @@ def _ingest_file(store: Store, path: str, reader: Reader, read_options: object,
     except ReportError as exc:
         note(ReportOutcome(exc.source, ReportStatus.FAILED, error=exc.message))
     except OSError as exc:
-        note(ReportOutcome(path, ReportStatus.FAILED,
-                           error=f"cannot read: {exc.strerror or exc}"))
+        note(ReportOutcome(path, ReportStatus.FAILED, error=f"cannot read: {exc.strerror or exc}"))
     except Exception as exc:  # a reader bug must not stop the batch either
-        note(ReportOutcome(path, ReportStatus.FAILED,
-                           error=f"unexpected {type(exc).__name__}: {exc}"))
+        note(
+            ReportOutcome(
+                path, ReportStatus.FAILED, error=f"unexpected {type(exc).__name__}: {exc}"
+            )
+        )
     if not outcomes:
         outcomes.append(ReportOutcome(path, ReportStatus.FAILED, error="no report found"))
     failed = any(o.status is ReportStatus.FAILED for o in outcomes)
-    return FileOutcome(path, FileStatus.FAILED if failed else FileStatus.INGESTED,
-                       tuple(outcomes))
+    return FileOutcome(path, FileStatus.FAILED if failed else FileStatus.INGESTED, tuple(outcomes))
 
 
 def store_report(store: Store, report: Report) -> ReportOutcome:
@@ -304,19 +326,37 @@ def store_report(store: Store, report: Report) -> ReportOutcome:
     except sqlite3.Error as exc:
         return ReportOutcome(source, ReportStatus.FAILED, error=f"cannot store: {exc}")
     except OSError as exc:
-        return ReportOutcome(source, ReportStatus.FAILED,
-                             error=f"cannot read: {exc.strerror or exc}")
+        return ReportOutcome(
+            source, ReportStatus.FAILED, error=f"cannot read: {exc.strerror or exc}"
+        )
     except Exception as exc:
-        return ReportOutcome(source, ReportStatus.FAILED,
-                             error=f"unexpected {type(exc).__name__}: {exc}")
+        return ReportOutcome(
+            source, ReportStatus.FAILED, error=f"unexpected {type(exc).__name__}: {exc}"
+        )
     if result.outcome is StoreOutcome.DUPLICATE:
-        return ReportOutcome(source, ReportStatus.DUPLICATE, result.kind, result.key,
-                             result.row_id, result.records, result.messages)
+        return ReportOutcome(
+            source,
+            ReportStatus.DUPLICATE,
+            result.kind,
+            result.key,
+            result.row_id,
+            result.records,
+            result.messages,
+        )
     warnings = [str(w) for w in report.warnings]
     skipped = report.skipped_records if isinstance(report, AggregateReport) else 0
-    return ReportOutcome(source, ReportStatus.STORED, result.kind, result.key, result.row_id,
-                         result.records, result.messages, skipped,
-                         tuple(warnings[:WARNINGS_SHOWN]), len(warnings))
+    return ReportOutcome(
+        source,
+        ReportStatus.STORED,
+        result.kind,
+        result.key,
+        result.row_id,
+        result.records,
+        result.messages,
+        skipped,
+        tuple(warnings[:WARNINGS_SHOWN]),
+        len(warnings),
+    )
 
 
 def _archive(done: FileOutcome, archive_dir: Path) -> FileOutcome:
@@ -330,6 +370,10 @@ def _archive(done: FileOutcome, archive_dir: Path) -> FileOutcome:
     try:
         shutil.move(str(source), str(target))
     except OSError as exc:
-        return FileOutcome(done.path, done.status, done.reports,
-                           archive_error=f"not archived: {exc.strerror or exc}")
+        return FileOutcome(
+            done.path,
+            done.status,
+            done.reports,
+            archive_error=f"not archived: {exc.strerror or exc}",
+        )
     return FileOutcome(done.path, done.status, done.reports, archived_to=str(target))

@@ -21,8 +21,11 @@ class Migration:
 
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "aggregate, failure and SMTP TLS reports", (
-        """CREATE TABLE aggregate_reports (
+    Migration(
+        1,
+        "aggregate, failure and SMTP TLS reports",
+        (
+            """CREATE TABLE aggregate_reports (
             id INTEGER PRIMARY KEY,
             org_name TEXT NOT NULL,
             report_id TEXT NOT NULL,
@@ -51,13 +54,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             ingested_at INTEGER NOT NULL,
             UNIQUE (org_name, report_id, domain)
         )""",
-        "CREATE INDEX aggregate_reports_domain_begin ON aggregate_reports (domain, begin_ts)",
-        "CREATE INDEX aggregate_reports_begin ON aggregate_reports (begin_ts)",
-        """CREATE TABLE auth_sets (
+            "CREATE INDEX aggregate_reports_domain_begin ON aggregate_reports (domain, begin_ts)",
+            "CREATE INDEX aggregate_reports_begin ON aggregate_reports (begin_ts)",
+            """CREATE TABLE auth_sets (
             id INTEGER PRIMARY KEY,
             key TEXT NOT NULL UNIQUE
         )""",
-        """CREATE TABLE auth_results (
+            """CREATE TABLE auth_results (
             auth_set INTEGER NOT NULL REFERENCES auth_sets (id),
             position INTEGER NOT NULL,
             method TEXT NOT NULL,
@@ -68,7 +71,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             human_result TEXT,
             PRIMARY KEY (auth_set, position)
         ) WITHOUT ROWID""",
-        """CREATE TABLE aggregate_records (
+            """CREATE TABLE aggregate_records (
             id INTEGER PRIMARY KEY,
             report INTEGER NOT NULL REFERENCES aggregate_reports (id) ON DELETE CASCADE,
             source_ip TEXT NOT NULL,
@@ -82,8 +85,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             reasons TEXT,
             auth_set INTEGER REFERENCES auth_sets (id)
         )""",
-        "CREATE INDEX aggregate_records_report ON aggregate_records (report)",
-        """CREATE TABLE failure_reports (
+            "CREATE INDEX aggregate_records_report ON aggregate_records (report)",
+            """CREATE TABLE failure_reports (
             id INTEGER PRIMARY KEY,
             fingerprint TEXT NOT NULL UNIQUE,
             feedback_type TEXT NOT NULL,
@@ -103,9 +106,9 @@ MIGRATIONS: tuple[Migration, ...] = (
             source TEXT NOT NULL,
             ingested_at INTEGER NOT NULL
         )""",
-        "CREATE INDEX failure_reports_domain_arrival "
-        "ON failure_reports (reported_domain, arrival_ts)",
-        """CREATE TABLE tls_reports (
+            "CREATE INDEX failure_reports_domain_arrival "
+            "ON failure_reports (reported_domain, arrival_ts)",
+            """CREATE TABLE tls_reports (
             id INTEGER PRIMARY KEY,
             org_name TEXT NOT NULL,
             report_id TEXT NOT NULL,
@@ -117,7 +120,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             ingested_at INTEGER NOT NULL,
             UNIQUE (org_name, report_id)
         )""",
-        """CREATE TABLE tls_policies (
+            """CREATE TABLE tls_policies (
             id INTEGER PRIMARY KEY,
             report INTEGER NOT NULL REFERENCES tls_reports (id) ON DELETE CASCADE,
             policy_type TEXT NOT NULL,
@@ -126,12 +129,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             failed INTEGER NOT NULL,
             failure_details TEXT NOT NULL DEFAULT '[]'
         )""",
-        "CREATE INDEX tls_policies_report ON tls_policies (report)",
-    )),
-    Migration(2, "posture snapshots and digest markers", (
-        # one row per domain per audit run of `digest`; state: checked, partial or
-        # could-not-check; findings: JSON list; records: JSON object (see docs/digest.md)
-        """CREATE TABLE snapshots (
+            "CREATE INDEX tls_policies_report ON tls_policies (report)",
+        ),
+    ),
+    Migration(
+        2,
+        "posture snapshots and digest markers",
+        (
+            # one row per domain per audit run of `digest`; state: checked, partial or
+            # could-not-check; findings: JSON list; records: JSON object (see docs/digest.md)
+            """CREATE TABLE snapshots (
             id INTEGER PRIMARY KEY,
             run_ts INTEGER NOT NULL,
             domain TEXT NOT NULL,
@@ -140,17 +147,18 @@ MIGRATIONS: tuple[Migration, ...] = (
             findings TEXT NOT NULL,
             records TEXT NOT NULL
         )""",
-        "CREATE INDEX snapshots_domain ON snapshots (domain, id)",
-        # one row per recipient list: the newest snapshot and period end its last
-        # successfully sent digest covered
-        """CREATE TABLE digest_markers (
+            "CREATE INDEX snapshots_domain ON snapshots (domain, id)",
+            # one row per recipient list: the newest snapshot and period end its last
+            # successfully sent digest covered
+            """CREATE TABLE digest_markers (
             list_key TEXT PRIMARY KEY,
             recipients TEXT NOT NULL,
             last_snapshot INTEGER NOT NULL,
             period_end INTEGER NOT NULL,
             sent_at INTEGER NOT NULL
         )""",
-    )),
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

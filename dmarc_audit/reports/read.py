@@ -54,15 +54,17 @@ class ReadOptions:
             raise ValueError("max_decompressed_bytes must be positive")
 
 
-def read_reports(paths: Sequence[str], options: ReadOptions = ReadOptions(), *,
-                 stdin: Readable | None = None) -> Iterator[Report | ReportError]:
+def read_reports(
+    paths: Sequence[str], options: ReadOptions = ReadOptions(), *, stdin: Readable | None = None
+) -> Iterator[Report | ReportError]:
     """Every report in ``paths`` (files, directories, ``-`` for stdin), in order."""
     for payload in iter_payloads(tuple(paths), options.max_decompressed_bytes, stdin):
         yield _read(payload)
 
 
-def read_report_bytes(data: bytes, source: str,
-                      options: ReadOptions = ReadOptions()) -> Iterator[Report | ReportError]:
+def read_report_bytes(
+    data: bytes, source: str, options: ReadOptions = ReadOptions()
+) -> Iterator[Report | ReportError]:
     """:func:`read_reports` for one in-memory payload named ``source``."""
     for payload in payloads_in_bytes(data, source, options.max_decompressed_bytes):
         yield _read(payload)

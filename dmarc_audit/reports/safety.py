@@ -163,8 +163,11 @@ class GzipReader:
             self._d = zlib.decompressobj(31)
             self._in_member = True
             return
-        self._warn(ParseWarning(
-            f"bytes after the end of the gzip data ignored (they start {self._pending[:8]!r})"))
+        self._warn(
+            ParseWarning(
+                f"bytes after the end of the gzip data ignored (they start {self._pending[:8]!r})"
+            )
+        )
         self._pending = b""
         self._eof = True
 
@@ -178,8 +181,9 @@ class ChargedReader:
     Turns the archive library's errors into :class:`CorruptData`.
     """
 
-    def __init__(self, raw: BinaryIO, budget: Budget, key: str,
-                 owned: tuple[Readable, ...] = ()) -> None:
+    def __init__(
+        self, raw: BinaryIO, budget: Budget, key: str, owned: tuple[Readable, ...] = ()
+    ) -> None:
         self._raw = raw
         self._budget = budget
         self._key = key
@@ -210,11 +214,12 @@ def zip_member_problem(info: zipfile.ZipInfo, budget: Budget) -> str | None:
     if info.flag_bits & 0x1:
         return "the member is encrypted"
     if info.compress_type not in _ZIP_METHODS:
-        return (f"compression method {info.compress_type} is not allowed "
-                "(only stored and deflate)")
+        return f"compression method {info.compress_type} is not allowed (only stored and deflate)"
     if not budget.fits(info.file_size):
-        return (f"it declares {describe_size(info.file_size)} uncompressed, over the "
-                f"decompression cap of {describe_size(budget.limit)} for this input")
+        return (
+            f"it declares {describe_size(info.file_size)} uncompressed, over the "
+            f"decompression cap of {describe_size(budget.limit)} for this input"
+        )
     return None
 
 

@@ -102,8 +102,9 @@ class _Blob:
     budget: Budget
 
 
-def iter_payloads(paths: list[str] | tuple[str, ...], limit: int,
-                  stdin: Readable | None = None) -> Iterator[Payload | ReportError]:
+def iter_payloads(
+    paths: list[str] | tuple[str, ...], limit: int, stdin: Readable | None = None
+) -> Iterator[Payload | ReportError]:
     """Payloads in ``paths``: files, directories (recursively), ``-`` for stdin."""
     for path in paths:
         if path == STDIN:
@@ -117,8 +118,9 @@ def iter_payloads(paths: list[str] | tuple[str, ...], limit: int,
             yield ReportError(path, "no such file or directory")
 
 
-def _guarded(source: str,
-             items: Iterator[Payload | ReportError]) -> Iterator[Payload | ReportError]:
+def _guarded(
+    source: str, items: Iterator[Payload | ReportError]
+) -> Iterator[Payload | ReportError]:
     """A bug or an exhausted resource in one input ends that input, not the batch."""
     try:
         yield from items
@@ -205,7 +207,8 @@ def sniff(head: bytes) -> Format:
 _HEADER_LINE = re.compile(rb"[!-9;-~]+:")
 _MAIL_HEADER = re.compile(
     rb"(?im)^(from|to|subject|date|received|content-type|mime-version|message-id"
-    rb"|return-path|delivered-to|dkim-signature):")
+    rb"|return-path|delivered-to|dkim-signature):"
+)
 
 
 def _expand(blob: _Blob) -> Iterator[Payload | ReportError]:
@@ -235,8 +238,11 @@ def _expand(blob: _Blob) -> Iterator[Payload | ReportError]:
         what = "whitespace only" if head else "0 bytes"
         yield ReportError(blob.source, f"empty ({what}): there is no report in it")
     else:
-        yield ReportError(blob.source, f"not a report: the content is not XML, JSON, gzip, "
-                                       f"zip or e-mail (it starts {head[:16]!r})")
+        yield ReportError(
+            blob.source,
+            f"not a report: the content is not XML, JSON, gzip, "
+            f"zip or e-mail (it starts {head[:16]!r})",
+        )
 
 
 def _read_head(stream: Readable) -> bytes:
@@ -275,6 +281,7 @@ def _gunzip(blob: _Blob) -> Opener:
 
 # zip -----------------------------------------------------------------------
 
+
 def _expand_zip(blob: _Blob) -> Iterator[Payload | ReportError]:
     try:
         archive = _seekable(blob)
@@ -296,8 +303,11 @@ def _expand_zip(blob: _Blob) -> Iterator[Payload | ReportError]:
             continue
         key = f"{source}#zip{blob.depth}.{index}"
         blob.budget.charge(key, info.file_size)  # binding: zipfile never returns more
-        yield from _expand(_Blob(source, _zip_member(archive, index, key, blob.budget),
-                                 blob.depth + 1, blob.budget))
+        yield from _expand(
+            _Blob(
+                source, _zip_member(archive, index, key, blob.budget), blob.depth + 1, blob.budget
+            )
+        )
 
 
 def _seekable(blob: _Blob) -> Opener:
@@ -331,6 +341,7 @@ def _zip_member(archive: Opener, index: int, key: str, budget: Budget) -> Opener
 
 # mbox and messages ---------------------------------------------------------
 
+
 def _expand_mbox(blob: _Blob) -> Iterator[Payload | ReportError]:
     """Split an mbox on its ``From `` lines; one message keeps the plain source name."""
     pending: bytes | None = None
@@ -362,8 +373,7 @@ def _split_mbox(stream: Readable, limit: int) -> Iterator[bytes]:
         else:
             size += len(line)
             if size > limit:
-                raise LimitExceeded(f"a message in the mbox is larger than "
-                                    f"{describe_size(limit)}")
+                raise LimitExceeded(f"a message in the mbox is larger than {describe_size(limit)}")
             lines.append(line)
         previous_blank = line in (b"\n", b"\r\n")
     if lines:
@@ -375,7 +385,7 @@ def _lines(stream: Readable) -> Iterator[bytes]:
     while chunk := stream.read(CHUNK):
         start = 0
         while (newline := chunk.find(b"\n", start)) >= 0:
-            line += chunk[start:newline + 1]
+            line += chunk[start : newline + 1]
             yield bytes(line)
             line.clear()
             start = newline + 1
@@ -399,8 +409,9 @@ def _expand_message(data: bytes, source: str, parent: _Blob) -> Iterator[Payload
     yield from _expand_parsed(message, source, parent.depth + 1, parent.budget)
 
 
-def _expand_parsed(message: Message, source: str, depth: int,
-                   budget: Budget) -> Iterator[Payload | ReportError]:
+def _expand_parsed(
+    message: Message, source: str, depth: int, budget: Budget
+) -> Iterator[Payload | ReportError]:
     """Reports in one message: a failure report, or attached aggregate/TLS reports."""
     if depth > MAX_NESTING:
         yield ReportError(source, f"messages nested more than {MAX_NESTING} deep")

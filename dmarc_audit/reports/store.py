@@ -138,18 +138,20 @@ class StoredAggregate:
         }
         if full:
             policy = {k: getattr(self.policy, k) for k in PolicyPublished.__slots__}
-            doc.update({
-                "email": self.email,
-                "extra_contact": self.extra_contact,
-                "schema": self.schema,
-                "policy_published": policy,
-                "generator": self.generator,
-                "errors": list(self.errors),
-                "warnings": list(self.warnings),
-                "skipped_records": self.skipped_records,
-                "source": self.source,
-                "ingested_at": _iso(to_ts(self.ingested_at)),
-            })
+            doc.update(
+                {
+                    "email": self.email,
+                    "extra_contact": self.extra_contact,
+                    "schema": self.schema,
+                    "policy_published": policy,
+                    "generator": self.generator,
+                    "errors": list(self.errors),
+                    "warnings": list(self.warnings),
+                    "skipped_records": self.skipped_records,
+                    "source": self.source,
+                    "ingested_at": _iso(to_ts(self.ingested_at)),
+                }
+            )
         return doc
 
 
@@ -227,15 +229,22 @@ _AGG_COLUMNS = (
 class Store:
     """One SQLite report store. Not shared between threads: open one per thread."""
 
-    def __init__(self, path: str | os.PathLike[str], *, create: bool = True,
-                 busy_timeout: float = BUSY_TIMEOUT, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        create: bool = True,
+        busy_timeout: float = BUSY_TIMEOUT,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
         self.path = Path(path)
         self.batch_size = batch_size
         self._auth_ids: dict[AuthSet, int] = {}
         """Committed auth sets only: a rolled-back transaction's ids never get here."""
         if not create and not self.path.exists():
-            raise StoreError(f"no report store at {self.path} "
-                             "(run 'dmarc-audit reports ingest' first)")
+            raise StoreError(
+                f"no report store at {self.path} (run 'dmarc-audit reports ingest' first)"
+            )
         if create:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -308,8 +317,7 @@ class Store:
         """
         meta = report.meta
         policy = meta.policy
-        org, rid, domain = meta.org_name.strip(), meta.report_id.strip(), \
-            norm_domain(policy.domain)
+        org, rid, domain = meta.org_name.strip(), meta.report_id.strip(), norm_domain(policy.domain)
         key = f"{org} / {rid} / {domain}"
         if not org or not rid or not domain:
             _close(report.records)
@@ -322,37 +330,63 @@ class Store:
                 "policy_discovery, generator, errors, source, ingested_at) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (org_name, report_id, domain) DO NOTHING",
-                (org, rid, domain, meta.email, meta.extra_contact, to_ts(meta.begin),
-                 to_ts(meta.end), meta.schema.value, policy.p, policy.sp, policy.np,
-                 policy.adkim, policy.aspf, policy.pct, policy.fo, policy.testing,
-                 policy.discovery_method, meta.generator, json.dumps(list(meta.errors)),
-                 report.source, int(time.time())),
+                (
+                    org,
+                    rid,
+                    domain,
+                    meta.email,
+                    meta.extra_contact,
+                    to_ts(meta.begin),
+                    to_ts(meta.end),
+                    meta.schema.value,
+                    policy.p,
+                    policy.sp,
+                    policy.np,
+                    policy.adkim,
+                    policy.aspf,
+                    policy.pct,
+                    policy.fo,
+                    policy.testing,
+                    policy.discovery_method,
+                    meta.generator,
+                    json.dumps(list(meta.errors)),
+                    report.source,
+                    int(time.time()),
+                ),
             )
             if cur.rowcount == 0:
                 _close(report.records)
                 row = conn.execute(
                     "SELECT id, record_count, message_count FROM aggregate_reports "
-                    "WHERE org_name = ? AND report_id = ? AND domain = ?", (org, rid, domain),
+                    "WHERE org_name = ? AND report_id = ? AND domain = ?",
+                    (org, rid, domain),
                 ).fetchone()
-                return StoreResult(StoreOutcome.DUPLICATE, ReportKind.AGGREGATE, row[0], key,
-                                   row[1], row[2])
+                return StoreResult(
+                    StoreOutcome.DUPLICATE, ReportKind.AGGREGATE, row[0], key, row[1], row[2]
+                )
             report_row = int(cur.lastrowid or 0)
-            records, messages, new_sets = self._insert_records(conn, report_row,
-                                                               report.records)
+            records, messages, new_sets = self._insert_records(conn, report_row, report.records)
             conn.execute(
                 "UPDATE aggregate_reports SET record_count = ?, message_count = ?, "
                 "warnings = ?, skipped_records = ? WHERE id = ?",
-                (records, messages, json.dumps([str(w) for w in report.warnings]),
-                 report.skipped_records, report_row),
+                (
+                    records,
+                    messages,
+                    json.dumps([str(w) for w in report.warnings]),
+                    report.skipped_records,
+                    report_row,
+                ),
             )
         if len(self._auth_ids) + len(new_sets) > AUTH_CACHE_SIZE:
             self._auth_ids.clear()
         self._auth_ids.update(new_sets)
-        return StoreResult(StoreOutcome.STORED, ReportKind.AGGREGATE, report_row, key,
-                           records, messages)
+        return StoreResult(
+            StoreOutcome.STORED, ReportKind.AGGREGATE, report_row, key, records, messages
+        )
 
-    def _insert_records(self, conn: sqlite3.Connection, report_row: int,
-                        records: Iterator[AggregateRecord]) -> tuple[int, int, dict]:
+    def _insert_records(
+        self, conn: sqlite3.Connection, report_row: int, records: Iterator[AggregateRecord]
+    ) -> tuple[int, int, dict]:
         """Insert in batches; returns (records, messages, auth sets new to the cache)."""
         known = self._auth_ids
         new_sets: dict[AuthSet, int] = {}
@@ -366,9 +400,21 @@ class Store:
                 set_id = known.get(auth) or new_sets.get(auth)
                 if set_id is None:
                     set_id = new_sets[auth] = _auth_set_id(conn, auth)
-            rows.append((report_row, rec.source_ip, rec.count, rec.disposition,
-                         rec.dkim_aligned, rec.spf_aligned, rec.header_from, rec.envelope_from,
-                         rec.envelope_to, dumps(rec.reasons) if rec.reasons else None, set_id))
+            rows.append(
+                (
+                    report_row,
+                    rec.source_ip,
+                    rec.count,
+                    rec.disposition,
+                    rec.dkim_aligned,
+                    rec.spf_aligned,
+                    rec.header_from,
+                    rec.envelope_from,
+                    rec.envelope_to,
+                    dumps(rec.reasons) if rec.reasons else None,
+                    set_id,
+                )
+            )
             count += 1
             messages += rec.count
             if len(rows) >= self.batch_size:
@@ -378,14 +424,26 @@ class Store:
 
     def add_failure(self, report: FailureReport) -> StoreResult:
         """Store a failure report unless one with the same fields is stored."""
-        fields = (report.feedback_type, report.arrival_date and to_ts(report.arrival_date),
-                  norm_domain(report.reported_domain) or None, report.source_ip,
-                  report.original_mail_from, report.original_rcpt_to, report.auth_failure,
-                  report.delivery_result, report.authentication_results, report.dkim_domain,
-                  report.subject, report.header_from, report.reporter)
+        fields = (
+            report.feedback_type,
+            report.arrival_date and to_ts(report.arrival_date),
+            norm_domain(report.reported_domain) or None,
+            report.source_ip,
+            report.original_mail_from,
+            report.original_rcpt_to,
+            report.auth_failure,
+            report.delivery_result,
+            report.authentication_results,
+            report.dkim_domain,
+            report.subject,
+            report.header_from,
+            report.reporter,
+        )
         fingerprint = hashlib.sha256(json.dumps(fields).encode()).hexdigest()
-        key = f"{report.reporter or '?'} / {report.arrival_date or '?'} / " \
-              f"{report.reported_domain or '?'}"
+        key = (
+            f"{report.reporter or '?'} / {report.arrival_date or '?'} / "
+            f"{report.reported_domain or '?'}"
+        )
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO failure_reports (fingerprint, feedback_type, arrival_ts, "
@@ -394,12 +452,18 @@ class Store:
                 "header_from, reporter, warnings, source, ingested_at) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (fingerprint) DO NOTHING",
-                (fingerprint, *fields, json.dumps([str(w) for w in report.warnings]),
-                 report.source, int(time.time())),
+                (
+                    fingerprint,
+                    *fields,
+                    json.dumps([str(w) for w in report.warnings]),
+                    report.source,
+                    int(time.time()),
+                ),
             )
             if cur.rowcount == 0:
-                row = conn.execute("SELECT id FROM failure_reports WHERE fingerprint = ?",
-                                   (fingerprint,)).fetchone()
+                row = conn.execute(
+                    "SELECT id FROM failure_reports WHERE fingerprint = ?", (fingerprint,)
+                ).fetchone()
                 return StoreResult(StoreOutcome.DUPLICATE, ReportKind.FAILURE, row[0], key, 1, 1)
             row_id = int(cur.lastrowid or 0)
         return StoreResult(StoreOutcome.STORED, ReportKind.FAILURE, row_id, key, 1, 1)
@@ -416,57 +480,91 @@ class Store:
                 "INSERT INTO tls_reports (org_name, report_id, begin_ts, end_ts, contact, "
                 "warnings, source, ingested_at) VALUES (?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (org_name, report_id) DO NOTHING",
-                (org, rid, to_ts(report.begin), to_ts(report.end), report.contact,
-                 json.dumps([str(w) for w in report.warnings]), report.source,
-                 int(time.time())),
+                (
+                    org,
+                    rid,
+                    to_ts(report.begin),
+                    to_ts(report.end),
+                    report.contact,
+                    json.dumps([str(w) for w in report.warnings]),
+                    report.source,
+                    int(time.time()),
+                ),
             )
             if cur.rowcount == 0:
-                row = conn.execute("SELECT id FROM tls_reports WHERE org_name = ? "
-                                   "AND report_id = ?", (org, rid)).fetchone()
-                return StoreResult(StoreOutcome.DUPLICATE, ReportKind.TLS, row[0], key,
-                                   len(report.policies), sessions)
+                row = conn.execute(
+                    "SELECT id FROM tls_reports WHERE org_name = ? AND report_id = ?", (org, rid)
+                ).fetchone()
+                return StoreResult(
+                    StoreOutcome.DUPLICATE,
+                    ReportKind.TLS,
+                    row[0],
+                    key,
+                    len(report.policies),
+                    sessions,
+                )
             row_id = int(cur.lastrowid or 0)
             conn.executemany(
                 "INSERT INTO tls_policies (report, policy_type, policy_domain, successful, "
                 "failed, failure_details) VALUES (?,?,?,?,?,?)",
-                [(row_id, p.policy_type, norm_domain(p.policy_domain), p.successful, p.failed,
-                  json.dumps(list(p.failure_details), default=str)) for p in report.policies],
+                [
+                    (
+                        row_id,
+                        p.policy_type,
+                        norm_domain(p.policy_domain),
+                        p.successful,
+                        p.failed,
+                        json.dumps(list(p.failure_details), default=str),
+                    )
+                    for p in report.policies
+                ],
             )
-        return StoreResult(StoreOutcome.STORED, ReportKind.TLS, row_id, key,
-                           len(report.policies), sessions)
+        return StoreResult(
+            StoreOutcome.STORED, ReportKind.TLS, row_id, key, len(report.policies), sessions
+        )
 
     # --- reading -----------------------------------------------------------
 
     def totals(self) -> StoreTotals:
         agg = self._conn.execute(
             "SELECT COUNT(*), COALESCE(SUM(record_count), 0), COALESCE(SUM(message_count), 0) "
-            "FROM aggregate_reports").fetchone()
+            "FROM aggregate_reports"
+        ).fetchone()
         failures = self._conn.execute("SELECT COUNT(*) FROM failure_reports").fetchone()[0]
         tls = self._conn.execute("SELECT COUNT(*) FROM tls_reports").fetchone()[0]
         return StoreTotals(agg[0], agg[1], agg[2], failures, tls)
 
-    def list_aggregate(self, domain: str | None = None, since: datetime | None = None,
-                       until: datetime | None = None) -> list[StoredAggregate]:
+    def list_aggregate(
+        self,
+        domain: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[StoredAggregate]:
         """Aggregate reports, oldest first; ``since``/``until`` bound the report's begin."""
         where, args = period_where("", domain, since, until)
         rows = self._conn.execute(
-            f"SELECT {_AGG_COLUMNS} FROM aggregate_reports {where} ORDER BY begin_ts, id", args)
+            f"SELECT {_AGG_COLUMNS} FROM aggregate_reports {where} ORDER BY begin_ts, id", args
+        )
         return [_stored_aggregate(row) for row in rows]
 
     def get_aggregate(self, row_id: int) -> StoredAggregate | None:
-        row = self._conn.execute(f"SELECT {_AGG_COLUMNS} FROM aggregate_reports WHERE id = ?",
-                                 (row_id,)).fetchone()
+        row = self._conn.execute(
+            f"SELECT {_AGG_COLUMNS} FROM aggregate_reports WHERE id = ?", (row_id,)
+        ).fetchone()
         return None if row is None else _stored_aggregate(row)
 
     def records(self, report_row: int) -> Iterator[AggregateRecord]:
         """The stored records of one aggregate report, in the order they were read."""
         sets = load_auth_sets(
-            self._conn, "WHERE auth_set IN (SELECT auth_set FROM aggregate_records "
-            "WHERE report = ?)", (report_row,))
+            self._conn,
+            "WHERE auth_set IN (SELECT auth_set FROM aggregate_records WHERE report = ?)",
+            (report_row,),
+        )
         for row in self._conn.execute(
             "SELECT source_ip, count, disposition, dkim_aligned, spf_aligned, header_from, "
             "envelope_from, envelope_to, reasons, auth_set FROM aggregate_records "
-            "WHERE report = ? ORDER BY id", (report_row,),
+            "WHERE report = ? ORDER BY id",
+            (report_row,),
         ):
             yield record_from_row(row[:9], sets.get(row[9], ()))
 
@@ -475,21 +573,27 @@ class Store:
         rows = self._conn.execute(
             "SELECT id, feedback_type, arrival_ts, reported_domain, source_ip, auth_failure, "
             f"header_from, reporter, subject, source FROM failure_reports {where} "
-            "ORDER BY arrival_ts, id", args)
+            "ORDER BY arrival_ts, id",
+            args,
+        )
         return [StoredFailure(r[0], r[1], from_ts(r[2]), *r[3:]) for r in rows]
 
     def list_tls(self, domain: str | None = None) -> list[StoredTls]:
         where, args = "", []
         if domain:
-            where = ("WHERE t.id IN (SELECT report FROM tls_policies WHERE policy_domain = ?)")
+            where = "WHERE t.id IN (SELECT report FROM tls_policies WHERE policy_domain = ?)"
             args = [norm_domain(domain)]
         rows = self._conn.execute(
             "SELECT t.id, t.org_name, t.report_id, t.begin_ts, t.end_ts, COUNT(p.id), "
             "COALESCE(SUM(p.successful), 0), COALESCE(SUM(p.failed), 0), t.source "
             f"FROM tls_reports t LEFT JOIN tls_policies p ON p.report = t.id {where} "
-            "GROUP BY t.id ORDER BY t.begin_ts, t.id", args)
-        return [StoredTls(r[0], r[1], r[2], from_ts(r[3]), from_ts(r[4]), *r[5:])  # type: ignore[arg-type]
-                for r in rows]
+            "GROUP BY t.id ORDER BY t.begin_ts, t.id",
+            args,
+        )
+        return [
+            StoredTls(r[0], r[1], r[2], from_ts(r[3]), from_ts(r[4]), *r[5:])  # type: ignore[arg-type]
+            for r in rows
+        ]
 
 
 def _insert_rows(conn: sqlite3.Connection, rows: list[tuple]) -> None:
@@ -497,48 +601,60 @@ def _insert_rows(conn: sqlite3.Connection, rows: list[tuple]) -> None:
         conn.executemany(
             "INSERT INTO aggregate_records (report, source_ip, count, disposition, "
             "dkim_aligned, spf_aligned, header_from, envelope_from, envelope_to, reasons, "
-            "auth_set) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+            "auth_set) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
         rows.clear()
 
 
 def _auth_set_id(conn: sqlite3.Connection, auth: AuthSet) -> int:
     """The id of this set of auth results, stored now if it is new."""
-    key = json.dumps([[a.method, a.domain, a.result, a.selector, a.scope, a.human_result]
-                      for a in auth])
-    cur = conn.execute("INSERT INTO auth_sets (key) VALUES (?) ON CONFLICT (key) DO NOTHING",
-                       (key,))
+    key = json.dumps(
+        [[a.method, a.domain, a.result, a.selector, a.scope, a.human_result] for a in auth]
+    )
+    cur = conn.execute(
+        "INSERT INTO auth_sets (key) VALUES (?) ON CONFLICT (key) DO NOTHING", (key,)
+    )
     if cur.rowcount == 0:
         return int(conn.execute("SELECT id FROM auth_sets WHERE key = ?", (key,)).fetchone()[0])
     set_id = int(cur.lastrowid or 0)
     conn.executemany(
         "INSERT INTO auth_results VALUES (?,?,?,?,?,?,?,?)",
-        [(set_id, i, a.method, a.domain, a.result, a.selector, a.scope, a.human_result)
-         for i, a in enumerate(auth)])
+        [
+            (set_id, i, a.method, a.domain, a.result, a.selector, a.scope, a.human_result)
+            for i, a in enumerate(auth)
+        ],
+    )
     return set_id
 
 
-def load_auth_sets(conn: sqlite3.Connection, where: str = "",
-                   args: Sequence[object] = ()) -> dict[int, AuthSet]:
+def load_auth_sets(
+    conn: sqlite3.Connection, where: str = "", args: Sequence[object] = ()
+) -> dict[int, AuthSet]:
     """Auth sets by id; ``where`` filters ``auth_results`` (e.g. ``WHERE auth_set IN (…)``)."""
     sets: dict[int, list[AuthResult]] = {}
     for set_id, method, domain, result, selector, scope, human in conn.execute(
         "SELECT auth_set, method, domain, result, selector, scope, human_result "
-        f"FROM auth_results {where} ORDER BY auth_set, position", args,
+        f"FROM auth_results {where} ORDER BY auth_set, position",
+        args,
     ):
         sets.setdefault(set_id, []).append(
-            AuthResult(method, domain, result, selector, scope, human))
+            AuthResult(method, domain, result, selector, scope, human)
+        )
     return {k: tuple(v) for k, v in sets.items()}
 
 
 def record_from_row(row: tuple, auth: tuple[AuthResult, ...]) -> AggregateRecord:
     """``(source_ip, count, disposition, dkim, spf, header_from, env_from, env_to, reasons)``."""
     reasons = tuple(tuple(pair) for pair in json.loads(row[8])) if row[8] else ()
-    return AggregateRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
-                           reasons, auth)  # type: ignore[arg-type]
+    return AggregateRecord(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], reasons, auth
+    )  # type: ignore[arg-type]
 
 
-def period_where(alias: str, domain: str | None, since: datetime | None,
-                  until: datetime | None) -> tuple[str, list[object]]:
+def period_where(
+    alias: str, domain: str | None, since: datetime | None, until: datetime | None
+) -> tuple[str, list[object]]:
     """A WHERE clause on a report's policy domain and begin time."""
     prefix = f"{alias}." if alias else ""
     clauses, args = [], []
@@ -554,16 +670,29 @@ def period_where(alias: str, domain: str | None, since: datetime | None,
     return ("WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
-
 def _stored_aggregate(row: tuple) -> StoredAggregate:
-    policy = PolicyPublished(row[3], row[9], row[10], row[11], row[12], row[13], row[14],
-                             row[15], row[16], row[17])
+    policy = PolicyPublished(
+        row[3], row[9], row[10], row[11], row[12], row[13], row[14], row[15], row[16], row[17]
+    )
     return StoredAggregate(
-        id=row[0], org_name=row[1], report_id=row[2], domain=row[3], email=row[4],
-        extra_contact=row[5], begin=from_ts(row[6]), end=from_ts(row[7]),  # type: ignore[arg-type]
-        schema=row[8], policy=policy, generator=row[18], errors=tuple(json.loads(row[19])),
-        warnings=tuple(json.loads(row[20])), skipped_records=row[21], records=row[22],
-        messages=row[23], source=row[24], ingested_at=from_ts(row[25]),  # type: ignore[arg-type]
+        id=row[0],
+        org_name=row[1],
+        report_id=row[2],
+        domain=row[3],
+        email=row[4],
+        extra_contact=row[5],
+        begin=from_ts(row[6]),
+        end=from_ts(row[7]),  # type: ignore[arg-type]
+        schema=row[8],
+        policy=policy,
+        generator=row[18],
+        errors=tuple(json.loads(row[19])),
+        warnings=tuple(json.loads(row[20])),
+        skipped_records=row[21],
+        records=row[22],
+        messages=row[23],
+        source=row[24],
+        ingested_at=from_ts(row[25]),  # type: ignore[arg-type]
     )
 
 

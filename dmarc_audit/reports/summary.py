@@ -72,8 +72,9 @@ def parse_when(text: str, option: str, now: datetime, end_of_day: bool = False) 
             return moment + timedelta(days=1) if end_of_day else moment
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise InputError(f"{option} {text!r}: expected a duration like 7d, 24h or 2w, "
-                         "or a date like 2024-05-01") from None
+        raise InputError(
+            f"{option} {text!r}: expected a duration like 7d, 24h or 2w, or a date like 2024-05-01"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -97,9 +98,12 @@ class Figures:
     dkim_aligned: int = 0
 
     def __add__(self, other: Figures) -> Figures:
-        return Figures(self.messages + other.messages, self.dmarc_pass + other.dmarc_pass,
-                       self.spf_aligned + other.spf_aligned,
-                       self.dkim_aligned + other.dkim_aligned)
+        return Figures(
+            self.messages + other.messages,
+            self.dmarc_pass + other.dmarc_pass,
+            self.spf_aligned + other.spf_aligned,
+            self.dkim_aligned + other.dkim_aligned,
+        )
 
     @property
     def failing(self) -> int:
@@ -204,8 +208,7 @@ class FixFirst:
     reason: Reason
 
     def to_json(self) -> dict[str, object]:
-        return {"source_ip": self.source_ip, "failing": self.failing,
-                "reason": self.reason.value}
+        return {"source_ip": self.source_ip, "failing": self.failing, "reason": self.reason.value}
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,8 +294,9 @@ def next_step(policy: PolicySeen | None) -> str | None:
     return {"none": "quarantine", "quarantine": "reject"}.get(current)
 
 
-def suggest_record(domain: str, step: str, policy: PolicySeen | None,
-                   published: str | None) -> tuple[str, str | None]:
+def suggest_record(
+    domain: str, step: str, policy: PolicySeen | None, published: str | None
+) -> tuple[str, str | None]:
     """The record for the next step, and a note when it cannot keep the rua.
 
     From the published record (``--resolve``) every tag is kept but ``p``, ``pct``
@@ -307,12 +311,17 @@ def suggest_record(domain: str, step: str, policy: PolicySeen | None,
     out = [("v", "DMARC1"), ("p", step)]
     if policy is not None:
         out += [(k, v) for k, v in (("sp", policy.sp), ("np", policy.np)) if v]
-        out += [(k, "s") for k, v in (("adkim", policy.adkim), ("aspf", policy.aspf))
-                if (v or "").lower() == "s"]
+        out += [
+            (k, "s")
+            for k, v in (("adkim", policy.adkim), ("aspf", policy.aspf))
+            if (v or "").lower() == "s"
+        ]
         if policy.fo and policy.fo != "0":
             out.append(("fo", policy.fo))
-    note = (f"add your rua= (and ruf=) tags: the reports do not carry them; "
-            f"run with --resolve to keep the ones published at _dmarc.{domain}")
+    note = (
+        f"add your rua= (and ruf=) tags: the reports do not carry them; "
+        f"run with --resolve to keep the ones published at _dmarc.{domain}"
+    )
     return "; ".join(f"{k}={v}" for k, v in out), note
 
 
@@ -366,7 +375,8 @@ class Summary:
             "reporters": [r.to_json() for r in self.reporters],
             "sources": [s.to_json() for s in self.sources],
             "top_failing": [s.source_ip for s in self.top_failing],
-            "new_sources": None if self.new_sources is None
+            "new_sources": None
+            if self.new_sources is None
             else [s.source_ip for s in self.new_sources],
             "readiness": [r.to_json() for r in self.readiness],
             "resolved": self.resolved,
@@ -374,10 +384,28 @@ class Summary:
 
 
 CSV_COLUMNS = (
-    "source_ip", "ptr", "provider", "messages", "dmarc_pass", "dmarc_pass_rate",
-    "spf_aligned_pass", "spf_aligned_rate", "dkim_aligned_pass", "dkim_aligned_rate",
-    "disposition_none", "disposition_quarantine", "disposition_reject", "reporters",
-    "header_from", "domains", "first_seen", "new", "failing", "reason", "detail", "fix",
+    "source_ip",
+    "ptr",
+    "provider",
+    "messages",
+    "dmarc_pass",
+    "dmarc_pass_rate",
+    "spf_aligned_pass",
+    "spf_aligned_rate",
+    "dkim_aligned_pass",
+    "dkim_aligned_rate",
+    "disposition_none",
+    "disposition_quarantine",
+    "disposition_reject",
+    "reporters",
+    "header_from",
+    "domains",
+    "first_seen",
+    "new",
+    "failing",
+    "reason",
+    "detail",
+    "fix",
 )
 
 
@@ -411,18 +439,31 @@ def period_keys(store: Store, filt: PeriodFilter) -> tuple[list[str], list[str]]
     """The source IPs and policy domains in the period (what ``--resolve`` looks up)."""
     where, args = period_where("rep", filt.domain, filt.since, filt.until)
     conn = store.connection
-    ips = [row[0] for row in conn.execute(
-        "SELECT DISTINCT r.source_ip FROM aggregate_records r JOIN aggregate_reports rep "
-        f"ON rep.id = r.report {where} ORDER BY r.source_ip", args)]
-    domains = [row[0] for row in conn.execute(
-        f"SELECT DISTINCT rep.domain FROM aggregate_reports rep {where} ORDER BY rep.domain",
-        args)]
+    ips = [
+        row[0]
+        for row in conn.execute(
+            "SELECT DISTINCT r.source_ip FROM aggregate_records r JOIN aggregate_reports rep "
+            f"ON rep.id = r.report {where} ORDER BY r.source_ip",
+            args,
+        )
+    ]
+    domains = [
+        row[0]
+        for row in conn.execute(
+            f"SELECT DISTINCT rep.domain FROM aggregate_reports rep {where} ORDER BY rep.domain",
+            args,
+        )
+    ]
     return ips, domains
 
 
-def build_summary(store: Store, filt: PeriodFilter, *,
-                  ptrs: Mapping[str, PtrInfo] | None = None,
-                  published: Mapping[str, str | None] | None = None) -> Summary:
+def build_summary(
+    store: Store,
+    filt: PeriodFilter,
+    *,
+    ptrs: Mapping[str, PtrInfo] | None = None,
+    published: Mapping[str, str | None] | None = None,
+) -> Summary:
     """Compute the summary; ``ptrs`` and ``published`` come from :func:`lookup`."""
     conn = store.connection
     where, args = period_where("rep", filt.domain, filt.since, filt.until)
@@ -436,13 +477,15 @@ def build_summary(store: Store, filt: PeriodFilter, *,
     dispositions: Counter[str] = Counter()
     source_disp: dict[str, Counter[str]] = defaultdict(Counter)
     source_sets: dict[str, tuple[set[str], set[str], set[str]]] = defaultdict(
-        lambda: (set(), set(), set()))
+        lambda: (set(), set(), set())
+    )
     for domain, org, ip, disp, header_from, n, ok, spf, dkim in conn.execute(
         f"SELECT rep.domain, rep.org_name, r.source_ip, r.disposition, r.header_from, "
         f"SUM(r.count), SUM(CASE WHEN {_PASS} THEN r.count ELSE 0 END), "
         "SUM(CASE WHEN r.spf_aligned = 'pass' THEN r.count ELSE 0 END), "
         "SUM(CASE WHEN r.dkim_aligned = 'pass' THEN r.count ELSE 0 END) "
-        f"{join} {where} GROUP BY 1, 2, 3, 4, 5", args,
+        f"{join} {where} GROUP BY 1, 2, 3, 4, 5",
+        args,
     ):
         for acc in (by_domain[domain], by_source[ip], by_reporter[org]):
             acc[0] += n
@@ -465,7 +508,8 @@ def build_summary(store: Store, filt: PeriodFilter, *,
         "SELECT rep.org_name, rep.domain, rep.begin_ts, rep.end_ts, rep.policy_p, "
         "rep.policy_sp, rep.policy_np, rep.policy_adkim, rep.policy_aspf, rep.policy_pct, "
         f"rep.policy_fo, rep.policy_testing FROM aggregate_reports rep {where} "
-        "ORDER BY rep.end_ts, rep.id", args,
+        "ORDER BY rep.end_ts, rep.id",
+        args,
     ):
         report_counts[org] += 1
         policies[domain] = PolicySeen(*policy)
@@ -478,7 +522,8 @@ def build_summary(store: Store, filt: PeriodFilter, *,
     ever_passed: set[str] = set()
     for ip, first, passed in conn.execute(
         f"SELECT r.source_ip, MIN(rep.begin_ts), MAX({_PASS}) {join} {hist_where} "
-        "GROUP BY r.source_ip", hist_args,
+        "GROUP BY r.source_ip",
+        hist_args,
     ):
         if ip in by_source:
             first_seen[ip] = first
@@ -509,17 +554,37 @@ def build_summary(store: Store, filt: PeriodFilter, *,
         diag = diagnose(ip, ((v, n, author) for (v, author), n in verdicts[ip].items()))
         first = from_ts(first_seen.get(ip))
         new = None if filt.since is None or first is None else first >= filt.since
-        sources.append(SourceFigures(
-            ip, fig, tuple(source_disp[ip].most_common()), tuple(sorted(reporters)),
-            tuple(sorted(froms)), tuple(sorted(domains)), first,  # type: ignore[arg-type]
-            new, ptr, ptr.provider if ptr else None, diag))
+        sources.append(
+            SourceFigures(
+                ip,
+                fig,
+                tuple(source_disp[ip].most_common()),
+                tuple(sorted(reporters)),
+                tuple(sorted(froms)),
+                tuple(sorted(domains)),
+                first,  # type: ignore[arg-type]
+                new,
+                ptr,
+                ptr.provider if ptr else None,
+                diag,
+            )
+        )
     sources.sort(key=lambda s: (-s.figures.messages, _ip_key(s.source_ip)))
-    failing = sorted((s for s in sources if s.figures.failing),
-                     key=lambda s: (-s.figures.failing, _ip_key(s.source_ip)))
+    failing = sorted(
+        (s for s in sources if s.figures.failing),
+        key=lambda s: (-s.figures.failing, _ip_key(s.source_ip)),
+    )
     readiness = tuple(
-        _readiness(domain, Figures(*by_domain[domain]), domain_reasons[domain],
-                   policies.get(domain), spans[domain], (published or {}).get(domain))
-        for domain in sorted(spans))
+        _readiness(
+            domain,
+            Figures(*by_domain[domain]),
+            domain_reasons[domain],
+            policies.get(domain),
+            spans[domain],
+            (published or {}).get(domain),
+        )
+        for domain in sorted(spans)
+    )
     all_begins = [span[0] for span in spans.values()]
     all_ends = [span[1] for span in spans.values()]
     return Summary(
@@ -530,10 +595,15 @@ def build_summary(store: Store, filt: PeriodFilter, *,
         domains=tuple(sorted(spans)),
         totals=totals,
         dispositions=tuple(dispositions.most_common()),
-        reporters=tuple(sorted(
-            (ReporterFigures(org, report_counts[org], Figures(*acc))
-             for org, acc in by_reporter.items()),
-            key=lambda r: (-r.figures.messages, r.org_name))),
+        reporters=tuple(
+            sorted(
+                (
+                    ReporterFigures(org, report_counts[org], Figures(*acc))
+                    for org, acc in by_reporter.items()
+                ),
+                key=lambda r: (-r.figures.messages, r.org_name),
+            )
+        ),
         sources=tuple(sources),
         top_failing=tuple(failing[:TOP_FAILING]),
         new_sources=None if filt.since is None else tuple(s for s in sources if s.new),
@@ -555,7 +625,8 @@ def _failing(store: Store, filt: PeriodFilter, contexts: Mapping[str, SourceCont
     for domain, adkim, aspf, *row, set_id in conn.execute(
         "SELECT rep.domain, rep.policy_adkim, rep.policy_aspf, r.source_ip, r.count, "
         "r.disposition, r.dkim_aligned, r.spf_aligned, r.header_from, r.envelope_from, "
-        f"r.envelope_to, r.reasons, r.auth_set {join} {cond}", args,
+        f"r.envelope_to, r.reasons, r.auth_set {join} {cond}",
+        args,
     ):
         ip, count, context = row[0], row[1], contexts[row[0]]
         key = (domain, adkim, aspf, row[5], row[8], set_id, context)
@@ -563,14 +634,18 @@ def _failing(store: Store, filt: PeriodFilter, contexts: Mapping[str, SourceCont
         if known is None:
             record = record_from_row(tuple(row), sets.get(set_id, ()))
             author = norm_domain(record.header_from) or domain
-            known = verdicts[key] = (author, classify_record(record, domain, adkim, aspf,
-                                                             context))
+            known = verdicts[key] = (author, classify_record(record, domain, adkim, aspf, context))
         yield domain, ip, count, known[0], known[1]
 
 
-def _readiness(domain: str, figures: Figures,
-               reasons: Counter[tuple[str, Reason]], policy: PolicySeen | None,
-               span: list[int], published: str | None) -> Readiness:
+def _readiness(
+    domain: str,
+    figures: Figures,
+    reasons: Counter[tuple[str, Reason]],
+    policy: PolicySeen | None,
+    span: list[int],
+    published: str | None,
+) -> Readiness:
     forwarded = sum(n for (_ip, r), n in reasons.items() if r is Reason.FORWARDING)
     spoofed = sum(n for (_ip, r), n in reasons.items() if r is Reason.SPOOFING)
     known = figures.messages - forwarded - spoofed
@@ -581,8 +656,10 @@ def _readiness(domain: str, figures: Figures,
             per_source[ip] += n
             if ip not in main_reason or n > main_reason[ip][0]:
                 main_reason[ip] = (n, reason)
-    fix_first = tuple(FixFirst(ip, n, main_reason[ip][1])
-                      for ip, n in sorted(per_source.items(), key=lambda kv: (-kv[1], kv[0])))
+    fix_first = tuple(
+        FixFirst(ip, n, main_reason[ip][1])
+        for ip, n in sorted(per_source.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
     # report periods are inclusive (a day is begin .. begin + 86399), so count the last second
     days = (span[1] - span[0] + 1) / 86400
     step = next_step(policy)
@@ -590,41 +667,66 @@ def _readiness(domain: str, figures: Figures,
     rate = figures.dmarc_pass / known if known > 0 else None
     current = policy.describe() if policy else None
     n_fix = len(fix_first)
-    fix_text = f" Fix {'this source' if n_fix == 1 else f'these {n_fix} sources'} first." \
-        if n_fix else ""
+    fix_text = (
+        f" Fix {'this source' if n_fix == 1 else f'these {n_fix} sources'} first." if n_fix else ""
+    )
 
     if step is None:
         verdict = ReadyVerdict.AT_REJECT
-        message = (f"already at p=reject; {percent(rate)} of mail from known senders passes "
-                   f"aligned.{fix_text}")
+        message = (
+            f"already at p=reject; {percent(rate)} of mail from known senders passes "
+            f"aligned.{fix_text}"
+        )
     elif figures.messages < MIN_MESSAGES or days < MIN_DAYS:
         verdict = ReadyVerdict.NOT_ENOUGH_DATA
-        message = (f"{figures.messages:,} messages over {days:.1f} days is too little to judge "
-                   f"p={step}; wait for at least {MIN_MESSAGES} messages over {MIN_DAYS} "
-                   "days (two weeks is better).")
+        message = (
+            f"{figures.messages:,} messages over {days:.1f} days is too little to judge "
+            f"p={step}; wait for at least {MIN_MESSAGES} messages over {MIN_DAYS} "
+            "days (two weeks is better)."
+        )
     elif rate is None:
         verdict = ReadyVerdict.NOT_ENOUGH_DATA
-        message = (f"no mail from known senders: all {figures.messages:,} messages look "
-                   f"spoofed or forwarded; if {domain} sends no mail of its own, "
-                   "publish p=reject.")
+        message = (
+            f"no mail from known senders: all {figures.messages:,} messages look "
+            f"spoofed or forwarded; if {domain} sends no mail of its own, "
+            "publish p=reject."
+        )
     elif rate >= READY_THRESHOLD:
         verdict = ReadyVerdict.READY
-        message = (f"{percent(rate)} of mail from known senders passes aligned; "
-                   f"ready for p={step}.{fix_text}")
+        message = (
+            f"{percent(rate)} of mail from known senders passes aligned; "
+            f"ready for p={step}.{fix_text}"
+        )
     else:
         verdict = ReadyVerdict.NOT_READY
-        message = (f"only {percent(rate)} of mail from known senders passes aligned "
-                   f"(needs {READY_THRESHOLD:.0%}); not ready for p={step}.{fix_text}")
-    return Readiness(domain, verdict, current, step, figures.messages, max(known, 0),
-                     figures.dmarc_pass, forwarded, spoofed, days, fix_first, record, note,
-                     message)
+        message = (
+            f"only {percent(rate)} of mail from known senders passes aligned "
+            f"(needs {READY_THRESHOLD:.0%}); not ready for p={step}.{fix_text}"
+        )
+    return Readiness(
+        domain,
+        verdict,
+        current,
+        step,
+        figures.messages,
+        max(known, 0),
+        figures.dmarc_pass,
+        forwarded,
+        spoofed,
+        days,
+        fix_first,
+        record,
+        note,
+        message,
+    )
 
 
 # --- --resolve ---------------------------------------------------------------
 
 
-async def lookup(resolver, ips: Sequence[str], domains: Sequence[str],
-                 concurrency: int = 64) -> tuple[dict[str, PtrInfo], dict[str, str | None]]:
+async def lookup(
+    resolver, ips: Sequence[str], domains: Sequence[str], concurrency: int = 64
+) -> tuple[dict[str, PtrInfo], dict[str, str | None]]:
     """PTR names (concurrently) and published DMARC records, through the run's resolver."""
     limit = asyncio.Semaphore(concurrency)
 

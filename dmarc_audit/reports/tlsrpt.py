@@ -15,8 +15,9 @@ MAX_JSON_BYTES = 64 << 20
 """A TLS report is parsed whole; real ones are kilobytes."""
 
 
-def read_tls(source: str, opener: Callable[[Warn], Readable],
-             warnings: tuple[ParseWarning, ...] = ()) -> TlsReport | ReportError:
+def read_tls(
+    source: str, opener: Callable[[Warn], Readable], warnings: tuple[ParseWarning, ...] = ()
+) -> TlsReport | ReportError:
     """Parse one RFC 8460 JSON report; a :class:`ReportError` says what is missing."""
     found = list(warnings)
     with closing(opener(found.append)) as stream:
@@ -24,8 +25,9 @@ def read_tls(source: str, opener: Callable[[Warn], Readable],
     return parse_tls(data, source, tuple(found))
 
 
-def parse_tls(data: bytes, source: str,
-              warnings: tuple[ParseWarning, ...] = ()) -> TlsReport | ReportError:
+def parse_tls(
+    data: bytes, source: str, warnings: tuple[ParseWarning, ...] = ()
+) -> TlsReport | ReportError:
     found = list(warnings)
     if data.startswith(b"\xef\xbb\xbf"):
         found.append(ParseWarning("UTF-8 byte-order mark at the start ignored"))
@@ -35,13 +37,13 @@ def parse_tls(data: bytes, source: str,
     except UnicodeDecodeError as exc:
         return ReportError(source, f"JSON is not UTF-8 (byte {exc.start})")
     except json.JSONDecodeError as exc:
-        return ReportError(source, f"not valid JSON: {exc.msg} at line {exc.lineno}, "
-                                   f"column {exc.colno}")
+        return ReportError(
+            source, f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        )
     except RecursionError:
         return ReportError(source, "not valid JSON: nested too deeply")
     if not isinstance(document, dict) or "policies" not in document:
-        return ReportError(source, "JSON without \"policies\": not an SMTP TLS report "
-                                   "(RFC 8460)")
+        return ReportError(source, 'JSON without "policies": not an SMTP TLS report (RFC 8460)')
     try:
         return _report(document, source, found)
     except _Missing as exc:
@@ -132,4 +134,3 @@ def _when(dates: dict[str, Any], key: str) -> datetime:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.astimezone(UTC)
-

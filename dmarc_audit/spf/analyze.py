@@ -52,8 +52,7 @@ WALK_LIMIT = 50
 PREFETCH_LIMIT = 100
 """Distinct include/redirect targets fetched ahead of the walk."""
 
-_RDTYPE = {"include": "TXT", "redirect": "TXT", "a": "A", "exists": "A", "mx": "MX",
-           "ptr": "PTR"}
+_RDTYPE = {"include": "TXT", "redirect": "TXT", "a": "A", "exists": "A", "mx": "MX", "ptr": "PTR"}
 
 _parse = functools.lru_cache(maxsize=512)(parse_spf)
 
@@ -266,17 +265,36 @@ async def analyze_spf(resolver: Resolver, domain: str) -> SpfAnalysis:
     if record is not None:
         await _prefetch(resolver, domain, record, {domain})
         children = await walker.walk(domain, record, (domain,))
-        tree = SpfNode(domain, None, record.text, answer.outcome.value,
-                       sum(c.lookups for c in children), children)
-    walk = SpfWalk(domain=domain, top=top, type99=await type99,
-                   fetches=tuple(walker.fetches.values()), steps=tuple(walker.steps),
-                   tree=tree, loops=tuple(walker.loops),
-                   mx_overflows=tuple(walker.mx_overflows), truncated=walker.truncated)
+        tree = SpfNode(
+            domain,
+            None,
+            record.text,
+            answer.outcome.value,
+            sum(c.lookups for c in children),
+            children,
+        )
+    walk = SpfWalk(
+        domain=domain,
+        top=top,
+        type99=await type99,
+        fetches=tuple(walker.fetches.values()),
+        steps=tuple(walker.steps),
+        tree=tree,
+        loops=tuple(walker.loops),
+        mx_overflows=tuple(walker.mx_overflows),
+        truncated=walker.truncated,
+    )
     findings = spf_checks.evaluate(walk)
-    return SpfAnalysis(domain=domain, record=record.text if record else None,
-                       status=_status(walk, findings), lookups=walk.lookups,
-                       void_lookups=len(walk.void_steps), tree=tree, steps=walk.steps,
-                       findings=findings)
+    return SpfAnalysis(
+        domain=domain,
+        record=record.text if record else None,
+        status=_status(walk, findings),
+        lookups=walk.lookups,
+        void_lookups=len(walk.void_steps),
+        tree=tree,
+        steps=walk.steps,
+        findings=findings,
+    )
 
 
 def _status(walk: SpfWalk, findings: tuple[Finding, ...]) -> SpfStatus:
@@ -333,8 +351,12 @@ def _target(term: Term, domain: str, broken: bool) -> _Target:
     if broken:
         return _Target(None, rdtype, "syntax error; not resolved, counts 1")
     if kind == "ptr":
-        return _Target(None, rdtype, "depends on the connecting IP (PTR lookup); not resolved, "
-                                     "counts 1; the names it returns do not count")
+        return _Target(
+            None,
+            rdtype,
+            "depends on the connecting IP (PTR lookup); not resolved, "
+            "counts 1; the names it returns do not count",
+        )
     spec = _spec(term)
     if spec is None:
         return _Target(domain, rdtype)
@@ -343,8 +365,9 @@ def _target(term: Term, domain: str, broken: bool) -> _Target:
     except MacroError as exc:
         return _Target(None, rdtype, f"malformed macro ({exc.message}); not resolved, counts 1")
     if name is None:
-        return _Target(None, rdtype,
-                       f"depends on the sender ({', '.join(unknown)}); not resolved, counts 1")
+        return _Target(
+            None, rdtype, f"depends on the sender ({', '.join(unknown)}); not resolved, counts 1"
+        )
     return _Target(name, rdtype)
 
 
@@ -360,8 +383,9 @@ def expand_domain_spec(spec: str, domain: str) -> tuple[str | None, tuple[str, .
     the sender or its IP. Raises :class:`MacroError` on malformed macros.
     """
     parts = parse_macro_string(spec)
-    unknown = tuple(dict.fromkeys(p.raw for p in parts
-                                  if not isinstance(p, Literal) and p.letter != "d"))
+    unknown = tuple(
+        dict.fromkeys(p.raw for p in parts if not isinstance(p, Literal) and p.letter != "d")
+    )
     if unknown:
         return None, unknown
     text = ""
@@ -373,7 +397,7 @@ def expand_domain_spec(spec: str, domain: str) -> tuple[str | None, tuple[str, .
         if part.reverse:
             labels.reverse()
         if part.digits:
-            labels = labels[-part.digits:]
+            labels = labels[-part.digits :]
         value = ".".join(labels)
         text += quote(value, safe="-._~") if part.url_escape else value
     name = normalize_name(text)
@@ -389,19 +413,34 @@ def spf_rrs(answer: Answer) -> tuple[TxtRecord, ...]:
 
 def _broken_terms(record: SpfRecord) -> frozenset[int]:
     """Offsets of the terms that hold a syntax problem."""
-    return frozenset(t.offset for t in record.terms for p in record.problems
-                     if t.offset <= p.offset < t.offset + len(t.text))
+    return frozenset(
+        t.offset
+        for t in record.terms
+        for p in record.problems
+        if t.offset <= p.offset < t.offset + len(t.text)
+    )
 
 
 def _mx_hosts(answer: Answer) -> list[str]:
-    return [mx.exchange for mx in sorted(answer.mx, key=lambda m: (m.preference, m.exchange))
-            if mx.exchange]
+    return [
+        mx.exchange
+        for mx in sorted(answer.mx, key=lambda m: (m.preference, m.exchange))
+        if mx.exchange
+    ]
 
 
-def _step(number: int | None, term: str, in_record: str, answer: Answer, *, void: bool = False,
-          note: str = "") -> LookupStep:
-    return LookupStep(number, term, in_record, answer.name, answer.rdtype, answer.outcome.value,
-                      void, note)
+def _step(
+    number: int | None,
+    term: str,
+    in_record: str,
+    answer: Answer,
+    *,
+    void: bool = False,
+    note: str = "",
+) -> LookupStep:
+    return LookupStep(
+        number, term, in_record, answer.name, answer.rdtype, answer.outcome.value, void, note
+    )
 
 
 async def _prefetch(resolver: Resolver, domain: str, record: SpfRecord, seen: set[str]) -> None:
@@ -451,24 +490,30 @@ class _Walker:
     def remember(self, domain: str, answer: Answer, via: LookupStep | None) -> SpfFetch:
         return self.fetches.setdefault(domain, SpfFetch(domain, via, answer))
 
-    async def walk(self, domain: str, record: SpfRecord, chain: tuple[str, ...]
-                   ) -> tuple[SpfNode, ...]:
+    async def walk(
+        self, domain: str, record: SpfRecord, chain: tuple[str, ...]
+    ) -> tuple[SpfNode, ...]:
         broken = _broken_terms(record)
-        return tuple([await self.term(term, domain, term.offset in broken, chain)
-                      for term in evaluated_terms(record)])
+        return tuple(
+            [
+                await self.term(term, domain, term.offset in broken, chain)
+                for term in evaluated_terms(record)
+            ]
+        )
 
-    async def term(self, term: Term, domain: str, broken: bool, chain: tuple[str, ...]
-                   ) -> SpfNode:
+    async def term(self, term: Term, domain: str, broken: bool, chain: tuple[str, ...]) -> SpfNode:
         self.count += 1
         number = self.count
         target = _target(term, domain, broken)
         if target.name is not None and number > WALK_LIMIT:
             self.truncated = True
-            target = _Target(None, target.rdtype,
-                             f"not resolved: the audit resolves at most {WALK_LIMIT} terms")
+            target = _Target(
+                None, target.rdtype, f"not resolved: the audit resolves at most {WALK_LIMIT} terms"
+            )
         if target.name is None:
-            self.steps.append(LookupStep(number, term.text, domain, "", target.rdtype, "", False,
-                                         target.note))
+            self.steps.append(
+                LookupStep(number, term.text, domain, "", target.rdtype, "", False, target.note)
+            )
             return SpfNode(_spec(term) or domain, term.text, None, "not-resolved", 1)
         kind = dns_kind(term)
         if kind == "mx":
@@ -477,8 +522,9 @@ class _Walker:
         if kind in ("include", "redirect"):
             return await self._target_record(number, term, domain, answer, chain)
         note = await self._note(answer, ipv6_possible=kind == "a")
-        self.steps.append(_step(number, term.text, domain, answer,
-                                void=answer.outcome.is_void, note=note))
+        self.steps.append(
+            _step(number, term.text, domain, answer, void=answer.outcome.is_void, note=note)
+        )
         return SpfNode(answer.name, term.text, None, answer.outcome.value, 1)
 
     async def _note(self, answer: Answer, *, ipv6_possible: bool) -> str:
@@ -496,8 +542,10 @@ class _Walker:
         hosts = _mx_hosts(answer)
         note = answer.detail if answer.failed else ""
         if len(hosts) > MX_NAME_LIMIT:
-            note = (f"{len(hosts)} MX names, receivers allow {MX_NAME_LIMIT}; "
-                    f"only the first {MX_NAME_LIMIT} looked up")
+            note = (
+                f"{len(hosts)} MX names, receivers allow {MX_NAME_LIMIT}; "
+                f"only the first {MX_NAME_LIMIT} looked up"
+            )
         step = _step(number, term.text, domain, answer, void=answer.outcome.is_void, note=note)
         self.steps.append(step)
         if len(hosts) > MX_NAME_LIMIT:
@@ -506,14 +554,21 @@ class _Walker:
         addresses = await asyncio.gather(*(self.resolver.query(h, "A") for h in hosts))
         for address in addresses:
             extra = await self._note(address, ipv6_possible=True)
-            self.steps.append(_step(None, term.text, domain, address,
-                                    void=address.outcome.is_void,
-                                    note="address of an MX host; does not count"
-                                         + (f"; {extra}" if extra else "")))
+            self.steps.append(
+                _step(
+                    None,
+                    term.text,
+                    domain,
+                    address,
+                    void=address.outcome.is_void,
+                    note="address of an MX host; does not count" + (f"; {extra}" if extra else ""),
+                )
+            )
         return SpfNode(name, term.text, None, answer.outcome.value, 1)
 
-    async def _target_record(self, number: int, term: Term, domain: str, answer: Answer,
-                             chain: tuple[str, ...]) -> SpfNode:
+    async def _target_record(
+        self, number: int, term: Term, domain: str, answer: Answer, chain: tuple[str, ...]
+    ) -> SpfNode:
         name = answer.name
         spf = spf_rrs(answer)
         looped = name in chain
@@ -534,9 +589,20 @@ class _Walker:
             return SpfNode(name, term.text, None, "loop", 1)
         record = self.remember(name, answer, step).record
         if record is None:
-            outcome = ("no-spf-record" if answer.ok and not spf else
-                       "multiple-records" if spf else answer.outcome.value)
+            outcome = (
+                "no-spf-record"
+                if answer.ok and not spf
+                else "multiple-records"
+                if spf
+                else answer.outcome.value
+            )
             return SpfNode(name, term.text, None, outcome, 1)
         children = await self.walk(name, record, (*chain, name))
-        return SpfNode(name, term.text, record.text, answer.outcome.value,
-                       1 + sum(c.lookups for c in children), children)
+        return SpfNode(
+            name,
+            term.text,
+            record.text,
+            answer.outcome.value,
+            1 + sum(c.lookups for c in children),
+            children,
+        )

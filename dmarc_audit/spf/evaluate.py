@@ -97,8 +97,15 @@ class SpfResult:
 class _Stop(Exception):
     """A ``permerror`` or ``temperror``: it ends the whole evaluation."""
 
-    def __init__(self, code: SpfResultCode, reason: str, term: str | None = None,
-                 domain: str | None = None, *, limit: bool = False) -> None:
+    def __init__(
+        self,
+        code: SpfResultCode,
+        reason: str,
+        term: str | None = None,
+        domain: str | None = None,
+        *,
+        limit: bool = False,
+    ) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
@@ -137,16 +144,26 @@ class _Run:
         self.steps.append("  " * depth + text)
 
     def macros(self, domain: str) -> MacroContext:
-        return MacroContext(ip=self.ip, sender=self.sender, domain=domain, helo=self.helo,
-                            receiver=self.receiver, resolver=self.resolver)
+        return MacroContext(
+            ip=self.ip,
+            sender=self.sender,
+            domain=domain,
+            helo=self.helo,
+            receiver=self.receiver,
+            resolver=self.resolver,
+        )
 
     def count_lookup(self, term: str, domain: str, depth: int) -> None:
         self.lookups += 1
         self.log(depth, f"{term}  [DNS lookup {self.lookups}/{LOOKUP_LIMIT}]")
         if self.lookups > LOOKUP_LIMIT:
-            raise _Stop(SpfResultCode.PERMERROR,
-                        f"{self.lookups} DNS lookups (limit {LOOKUP_LIMIT})", term, domain,
-                        limit=True)
+            raise _Stop(
+                SpfResultCode.PERMERROR,
+                f"{self.lookups} DNS lookups (limit {LOOKUP_LIMIT})",
+                term,
+                domain,
+                limit=True,
+            )
 
     def count_void(self, answer: Answer, term: str, domain: str, depth: int) -> None:
         if not answer.outcome.is_void:
@@ -154,9 +171,13 @@ class _Run:
         self.voids += 1
         self.log(depth, f"void lookup {self.voids}/{VOID_LIMIT}")
         if self.voids > VOID_LIMIT:
-            raise _Stop(SpfResultCode.PERMERROR,
-                        f"{self.voids} void lookups (limit {VOID_LIMIT})", term, domain,
-                        limit=True)
+            raise _Stop(
+                SpfResultCode.PERMERROR,
+                f"{self.voids} void lookups (limit {VOID_LIMIT})",
+                term,
+                domain,
+                limit=True,
+            )
 
     async def query(self, name: str, rdtype: str, depth: int) -> Answer:
         answer = await self.resolver.query(name, rdtype)
@@ -196,15 +217,20 @@ async def check_host(
         verdict = await _check(run, domain, 0)
     except _Stop as stop:
         run.log(0, f"→ {stop.code.value}: {stop.reason}")
-        return _result(run, stop.code, domain, stop.reason, term=stop.term,
-                       term_domain=stop.domain)
+        return _result(run, stop.code, domain, stop.reason, term=stop.term, term_domain=stop.domain)
     explanation = None
     if verdict.code is SpfResultCode.FAIL:
         explanation = await _explain(run, verdict, default_explanation)
     run.log(0, f"→ {verdict.code.value}")
-    return _result(run, verdict.code, domain, verdict.reason, term=verdict.term,
-                   term_domain=verdict.domain if verdict.term else None,
-                   explanation=explanation)
+    return _result(
+        run,
+        verdict.code,
+        domain,
+        verdict.reason,
+        term=verdict.term,
+        term_domain=verdict.domain if verdict.term else None,
+        explanation=explanation,
+    )
 
 
 async def evaluate_identity(
@@ -223,16 +249,38 @@ async def evaluate_identity(
     """
     client_ip(ip)
     identity = derive_identity(mail_from, helo, domain)
-    return await check_host(resolver, ip, identity.domain, identity.sender, helo=helo,
-                            default_explanation=default_explanation)
+    return await check_host(
+        resolver,
+        ip,
+        identity.domain,
+        identity.sender,
+        helo=helo,
+        default_explanation=default_explanation,
+    )
 
 
-def _result(run: _Run, code: SpfResultCode, domain: str, reason: str, *,
-            term: str | None = None, term_domain: str | None = None,
-            explanation: str | None = None) -> SpfResult:
-    return SpfResult(result=code, domain=domain, sender=run.sender, explanation=explanation,
-                     matched_term=term, matched_domain=term_domain, reason=reason,
-                     steps=tuple(run.steps), lookups=run.lookups, void_lookups=run.voids)
+def _result(
+    run: _Run,
+    code: SpfResultCode,
+    domain: str,
+    reason: str,
+    *,
+    term: str | None = None,
+    term_domain: str | None = None,
+    explanation: str | None = None,
+) -> SpfResult:
+    return SpfResult(
+        result=code,
+        domain=domain,
+        sender=run.sender,
+        explanation=explanation,
+        matched_term=term,
+        matched_domain=term_domain,
+        reason=reason,
+        steps=tuple(run.steps),
+        lookups=run.lookups,
+        void_lookups=run.voids,
+    )
 
 
 # --- records -----------------------------------------------------------------------------
@@ -256,8 +304,12 @@ async def _check(run: _Run, domain: str, depth: int) -> _Verdict:
     if record.redirect is not None and record.all_mechanism is None:
         return await _redirect(run, record.redirect, domain, depth)
     run.log(depth, f"nothing matched at {domain} → neutral (default)")
-    return _Verdict(SpfResultCode.NEUTRAL, domain, None,
-                    f"nothing at {domain} matched {run.ip} (default result neutral)")
+    return _Verdict(
+        SpfResultCode.NEUTRAL,
+        domain,
+        None,
+        f"nothing at {domain} matched {run.ip} (default result neutral)",
+    )
 
 
 async def _fetch_record(run: _Run, domain: str, depth: int) -> SpfRecord | str:
@@ -265,8 +317,11 @@ async def _fetch_record(run: _Run, domain: str, depth: int) -> SpfRecord | str:
     answer = await run.resolver.query(domain, "TXT")
     if answer.failed:
         run.log(depth, f"TXT {domain}: {answer.describe()}")
-        raise _Stop(SpfResultCode.TEMPERROR,
-                    f"TXT lookup of {domain} failed: {answer.describe()}", domain=domain)
+        raise _Stop(
+            SpfResultCode.TEMPERROR,
+            f"TXT lookup of {domain} failed: {answer.describe()}",
+            domain=domain,
+        )
     if answer.outcome.is_void:
         return f"no SPF record at {domain} ({answer.describe()})"
     texts = [text for text in answer.texts if is_spf_record(text)]
@@ -275,17 +330,23 @@ async def _fetch_record(run: _Run, domain: str, depth: int) -> SpfRecord | str:
     if len(texts) > 1:
         for text in texts:
             run.log(depth, f"{domain}: {text!r}")
-        raise _Stop(SpfResultCode.PERMERROR,
-                    f"{len(texts)} SPF records at {domain} (there must be one)", domain=domain)
+        raise _Stop(
+            SpfResultCode.PERMERROR,
+            f"{len(texts)} SPF records at {domain} (there must be one)",
+            domain=domain,
+        )
     run.log(depth, f"{domain}: {texts[0]!r}")
     record = parse_spf(texts[0])
     if record.problems:
         first = record.problems[0]
         more = len(record.problems) - 1
         extra = f" (and {more} more)" if more else ""
-        raise _Stop(SpfResultCode.PERMERROR,
-                    f"syntax error in the SPF record of {domain}: {first}{extra}",
-                    first.term, domain)
+        raise _Stop(
+            SpfResultCode.PERMERROR,
+            f"syntax error in the SPF record of {domain}: {first}{extra}",
+            first.term,
+            domain,
+        )
     return record
 
 
@@ -295,21 +356,24 @@ async def _redirect(run: _Run, redirect: Modifier, domain: str, depth: int) -> _
     target = await _target(run, redirect.value, redirect.text, domain, depth)
     problem = dns_name_problem(target)
     if problem is not None:
-        raise _Stop(SpfResultCode.PERMERROR,
-                    f"{redirect.text}: {target!r} is not a valid domain name ({problem})",
-                    redirect.text, domain)
+        raise _Stop(
+            SpfResultCode.PERMERROR,
+            f"{redirect.text}: {target!r} is not a valid domain name ({problem})",
+            redirect.text,
+            domain,
+        )
     inner = await _check(run, target, depth + 1)
     if inner.code is SpfResultCode.NONE:
-        raise _Stop(SpfResultCode.PERMERROR, f"{redirect.text}: {inner.reason}",
-                    redirect.text, domain)
+        raise _Stop(
+            SpfResultCode.PERMERROR, f"{redirect.text}: {inner.reason}", redirect.text, domain
+        )
     return replace(inner, reason=f"{redirect.text} at {domain} → {inner.reason}")
 
 
 # --- mechanisms --------------------------------------------------------------------------
 
 
-async def _match(run: _Run, mech: Mechanism, domain: str,
-                 depth: int) -> tuple[bool, str | None]:
+async def _match(run: _Run, mech: Mechanism, domain: str, depth: int) -> tuple[bool, str | None]:
     """Does ``mech`` match? The second value explains an include's match."""
     kind = mech.kind
     if kind is MechanismKind.ALL:
@@ -325,9 +389,12 @@ async def _match(run: _Run, mech: Mechanism, domain: str,
     problem = dns_name_problem(target)
     if kind is MechanismKind.INCLUDE:
         if problem is not None:
-            raise _Stop(SpfResultCode.PERMERROR,
-                        f"{mech.text}: {target!r} is not a valid domain name ({problem})",
-                        mech.text, domain)
+            raise _Stop(
+                SpfResultCode.PERMERROR,
+                f"{mech.text}: {target!r} is not a valid domain name ({problem})",
+                mech.text,
+                domain,
+            )
         return await _include(run, mech, target, domain, depth)
     if problem is not None:
         run.log(depth + 1, f"{target!r} is not a valid domain name ({problem}): no match")
@@ -352,16 +419,18 @@ async def _target(run: _Run, spec: str, term: str, domain: str, depth: int) -> s
     return target
 
 
-async def _include(run: _Run, mech: Mechanism, target: str, domain: str,
-                   depth: int) -> tuple[bool, str | None]:
+async def _include(
+    run: _Run, mech: Mechanism, target: str, domain: str, depth: int
+) -> tuple[bool, str | None]:
     """§5.2: match on pass; temperror/permerror propagate; none is a permerror."""
     try:
         inner = await _check(run, target, depth + 1)
     except _Stop as stop:
         if stop.limit:
             raise
-        raise _Stop(stop.code, f"{mech.text} returned {stop.code.value}: {stop.reason}",
-                    mech.text, domain) from None
+        raise _Stop(
+            stop.code, f"{mech.text} returned {stop.code.value}: {stop.reason}", mech.text, domain
+        ) from None
     if inner.code is SpfResultCode.NONE:
         raise _Stop(SpfResultCode.PERMERROR, f"{mech.text}: {inner.reason}", mech.text, domain)
     if inner.code is SpfResultCode.PASS:
@@ -398,9 +467,12 @@ def _address_type(run: _Run) -> str:
 
 
 def _temperror(answer: Answer, term: str, domain: str) -> _Stop:
-    return _Stop(SpfResultCode.TEMPERROR,
-                 f"{term}: {answer.rdtype} lookup of {answer.name} failed: {answer.describe()}",
-                 term, domain)
+    return _Stop(
+        SpfResultCode.TEMPERROR,
+        f"{term}: {answer.rdtype} lookup of {answer.name} failed: {answer.describe()}",
+        term,
+        domain,
+    )
 
 
 async def _a(run: _Run, mech: Mechanism, target: str, domain: str, depth: int) -> bool:
@@ -420,9 +492,12 @@ async def _mx(run: _Run, mech: Mechanism, target: str, domain: str, depth: int) 
     run.count_void(answer, mech.text, domain, depth + 1)
     records = sorted(answer.mx, key=lambda mx: (mx.preference, mx.exchange))
     if len(records) > MX_LIMIT:
-        raise _Stop(SpfResultCode.PERMERROR,
-                    f"{mech.text}: {target} has {len(records)} MX records "
-                    f"(limit {MX_LIMIT})", mech.text, domain)
+        raise _Stop(
+            SpfResultCode.PERMERROR,
+            f"{mech.text}: {target} has {len(records)} MX records (limit {MX_LIMIT})",
+            mech.text,
+            domain,
+        )
     for mx in records:
         if not mx.exchange or dns_name_problem(mx.exchange) is not None:
             continue  # null MX (RFC 7505) or a name no query can be made for
@@ -440,9 +515,12 @@ async def _ptr(run: _Run, target: str, depth: int) -> bool:
     if check.error is not None:
         run.log(depth + 1, f"{check.error}: no match")
         return False
-    run.log(depth + 1, f"PTR {reverse_name(run.ip)}: "
-                       f"{', '.join(check.names) if check.names else 'no names'}"
-                       + (f" (+{check.ignored} ignored, limit 10)" if check.ignored else ""))
+    run.log(
+        depth + 1,
+        f"PTR {reverse_name(run.ip)}: "
+        f"{', '.join(check.names) if check.names else 'no names'}"
+        + (f" (+{check.ignored} ignored, limit 10)" if check.ignored else ""),
+    )
     for name in check.skipped:
         run.log(depth + 1, f"{name}: address lookup failed, skipped")
     if check.validated:
@@ -506,10 +584,12 @@ def _summary(answer: Answer, limit: int = 5) -> str:
     """``192.0.2.1, 192.0.2.2`` or ``NXDOMAIN``: one short phrase for the trace."""
     if not answer.ok:
         return answer.describe()
-    values = (answer.addresses
-              or [f"{mx.preference} {mx.exchange or '.'}" for mx in answer.mx]
-              or answer.targets
-              or [repr(text) for text in answer.texts])
+    values = (
+        answer.addresses
+        or [f"{mx.preference} {mx.exchange or '.'}" for mx in answer.mx]
+        or answer.targets
+        or [repr(text) for text in answer.texts]
+    )
     shown = ", ".join(values[:limit])
     if len(values) > limit:
         shown += f", … ({len(values)} in all)"

@@ -56,8 +56,9 @@ def normalize_domain(domain: str) -> str:
     return name[:-1] if name.endswith(".") else name
 
 
-def derive_identity(mail_from: str | None, helo: str | None,
-                    domain: str | None = None) -> SpfIdentity:
+def derive_identity(
+    mail_from: str | None, helo: str | None, domain: str | None = None
+) -> SpfIdentity:
     """The identity to check from the SMTP dialogue (§2.3, §2.4).
 
     A non-empty ``mail_from`` wins; otherwise the HELO name is checked with sender

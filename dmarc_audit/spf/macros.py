@@ -181,8 +181,7 @@ def _under(name: str, domain: str) -> bool:
     return name == domain or name.endswith("." + domain)
 
 
-async def validate_ptr(resolver: Resolver, ip: IPAddress, *,
-                       under: str | None = None) -> PtrCheck:
+async def validate_ptr(resolver: Resolver, ip: IPAddress, *, under: str | None = None) -> PtrCheck:
     """Find the validated domain names of ``ip`` (§5.5).
 
     Only the first :data:`PTR_NAME_LIMIT` PTR names count. With ``under``, names

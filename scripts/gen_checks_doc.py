@@ -47,7 +47,9 @@ defaults, and the bulk-sender profile raises some of them:
 * **warning**: works today but is weak, fragile, deprecated or close to a limit.
 * **info**: worth knowing; no action required.
 
-Checks marked "message mode" need a sample message rather than DNS only.
+Checks marked "message mode" need a sample message rather than DNS only. Ids
+marked *not checked yet* are planned: their meaning is fixed, but no check
+reports them today.
 """
 
 _SPECIAL = re.compile(r"([\\`*_<>\[\]|~])")
@@ -85,10 +87,14 @@ def link_references(ref: str) -> str:
     return "".join(out)
 
 
+NOT_CHECKED_YET = "not checked yet"
+
+
 def entry(info: CheckInfo) -> str:
     refs = "; ".join(link_references(r) for r in info.references)
+    status = f"- **Status:** {NOT_CHECKED_YET} (planned)\n" if info.planned else ""
     return (
-        f"### `{info.id}`\n\n**{md(info.title)}**\n\n"
+        f"### `{info.id}`\n\n**{md(info.title)}**\n\n{status}"
         f"- **Default severity:** {md(info.severity_note)}\n"
         f"- **Triggers when:** {md(info.triggers)}\n"
         f"- **Why it matters:** {md(info.why)}\n"
@@ -106,7 +112,8 @@ def render(checks: tuple[CheckInfo, ...] = CHECKS) -> str:
     for area, infos in by_area.items():
         parts.append(f"## {AREAS.get(area, area)}\n")
         rows = [
-            f"| [`{i.id}`](#{i.id.replace('.', '')}) | {md(i.title)} | {i.severity.value} |"
+            f"| [`{i.id}`](#{i.id.replace('.', '')}) | {md(i.title)}"
+            f"{f' (*{NOT_CHECKED_YET}*)' if i.planned else ''} | {i.severity.value} |"
             for i in infos
         ]
         parts.append("| id | title | default severity |\n|---|---|---|\n" + "\n".join(rows) + "\n")

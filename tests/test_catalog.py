@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from dmarc_audit.catalog import CATALOG, CHECKS, CheckInfo, closest_ids, finding
+from dmarc_audit.catalog.model import BULK_PROFILE_OPTION, CheckStatus
 from dmarc_audit.findings import Severity, Status
+from tests.cli_helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = Path(__file__).parent / "data" / "checks.md"  # copy of ../shared/spec/checks.md
@@ -140,3 +142,64 @@ def test_docs_page_is_up_to_date(tmp_path: Path) -> None:
     )
     for info in CHECKS:
         assert f"### `{info.id}`" in committed
+
+
+def test_severity_note_is_derived_from_the_severities() -> None:
+    spf_missing, no_key = CATALOG["spf.missing"], CATALOG["dkim.no-key-found"]
+    assert spf_missing.severity_note == "warning (error with --profile bulk-sender)"
+    assert no_key.severity_note == "info (warning with --profile bulk-sender)"
+    assert CATALOG["spf.void-lookups"].severity_note == "error (>2) / warning (1–2)"
+    assert CATALOG["spf.type99"].severity_note == "info / error"
+    assert CATALOG["dmarc.missing"].severity_note == "error (warning for non-sending domains)"
+    for info in CHECKS:
+        assert info.severity_note.startswith(info.severity.value), info.id
+        assert "--bulk-sender" not in info.severity_note.replace(BULK_PROFILE_OPTION, ""), info.id
+        if info.bulk_severity not in (None, info.severity):
+            assert BULK_PROFILE_OPTION in info.severity_note, info.id
+
+
+def test_the_bulk_profile_option_exists() -> None:
+    from dmarc_audit.cli.common import ProfileChoice
+
+    option, value = BULK_PROFILE_OPTION.split()
+    assert option == "--profile"
+    assert value in {choice.value for choice in ProfileChoice}
+
+
+def _code_outside_the_catalog() -> str:
+    package = ROOT / "dmarc_audit"
+    return "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in sorted(package.rglob("*.py"))
+        if package / "catalog" not in path.parents
+    )
+
+
+def test_planned_ids_are_not_emitted_by_any_code() -> None:
+    planned = [info.id for info in CHECKS if info.status is CheckStatus.PLANNED]
+    assert planned, "no planned ids left: drop this test in favour of the rule registry test"
+    code = _code_outside_the_catalog()
+    for check_id in planned:
+        assert f'"{check_id}"' not in code, f"{check_id} is emitted: mark it active"
+
+
+@pytest.mark.parametrize("info", [i for i in CHECKS if i.planned], ids=lambda info: info.id)
+def test_explain_says_a_planned_id_is_not_checked_yet(info: CheckInfo) -> None:
+    run = run_cli("explain", info.id)
+    assert run.code == 0
+    assert "not checked yet" in run.out.splitlines()[1]
+
+
+def test_explain_does_not_flag_an_active_id() -> None:
+    run = run_cli("explain", "spf.missing")
+    assert run.code == 0
+    assert "not checked yet" not in run.out
+    assert "severity: warning (error with --profile bulk-sender)" in run.out
+
+
+def test_docs_page_says_which_ids_are_not_checked_yet() -> None:
+    committed = (ROOT / "docs" / "checks.md").read_text(encoding="utf-8")
+    for info in CHECKS:
+        section = committed.split(f"### `{info.id}`\n", 1)[1]
+        section = re.split(r"\n##+ ", section, maxsplit=1)[0]
+        assert ("not checked yet" in section) is info.planned, info.id

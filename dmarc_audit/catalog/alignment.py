@@ -10,7 +10,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="align.spf-unaligned",
         title="SPF passes but is not aligned",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers=(
             "message mode: SPF passes but the MAIL FROM (Return-Path) domain is not aligned with"
             " the From domain"
@@ -27,7 +26,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="align.dkim-unaligned",
         title="DKIM passes but is not aligned",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers="message mode: DKIM passes only for a d= not aligned with the From domain",
         why=(
             "DMARC counts a DKIM pass only when the signature's d= domain matches the From "
@@ -42,7 +40,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="align.none",
         title="DMARC fails: no aligned SPF or DKIM pass",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers="message mode: neither SPF nor DKIM passes aligned; DMARC fails",
         why=(
             "Without an aligned SPF or DKIM pass the message fails DMARC, and receivers apply "
@@ -56,7 +53,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="align.strict-mode",
         title="Strict DMARC alignment",
         severity=Severity.INFO,
-        severity_note="info",
         triggers="adkim=s or aspf=s",
         why=(
             "With adkim=s or aspf=s, domains must match exactly, so mail signed or bounced with "

@@ -10,7 +10,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="bimi.dmarc-not-enforced",
         title="BIMI without DMARC enforcement",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "BIMI record present but DMARC is not at enforcement (p quarantine/reject, no pct < "
             "100, sp not none, at the Organizational Domain)"
@@ -27,7 +26,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="bimi.record-invalid",
         title="Invalid BIMI record or logo",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "default._bimi TXT not v=BIMI1; l=<https SVG URL>; a=<https PEM URL or empty>, or "
             "the logo is unreachable or not SVG Tiny Portable/Secure"
@@ -43,7 +41,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="bimi.no-certificate",
         title="BIMI without a mark certificate",
         severity=Severity.INFO,
-        severity_note="info",
         triggers=(
             "a= empty or missing (most mailbox providers, e.g. Gmail, need a VMC or CMC to show "
             "the logo)"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dmarc_audit.catalog.model import CheckInfo
+from dmarc_audit.catalog.model import CheckInfo, CheckStatus
 from dmarc_audit.findings import Severity
 
 CHECKS: tuple[CheckInfo, ...] = (
@@ -10,7 +10,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="bulk.auth-incomplete",
         title="Bulk-sender authentication requirements not met",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "for a bulk sender: SPF or DKIM missing, no DMARC record (p=none is the minimum), or"
             " neither SPF nor DKIM aligned with the From domain"
@@ -34,7 +33,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="bulk.one-click-unsubscribe",
         title="No one-click unsubscribe",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "message mode: marketing/subscribed mail without List-Unsubscribe (with an https "
             "URI) and List-Unsubscribe-Post: List-Unsubscribe=One-Click"
@@ -55,7 +53,7 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="bulk.tls-required",
         title="Mail host without TLS",
         severity=Severity.ERROR,
-        severity_note="error",
+        status=CheckStatus.PLANNED,
         triggers="an MX or sending host does not offer/use TLS",
         why=(
             "Google requires senders to use TLS to transmit mail, and mail sent without it can "

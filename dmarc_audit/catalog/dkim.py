@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dmarc_audit.catalog.model import CheckInfo
+from dmarc_audit.catalog.model import CheckInfo, SeverityCase
 from dmarc_audit.findings import Severity
 
 CHECKS: tuple[CheckInfo, ...] = (
@@ -10,7 +10,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dkim.no-key-found",
         title="No DKIM key found",
         severity=Severity.INFO,
-        severity_note="info (warning with --bulk-sender)",
         triggers="none of the known/probed selectors has a key record",
         why=(
             "Without DKIM, DMARC can pass only through SPF, which breaks when mail is forwarded;"
@@ -28,7 +27,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dkim.key-invalid",
         title="Unusable DKIM key record",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "key TXT record unusable: tag-list error (duplicate tag, tag without =, bad tag "
             "name), v= not first or not DKIM1, missing p=, or p= not a valid base64 key of type "
@@ -49,7 +47,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dkim.key-revoked",
         title="DKIM key revoked",
         severity=Severity.INFO,
-        severity_note="info",
         triggers="p= is empty (key revoked)",
         why=(
             "An empty p= means the key has been revoked, and signatures made with this selector "
@@ -63,7 +60,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dkim.rsa-too-short",
         title="DKIM RSA key shorter than 1024 bits",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers="RSA key shorter than 1024 bits (receivers treat signatures as invalid)",
         why=(
             "RFC 8301 forbids verifiers to accept signatures made with RSA keys under 1024 bits,"
@@ -77,7 +73,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dkim.rsa-1024",
         title="DKIM RSA key shorter than 2048 bits",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers="RSA key of 1024 to 2047 bits",
         why=(
             "1024-bit keys still verify everywhere, but RFC 8301 says signers SHOULD use at "
@@ -91,7 +86,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dkim.unknown-key-type",
         title="Unknown DKIM key type",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers="k= is not rsa or ed25519 (key ignored)",
         why=(
             "Verifiers implement only rsa and ed25519 keys; a key with another k= value is "
@@ -104,7 +98,7 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dkim.sha1",
         title="DKIM uses SHA-1",
         severity=Severity.ERROR,
-        severity_note="error / warning",
+        also=(SeverityCase(Severity.WARNING),),
         triggers=(
             "key h= lists only sha1 (error) or includes sha1 (warning); message mode: signature "
             "uses a=rsa-sha1 (error)"
@@ -121,7 +115,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dkim.service-not-email",
         title="DKIM key not for email",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers="s= present and does not include email or *",
         why=(
             "The s= tag restricts what a key is for, and verifiers must ignore a key whose "
@@ -135,7 +128,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dkim.testing-mode",
         title="DKIM key in testing mode",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers="key flag t=y",
         why=(
             "t=y tells verifiers the domain is only testing DKIM: RFC 6376 says they must not "
@@ -149,7 +141,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dkim.pkcs1-key-format",
         title="DKIM key in PKCS#1 form",
         severity=Severity.INFO,
-        severity_note="info",
         triggers="RSA p= holds a bare PKCS#1 RSAPublicKey instead of SubjectPublicKeyInfo",
         why=(
             "The text of RFC 6376 names the bare PKCS#1 RSAPublicKey, but signers and verifiers "
@@ -163,7 +154,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dkim.ed25519-only",
         title="Only Ed25519 DKIM keys",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers="selectors found are all ed25519",
         why=(
             "Many receivers do not yet verify ed25519-sha256 signatures (RFC 8463); to them the "
@@ -177,7 +167,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dkim.signature-invalid",
         title="DKIM signature does not verify",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers="message mode: signature or body hash does not verify, or h= does not cover From",
         why=(
             "A signature that fails verification counts as no signature for DMARC. Common causes"
@@ -195,7 +184,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dkim.body-length-tag",
         title="DKIM body length limit (l=)",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers="message mode: l= present (content can be appended)",
         why=(
             "With l=, only the first part of the body is signed, so anyone who gets hold of a "

@@ -10,7 +10,7 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.missing",
         title="No DMARC record",
         severity=Severity.ERROR,
-        severity_note="error (warning for non-sending domains)",
+        qualifier="warning for non-sending domains",
         triggers="no DMARC record at the domain, its Organizational Domain or PSD",
         why=(
             "Without DMARC, receivers have no policy for mail that fails authentication, and you"
@@ -29,7 +29,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.multiple-records",
         title="More than one DMARC record",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers="more than one v=DMARC1 TXT at one _dmarc name (all are discarded)",
         why=(
             "When a _dmarc name holds more than one DMARC record, receivers discard them all and"
@@ -42,7 +41,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.version-invalid",
         title="DMARC record does not start with v=DMARC1",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers="record does not start with exactly v=DMARC1 (case, position, separator)",
         why=(
             "The v tag must come first and be exactly DMARC1; otherwise receivers ignore the "
@@ -55,7 +53,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.wrong-location",
         title="DMARC record at the wrong name",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers="a v=DMARC1 TXT record found at the domain apex instead of _dmarc.<domain>",
         why=(
             "Receivers only look for DMARC at _dmarc.<domain>; a record at the domain itself is "
@@ -68,7 +65,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.p-missing",
         title="DMARC record has no p= tag",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers=(
             "no p= tag (treated as p=none, or ignored entirely under RFC 7489 when no valid rua)"
         ),
@@ -84,7 +80,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.p-invalid",
         title="Invalid DMARC policy value",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "p= value is not none/quarantine/reject (record falls back to p=none or is ignored)"
         ),
@@ -99,7 +94,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.subdomain-policy-invalid",
         title="Invalid sp= or np= value",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "sp= (or, under RFC 9989, np=) has an invalid value: same fallback as an invalid p "
             "(p=none with a valid rua, otherwise no DMARC)"
@@ -116,7 +110,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.tag-invalid",
         title="Invalid DMARC tag value",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers=(
             "adkim, aspf, t, psd, pct, ri or rf has an invalid value (e.g. pct=150; the default "
             "is used, some receivers drop the record)"
@@ -133,7 +126,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.policy-none",
         title="DMARC policy only monitors",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers="effective policy for the domain is none (monitoring only)",
         why=(
             "p=none asks receivers to take no action on mail that fails DMARC, so spoofed mail "
@@ -151,7 +143,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.sp-weaker",
         title="Subdomain policy weaker than the main policy",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers="sp=none (or weaker than p) while p enforces",
         why=(
             "An attacker who cannot forge the protected domain can forge a subdomain of it "
@@ -165,7 +156,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.pct-partial",
         title="DMARC policy applied to part of the mail",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers="pct below 100",
         why=(
             "With pct below 100, RFC 7489 receivers apply the policy to only that share of "
@@ -180,7 +170,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.removed-tag",
         title="DMARC tag removed in RFC 9989",
         severity=Severity.INFO,
-        severity_note="info",
         triggers=(
             "pct, rf, ri or a !size suffix on a report URI (removed/obsolete in RFC 9989; still "
             "read by RFC 7489 receivers)"
@@ -197,7 +186,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.testing-mode",
         title="DMARC in testing mode (t=y)",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers="t=y (policy applied one level down)",
         why=(
             "t=y asks receivers to apply the policy one level down: quarantine is handled as "
@@ -211,7 +199,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.psd-misuse",
         title="psd=y on a domain that is not a public suffix",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers="psd=y on a domain that is not a public suffix",
         why=(
             "psd=y declares the domain a public suffix, like a top-level domain. In the RFC 9989"
@@ -226,7 +213,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.no-rua",
         title="No DMARC aggregate reports",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers="no rua tag: no aggregate reports",
         why=(
             "Without rua, receivers send no aggregate reports, so you cannot see which servers "
@@ -240,7 +226,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.rua-invalid-uri",
         title="Malformed DMARC report address",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers="a rua/ruf entry is not a URI (e.g. missing mailto:) or has a bad size suffix",
         why=(
             "Receivers can only send reports to a valid URI such as mailto:dmarc@example.com. An"
@@ -254,7 +239,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.rua-non-mailto",
         title="DMARC report URI is not mailto",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers="report URI scheme other than mailto",
         why=(
             "Receivers are only required to support mailto: for reports, and may ignore any "
@@ -268,7 +252,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.rua-external-unauthorized",
         title="External report address not authorised",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "report URI in another Organizational Domain lacks <domain>._report._dmarc.<dest> "
             "TXT starting v=DMARC1"
@@ -286,7 +269,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.fo-invalid",
         title="Invalid or unused fo= value",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers=(
             "fo value invalid (RFC 9989: 0 and 1 together are invalid) or fo without ruf (ignored)"
         ),
@@ -302,7 +284,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.unknown-tag",
         title="Unknown DMARC tag",
         severity=Severity.INFO,
-        severity_note="info",
         triggers="tag not in the DMARC tag registry (ignored)",
         why=(
             "Receivers ignore tags they do not know, so a misspelt tag (rau= for rua=, for "
@@ -315,7 +296,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.duplicate-tag",
         title="Duplicate DMARC tag",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers="a tag appears twice (record invalid by DKIM tag-list rules; receivers disagree)",
         why=(
             "DMARC uses the DKIM tag-list syntax, in which a repeated tag makes the whole record"
@@ -329,7 +309,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.syntax-lenient",
         title="Non-canonical DMARC syntax",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers=(
             "accepted by common receivers but outside the ABNF (uppercase names/values, empty "
             ";;, trailing WSP, p not second in 7489)"
@@ -349,7 +328,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.inherited",
         title="Policy inherited from the Organizational Domain",
         severity=Severity.INFO,
-        severity_note="info",
         triggers="no record at the domain; policy comes from the Organizational Domain (sp/np)",
         why=(
             "With no record at the subdomain, receivers use the Organizational Domain's record, "
@@ -363,7 +341,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dmarc.tree-walk-vs-psl",
         title="Organizational Domain depends on the receiver",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers=(
             "Organizational Domain from the RFC 9989 tree walk differs from the Public Suffix "
             "List answer"

@@ -10,7 +10,7 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dns.lookup-failed",
         title="DNS lookup failed",
         severity=Severity.WARNING,
-        severity_note="warning (status unknown)",
+        qualifier="status unknown",
         triggers=(
             "a query the audit needed timed out, got SERVFAIL/REFUSED, or failed at every "
             "nameserver; the dependent checks are reported unknown"
@@ -27,7 +27,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="spf.temperror",
         title="SPF lookup fails temporarily (temperror)",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "a lookup needed to evaluate SPF fails (SERVFAIL, timeout): receivers return "
             "temperror and may defer or reject mail"
@@ -44,7 +43,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dns.dangling-cname",
         title="CNAME points at a name that does not exist",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "a _dmarc, DKIM selector, _mta-sts, _smtp._tls, BIMI or include name is a CNAME "
             "whose target does not exist (the record silently disappears; an unregistered target"
@@ -62,7 +60,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dkim.selector-missing",
         title="DKIM selector has no key record",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "a selector that was given (flag, config, or seen in a message) has no key record at"
             " <selector>._domainkey.<domain>"

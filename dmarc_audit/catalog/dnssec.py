@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dmarc_audit.catalog.model import CheckInfo
+from dmarc_audit.catalog.model import CheckInfo, CheckStatus
 from dmarc_audit.findings import Severity
 
 CHECKS: tuple[CheckInfo, ...] = (
@@ -10,7 +10,7 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dnssec.unsigned",
         title="Zone not signed with DNSSEC",
         severity=Severity.INFO,
-        severity_note="info",
+        status=CheckStatus.PLANNED,
         triggers="the domain (or MX host zone) is not DNSSEC-signed",
         why=(
             "Without DNSSEC, resolvers cannot detect forged answers, and DANE for SMTP is "
@@ -24,7 +24,7 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dnssec.bogus",
         title="DNSSEC validation fails",
         severity=Severity.ERROR,
-        severity_note="error",
+        status=CheckStatus.PLANNED,
         triggers="DNSSEC validation fails (broken chain, expired signatures)",
         why=(
             "Validating resolvers, including the major public ones, return SERVFAIL for names in"
@@ -41,7 +41,7 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dane.tlsa-unsigned",
         title="TLSA records in an unsigned zone",
         severity=Severity.WARNING,
-        severity_note="warning",
+        status=CheckStatus.PLANNED,
         triggers="TLSA records at _25._tcp.<mx> in an unsigned zone (ignored)",
         why=(
             "Senders use TLSA records only when DNSSEC validates them; in an unsigned zone they "
@@ -54,7 +54,7 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dane.tlsa-mismatch",
         title="TLSA records do not match the MX certificate",
         severity=Severity.ERROR,
-        severity_note="error",
+        status=CheckStatus.PLANNED,
         triggers=(
             "no TLSA record matches the MX certificate (needs a STARTTLS probe), or only PKIX "
             "usages 0/1 are published"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dmarc_audit.catalog.model import CheckInfo
+from dmarc_audit.catalog.model import CheckInfo, CheckStatus
 from dmarc_audit.findings import Severity
 
 CHECKS: tuple[CheckInfo, ...] = (
@@ -10,7 +10,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="mtasts.missing",
         title="No MTA-STS policy",
         severity=Severity.INFO,
-        severity_note="info",
         triggers="no _mta-sts TXT record",
         why=(
             "Without MTA-STS (or DANE), a sender that cannot negotiate TLS with your MX falls "
@@ -24,7 +23,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="mtasts.record-invalid",
         title="Invalid MTA-STS TXT record",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers="_mta-sts TXT not v=STSv1; id=<1-32 alphanumerics>, or several STSv1 records",
         why=(
             "Senders fetch the policy only if there is exactly one valid _mta-sts record; "
@@ -38,7 +36,7 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="mtasts.policy-invalid",
         title="MTA-STS policy cannot be fetched or parsed",
         severity=Severity.ERROR,
-        severity_note="error",
+        status=CheckStatus.PLANNED,
         triggers=(
             "https://mta-sts.<domain>/.well-known/mta-sts.txt not fetchable (bad certificate, "
             "redirect, wrong media type) or lacks version: STSv1, a valid mode, max_age (≤ "
@@ -56,7 +54,7 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="mtasts.mx-mismatch",
         title="MX not covered by the MTA-STS policy",
         severity=Severity.ERROR,
-        severity_note="error",
+        status=CheckStatus.PLANNED,
         triggers=(
             "an MX host is not matched by any mx: pattern, or an MX certificate does not match "
             "its name"
@@ -73,7 +71,7 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="mtasts.mode-testing",
         title="MTA-STS not enforced",
         severity=Severity.INFO,
-        severity_note="info",
+        status=CheckStatus.PLANNED,
         triggers="mode: testing or none, or max_age under one day",
         why=(
             "In testing mode senders report TLS failures but deliver anyway, and mode none "
@@ -88,7 +86,7 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="tlsrpt.missing",
         title="No TLS-RPT record",
         severity=Severity.WARNING,
-        severity_note="warning (info otherwise)",
+        qualifier="info otherwise",
         triggers="no _smtp._tls TXT record while MTA-STS or DANE is used",
         why=(
             "Without TLS-RPT, senders have nowhere to report TLS failures, so you do not learn "
@@ -102,7 +100,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="tlsrpt.invalid",
         title="Invalid TLS-RPT record",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers="_smtp._tls record not v=TLSRPTv1; rua=<mailto or https URIs>, or several records",
         why=(
             "Senders send TLS reports only when _smtp._tls holds exactly one v=TLSRPTv1 record "

@@ -10,7 +10,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="mx.missing",
         title="No MX record",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers="no MX records (mail falls back to the A/AAAA of the domain, or is undeliverable)",
         why=(
             "Without MX, senders fall back to the domain's A/AAAA address, so replies and "
@@ -24,7 +23,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="mx.target-invalid",
         title="MX points at an unusable name",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers="an MX exchange has no A/AAAA, is a CNAME, or is written as an IP address",
         why=(
             "Senders must resolve each MX host to addresses. A host without A/AAAA cannot be "
@@ -39,7 +37,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="mx.null-mx-mixed",
         title="Null MX mixed with other MX records",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers="null MX (0 .) published together with other MX records",
         why=(
             "A null MX (0 .) says the domain accepts no mail, and RFC 7505 requires it to be the"
@@ -53,7 +50,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="mx.null-mx-not-locked",
         title="Domain without mail not protected from spoofing",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers=(
             "domain has a null MX (or no mail at all) but lacks v=spf1 -all and DMARC p=reject"
         ),
@@ -69,7 +65,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="mx.sender-ptr",
         title="Sending IP without matching reverse DNS",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "a sending IP (given or seen in a message) has no PTR, or the PTR name does not "
             "resolve back to the IP (no FCrDNS)"

@@ -10,7 +10,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="policy.dmarc-too-weak",
         title="DMARC policy weaker than the policy file requires",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "the policy receivers apply to the domain (p, after t=y) is below dmarc.min_policy, "
             "the subdomain policy (sp) is below dmarc.min_subdomain_policy, pct is below 100 "
@@ -31,7 +30,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="policy.dmarc-rua-required",
         title="DMARC record without the required rua",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers="dmarc.require_rua is true and the applicable DMARC record has no valid rua URI",
         why=(
             "Aggregate reports are how a domain owner sees who sends mail in its name and "
@@ -45,7 +43,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="policy.dmarc-alignment",
         title="DMARC alignment mode differs from the policy file",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "dmarc.alignment (or dmarc.dkim_alignment / dmarc.spf_alignment) is set and the "
             "record's adkim or aspf (default relaxed) differs"
@@ -62,7 +59,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="policy.spf-over-budget",
         title="SPF lookups over the policy file's budget",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "the SPF include/redirect tree needs more DNS lookups than spf.max_lookups "
             "(counted as for spf.too-many-lookups)"
@@ -82,7 +78,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="policy.spf-include-not-allowed",
         title="SPF include not on the allowed list",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "the domain's SPF record (or the record its redirect= names) has an include whose "
             "target is not in spf.allowed_includes"
@@ -101,7 +96,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="policy.spf-include-required-missing",
         title="Required SPF include missing",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "an include listed in spf.required_includes is not in the domain's SPF record (or "
             "the record its redirect= names), or the domain has no SPF record"
@@ -118,7 +112,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="policy.spf-ip-not-allowed",
         title="SPF network not on the allowed list",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "an ip4 or ip6 term of the domain's SPF record is not inside a network listed in "
             "spf.allowed_ips"
@@ -134,7 +127,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="policy.spf-ip-required-missing",
         title="Required SPF network missing",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "a network listed in spf.required_ips is not covered by an ip4 or ip6 term of the "
             "domain's SPF record"
@@ -150,7 +142,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="policy.parked-sends-mail",
         title="Domain declared parked is not locked down",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "sends_mail is false for the domain, but its SPF record is not v=spf1 -all or its "
             "DMARC policy is not p=reject at 100% (not repeated when mx.null-mx-not-locked "
@@ -176,7 +167,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="policy.sending-domain-parked",
         title="Sending domain publishes parked-domain records",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "sends_mail is true for the domain, but its SPF record is v=spf1 -all or it has a "
             "null MX"
@@ -196,7 +186,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="policy.mta-sts-mode",
         title="MTA-STS expected but no valid record",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "mta_sts_mode is enforce or testing and there is no single valid v=STSv1 record at "
             "_mta-sts.<domain> (the policy file itself is not fetched over HTTPS yet, so the "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dmarc_audit.catalog.model import CheckInfo
+from dmarc_audit.catalog.model import CheckInfo, SeverityCase
 from dmarc_audit.findings import Severity
 
 CHECKS: tuple[CheckInfo, ...] = (
@@ -10,7 +10,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="spf.missing",
         title="No SPF record",
         severity=Severity.WARNING,
-        severity_note="warning (error with --bulk-sender)",
         triggers=(
             "no TXT record starting v=spf1 (case-insensitive, followed by space or end) at the "
             "domain"
@@ -32,7 +31,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="spf.multiple-records",
         title="More than one SPF record",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers="more than one v=spf1 TXT record at the same name (receivers return permerror)",
         why=(
             "RFC 7208 allows exactly one SPF record per name. With two or more, every receiver "
@@ -46,7 +44,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="spf.syntax-error",
         title="SPF syntax error",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "record does not match the ABNF: unknown mechanism, bad qualifier, bad CIDR length, "
             "malformed macro, bad modifier name, redirect/exp given twice, control characters or"
@@ -64,7 +61,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="spf.too-many-lookups",
         title="Too many SPF DNS lookups",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "more than 10 DNS-querying terms (include, a, mx, ptr, exists, redirect) counted "
             "across the whole include/redirect tree, or an mx term that returns more than 10 MX "
@@ -86,7 +82,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="spf.lookups-near-limit",
         title="SPF lookups close to the limit of 10",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers="8–10 DNS-querying terms",
         why=(
             "Providers change their include records without notice. One extra lookup in a nested"
@@ -99,7 +94,8 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="spf.void-lookups",
         title="SPF terms that find nothing",
         severity=Severity.ERROR,
-        severity_note="error (>2) / warning (1–2)",
+        qualifier=">2",
+        also=(SeverityCase(Severity.WARNING, "1–2"),),
         triggers=(
             "terms point at names with no answer (NXDOMAIN or NODATA): 1–2 such lookups = "
             "warning; more than 2 in one evaluation = permerror at receivers"
@@ -116,7 +112,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="spf.target-no-record",
         title="Included domain has no SPF record",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers="an include or redirect target has no SPF record (permerror)",
         why=(
             "An include or redirect to a domain without an SPF record makes the whole evaluation"
@@ -130,7 +125,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="spf.include-loop",
         title="SPF include loop",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers="include/redirect chain revisits a domain",
         why=(
             "A chain of include or redirect terms that returns to a domain it already visited "
@@ -144,7 +138,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="spf.ignored-terms",
         title="SPF terms that never take effect",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers=(
             "terms that can never take effect: anything after all, or redirect= in a record that"
             " has all"
@@ -161,7 +154,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="spf.pass-all",
         title="SPF allows every host (+all)",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers="+all or bare all: every host on the Internet passes",
         why=(
             "+all gives pass to every IP address on the Internet, so anyone can send mail that "
@@ -175,7 +167,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="spf.weak-all",
         title="SPF ends in neutral",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers="record ends with ?all, or has neither all nor redirect (default result neutral)",
         why=(
             "?all, or a record with neither all nor redirect, gives neutral for unlisted hosts, "
@@ -189,7 +180,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="spf.ptr-used",
         title="SPF uses ptr",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers="ptr mechanism or %{p} macro present",
         why=(
             "The ptr mechanism is slow, fails when reverse DNS is slow or broken, and loads the "
@@ -203,7 +193,7 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="spf.type99",
         title="SPF published as DNS type 99",
         severity=Severity.INFO,
-        severity_note="info / error",
+        also=(SeverityCase(Severity.ERROR),),
         triggers=(
             "an SPF (RR type 99) record is published (info); error if there is no TXT SPF record"
         ),
@@ -218,7 +208,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="spf.string-too-long",
         title="TXT string longer than 255 octets",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "a single TXT character-string longer than 255 octets (zone/provider will truncate "
             "or reject)"
@@ -236,7 +225,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="spf.response-too-large",
         title="TXT answer larger than 512 octets",
         severity=Severity.WARNING,
-        severity_note="warning",
         triggers=(
             "the TXT RRset at the name exceeds 512 octets of DNS payload (all TXT records count)"
         ),
@@ -256,7 +244,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="spf.overly-broad",
         title="SPF authorises very large or private networks",
         severity=Severity.ERROR,
-        severity_note="error",
         triggers=(
             "ip4 prefix shorter than /16 or ip6 shorter than /32 (including /0), or "
             "private/loopback ranges listed"
@@ -274,7 +261,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="spf.helo-missing",
         title="HELO name has no SPF record",
         severity=Severity.INFO,
-        severity_note="info",
         triggers="the HELO/EHLO host name of a sending or MX host has no SPF record",
         why=(
             "Receivers may check SPF for the HELO/EHLO name, and for bounces (empty MAIL FROM) "

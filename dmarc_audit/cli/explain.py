@@ -8,6 +8,8 @@ import typer
 
 from dmarc_audit.errors import InputError
 
+NOT_CHECKED_YET = "status: not checked yet (planned; dmarc-audit does not report this id today)"
+
 
 def explain_command(
     check_id: Annotated[
@@ -24,6 +26,7 @@ def explain_command(
         raise InputError(f"unknown check id {check_id!r}{hint}") from None
     lines = [
         f"{info.id}: {info.title}",
+        *([NOT_CHECKED_YET] if info.planned else []),
         f"severity: {info.severity_note}",
         "",
         f"Triggers when: {info.triggers}",

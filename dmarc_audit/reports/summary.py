@@ -15,7 +15,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 
@@ -464,27 +464,86 @@ def build_summary(
     ptrs: Mapping[str, PtrInfo] | None = None,
     published: Mapping[str, str | None] | None = None,
 ) -> Summary:
-    """Compute the summary; ``ptrs`` and ``published`` come from :func:`lookup`."""
-    conn = store.connection
-    where, args = period_where("rep", filt.domain, filt.since, filt.until)
-    join = "FROM aggregate_records r JOIN aggregate_reports rep ON rep.id = r.report"
+    """Compute the summary; ``ptrs`` and ``published`` come from :func:`lookup`.
 
-    # 1. message figures by (domain, reporter, source, disposition, header_from);
-    #    summed into [messages, pass, spf, dkim] lists, frozen into Figures below
-    by_domain: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    by_source: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    by_reporter: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    dispositions: Counter[str] = Counter()
-    source_disp: dict[str, Counter[str]] = defaultdict(Counter)
-    source_sets: dict[str, tuple[set[str], set[str], set[str]]] = defaultdict(
-        lambda: (set(), set(), set())
+    Five steps, each one query or one pass: :func:`_tally_volumes` (message
+    figures), :func:`_scan_reports` (report counts, spans, newest policy),
+    :func:`_source_history` (first sighting, any aligned pass), :func:`_judge_failures`
+    (a verdict for every failing record), then the figures are assembled.
+    """
+    ptrs = ptrs or {}
+    volumes = _tally_volumes(store, filt)
+    reports = _scan_reports(store, filt)
+    history = _source_history(store, filt, volumes.by_source)
+    contexts = _source_contexts(volumes.by_source, history, ptrs, reports.spans)
+    judged = _judge_failures(store, filt, contexts)
+    sources = _source_figures(volumes, history, judged, ptrs, filt)
+    failing = sorted(
+        (s for s in sources if s.figures.failing),
+        key=lambda s: (-s.figures.failing, _ip_key(s.source_ip)),
     )
-    for domain, org, ip, disp, header_from, n, ok, spf, dkim in conn.execute(
+    spans = reports.spans
+    all_begins = [span[0] for span in spans.values()]
+    all_ends = [span[1] for span in spans.values()]
+    return Summary(
+        filter=filt,
+        reports=sum(reports.counts.values()),
+        first_begin=from_ts(min(all_begins)) if all_begins else None,
+        last_end=from_ts(max(all_ends)) if all_ends else None,
+        domains=tuple(sorted(spans)),
+        totals=volumes.totals(),
+        dispositions=tuple(volumes.dispositions.most_common()),
+        reporters=_reporter_figures(volumes, reports),
+        sources=tuple(sources),
+        top_failing=tuple(failing[:TOP_FAILING]),
+        new_sources=None if filt.since is None else tuple(s for s in sources if s.new),
+        readiness=_readiness_by_domain(volumes, reports, judged, published or {}),
+        resolved=bool(ptrs) or bool(published),
+    )
+
+
+_JOIN = "FROM aggregate_records r JOIN aggregate_reports rep ON rep.id = r.report"
+
+
+def _zero() -> list[int]:
+    return [0, 0, 0, 0]
+
+
+def _three_sets() -> tuple[set[str], set[str], set[str]]:
+    return set(), set(), set()
+
+
+@dataclass(slots=True)
+class _Volumes:
+    """Step 1: message figures in the period, summed as [messages, pass, spf, dkim]."""
+
+    by_domain: defaultdict[str, list[int]] = field(default_factory=lambda: defaultdict(_zero))
+    by_source: defaultdict[str, list[int]] = field(default_factory=lambda: defaultdict(_zero))
+    by_reporter: defaultdict[str, list[int]] = field(default_factory=lambda: defaultdict(_zero))
+    dispositions: Counter[str] = field(default_factory=Counter)
+    source_dispositions: defaultdict[str, Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
+    source_sets: defaultdict[str, tuple[set[str], set[str], set[str]]] = field(
+        default_factory=lambda: defaultdict(_three_sets)
+    )
+    """Per source IP: (reporters, header_from domains, policy domains)."""
+
+    def totals(self) -> Figures:
+        return Figures(*(sum(acc[i] for acc in self.by_domain.values()) for i in range(4)))
+
+
+def _tally_volumes(store: Store, filt: PeriodFilter) -> _Volumes:
+    """Message figures by (domain, reporter, source, disposition, header_from)."""
+    where, args = period_where("rep", filt.domain, filt.since, filt.until)
+    volumes = _Volumes()
+    by_domain, by_source, by_reporter = volumes.by_domain, volumes.by_source, volumes.by_reporter
+    for domain, org, ip, disp, header_from, n, ok, spf, dkim in store.connection.execute(
         f"SELECT rep.domain, rep.org_name, r.source_ip, r.disposition, r.header_from, "
         f"SUM(r.count), SUM(CASE WHEN {_PASS} THEN r.count ELSE 0 END), "
         "SUM(CASE WHEN r.spf_aligned = 'pass' THEN r.count ELSE 0 END), "
         "SUM(CASE WHEN r.dkim_aligned = 'pass' THEN r.count ELSE 0 END) "
-        f"{join} {where} GROUP BY 1, 2, 3, 4, 5",
+        f"{_JOIN} {where} GROUP BY 1, 2, 3, 4, 5",
         args,
     ):
         for acc in (by_domain[domain], by_source[ip], by_reporter[org]):
@@ -492,73 +551,122 @@ def build_summary(
             acc[1] += ok
             acc[2] += spf
             acc[3] += dkim
-        dispositions[disp] += n
-        source_disp[ip][disp] += n
-        reporters, froms, domains = source_sets[ip]
+        volumes.dispositions[disp] += n
+        volumes.source_dispositions[ip][disp] += n
+        reporters, froms, domains = volumes.source_sets[ip]
         reporters.add(org)
         froms.add(header_from)
         domains.add(domain)
-    totals = Figures(*(sum(acc[i] for acc in by_domain.values()) for i in range(4)))
+    return volumes
 
-    # 2. reports, period bounds and the newest policy per domain
-    report_counts: Counter[str] = Counter()
-    policies: dict[str, PolicySeen] = {}
-    spans: dict[str, list[int]] = {}
-    for org, domain, begin, end, *policy in conn.execute(
+
+@dataclass(frozen=True, slots=True)
+class _ReportScan:
+    """Step 2: reports per reporter, each domain's [first begin, last end], newest policy."""
+
+    counts: Counter[str]
+    spans: dict[str, list[int]]
+    policies: dict[str, PolicySeen]
+
+
+def _scan_reports(store: Store, filt: PeriodFilter) -> _ReportScan:
+    where, args = period_where("rep", filt.domain, filt.since, filt.until)
+    scan = _ReportScan(Counter(), {}, {})
+    for org, domain, begin, end, *policy in store.connection.execute(
         "SELECT rep.org_name, rep.domain, rep.begin_ts, rep.end_ts, rep.policy_p, "
         "rep.policy_sp, rep.policy_np, rep.policy_adkim, rep.policy_aspf, rep.policy_pct, "
         f"rep.policy_fo, rep.policy_testing FROM aggregate_reports rep {where} "
         "ORDER BY rep.end_ts, rep.id",
         args,
     ):
-        report_counts[org] += 1
-        policies[domain] = PolicySeen(*policy)
-        span = spans.setdefault(domain, [begin, end])
+        scan.counts[org] += 1
+        scan.policies[domain] = PolicySeen(*policy)  # ordered by end: the newest wins
+        span = scan.spans.setdefault(domain, [begin, end])
         span[0], span[1] = min(span[0], begin), max(span[1], end)
+    return scan
 
-    # 3. history: first sighting and any aligned pass, up to the period's end
-    hist_where, hist_args = period_where("rep", filt.domain, None, filt.until)
-    first_seen: dict[str, int] = {}
-    ever_passed: set[str] = set()
-    for ip, first, passed in conn.execute(
-        f"SELECT r.source_ip, MIN(rep.begin_ts), MAX({_PASS}) {join} {hist_where} "
-        "GROUP BY r.source_ip",
-        hist_args,
+
+@dataclass(frozen=True, slots=True)
+class _History:
+    """Step 3: each source's first sighting and whether it ever passed aligned."""
+
+    first_seen: dict[str, int]
+    ever_passed: set[str]
+
+
+def _source_history(store: Store, filt: PeriodFilter, in_period: Mapping[str, object]) -> _History:
+    """Up to the period's end, for the sources seen in the period."""
+    where, args = period_where("rep", filt.domain, None, filt.until)
+    history = _History({}, set())
+    for ip, first, passed in store.connection.execute(
+        f"SELECT r.source_ip, MIN(rep.begin_ts), MAX({_PASS}) {_JOIN} {where} GROUP BY r.source_ip",
+        args,
     ):
-        if ip in by_source:
-            first_seen[ip] = first
+        if ip in in_period:
+            history.first_seen[ip] = first
             if passed:
-                ever_passed.add(ip)
+                history.ever_passed.add(ip)
+    return history
 
-    # 4. classify every failing record
-    ptrs = ptrs or {}
+
+def _source_contexts(
+    sources: Iterable[str],
+    history: _History,
+    ptrs: Mapping[str, PtrInfo],
+    spans: Mapping[str, object],
+) -> dict[str, SourceContext]:
+    """Is each source a known sender (passed before, our own PTR, a provider's PTR)?"""
     own_orgs = {org_domain(d) for d in spans}
     contexts: dict[str, SourceContext] = {}
-    for ip in by_source:
+    for ip in sources:
         ptr = ptrs.get(ip)
         own = bool(ptr and ptr.name and org_domain(ptr.name) in own_orgs)
-        known = ip in ever_passed or own or bool(ptr and ptr.provider)
+        known = ip in history.ever_passed or own or bool(ptr and ptr.provider)
         contexts[ip] = SourceContext(known=known, own=own)
-    verdicts: dict[str, Counter[tuple[Verdict, str]]] = defaultdict(Counter)
-    domain_reasons: dict[str, Counter[tuple[str, Reason]]] = defaultdict(Counter)
-    for domain, ip, count, author, verdict in _failing(store, filt, contexts):
-        verdicts[ip][(verdict, author)] += count
-        domain_reasons[domain][(ip, verdict.reason)] += count
+    return contexts
 
-    # 5. assemble
+
+@dataclass(frozen=True, slots=True)
+class _Judged:
+    """Step 4: failing messages by source and verdict, and by domain and reason."""
+
+    verdicts: defaultdict[str, Counter[tuple[Verdict, str]]]
+    """Per source IP: (verdict, author domain) -> messages."""
+    domain_reasons: defaultdict[str, Counter[tuple[str, Reason]]]
+    """Per policy domain: (source IP, reason) -> messages."""
+
+
+def _judge_failures(
+    store: Store, filt: PeriodFilter, contexts: Mapping[str, SourceContext]
+) -> _Judged:
+    judged = _Judged(defaultdict(Counter), defaultdict(Counter))
+    for domain, ip, count, author, verdict in _failing(store, filt, contexts):
+        judged.verdicts[ip][(verdict, author)] += count
+        judged.domain_reasons[domain][(ip, verdict.reason)] += count
+    return judged
+
+
+def _source_figures(
+    volumes: _Volumes,
+    history: _History,
+    judged: _Judged,
+    ptrs: Mapping[str, PtrInfo],
+    filt: PeriodFilter,
+) -> list[SourceFigures]:
+    """Step 5: one :class:`SourceFigures` per source, most messages first."""
     sources = []
-    for ip, acc in by_source.items():
-        fig = Figures(*acc)
+    for ip, acc in volumes.by_source.items():
         ptr = ptrs.get(ip)
-        reporters, froms, domains = source_sets[ip]
-        diag = diagnose(ip, ((v, n, author) for (v, author), n in verdicts[ip].items()))
-        first = from_ts(first_seen.get(ip))
+        reporters, froms, domains = volumes.source_sets[ip]
+        verdicts = judged.verdicts[ip]
+        diag = diagnose(ip, ((v, n, author) for (v, author), n in verdicts.items()))
+        first = from_ts(history.first_seen.get(ip))
         new = None if filt.since is None or first is None else first >= filt.since
         sources.append(
             SourceFigures(
                 ip,
-                fig,
-                tuple(source_disp[ip].most_common()),
+                Figures(*acc),
+                tuple(volumes.source_dispositions[ip].most_common()),
                 tuple(sorted(reporters)),
                 tuple(sorted(froms)),
                 tuple(sorted(domains)),
@@ -570,45 +678,38 @@ def build_summary(
             )
         )
     sources.sort(key=lambda s: (-s.figures.messages, _ip_key(s.source_ip)))
-    failing = sorted(
-        (s for s in sources if s.figures.failing),
-        key=lambda s: (-s.figures.failing, _ip_key(s.source_ip)),
+    return sources
+
+
+def _reporter_figures(volumes: _Volumes, reports: _ReportScan) -> tuple[ReporterFigures, ...]:
+    """Reporters, most messages first."""
+    return tuple(
+        sorted(
+            (
+                ReporterFigures(org, reports.counts[org], Figures(*acc))
+                for org, acc in volumes.by_reporter.items()
+            ),
+            key=lambda r: (-r.figures.messages, r.org_name),
+        )
     )
-    readiness = tuple(
+
+
+def _readiness_by_domain(
+    volumes: _Volumes,
+    reports: _ReportScan,
+    judged: _Judged,
+    published: Mapping[str, str | None],
+) -> tuple[Readiness, ...]:
+    return tuple(
         _readiness(
             domain,
-            Figures(*by_domain[domain]),
-            domain_reasons[domain],
-            policies.get(domain),
-            spans[domain],
-            (published or {}).get(domain),
+            Figures(*volumes.by_domain[domain]),
+            judged.domain_reasons[domain],
+            reports.policies.get(domain),
+            reports.spans[domain],
+            published.get(domain),
         )
-        for domain in sorted(spans)
-    )
-    all_begins = [span[0] for span in spans.values()]
-    all_ends = [span[1] for span in spans.values()]
-    return Summary(
-        filter=filt,
-        reports=sum(report_counts.values()),
-        first_begin=from_ts(min(all_begins)) if all_begins else None,
-        last_end=from_ts(max(all_ends)) if all_ends else None,
-        domains=tuple(sorted(spans)),
-        totals=totals,
-        dispositions=tuple(dispositions.most_common()),
-        reporters=tuple(
-            sorted(
-                (
-                    ReporterFigures(org, report_counts[org], Figures(*acc))
-                    for org, acc in by_reporter.items()
-                ),
-                key=lambda r: (-r.figures.messages, r.org_name),
-            )
-        ),
-        sources=tuple(sources),
-        top_failing=tuple(failing[:TOP_FAILING]),
-        new_sources=None if filt.since is None else tuple(s for s in sources if s.new),
-        readiness=readiness,
-        resolved=bool(ptrs) or bool(published),
+        for domain in sorted(reports.spans)
     )
 
 

@@ -16,10 +16,15 @@ SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 
 
 def test_cli_choices_mirror_the_renderer_registry() -> None:
-    from dmarc_audit.cli.common import CheckFormat
-    from dmarc_audit.output.render import RENDERERS, RenderFormat
+    import typer
 
-    assert [f.value for f in CheckFormat] == [f.value for f in RenderFormat]
+    from dmarc_audit.cli.app import app
+    from dmarc_audit.output.formats import RenderFormat
+    from dmarc_audit.output.render import RENDERERS
+
+    check = typer.main.get_command(app).commands["check"]  # type: ignore[attr-defined]
+    option = next(p for p in check.params if p.name == "output_format")
+    assert list(option.type.choices) == [f.value for f in RenderFormat]
     assert set(RENDERERS) == set(RenderFormat)
 
 

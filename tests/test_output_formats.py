@@ -25,12 +25,15 @@ from dmarc_audit.catalog import CATALOG, finding
 from dmarc_audit.dns.setup import DnsOptions, build_resolver
 from dmarc_audit.dns.zonelines import ZoneLineIndex
 from dmarc_audit.domains import parse_domain
+from dmarc_audit.filters import GatedReport
 from dmarc_audit.findings import Severity, Status
+from dmarc_audit.output.context import RenderContext
 from dmarc_audit.output.csv_output import COLUMNS
+from dmarc_audit.output.formats import RenderFormat
 from dmarc_audit.output.github import escape_data, escape_property
 from dmarc_audit.output.markdown import code_block, code_span
 from dmarc_audit.output.markdown import escape as md_escape
-from dmarc_audit.output.render import RENDERERS, RenderContext, RenderFormat
+from dmarc_audit.output.render import RENDERERS
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"
@@ -138,7 +141,8 @@ def datasets(
 
 
 def render(fmt: RenderFormat, reports: Sequence[DomainReport], context: RenderContext) -> str:
-    return RENDERERS[fmt](reports, context)
+    """Every renderer takes gated reports: here nothing is baselined or suppressed."""
+    return RENDERERS[fmt]([GatedReport(r) for r in reports], context)
 
 
 # -- the registry ----------------------------------------------------------------------
@@ -178,8 +182,13 @@ def test_json_adapter_builds_the_check_document() -> None:
     document = json.loads(
         render(RenderFormat.JSON, reports, RenderContext(VERSION, input_errors=("bad",), dns=dns))
     )
-    assert list(document) == ["schema_version", "domains", "input_errors", "dns"]
-    assert document["domains"] == [r.to_json() for r in reports]
+    assert list(document) == ["schema_version", "domains", "input_errors", "dns", "suppressed"]
+    expected = [r.to_json() for r in reports]
+    for domain in expected:
+        for item in domain["findings"]:
+            item["baselined"] = False
+    assert document["domains"] == expected
+    assert document["suppressed"] == []
     assert document["input_errors"] == ["bad"] and document["dns"] == dns
     bare = json.loads(render(RenderFormat.JSON, reports, RenderContext(VERSION)))
     assert bare["dns"] is None

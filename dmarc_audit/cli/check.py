@@ -10,18 +10,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dmarc_audit.cli.common import (
-    CheckFormat,
     CheckFormatOpt,
-    DmarcModeChoice,
+    DmarcModeOpt,
     NameserverOpt,
     OfflineOpt,
     ProfileChoice,
     ZoneOpt,
     read_domain_lines,
     run_async,
-    stderr_console,
 )
 from dmarc_audit.findings import FailOn
+from dmarc_audit.output.console import stderr_console
+from dmarc_audit.output.formats import RenderFormat
 
 if TYPE_CHECKING:
     from dmarc_audit.audit import DomainReport
@@ -116,7 +116,7 @@ def check_command(
             help="Read domains from FILE, one per line ('-' for stdin).",
         ),
     ] = None,
-    output_format: CheckFormatOpt = CheckFormat.TEXT,
+    output_format: CheckFormatOpt = RenderFormat.TEXT,
     fail_on: FailOnOpt = None,
     strict: StrictOpt = None,
     concurrency: ConcurrencyOpt = None,
@@ -130,12 +130,7 @@ def check_command(
             "dkim_selectors, else probe common ones.",
         ),
     ] = None,
-    dmarc_mode: Annotated[
-        DmarcModeChoice | None,
-        typer.Option(
-            "--dmarc-mode", help="rfc9989: DNS tree walk (default); rfc7489: Public Suffix List."
-        ),
-    ] = None,
+    dmarc_mode: DmarcModeOpt = None,
     profile: Annotated[
         ProfileChoice | None,
         typer.Option(
@@ -205,49 +200,27 @@ def check_command(
         sys.stderr.write(
             f"dmarc-audit: wrote {len(written.keys)} findings to baseline {write_baseline}\n"
         )
+    from dmarc_audit import __version__
     from dmarc_audit.filters import gate_exit_status
+    from dmarc_audit.output.console import write_stdout
+    from dmarc_audit.output.render import RENDERERS, stdout_context
+    from dmarc_audit.output.text import render_gate_notes, render_summary
 
     status = gate_exit_status(gated, settings.fail_on, settings.strict, bool(input_errors))
-    if output_format is CheckFormat.JSON:
-        from dmarc_audit.cli.common import print_json
-        from dmarc_audit.filters import annotate_check_document
-        from dmarc_audit.output.json_output import check_document
-
-        document = check_document([g.report for g in gated], run.resolver, input_errors)
-        print_json(annotate_check_document(document, gated))
-    elif output_format is CheckFormat.TEXT:
-        render_gated_text(gated)
-    else:
-        _render_ci_format(output_format, gated, settings, input_errors)
-    from dmarc_audit.output.text import render_summary
-
+    context = stdout_context(
+        output_format,
+        tool_version=__version__,
+        fail_on=settings.fail_on.value,
+        input_errors=input_errors,
+        resolver=run.resolver,
+        zones=settings.zones,
+    )
+    write_stdout(RENDERERS[output_format](gated, context))
     render_summary(
         [g.counting() for g in gated], run.resolver.queries, status, settings.fail_on, input_errors
     )
     render_gate_notes(gated)
     raise typer.Exit(int(status))
-
-
-def _render_ci_format(
-    output_format: CheckFormat,
-    gated: Sequence[GatedReport],
-    settings: Settings,
-    input_errors: Sequence[str],
-) -> None:
-    """sarif, junit, github, markdown, csv: only the findings that count (not baselined)."""
-    from dmarc_audit import __version__
-    from dmarc_audit.dns.zonelines import ZoneLineIndex
-    from dmarc_audit.output.render import RENDERERS, RenderContext, RenderFormat
-
-    zones = tuple(settings.zones)
-    context = RenderContext(
-        tool_version=__version__,
-        zone_index=ZoneLineIndex.from_zone_args(list(zones)) if zones else None,
-        fail_on=settings.fail_on.value,
-        input_errors=tuple(input_errors),
-    )
-    rendered = RENDERERS[RenderFormat(output_format.value)]([g.counting() for g in gated], context)
-    sys.stdout.write(rendered)
 
 
 # --- shared with `diff` ----------------------------------------------------------------------
@@ -382,57 +355,6 @@ def regate(
     from dmarc_audit.filters import gate_report
 
     return [gate_report(r, settings.rules_for(r.domain.ascii), baseline) for r in reports]
-
-
-# --- text ------------------------------------------------------------------------------------
-
-
-def render_gated_text(gated: Sequence[GatedReport]) -> None:
-    """The text report; baselined findings are listed after the others, one line each."""
-    from rich.markup import escape
-
-    from dmarc_audit.cli.common import stdout_console
-    from dmarc_audit.output.text import render_finding, render_header
-
-    console = stdout_console()
-    for index, g in enumerate(gated):
-        report = g.report
-        if index:
-            console.print()
-        render_header(console, report)
-        active = g.active
-        known = [f for f in report.findings if g.is_baselined(f)]
-        if not active:
-            console.print(
-                "  [green]no new problems[/]" if known else "  [green]no problems found[/]"
-            )
-        for finding in active:
-            render_finding(console, finding)
-        for finding in known:
-            console.print(
-                f"  [dim]baselined {finding.severity.value:<8} {finding.id}  "
-                f"{escape(finding.message)}[/]"
-            )
-
-
-def render_gate_notes(gated: Sequence[GatedReport]) -> None:
-    """Baselined and ignored counts on stderr (ignores with their reasons)."""
-    from rich.markup import escape
-
-    known = sum(len(g.baselined) for g in gated)
-    reasons: dict[tuple[str, str], int] = {}
-    for g in gated:
-        for s in g.suppressed:
-            key = (s.finding.id, s.reason)
-            reasons[key] = reasons.get(key, 0) + 1
-    if not known and not reasons:
-        return
-    console = stderr_console()
-    if known:
-        console.print(f"{known} baselined finding{'s' if known != 1 else ''} not counted")
-    for (check_id, reason), count in reasons.items():
-        why = f": {reason}" if reason and reason != "--ignore" else f" ({reason or 'ignore'})"
-        console.print(escape(f"ignored {count}× {check_id}{why}"))
 
 
 class _Progress:

@@ -1,4 +1,4 @@
-"""Options shared by commands, input helpers and the run loop."""
+"""Options shared by commands, and input helpers."""
 
 from __future__ import annotations
 
@@ -11,31 +11,14 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from dmarc_audit.errors import InputError
+from dmarc_audit.output.formats import OutputFormat, RenderFormat
+from dmarc_audit.records.dmarc import DmarcMode
 
 T = TypeVar("T")
 
 
-class OutputFormat(str, Enum):
-    """Renderers. Every member must have one (tests check)."""
-
-    TEXT = "text"
-    JSON = "json"
-
-
-class CheckFormat(str, Enum):
-    """``check`` output formats; mirrors ``output.render.RenderFormat`` (kept light for --help)."""
-
-    TEXT = "text"
-    JSON = "json"
-    SARIF = "sarif"
-    JUNIT = "junit"
-    GITHUB = "github"
-    MARKDOWN = "markdown"
-    CSV = "csv"
-
-
 CheckFormatOpt = Annotated[
-    CheckFormat,
+    RenderFormat,
     typer.Option(
         "--format",
         "-f",
@@ -43,13 +26,12 @@ CheckFormatOpt = Annotated[
         "json, or sarif/junit/github/markdown/csv for CI.",
     ),
 ]
-
-
-class DmarcModeChoice(str, Enum):
-    """How the DMARC policy is discovered."""
-
-    RFC9989 = "rfc9989"
-    RFC7489 = "rfc7489"
+DmarcModeOpt = Annotated[
+    DmarcMode | None,
+    typer.Option(
+        "--dmarc-mode", help="rfc9989: DNS tree walk (default); rfc7489: Public Suffix List."
+    ),
+]
 
 
 class ProfileChoice(str, Enum):
@@ -139,30 +121,3 @@ def read_domain_lines(source: str) -> list[str]:
     if not names and where != "stdin":
         raise InputError(f"domains file {source} lists no domains")
     return names
-
-
-def stderr_console():
-    """A rich console on stderr (colour follows NO_COLOR and whether it is a terminal)."""
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
-
-
-def stdout_console():
-    """A rich console on stdout; when piped, wide enough that tables do not wrap."""
-    import os
-
-    from rich.console import Console
-
-    width = None
-    if not sys.stdout.isatty() and not os.environ.get("COLUMNS"):
-        width = 160
-    return Console(highlight=False, soft_wrap=True, emoji=False, width=width)
-
-
-def print_json(data: object) -> None:
-    """JSON on stdout: indented for a terminal, compact (and faster) when piped."""
-    import json
-
-    indent = 2 if sys.stdout.isatty() else None
-    sys.stdout.write(json.dumps(data, indent=indent, ensure_ascii=False) + "\n")

@@ -39,7 +39,7 @@ def show_command(
     settings = resolve_settings(load_config(path) if path is not None else None)
     data = settings.to_data()
     if output_format is ShowFormat.JSON:
-        from dmarc_audit.cli.common import print_json
+        from dmarc_audit.output.console import print_json
 
         print_json({"schema_version": 1, "config": settings.config_path, "settings": data})
         return

@@ -19,16 +19,10 @@ from dmarc_audit.cli.check import (
     parse_domains,
     run_gate,
 )
-from dmarc_audit.cli.common import (
-    DmarcModeChoice,
-    FormatOpt,
-    NameserverOpt,
-    OfflineOpt,
-    OutputFormat,
-    ProfileChoice,
-    stderr_console,
-    stdout_console,
-)
+from dmarc_audit.cli.common import FormatOpt, NameserverOpt, OfflineOpt, ProfileChoice
+from dmarc_audit.output.console import stderr_console, stdout_console
+from dmarc_audit.output.formats import OutputFormat
+from dmarc_audit.records.dmarc import DmarcMode
 
 if TYPE_CHECKING:
     from dmarc_audit.config import Settings
@@ -78,7 +72,7 @@ def diff_command(
         ),
     ] = None,
     dmarc_mode: Annotated[
-        DmarcModeChoice | None, typer.Option("--dmarc-mode", help="rfc9989 (default) or rfc7489.")
+        DmarcMode | None, typer.Option("--dmarc-mode", help="rfc9989 (default) or rfc7489.")
     ] = None,
     profile: Annotated[
         ProfileChoice | None, typer.Option("--profile", help="bulk-sender raises severities.")
@@ -143,7 +137,7 @@ def diff_command(
     else:
         status = ExitStatus.OK
     if output_format is OutputFormat.JSON:
-        from dmarc_audit.cli.common import print_json
+        from dmarc_audit.output.console import print_json
 
         document = result.to_json(settings.fail_on)
         document["input_errors"] = input_errors

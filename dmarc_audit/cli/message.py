@@ -12,13 +12,13 @@ from dmarc_audit.cli.common import (
     FormatOpt,
     NameserverOpt,
     OfflineOpt,
-    OutputFormat,
     TimeoutOpt,
     ZoneOpt,
     dns_options,
     run_async,
 )
 from dmarc_audit.errors import InputError
+from dmarc_audit.output.formats import OutputFormat
 from dmarc_audit.records.dmarc import DmarcMode
 
 
@@ -89,7 +89,7 @@ def message_command(
     source = "stdin" if file == "-" else file
     report = run_async(analyze_message(resolver, message, options, source=source))
     if output_format is OutputFormat.JSON:
-        from dmarc_audit.cli.common import print_json
+        from dmarc_audit.output.console import print_json
         from dmarc_audit.output.json_output import dns_section
 
         print_json({**report.to_json(), "dns": dns_section(resolver)})

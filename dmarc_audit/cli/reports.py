@@ -11,18 +11,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dmarc_audit.cli.common import (
-    FormatOpt,
-    NameserverOpt,
-    OfflineOpt,
-    OutputFormat,
-    TimeoutOpt,
-    ZoneOpt,
-    print_json,
-    stderr_console,
-    stdout_console,
-)
+from dmarc_audit.cli.common import FormatOpt, NameserverOpt, OfflineOpt, TimeoutOpt, ZoneOpt
 from dmarc_audit.errors import InputError
+from dmarc_audit.output.console import print_json, stderr_console, stdout_console
+from dmarc_audit.output.formats import OutputFormat
 
 if TYPE_CHECKING:
     from dmarc_audit.reports.ingest import FileOutcome, ReportOutcome

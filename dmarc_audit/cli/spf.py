@@ -11,7 +11,6 @@ from dmarc_audit.cli.common import (
     FormatOpt,
     NameserverOpt,
     OfflineOpt,
-    OutputFormat,
     TimeoutOpt,
     ZoneOpt,
     dns_options,
@@ -19,6 +18,7 @@ from dmarc_audit.cli.common import (
 )
 from dmarc_audit.errors import InputError
 from dmarc_audit.findings import FailOn
+from dmarc_audit.output.formats import OutputFormat
 
 
 def spf_command(
@@ -106,7 +106,7 @@ def _audit(
     report = _as_report(domain, analysis)
     status = exit_status_for([report], fail_on, strict, False)
     if output_format is OutputFormat.JSON:
-        from dmarc_audit.cli.common import print_json
+        from dmarc_audit.output.console import print_json
         from dmarc_audit.output.json_output import dns_section
 
         print_json(
@@ -179,7 +179,7 @@ def _evaluate(
         status = ExitStatus.FINDINGS
     if output_format is OutputFormat.JSON:
         from dmarc_audit.audit import SCHEMA_VERSION
-        from dmarc_audit.cli.common import print_json
+        from dmarc_audit.output.console import print_json
         from dmarc_audit.output.json_output import dns_section
 
         print_json(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from dmarc_audit.audit import DomainReport
-    from dmarc_audit.output.render import RenderContext
+    from dmarc_audit.output.context import RenderContext
 
 COLUMNS = (
     "domain",

@@ -16,7 +16,7 @@ from dmarc_audit.findings import Finding, Severity, Status
 
 if TYPE_CHECKING:
     from dmarc_audit.audit import DomainReport
-    from dmarc_audit.output.render import RenderContext
+    from dmarc_audit.output.context import RenderContext
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

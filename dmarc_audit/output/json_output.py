@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dmarc_audit.cli.common import print_json
+from dmarc_audit.output.console import json_text
 
 if TYPE_CHECKING:
     from dmarc_audit.audit import DomainReport
     from dmarc_audit.dns.cache import CachingResolver
+    from dmarc_audit.filters import GatedReport
+    from dmarc_audit.output.context import RenderContext
 
 
 def dns_section(resolver: CachingResolver) -> dict[str, object]:
+    """The ``dns`` section of every JSON document: query counts and the trace."""
     return {
         "queries": resolver.queries,
         "cache_hits": resolver.hits,
@@ -21,19 +24,25 @@ def dns_section(resolver: CachingResolver) -> dict[str, object]:
 
 
 def check_document(
-    reports: Sequence[DomainReport], resolver: CachingResolver, input_errors: Sequence[str]
+    reports: Sequence[DomainReport],
+    dns: dict[str, object] | None,
+    input_errors: Sequence[str],
 ) -> dict[str, object]:
+    """The ``check`` document before the gate's annotations (``dns``: :func:`dns_section`)."""
     from dmarc_audit.audit import SCHEMA_VERSION
 
     return {
         "schema_version": SCHEMA_VERSION,
         "domains": [report.to_json() for report in reports],
         "input_errors": list(input_errors),
-        "dns": dns_section(resolver),
+        "dns": dns,
     }
 
 
-def render_check_json(
-    reports: Sequence[DomainReport], resolver: CachingResolver, input_errors: Sequence[str]
-) -> None:
-    print_json(check_document(reports, resolver, input_errors))
+def render_gated_json(gated: Sequence[GatedReport], context: RenderContext) -> str:
+    """``RENDERERS[JSON]``: the ``check`` document (docs/json.md), every finding marked
+    ``baselined`` and the ``suppressed`` ones listed; ``dns`` is null without context.dns."""
+    from dmarc_audit.filters import annotate_check_document
+
+    document = check_document([g.report for g in gated], context.dns, context.input_errors)
+    return json_text(annotate_check_document(document, gated), context.json_indent)

@@ -22,7 +22,7 @@ from dmarc_audit.findings import FailOn, Finding, Status
 
 if TYPE_CHECKING:
     from dmarc_audit.audit import DomainReport
-    from dmarc_audit.output.render import RenderContext
+    from dmarc_audit.output.context import RenderContext
 
 AREAS = ("spf", "dmarc", "dkim", "mx", "mail-records")
 _SECTIONS = {

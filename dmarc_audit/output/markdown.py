@@ -17,7 +17,7 @@ from dmarc_audit.findings import Finding, Severity, Status
 
 if TYPE_CHECKING:
     from dmarc_audit.audit import DomainReport
-    from dmarc_audit.output.render import RenderContext
+    from dmarc_audit.output.context import RenderContext
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>|~&#!])")
 

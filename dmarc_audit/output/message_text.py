@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
-from dmarc_audit.cli.common import stderr_console, stdout_console
 from dmarc_audit.findings import Severity
+from dmarc_audit.output.console import stderr_console, stdout_console
 from dmarc_audit.output.text import render_finding
 
 if TYPE_CHECKING:

@@ -1,116 +1,96 @@
-"""The renderer registry: one function per ``--format``, each returning the whole output.
+"""The renderer registry of ``check``: one function per ``--format``.
 
-A renderer takes the domain reports and a :class:`RenderContext` and returns text for
-stdout; it never prints and never decides the exit status. ``check`` picks one with
-``RENDERERS[RenderFormat(value)](reports, context)``.
+Every renderer takes the gated reports and a :class:`RenderContext` and returns the
+whole output; ``check`` writes ``RENDERERS[format](gated, context)`` to stdout. The
+CI formats (sarif, junit, github, markdown, csv) show only the findings that count
+(not baselined); text and JSON show baselined findings as such.
 """
 
 from __future__ import annotations
 
-import io
-import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from enum import Enum
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dmarc_audit.findings import FailOn
+from dmarc_audit.output.context import RenderContext, Renderer
 from dmarc_audit.output.csv_output import render_csv
+from dmarc_audit.output.formats import RenderFormat
 from dmarc_audit.output.github import render_github
+from dmarc_audit.output.json_output import render_gated_json
 from dmarc_audit.output.junit import render_junit
 from dmarc_audit.output.markdown import render_markdown
 from dmarc_audit.output.sarif import render_sarif
+from dmarc_audit.output.text import render_gated_text
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from dmarc_audit.audit import DomainReport
-    from dmarc_audit.dns.zonelines import Location, ZoneLineIndex
-    from dmarc_audit.findings import Finding
+    from dmarc_audit.dns.cache import CachingResolver
+    from dmarc_audit.filters import GatedReport
 
 
-class RenderFormat(str, Enum):
-    """Output formats of ``check``. Every member has a renderer (tests check)."""
+def counting_only(render: Callable[[Sequence[DomainReport], RenderContext], str]) -> Renderer:
+    """A renderer of the findings that count, from one that takes plain reports."""
 
-    TEXT = "text"
-    JSON = "json"
-    SARIF = "sarif"
-    JUNIT = "junit"
-    GITHUB = "github"
-    MARKDOWN = "markdown"
-    CSV = "csv"
+    def renderer(gated: Sequence[GatedReport], context: RenderContext) -> str:
+        return render([g.counting() for g in gated], context)
 
-
-@dataclass(frozen=True)
-class RenderContext:
-    """What a renderer needs besides the reports."""
-
-    tool_version: str
-    zone_index: ZoneLineIndex | None = None
-    """Set when zone files were audited: findings then point at file and line."""
-    fail_on: str = "error"
-    """The ``--fail-on`` threshold: JUnit marks exactly those findings as failures."""
-    input_errors: tuple[str, ...] = ()
-    """Inputs that could not be audited (bad domain names), one line each."""
-    dns: dict[str, object] | None = None
-    """The JSON ``dns`` section (``json_output.dns_section(resolver)``), for ``json``."""
-
-    @property
-    def threshold(self) -> FailOn:
-        return FailOn(self.fail_on)
-
-    def locate(self, finding: Finding) -> Location | None:
-        """Where the finding's record is written, when zone files were audited."""
-        if self.zone_index is None:
-            return None
-        return self.zone_index.locate_finding(finding)
-
-
-Renderer = Callable[["Sequence[DomainReport]", RenderContext], str]
-
-
-def render_text(reports: Sequence[DomainReport], context: RenderContext) -> str:
-    """The terminal report, without colour."""
-    from rich.console import Console
-
-    from dmarc_audit.output.text import render_domain
-
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        color_system=None,
-        force_terminal=False,
-        highlight=False,
-        soft_wrap=True,
-        emoji=False,
-    )
-    for index, report in enumerate(reports):
-        if index:
-            console.print()
-        render_domain(console, report)
-    return buffer.getvalue()
-
-
-def render_json(reports: Sequence[DomainReport], context: RenderContext) -> str:
-    """The ``check`` JSON document (docs/json.md); ``dns`` is null without context.dns."""
-    from dmarc_audit.audit import SCHEMA_VERSION
-
-    document = {
-        "schema_version": SCHEMA_VERSION,
-        "domains": [report.to_json() for report in reports],
-        "input_errors": list(context.input_errors),
-        "dns": context.dns,
-    }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    renderer.__name__ = render.__name__
+    renderer.__doc__ = render.__doc__
+    return renderer
 
 
 RENDERERS: dict[RenderFormat, Renderer] = {
-    RenderFormat.TEXT: render_text,
-    RenderFormat.JSON: render_json,
-    RenderFormat.SARIF: render_sarif,
-    RenderFormat.JUNIT: render_junit,
-    RenderFormat.GITHUB: render_github,
-    RenderFormat.MARKDOWN: render_markdown,
-    RenderFormat.CSV: render_csv,
+    RenderFormat.TEXT: render_gated_text,
+    RenderFormat.JSON: render_gated_json,
+    RenderFormat.SARIF: counting_only(render_sarif),
+    RenderFormat.JUNIT: counting_only(render_junit),
+    RenderFormat.GITHUB: counting_only(render_github),
+    RenderFormat.MARKDOWN: counting_only(render_markdown),
+    RenderFormat.CSV: counting_only(render_csv),
 }
 
+LOCATING = frozenset(RENDERERS) - {RenderFormat.TEXT, RenderFormat.JSON}
+"""Formats that point findings at zone-file lines (the index is built only for them)."""
 
-__all__ = ["RENDERERS", "RenderContext", "RenderFormat", "Renderer"]
+
+def stdout_context(
+    output_format: RenderFormat,
+    *,
+    tool_version: str,
+    fail_on: str,
+    input_errors: Sequence[str],
+    resolver: CachingResolver,
+    zones: Sequence[str] = (),
+) -> RenderContext:
+    """The context for rendering ``output_format`` to this process's stdout: colour,
+    width and JSON indentation follow the terminal; each format gets what it reads."""
+    from dmarc_audit.output.console import json_indent, stdout_console
+
+    zone_index = None
+    if output_format in LOCATING and zones:
+        from dmarc_audit.dns.zonelines import ZoneLineIndex
+
+        zone_index = ZoneLineIndex.from_zone_args(list(zones))
+    dns = None
+    if output_format is RenderFormat.JSON:
+        from dmarc_audit.output.json_output import dns_section
+
+        dns = dns_section(resolver)
+    color_system = width = None
+    if output_format is RenderFormat.TEXT:
+        console = stdout_console()
+        color_system, width = console.color_system, console.width
+    return RenderContext(
+        tool_version=tool_version,
+        zone_index=zone_index,
+        fail_on=fail_on,
+        input_errors=tuple(input_errors),
+        dns=dns,
+        color_system=color_system,
+        width=width,
+        json_indent=json_indent(),
+    )
+
+
+__all__ = ["LOCATING", "RENDERERS", "counting_only", "stdout_context"]

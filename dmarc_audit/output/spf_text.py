@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
-from dmarc_audit.cli.common import stdout_console
+from dmarc_audit.output.console import stdout_console
 from dmarc_audit.output.text import render_finding
 
 if TYPE_CHECKING:

@@ -1,20 +1,28 @@
-"""Text renderer for people: the verdict first, then findings by severity with fixes."""
+"""Text renderer for people: the verdict first, then findings by severity with fixes.
+
+:func:`render_gated_text` is ``RENDERERS[TEXT]`` of ``check``; the glances and
+:func:`render_finding` are shared with the other text renderers. The one-line
+summary and the gate notes go to stderr.
+"""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
-from dmarc_audit.cli.common import stderr_console, stdout_console
 from dmarc_audit.findings import FailOn, Finding, Severity, Status
+from dmarc_audit.output.console import buffer_console, stderr_console
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from dmarc_audit.audit import DomainReport
     from dmarc_audit.exit_status import ExitStatus
+    from dmarc_audit.filters import GatedReport
+    from dmarc_audit.output.context import RenderContext
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 GOOD, BAD, WARN, UNKNOWN = "[green]✓[/]", "[red]✗[/]", "[yellow]~[/]", "[magenta]?[/]"
@@ -128,20 +136,51 @@ def render_header(console: Console, report: DomainReport) -> None:
     console.print(f"[bold]{escape(report.domain.display)}[/]   {glance}")
 
 
-def render_domain(console: Console, report: DomainReport) -> None:
-    render_header(console, report)
-    if not report.findings:
-        console.print("  [green]no problems found[/]")
-    for finding in report.findings:
-        render_finding(console, finding)
-
-
-def render_check_text(reports: Sequence[DomainReport]) -> None:
-    console = stdout_console()
-    for index, report in enumerate(reports):
+def render_gated_text(gated: Sequence[GatedReport], context: RenderContext) -> str:
+    """The ``check`` text report; baselined findings are listed after the others, one
+    line each. Coloured when ``context.color_system`` is set."""
+    buffer = io.StringIO()
+    console = buffer_console(buffer, color_system=context.color_system, width=context.width)
+    for index, g in enumerate(gated):
         if index:
             console.print()
-        render_domain(console, report)
+        render_gated_domain(console, g)
+    return buffer.getvalue()
+
+
+def render_gated_domain(console: Console, gated: GatedReport) -> None:
+    """One domain: the verdict line, the findings that count, then the baselined ones."""
+    report = gated.report
+    render_header(console, report)
+    active = gated.active
+    known = [f for f in report.findings if gated.is_baselined(f)]
+    if not active:
+        console.print("  [green]no new problems[/]" if known else "  [green]no problems found[/]")
+    for finding in active:
+        render_finding(console, finding)
+    for finding in known:
+        console.print(
+            f"  [dim]baselined {finding.severity.value:<8} {finding.id}  "
+            f"{escape(finding.message)}[/]"
+        )
+
+
+def render_gate_notes(gated: Sequence[GatedReport]) -> None:
+    """Baselined and ignored counts on stderr (ignores with their reasons)."""
+    known = sum(len(g.baselined) for g in gated)
+    reasons: dict[tuple[str, str], int] = {}
+    for g in gated:
+        for s in g.suppressed:
+            key = (s.finding.id, s.reason)
+            reasons[key] = reasons.get(key, 0) + 1
+    if not known and not reasons:
+        return
+    console = stderr_console()
+    if known:
+        console.print(f"{known} baselined finding{'s' if known != 1 else ''} not counted")
+    for (check_id, reason), count in reasons.items():
+        why = f": {reason}" if reason and reason != "--ignore" else f" ({reason or 'ignore'})"
+        console.print(escape(f"ignored {count}× {check_id}{why}"))
 
 
 def render_summary(

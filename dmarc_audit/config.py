@@ -247,33 +247,26 @@ def find_config(explicit: str | None, cwd: Path | None = None) -> Path | None:
 
 def load_config(path: str | Path) -> PolicyConfig:
     """Read and validate a policy file; raises :class:`InputError` with ``FILE:LINE``."""
+    from dmarc_audit.yamlfile import read_text
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read config {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: config is not UTF-8 text") from None
-    return parse_config(text, path)
+    return parse_config(read_text(path, "config"), path)
 
 
 def parse_config(text: str, path: Path) -> PolicyConfig:
     """Validate the YAML ``text`` of the policy file at ``path``."""
-    loader = yaml.SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = " ".join(str(exc.problem or exc.context or "syntax error").split())
-        raise InputError(f"{path}{line}: invalid YAML: {problem}") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: invalid YAML: {' '.join(str(exc).split())}") from None
-    finally:
-        loader.dispose()
+    from dmarc_audit.yamlfile import compose_one
+
+    root, loader = compose_one(text, path)
     if root is None:
         raise InputError(f"{path}: config is empty (see docs/config.md)")
     return _Reader(path, loader).config(root)
+
+
+def _max_timeout() -> float:
+    from dmarc_audit.dns.setup import MAX_TIMEOUT
+
+    return MAX_TIMEOUT
 
 
 # --- the reader: YAML nodes (with line numbers) to dataclasses ----------------------------
@@ -362,7 +355,9 @@ class _Reader:
     def scalar(self, node: Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             return node
-        return self.loader.construct_object(node, deep=True)
+        from dmarc_audit.yamlfile import construct
+
+        return construct(self.loader, node, self.path)
 
     def value(self, entries: Entries, key: str) -> Node | None:
         """The value node of ``key``; None when absent or null."""
@@ -394,12 +389,18 @@ class _Reader:
             raise self.error(node, where, f"{value} is out of range ({low}-{high})")
         return value
 
-    def number(self, node: Node, where: str) -> float:
+    def number(self, node: Node, where: str, maximum: float) -> float:
+        import math
+
         value = self.scalar(node)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.error(node, where, f"expected a number, got {_shown(value, node)}")
+        if not math.isfinite(value):
+            raise self.error(node, where, f"{value} must be a finite number")
         if not value > 0:
             raise self.error(node, where, f"{value} must be greater than 0")
+        if value > maximum:
+            raise self.error(node, where, f"{value} must be at most {maximum:g}")
         return float(value)
 
     def choice(self, node: Node, where: str, choices: dict[str, Any]) -> Any:
@@ -491,7 +492,7 @@ class _Reader:
                     raise self.error(item, "resolver.nameservers", message) from None
                 servers.append(text)
         timeout = (
-            self.number(n, "resolver.timeout")
+            self.number(n, "resolver.timeout", _max_timeout())
             if (n := self.value(entries, "timeout")) is not None
             else None
         )

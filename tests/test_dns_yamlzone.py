@@ -160,7 +160,7 @@ def test_from_file_errors(tmp_path: Path) -> None:
         YamlZoneSource.from_file(scalar)
     bad = tmp_path / "bad.yaml"
     bad.write_text("e.example:\n  - WHAT: x\n")
-    with pytest.raises(InputError, match=rf"^{bad}: record type 'WHAT'"):
+    with pytest.raises(InputError, match=rf"^{bad}:2: record type 'WHAT'"):
         YamlZoneSource.from_file(bad)
     with pytest.raises(InputError, match="cannot read"):
         YamlZoneSource.from_file(tmp_path / "missing.yaml")

@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = command.main(args=argv, prog_name="dmarc-audit", standalone_mode=False)
     except click_exc.UsageError as exc:
+        if isinstance(exc, click_exc.NoSuchOption):
+            _drop_hidden_suggestions(exc)
         message = exc.format_message().replace("\n", " ")
         where = exc.ctx.command_path if exc.ctx is not None else "dmarc-audit"
         _fail(f"{where}: {message} (see '{where} --help')")
@@ -107,6 +109,26 @@ def _exit(code: int, argv: list[str] | None) -> None:
     sys.exit(code)
 
 
+def _drop_hidden_suggestions(exc: Exception) -> None:
+    """Never suggest a hidden option (``--smtp-pass`` must not lead to ``--smtp-password``,
+    which exists only to refuse a password on the command line)."""
+    ctx = getattr(exc, "ctx", None)
+    possibilities = getattr(exc, "possibilities", None)
+    if ctx is None or not possibilities:
+        return
+    hidden: set[str] = set()
+    visible: list[str] = []
+    for param in ctx.command.params:
+        names = (*param.opts, *param.secondary_opts)
+        (hidden.update if getattr(param, "hidden", False) else visible.extend)(names)
+    typed = getattr(exc, "option_name", "") or ""
+    longer = [name for name in visible if typed and name.startswith(typed)]
+    kept = [p for p in possibilities if p not in hidden]
+    exc.possibilities = list(dict.fromkeys(longer + kept))  # type: ignore[attr-defined]
+
+
 def _fail(message: str) -> None:
-    sys.stderr.write(f"dmarc-audit: error: {message}\n")
+    from dmarc_audit.redact import redact_urls
+
+    sys.stderr.write(f"dmarc-audit: error: {redact_urls(message)}\n")
     sys.exit(ExitStatus.USAGE)

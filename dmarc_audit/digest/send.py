@@ -28,6 +28,8 @@ from pathlib import Path
 
 from dmarc_audit.errors import InputError
 
+MAX_TIMEOUT = 600.0
+"""The longest ``--smtp-timeout`` accepted, in seconds."""
 ENV_HOST = "DMARC_AUDIT_SMTP_HOST"
 ENV_PORT = "DMARC_AUDIT_SMTP_PORT"
 ENV_TLS = "DMARC_AUDIT_SMTP_TLS"
@@ -138,6 +140,11 @@ def resolve_settings(flags: SmtpFlags, environ: Mapping[str, str] | None = None)
             f"{'--smtp-cafile' if flags.cafile else ENV_CAFILE} {cafile}: file not found"
         )
     timeout = flags.timeout if flags.timeout is not None else DEFAULT_TIMEOUT
+    from dmarc_audit.dns.setup import timeout_problem
+
+    problem = timeout_problem(timeout, MAX_TIMEOUT)
+    if problem is not None:
+        raise InputError(f"--smtp-timeout {timeout:g}: {problem}")
     return SmtpSettings(host, port, tls, user, password, cafile, timeout)
 
 
@@ -169,8 +176,11 @@ def read_password_file(path: str, option: str) -> str:
 
 def _check_host(host: str, source: str) -> None:
     if "@" in host or "/" in host or not host.strip() or any(c.isspace() for c in host):
+        from dmarc_audit.redact import redact_host
+
         raise InputError(
-            f"{source} {host!r}: expected a host name or address (credentials never go in the host)"
+            f"{source} {redact_host(host)}: expected a host name or address "
+            "(credentials never go in the host)"
         )
 
 

@@ -23,10 +23,26 @@ class DnsOptions:
     """Ready-made zone sources (tests and the conformance harness)."""
 
 
+MAX_TIMEOUT = 60.0
+"""The longest wait for one DNS answer that ``--timeout`` accepts, in seconds."""
+
+
+def timeout_problem(value: float, maximum: float = MAX_TIMEOUT) -> str | None:
+    """Why ``value`` is not a usable timeout (``nan``, ``inf``, 0, too long), or ``None``."""
+    import math
+
+    if not math.isfinite(value) or value <= 0:
+        return f"must be a number of seconds greater than 0 and at most {maximum:g}"
+    if value > maximum:
+        return f"must be at most {maximum:g} seconds"
+    return None
+
+
 def build_resolver(options: DnsOptions) -> CachingResolver:
     """Zone files and YAML first, then live DNS (unless offline), behind one cache."""
-    if options.timeout <= 0:
-        raise InputError(f"--timeout {options.timeout:g}: must be greater than 0")
+    problem = timeout_problem(options.timeout)
+    if problem is not None:
+        raise InputError(f"--timeout {options.timeout:g}: {problem}")
     if options.retries < 0:
         raise InputError(f"--retries {options.retries}: must be 0 or more")
     sources: list = list(options.extra_sources)

@@ -39,54 +39,79 @@ class YamlZoneSource:
 
     @classmethod
     def from_file(cls, path: Path) -> YamlZoneSource:
-        """Load a YAML zone file: either a bare zonedata mapping or ``{zonedata: ...}``."""
+        """Load a YAML zone file: either a bare zonedata mapping or ``{zonedata: ...}``.
+
+        Every error names the file and the line of the record at fault.
+        """
         import yaml
 
-        try:
-            documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
-        except OSError as exc:
-            raise InputError(f"cannot read zone file {path}: {exc.strerror}") from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{path}:{mark.line + 1}" if mark else str(path)
-            raise InputError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
-        merged: dict[str, Any] = {}
-        for doc in documents:
-            if doc is None:
+        from dmarc_audit.yamlfile import compose_all, construct, read_text
+
+        text = read_text(path, "zone file")
+        documents, loader = compose_all(text, path)
+        source = cls({}, label=f"yaml {path}")
+        for document in documents:
+            if _is_null(document):
                 continue
-            if not isinstance(doc, dict):
-                raise InputError(f"{path}: a YAML zone must be a mapping of names to records")
-            data = doc.get("zonedata", doc) if "zonedata" in doc else doc
-            if not isinstance(data, dict):
-                raise InputError(f"{path}: 'zonedata' must be a mapping of names to records")
-            merged.update(data)
-        try:
-            return cls(merged, label=f"yaml {path}")
-        except InputError as exc:
-            raise InputError(f"{path}: {exc}") from None
+            if not isinstance(document, yaml.MappingNode):
+                raise InputError(
+                    f"{path}:{document.start_mark.line + 1}: a YAML zone must be a mapping "
+                    "of names to records"
+                )
+            pairs = document.value
+            wrapped = [v for k, v in pairs if _scalar_text(k) == "zonedata"]
+            if wrapped:
+                data = wrapped[0]
+                if not isinstance(data, yaml.MappingNode):
+                    raise InputError(
+                        f"{path}:{data.start_mark.line + 1}: 'zonedata' must be a mapping "
+                        "of names to records"
+                    )
+                pairs = data.value
+            for key, value in pairs:
+                owner = construct(loader, key, path)
+                where = f"{path}:{key.start_mark.line + 1}"
+                if not isinstance(owner, str):
+                    raise InputError(f"{where}: a name must be text, got {owner!r}")
+                if not isinstance(value, yaml.SequenceNode):
+                    raise InputError(f"{where}: records of {owner!r} must be a list")
+                node = source._node(owner)
+                for item in value.value:
+                    entry = construct(loader, item, path)
+                    try:
+                        source._add_entry(node, owner, entry)
+                    except InputError as exc:
+                        raise InputError(f"{path}:{item.start_mark.line + 1}: {exc}") from None
+        source._mirror_spf_to_txt()
+        return source
+
+    def _node(self, owner: str) -> _Node:
+        return self.nodes.setdefault(normalize_name(owner), _Node())
 
     def _add(self, owner: str, entries: Any) -> None:
-        name = normalize_name(owner)
-        node = self.nodes.setdefault(name, _Node())
+        node = self._node(str(owner))
         if not isinstance(entries, list):
             raise InputError(f"records of {owner!r} must be a list")
         for entry in entries:
-            if entry == "TIMEOUT":
-                node.timeout = True
-                continue
-            if not isinstance(entry, dict) or len(entry) != 1:
-                raise InputError(
-                    f"record of {owner!r} must be TIMEOUT or one 'TYPE: value' pair, got {entry!r}"
-                )
-            ((rtype, value),) = entry.items()
-            rtype = str(rtype).upper()
-            if rtype not in _TYPES:
-                raise InputError(f"record type {rtype!r} of {owner!r} is not supported")
-            if value == "NONE":
-                node.explicit_none.add(rtype)
-                node.records.setdefault(rtype, [])
-                continue
-            node.records.setdefault(rtype, []).append(_record(owner, rtype, value))
+            self._add_entry(node, owner, entry)
+
+    def _add_entry(self, node: _Node, owner: str, entry: Any) -> None:
+        if entry == "TIMEOUT":
+            node.timeout = True
+            return
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise InputError(
+                f"record of {owner!r} must be TIMEOUT or one 'TYPE: value' pair, got {entry!r}"
+            )
+        ((rtype, value),) = entry.items()
+        rtype = str(rtype).upper()
+        if rtype not in _TYPES:
+            raise InputError(f"record type {rtype!r} of {owner!r} is not supported")
+        if value == "NONE":
+            node.explicit_none.add(rtype)
+            node.records.setdefault(rtype, [])
+            return
+        node.records.setdefault(rtype, []).append(_record(owner, rtype, value))
 
     def _mirror_spf_to_txt(self) -> None:
         for node in self.nodes.values():
@@ -119,19 +144,64 @@ def _to_bytes(text: Any) -> bytes:
     )
 
 
+def _is_null(node: Any) -> bool:
+    return getattr(node, "tag", "") == "tag:yaml.org,2002:null"
+
+
+def _scalar_text(node: Any) -> str | None:
+    value = getattr(node, "value", None)
+    return value if isinstance(value, str) else None
+
+
+_TEXT_SCALARS = (str, int, float)
+
+
 def _record(owner: str, rtype: str, value: Any) -> Record:
-    try:
-        if rtype in ("TXT", "SPF"):
-            if isinstance(value, list):
-                return TxtRecord(tuple(_to_bytes(v) for v in value))
-            return TxtRecord((_to_bytes(value),))
-        if rtype == "MX":
-            preference, exchange = value
-            return MxRecord(
-                int(preference), normalize_name(str(exchange)) if exchange != "." else ""
+    """One record, its value checked by the rules of its type."""
+    bad = InputError(f"bad {rtype} value {value!r} for {owner!r}")
+    if rtype in ("TXT", "SPF"):
+        strings = value if isinstance(value, list) else [value]
+        if any(isinstance(v, bool) or not isinstance(v, _TEXT_SCALARS) for v in strings):
+            raise InputError(f"bad {rtype} value {value!r} for {owner!r}: expected text")
+        return TxtRecord(tuple(_to_bytes(v) for v in strings))
+    if rtype == "MX":
+        if not isinstance(value, list) or len(value) != 2:
+            raise InputError(
+                f"bad MX value {value!r} for {owner!r}: expected [preference, exchange]"
             )
-        if rtype in ("A", "AAAA"):
-            return AddressRecord(str(value))
-        return NameRecord(normalize_name(str(value)))
-    except (TypeError, ValueError):
-        raise InputError(f"bad {rtype} value {value!r} for {owner!r}") from None
+        preference, exchange = value
+        if isinstance(preference, bool) or not isinstance(preference, int):
+            raise bad
+        if not 0 <= preference <= 65535:
+            raise InputError(f"bad MX preference {preference} for {owner!r}: 0-65535")
+        return MxRecord(preference, _target(owner, rtype, exchange, root_ok=True))
+    if rtype in ("A", "AAAA"):
+        import ipaddress
+
+        kind = ipaddress.IPv4Address if rtype == "A" else ipaddress.IPv6Address
+        try:
+            kind(value if isinstance(value, str) else "")
+        except ValueError:
+            version = "IPv4" if rtype == "A" else "IPv6"
+            raise InputError(
+                f"bad {rtype} value {value!r} for {owner!r}: not an {version} address"
+            ) from None
+        return AddressRecord(value)
+    return NameRecord(_target(owner, rtype, value, root_ok=False))
+
+
+def _target(owner: str, rtype: str, value: Any, *, root_ok: bool) -> str:
+    """A domain name in record data (``""`` for the root when allowed)."""
+    if isinstance(value, str) and value in ("", ".") and root_ok:
+        return ""
+    if isinstance(value, str) and value not in ("", "."):
+        from dmarc_audit.dns.wire import encode_name
+
+        try:
+            encode_name(value)
+        except Exception as exc:  # dnspython's name errors, IDNA errors
+            raise InputError(
+                f"bad {rtype} value {value!r} for {owner!r}: not a domain name ({exc})"
+            ) from None
+        return normalize_name(value)
+    raise InputError(f"bad {rtype} value {value!r} for {owner!r}: not a domain name")

@@ -27,6 +27,14 @@ from dmarc_audit.errors import InputError
 
 _QUOTED = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
 _LOCATED = re.compile(r"^.*:(\d+): (.*)$")
+_GENERATE = re.compile(
+    r"^[ \t]*\$GENERATE[ \t]+(\d+)-(\d+)(?:/(\d+))?", re.IGNORECASE | re.MULTILINE
+)
+MAX_ZONE_RECORDS = 100_000
+"""Records one master file may hold or expand to (``$GENERATE``) unless
+``DMARC_AUDIT_ZONE_MAX_RECORDS`` says otherwise: in CI a zone file comes from a pull
+request, and ``$GENERATE 1-10000000`` must not take the runner down."""
+ENV_MAX_RECORDS = "DMARC_AUDIT_ZONE_MAX_RECORDS"
 _SOA_LINE = re.compile(
     r"^([^\s;$\"()][^\s;\"()]*\.)[ \t]+(?:\S+[ \t]+){0,2}SOA[ \t(]", re.IGNORECASE | re.MULTILINE
 )
@@ -42,6 +50,8 @@ class ZoneFileSource:
             text = path.read_text(encoding="utf-8", errors="surrogateescape")
         except OSError as exc:
             raise InputError(f"cannot read zone file {path}: {exc.strerror}") from None
+        limit = max_zone_records()
+        _check_generate(text, path, limit)
         text, self._oversized = _split_oversized_strings(text)
         if origin and not origin.endswith("."):
             origin += "."
@@ -62,6 +72,14 @@ class ZoneFileSource:
             raise InputError(_where(exc, text, used_origin, path)) from None
         except (dns.exception.DNSException, ValueError) as exc:
             raise InputError(f"{path}: {exc}") from None
+        if zone.origin is None or not zone.nodes:  # an empty file (dnspython takes it)
+            raise InputError(f"{path}: the zone file holds no records")
+        total = sum(len(rdataset) for node in zone.nodes.values() for rdataset in node)
+        if total > limit:
+            raise InputError(
+                f"{path}: {total:,} records, more than the limit of {limit:,} "
+                f"(set {ENV_MAX_RECORDS} to raise it)"
+            )
         self.origin = zone.origin.to_text(omit_final_dot=True).lower()
         self.origin_depth = self.origin.count(".") + 1
         self._names: dict[str, dict[str, list[Record]]] = {}
@@ -114,6 +132,37 @@ class ZoneFileSource:
             if encloser in self._names or self._has_descendants(encloser):
                 return self._names.get("*." + encloser)
         return None
+
+
+def max_zone_records() -> int:
+    """The record limit per zone file: :data:`MAX_ZONE_RECORDS` or the environment's."""
+    import os
+
+    text = os.environ.get(ENV_MAX_RECORDS, "").strip()
+    if not text:
+        return MAX_ZONE_RECORDS
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise InputError(f"{ENV_MAX_RECORDS}={text!r}: expected a whole number of 1 or more")
+    return int(text)
+
+
+def _check_generate(text: str, path: Path, limit: int) -> None:
+    """Refuse ``$GENERATE`` ranges that expand past ``limit`` records, before expanding."""
+    if "$" not in text:
+        return
+    total = 0
+    for match in _GENERATE.finditer(text):
+        start, stop = int(match.group(1)), int(match.group(2))
+        step = int(match.group(3) or 1)
+        if step < 1 or stop < start:
+            continue  # dnspython reports the bad range itself
+        total += (stop - start) // step + 1
+        if total > limit:
+            line = text.count("\n", 0, match.start()) + 1
+            raise InputError(
+                f"{path}:{line}: $GENERATE expands to more than {limit:,} records "
+                f"(the limit per zone file; set {ENV_MAX_RECORDS} to raise it)"
+            )
 
 
 def _read(text: str, origin: str | dns.name.Name | None, path: Path) -> dns.zone.Zone:

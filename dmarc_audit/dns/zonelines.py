@@ -136,9 +136,11 @@ class ZoneLineIndex:
         """Index YAML zone data (``name: [{TYPE: value}, ...]``, optionally under ``zonedata``)."""
         import yaml
 
+        from dmarc_audit.yamlfile import compose_all
+
         try:
-            documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-        except yaml.YAMLError:
+            documents, _loader = compose_all(text, path)
+        except InputError:  # the zone loader reports it; this index only maps lines
             return
         for document in documents:
             for key, value in _yaml_pairs(document):

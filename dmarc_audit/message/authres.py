@@ -176,13 +176,18 @@ def parse_authres(
 
 
 def _instance(scan: _Scanner, problems: list[str]) -> int | None:
+    """Read the leading ``i=N;`` of an AAR (RFC 8617 §4.1.1).
+
+    A field that puts the authserv-id first (``mx.example; i=1; ...``) is read too:
+    the scanner is left at the authserv-id and ``i=`` is taken from after it.
+    """
     scan.skip_cfws()
+    start = scan.pos
     name = scan.word()
     if name.lower() != "i" or not scan.expect("="):
         problems.append("ARC-Authentication-Results does not start with i=")
-        scan.skip_to_semicolon()
-        scan.expect(";")
-        return None
+        scan.pos = start
+        return _instance_after_authserv_id(scan)
     scan.skip_cfws()
     value = scan.word()
     scan.expect(";")
@@ -190,6 +195,15 @@ def _instance(scan: _Scanner, problems: list[str]) -> int | None:
         problems.append(f"i={value} is not a number")
         return None
     return int(value)
+
+
+def _instance_after_authserv_id(scan: _Scanner) -> int | None:
+    """``i=N`` right after the authserv-id, removed from the text still to be read."""
+    match = re.match(r"([^;]*;)\s*i\s*=\s*(\d+)\s*;?", scan.text[scan.pos :], re.IGNORECASE)
+    if match is None:
+        return None
+    scan.text = scan.text[: scan.pos] + match.group(1) + scan.text[scan.pos + match.end() :]
+    return int(match.group(2))
 
 
 def _resinfo(scan: _Scanner, problems: list[str]) -> AuthResult | None:

@@ -393,8 +393,13 @@ async def arc_override(arc: ArcEvaluation, from_domain: str, orgs: OrgDomains) -
         + "; ".join(f"{r.method}={r.result}" for r in (hop.results.results if hop.results else ()))
         for hop in arc.hops
     ]
+    unnamed_pass = False
     for result in aar.of("dmarc"):
-        header_from = (result.prop("header.from") or from_domain).lower().rstrip(".")
+        named = result.prop("header.from")
+        if result.result == "pass" and not named:
+            unnamed_pass = True  # the AAR does not say for which From domain it passed
+            continue
+        header_from = (named or "").lower().rstrip(".")
         if result.result == "pass" and header_from == from_domain:
             return ArcOverride(
                 True,
@@ -420,10 +425,16 @@ async def arc_override(arc: ArcEvaluation, from_domain: str, orgs: OrgDomains) -
                 "DMARC failure (local policy override, RFC 8617 §7.2)",
                 tuple(evidence),
             )
+    unnamed = (
+        f" (its dmarc=pass names no header.from, so it does not show the pass was for "
+        f"{from_domain})"
+        if unnamed_pass
+        else ""
+    )
     return ArcOverride(
         False,
         f"the ARC chain validates, but {sealer}'s results show no "
-        f"dmarc=pass or aligned dkim=pass for {from_domain}",
+        f"dmarc=pass or aligned dkim=pass for {from_domain}{unnamed}",
         tuple(evidence),
     )
 

@@ -210,6 +210,8 @@ def _arc(console: Console, report: MessageReport) -> None:
             f"seal {_mark(hop.seal_valid)} signature {_mark(hop.signature_valid)}"
             f" — {escape(authserv)}: {escape(results)}"
         )
+        if hop.reason:
+            console.print(f"      {escape(hop.reason)}")
     override = report.dmarc.override
     if override is not None:
         label = "[green]override possible[/]" if override.possible else "no override"

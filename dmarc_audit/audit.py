@@ -300,10 +300,16 @@ async def audit_domains(
 def exit_status_for(
     reports: Sequence[DomainReport], fail_on: FailOn, strict: bool, input_errors: bool
 ) -> ExitStatus:
-    """2 for bad input, else 1 for findings at/above ``fail_on``, else 3 if incomplete."""
+    """2 for bad input, else 1 for failed findings at/above ``fail_on``, else 3 if incomplete.
+
+    A finding that could not be checked (status unknown) never gives 1 by itself:
+    a provider's nameserver timing out is not a regression. With ``strict`` it gives 3.
+    """
     if input_errors:
         return ExitStatus.USAGE
-    if any(fail_on.trips(f.severity) for r in reports for f in r.findings):
+    if any(
+        f.status is Status.FAIL and fail_on.trips(f.severity) for r in reports for f in r.findings
+    ):
         return ExitStatus.FINDINGS
     if strict and any(r.incomplete for r in reports):
         return ExitStatus.INCOMPLETE

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from dmarc_audit.errors import InputError
 from dmarc_audit.exit_status import ExitStatus
-from dmarc_audit.findings import FailOn, Finding, Severity, Status, sort_findings
+from dmarc_audit.findings import FailOn, Finding, Severity, sort_findings
 
 if TYPE_CHECKING:
     from dmarc_audit.audit import DomainReport
@@ -207,11 +207,7 @@ def gate_report(
         severity = rules.severity_for(finding)
         kept.append(finding if severity is finding.severity else finding.with_severity(severity))
     baselined = frozenset(
-        f
-        for f in kept
-        if baseline is not None
-        and f.status is Status.FAIL
-        and BaselineKey.of(domain, f) in baseline
+        f for f in kept if baseline is not None and BaselineKey.of(domain, f) in baseline
     )
     return GatedReport(
         replace(report, findings=tuple(sort_findings(kept))), baselined, tuple(suppressed)
@@ -268,15 +264,12 @@ def load_baseline(path: str | Path) -> Baseline:
 
 
 def baseline_document(gated: Iterable[GatedReport]) -> dict[str, object]:
-    """The baseline of a run: every finding that failed (not unknown ones), sorted."""
-    keys = sorted(
-        {
-            BaselineKey.of(g.domain, f)
-            for g in gated
-            for f in g.report.findings
-            if f.status is Status.FAIL
-        }
-    )
+    """The baseline of a run: every finding, failed or could-not-check, sorted.
+
+    Unknown findings are recorded too, so that ``--strict`` with the baseline is green
+    on the run that wrote it; only new findings count afterwards.
+    """
+    keys = sorted({BaselineKey.of(g.domain, f) for g in gated for f in g.report.findings})
     return {
         "schema_version": BASELINE_SCHEMA_VERSION,
         "kind": BASELINE_KIND,

@@ -178,15 +178,17 @@ def test_write_and_load_baseline(tmp_path: Path) -> None:
     data = json.loads(path.read_text())
     assert data == baseline_document(gated)
     assert data["schema_version"] == 1 and data["kind"] == "dmarc-audit-baseline"
-    assert data["findings"] == [  # sorted, and "could not check" is never baselined
+    assert data["findings"] == [  # sorted; "could not check" is recorded too (--strict goes green)
         {"domain": "a.example", "id": "dmarc.no-rua", "subject": "_dmarc.shop.example"},
         {"domain": "shop.example", "id": "dmarc.no-rua", "subject": "_dmarc.shop.example"},
+        {"domain": "shop.example", "id": "dns.lookup-failed", "subject": "_mta-sts.shop.example"},
         {"domain": "shop.example", "id": "spf.too-many-lookups", "subject": "shop.example"},
     ]
     loaded = load_baseline(path)
-    assert loaded.keys == written.keys and len(loaded.keys) == 3
+    assert loaded.keys == written.keys and len(loaded.keys) == 4
     regated = gate_report(report("shop.example", RUA, LOOKUPS, TIMEOUT), FilterRules(), loaded)
-    assert regated.active == (TIMEOUT,)
+    assert regated.active == ()
+    assert gate_exit_status([regated], FailOn.ERROR, strict=True, input_errors=False) == 0
 
 
 @pytest.mark.parametrize(
@@ -243,3 +245,12 @@ def test_annotate_check_document() -> None:
             "reason": "why",
         }
     ]
+
+
+def test_could_not_check_never_exits_1_and_strict_gives_3() -> None:
+    """A provider's nameserver timing out is not a regression (issue: CI that means one thing)."""
+    gated = [gate_report(report("shop.example", TIMEOUT), FilterRules())]
+    assert TIMEOUT.status is Status.UNKNOWN
+    assert gate_exit_status(gated, FailOn.ERROR, False, False) is ExitStatus.OK
+    assert gate_exit_status(gated, FailOn.INFO, False, False) is ExitStatus.OK
+    assert gate_exit_status(gated, FailOn.ERROR, True, False) is ExitStatus.INCOMPLETE

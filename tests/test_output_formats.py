@@ -325,8 +325,8 @@ def test_junit_parses_and_counts() -> None:
     suites = {suite.name: suite for suite in xml}
     assert list(suites) == ["shop.example", "xn--bcher-kva.example", "clean.example", "input"]
     shop = suites["shop.example"]
-    assert (shop.tests, shop.failures, shop.errors, shop.skipped) == (5, 1, 1, 1)
-    assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (7, 2, 2, 1)
+    assert (shop.tests, shop.failures, shop.errors, shop.skipped) == (5, 1, 0, 2)
+    assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (7, 2, 1, 2)
     assert suites["clean.example"].tests == 0  # hand-built: no area was audited
     (input_case,) = list(suites["input"])
     assert isinstance(input_case.result[0], Error)
@@ -350,7 +350,9 @@ def test_junit_failures_carry_the_message_and_the_fix() -> None:
 def test_junit_outcome_follows_fail_on() -> None:
     default = _cases(_junit(synthetic_reports(), RenderContext(VERSION)))
     temperror = default[("shop.example", "spf.temperror")].result[0]
-    assert isinstance(temperror, Error)  # unknown but at --fail-on: the exit status counts it
+    assert isinstance(
+        temperror, Skipped
+    )  # could not check: never a failure (exit 3 only with --strict)
     assert temperror.message.startswith("could not check: ")
     lookup = default[("shop.example", "dns.lookup-failed")].result[0]
     assert isinstance(lookup, Skipped) and lookup.message.startswith("could not check: ")
@@ -358,7 +360,7 @@ def test_junit_outcome_follows_fail_on() -> None:
     assert warning.is_passed and "p=none | pipes" in warning.system_out
     strict = _cases(_junit(synthetic_reports(), RenderContext(VERSION, fail_on="warning")))
     assert isinstance(strict[("shop.example", "dmarc.policy-none")].result[0], Failure)
-    assert isinstance(strict[("shop.example", "dns.lookup-failed")].result[0], Error)
+    assert isinstance(strict[("shop.example", "dns.lookup-failed")].result[0], Skipped)
     never = _junit(synthetic_reports(), RenderContext(VERSION, fail_on="never"))
     assert (never.failures, never.errors, never.skipped) == (0, 0, 2)
 
@@ -413,7 +415,7 @@ def test_github_one_annotation_per_finding() -> None:
     assert mta.startswith("::notice ")
     assert "line one%0D%0Aline two: a colon, a comma%0A- and a dash" in mta
     unknown = next(line for line in lines if "spf.temperror" in line)
-    assert unknown.startswith("::error ") and "::could not check: " in unknown
+    assert unknown.startswith("::notice ") and "::could not check: " in unknown
     assert lines[-1] == "::error title=dmarc-audit%3A input error::x, y"
 
 

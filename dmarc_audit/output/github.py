@@ -3,8 +3,9 @@
 ``::error file=F,line=N,title=T::message`` for errors, ``::warning`` and ``::notice``
 for warnings and info. ``file``/``line`` are given only when zone files were audited.
 Values are escaped as the runner expects: ``%``, CR and LF everywhere, and also ``:``
-and ``,`` in properties. A finding that could not be checked keeps its severity and
-says "could not check:" first.
+and ``,`` in properties. A finding that could not be checked is a ``::notice`` (as
+SARIF gives it level ``none``) and says "could not check:" first: it never looks like
+a failure, because it does not fail the build.
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ def _annotation(report: DomainReport, finding: Finding, context: RenderContext) 
         text += f"\nfix: {finding.remediation}"
     if finding.suggested_record:
         text += f"\npublish: {finding.suggested_record}"
-    return _command(COMMANDS[finding.severity], properties, text)
+    # could not check: a notice (SARIF level "none"), never an error annotation
+    command = "notice" if finding.status is Status.UNKNOWN else COMMANDS[finding.severity]
+    return _command(command, properties, text)
 
 
 def _command(name: str, properties: dict[str, str], message: str) -> str:

@@ -2,10 +2,10 @@
 
 Each check id that fired on a domain is one test case (classname ``DOMAIN.AREA``,
 name the id). Its outcome follows ``--fail-on`` so that the dashboard agrees with the
-exit status: ``failure`` when a finding at or above the threshold failed; ``error``
-when one at or above it could not be checked (status unknown: the exit status counts
-it too); ``skipped`` when only findings below the threshold could not be checked; else
-passing, with the findings below the threshold in ``system-out``. Messages of unknown
+exit status: ``failure`` when a finding at or above the threshold failed; ``skipped``
+when findings could not be checked (status unknown: never exit 1 by itself, exit 3
+with ``--strict``); else passing, with the findings below the threshold in
+``system-out``. Messages of unknown
 findings start with "could not check:". Each audited area (spf, dmarc, dkim, mx,
 mail-records) without any finding is one passing test case named after the area.
 Input errors (bad domain names) are ``error`` test cases in a suite named ``input``.
@@ -116,10 +116,6 @@ def _case(
     unknown = [f for f in findings if f.status is Status.UNKNOWN]
     if failing:
         element = ET.SubElement(case, "failure", message=_summary(failing, ""), type=check_id)
-    elif tripping:
-        element = ET.SubElement(
-            case, "error", message=_summary(tripping, "could not check: "), type=check_id
-        )
     elif unknown:
         element = ET.SubElement(case, "skipped", message=_summary(unknown, "could not check: "))
     else:

@@ -100,6 +100,20 @@ class DomainPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class KnownSender:
+    """``senders:``: a sender the domain owner declares, with what identifies its mail.
+
+    ``networks`` are its source IP ranges, ``includes`` the SPF include domains that
+    authorise it, ``domains`` the DKIM/envelope domains it authenticates as.
+    """
+
+    name: str
+    networks: tuple[IpNetwork, ...] = ()
+    includes: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ResolverSettings:
     """``resolver:``; None means "not set in the file"."""
 
@@ -123,6 +137,7 @@ class PolicyConfig:
     rules: FilterRules = field(default_factory=FilterRules)
     baseline: str | None = None
     domains: tuple[DomainPolicy, ...] = ()
+    senders: tuple[KnownSender, ...] = ()
 
     def policy_for(self, domain: str) -> DomainPolicy | None:
         return next((p for p in self.domains if p.domain.ascii == domain), None)
@@ -283,7 +298,9 @@ _TOP_KEYS = (
     "severity",
     "baseline",
     "domains",
+    "senders",
 )
+_SENDER_KEYS = ("ips", "includes", "domains")
 _RESOLVER_KEYS = ("nameservers", "timeout", "concurrency", "offline")
 _DOMAIN_KEYS = (
     "sends_mail",
@@ -465,6 +482,7 @@ class _Reader:
             else None
         )
         domains = self.domains(n) if (n := get("domains")) is not None else ()
+        senders = self.senders(n) if (n := get("senders")) is not None else ()
         return PolicyConfig(
             path=self.path,
             resolver=resolver,
@@ -476,7 +494,50 @@ class _Reader:
             rules=self.rules(top, ""),
             baseline=baseline,
             domains=domains,
+            senders=senders,
         )
+
+    def senders(self, node: Node) -> tuple[KnownSender, ...]:
+        """``Name: [ranges or include domains]`` or ``Name: {ips:, includes:, domains:}``."""
+        out = []
+        for name, (key_node, value) in self.mapping(node, "senders", None).items():
+            where = f"senders.{name}"
+            if not name.strip():
+                raise self.error(key_node, "senders", "a sender needs a name")
+            nets: list[IpNetwork] = []
+            includes: list[str] = []
+            domains: list[str] = []
+            if isinstance(value, yaml.MappingNode):
+                entries = self.mapping(value, where, _SENDER_KEYS)
+                for key, bucket in (("ips", nets), ("includes", includes), ("domains", domains)):
+                    if (n := self.value(entries, key)) is not None:
+                        for item, text in self.texts(n, f"{where}.{key}"):
+                            bucket.append(self._sender_item(item, f"{where}.{key}", text, key))
+            else:
+                for item, text in self.texts(value, where):
+                    kind = "ips" if _looks_like_network(text) else "includes"
+                    (nets if kind == "ips" else includes).append(
+                        self._sender_item(item, where, text, kind)
+                    )
+            if not (nets or includes or domains):
+                raise self.error(key_node, where, "give IP ranges, include domains or domains")
+            out.append(
+                KnownSender(
+                    name.strip(),
+                    tuple(dict.fromkeys(nets)),
+                    tuple(dict.fromkeys(includes)),
+                    tuple(dict.fromkeys(domains)),
+                )
+            )
+        return tuple(out)
+
+    def _sender_item(self, node: Node, where: str, text: str, kind: str) -> Any:
+        if kind == "ips":
+            bare = text.split(":", 1)[1] if text.lower().startswith(("ip4:", "ip6:")) else text
+            return self.convert(node, where, bare, lambda t: ipaddress.ip_network(t, strict=False))
+        name = text.lower().rstrip(".")
+        name = name[8:] if name.startswith("include:") else name
+        return self.convert(node, where, name, parse_domain).ascii
 
     def resolver(self, node: Node) -> ResolverSettings:
         entries = self.mapping(node, "resolver", _RESOLVER_KEYS)
@@ -664,6 +725,11 @@ class _Reader:
             required_ips=networks("required_ips") or (),
             allowed_ips=networks("allowed_ips"),
         )
+
+
+def _looks_like_network(text: str) -> bool:
+    bare = text.split(":", 1)[1] if text.lower().startswith(("ip4:", "ip6:")) else text
+    return ":" in bare or bare.replace(".", "").replace("/", "").isdigit()
 
 
 def _kind(node: Node) -> str:

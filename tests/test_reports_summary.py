@@ -562,6 +562,7 @@ def test_json_and_csv_shapes(store: Store) -> None:
         "new_sources",
         "readiness",
         "resolved",
+        "senders",
     }
     assert set(doc["totals"]) == {
         "messages",

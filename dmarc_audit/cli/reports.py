@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from dmarc_audit.cli.check import ConfigOpt
 from dmarc_audit.cli.common import FormatOpt, NameserverOpt, OfflineOpt, TimeoutOpt, ZoneOpt
 from dmarc_audit.errors import InputError
 from dmarc_audit.output.console import print_json, stderr_console, stdout_console
@@ -285,23 +286,36 @@ def summary_command(
     zone: ZoneOpt = None,
     offline: OfflineOpt = False,
     timeout: TimeoutOpt = 2.0,
+    config: ConfigOpt = None,
 ) -> None:
-    """Volumes, pass rates, sources, failures and readiness for the next policy step."""
+    """Who sends as you, and their fix; volumes, pass rates, sources and readiness.
+
+    Senders are named offline from the policy file's senders: and the reports'
+    authentication domains; with --zone from your SPF tree; with --resolve also
+    from reverse DNS and the origin AS.
+    """
     from dmarc_audit.reports.summary import build_summary, lookup, period_keys
 
     filt = _period(domain, since, until)
+    declared = _declared_senders(config)
     queries = 0
     with open_store(db, create=False) as store:
         ptrs = published = None
-        if resolve:
+        resolver = None
+        if resolve or zone:
             from dmarc_audit.cli.common import dns_options, run_async
             from dmarc_audit.dns.setup import build_resolver
 
-            resolver = build_resolver(dns_options(nameserver, zone, offline, timeout))
+            resolver = build_resolver(
+                dns_options(nameserver, zone, offline or not resolve, timeout)
+            )
+        if resolve:
             ips, domains = period_keys(store, filt)
             ptrs, published = run_async(lookup(resolver, ips, domains))
-            queries = resolver.queries
         summary = build_summary(store, filt, ptrs=ptrs, published=published)
+        summary = _with_senders(store, summary, declared, resolver, resolve)
+        if resolver is not None:
+            queries = resolver.queries
     SUMMARY_RENDERERS[output_format](summary)
     line = (
         f"{summary.reports:,} reports · {summary.totals.messages:,} messages · "
@@ -318,6 +332,40 @@ def summary_command(
             f" and domain {filt.domain}" if filt.domain else ""
         )
     sys.stderr.write(line + "\n")
+
+
+def _declared_senders(config: str | None):
+    from dmarc_audit.config import find_config, load_config
+
+    path = find_config(config)
+    return load_config(path).senders if path is not None else ()
+
+
+def _with_senders(store: Store, summary: Summary, declared, resolver, resolve: bool) -> Summary:
+    """Name the sources (DNS evidence when there is a resolver) and add the sender table."""
+    from dataclasses import replace
+
+    from dmarc_audit.senders.report import name_sources, with_senders
+
+    if resolver is None:
+        return with_senders(store, summary, declared)
+    from dmarc_audit.cli.common import run_async
+    from dmarc_audit.senders.collect import collect, collect_posture
+    from dmarc_audit.senders.table import SenderState, build_rows
+
+    ips = [s.source_ip for s in summary.sources]
+    dns = run_async(collect(resolver, ips, summary.domains, resolve=resolve))
+    names, auth = name_sources(store, summary, declared, dns)
+    draft = build_rows(summary.sources, names, auth)
+    includes = [
+        inc
+        for row in draft
+        if row.state is SenderState.NOT_AUTHORISED
+        for ip in row.ips[:1]
+        if (n := names.get(ip)) is not None and n.provider and (inc := n.provider.spf_include)
+    ]
+    posture = run_async(collect_posture(resolver, summary.domains, includes))
+    return with_senders(store, summary, declared, replace(dns, posture=posture), names, auth)
 
 
 def render_summary_json(summary: Summary) -> None:
@@ -356,6 +404,11 @@ def render_summary_text(summary: Summary, source_rows: int = 20) -> None:
         f"{percent(t.rate(t.spf_aligned))} SPF aligned · "
         f"{percent(t.rate(t.dkim_aligned))} DKIM aligned"
     )
+    if summary.senders:
+        from dmarc_audit.output.senders_text import render_senders
+
+        console.print()
+        render_senders(console, summary.senders)
 
     table = Table(
         title=_title("Sources", len(summary.sources), source_rows),

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
+from typing import Any
 
 from dmarc_audit.errors import InputError
 from dmarc_audit.reports.classify import (
@@ -357,6 +358,8 @@ class Summary:
     new_sources: tuple[SourceFigures, ...] | None
     readiness: tuple[Readiness, ...]
     resolved: bool
+    senders: tuple[Any, ...] = ()
+    """One row per named sender (:class:`dmarc_audit.senders.table.SenderRow`), most mail first."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -370,6 +373,7 @@ class Summary:
                 "last_end": _iso(self.last_end),
                 "domains": list(self.domains),
             },
+            "senders": [s.to_json() for s in self.senders],
             "totals": self.totals.to_json(),
             "dispositions": dict(self.dispositions),
             "reporters": [r.to_json() for r in self.reporters],
@@ -406,12 +410,16 @@ CSV_COLUMNS = (
     "reason",
     "detail",
     "fix",
+    "sender",
+    "sender_state",
 )
 
 
 def csv_rows(summary: Summary) -> Iterable[dict[str, object]]:
     """One row per source, the columns of :data:`CSV_COLUMNS` (lists space-separated)."""
+    sender_of = {ip: row for row in summary.senders for ip in row.ips}
     for s in summary.sources:
+        sender = sender_of.get(s.source_ip)
         doc = s.figures.to_json()
         disp = dict(s.dispositions)
         diag = s.diagnosis
@@ -432,6 +440,8 @@ def csv_rows(summary: Summary) -> Iterable[dict[str, object]]:
             "reason": diag.reason.value if diag else "",
             "detail": diag.detail if diag else "",
             "fix": diag.fix if diag else "",
+            "sender": sender.name if sender else "",
+            "sender_state": sender.state.value if sender else "",
         }
 
 

@@ -23,7 +23,7 @@ from dmarc_audit.reports.model import (
     ReportError,
     TlsReport,
 )
-from dmarc_audit.reports.read import read_reports
+from dmarc_audit.reports.read import read_report_bytes, read_reports
 
 CORPUS = Path(__file__).parent / "data" / "reports" / "corpus"
 EXPECTED = json.loads((CORPUS / "aggregate.expected.json").read_text())
@@ -292,3 +292,15 @@ def test_the_whole_corpus_as_one_directory() -> None:
     # aggregate.expected.json and misc/empty.xml are not reports (README.md is not even
     # read: directory walks skip documentation files).
     assert kinds == {"AggregateReport": 25, "FailureReport": 5, "TlsReport": 4, "ReportError": 2}
+
+
+def test_failure_source_ip_with_a_comment_reads_the_address() -> None:
+    """RFC 5965's Source-IP may carry a comment (CFWS): the address is read, no warning."""
+    sample = CORPUS / "forensic" / "dmarc_ruf_report_linkedin.eml"
+    data = sample.read_bytes().replace(
+        b"Source-IP: 10.10.10.10", b"Source-IP: 192.0.2.1 (mail.host.example)"
+    )
+    [item] = list(read_report_bytes(data, "linkedin-comment.eml"))
+    assert isinstance(item, FailureReport), item
+    assert item.source_ip == "192.0.2.1"
+    assert not [w for w in item.warnings if "Source-IP" in w.message]

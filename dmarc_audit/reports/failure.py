@@ -111,6 +111,7 @@ _PLAIN_FIELDS = {
     "ip": re.compile(r"(?im)^\s*Sender IP Address:[ \t]*(\S+)"),
     "date": re.compile(r"(?im)^\s*Received date:[ \t]*(.+)$"),
 }
+_COMMENT = re.compile(r"\([^()]*\)")
 _COPY_MARK = re.compile(r"(?im)^-+ .*cop(y|ies) of the headers.*$")
 
 
@@ -223,8 +224,9 @@ def _ip(value: object, warnings: list[ParseWarning]) -> str | None:
     text = _clean(value)
     if not text:
         return None
+    address = _COMMENT.sub(" ", text).strip()  # RFC 5965 allows CFWS: "192.0.2.1 (host)"
     try:
-        return str(ipaddress.ip_address(text.strip("[]")))
+        return str(ipaddress.ip_address(address.strip("[]")))
     except ValueError:
         warnings.append(ParseWarning(f"Source-IP {text!r} is not an IP address; ignored"))
         return None

@@ -142,15 +142,18 @@ async def verify_arc(resolver: Resolver, message: Message) -> ArcEvaluation:
     keys = await _fetch_keys(resolver, sets)
     headers = [RawField(h.name.encode("latin-1", "replace"), h.raw) for h in message.headers]
     hops = []
+    # per instance: why the seal, and why the message signature, does not verify
+    why: dict[int, tuple[str | None, str | None]] = {}
     for instance in sorted(sets):
         arc_set = sets[instance]
         ams_valid, ams_reason = _check_ams(arc_set, headers, message.body, keys)
         seal_valid, seal_reason = _check_seal(instance, sets, keys)
         hop = _hop(instance, arc_set)
+        why[instance] = (seal_reason, ams_reason)
         reasons = [r for r in (seal_reason, ams_reason) if r]
         hops.append(_with_validity(hop, seal_valid, ams_valid, "; ".join(reasons) or None))
     failed_lookups = sorted({k.describe for k in keys.values() if k.failed})
-    status, reason = _chain_verdict(sets, hops, problems)
+    status, reason = _chain_verdict(hops, why, problems)
     if status is ArcStatus.FAIL and failed_lookups:
         reason += f"; key lookup failed: {', '.join(failed_lookups)} (could not check)"
     return ArcEvaluation(status, reason, tuple(hops), lookup_failed=bool(failed_lookups))
@@ -367,7 +370,7 @@ def _no_key(where: str, key: _Key | None) -> tuple[bool | None, str]:
 
 
 def _chain_verdict(
-    sets: dict[int, _ArcSet], hops: list[ArcHop], problems: list[str]
+    hops: list[ArcHop], why: dict[int, tuple[str | None, str | None]], problems: list[str]
 ) -> tuple[ArcStatus, str]:
     """RFC 8617 §5.2: structure, newest cv, newest AMS, then every seal from the newest."""
     if problems:
@@ -381,11 +384,13 @@ def _chain_verdict(
     if newest.signature_valid is not True:
         return (
             ArcStatus.FAIL,
-            newest.reason or f"ARC-Message-Signature i={newest.instance} does not verify",
+            why[newest.instance][1] or f"ARC-Message-Signature i={newest.instance} does not verify",
         )
     for hop in reversed(hops):
         if hop.seal_valid is not True:
-            return ArcStatus.FAIL, hop.reason or f"ARC-Seal i={hop.instance} does not verify"
+            return ArcStatus.FAIL, why[hop.instance][
+                0
+            ] or f"ARC-Seal i={hop.instance} does not verify"
     count = len(hops)
     return ArcStatus.PASS, f"the chain of {count} ARC set{'s' if count > 1 else ''} validates"
 

@@ -89,7 +89,7 @@ def diff_command(
     DMARC policy, senders that would start failing. Exit 1 when it is worse at --fail-on."""
     from dmarc_audit.diff import diff_reports
     from dmarc_audit.errors import InputError
-    from dmarc_audit.exit_status import ExitStatus
+    from dmarc_audit.exit_status import ExitStatus, combine
 
     if not zone:
         raise InputError("diff needs the proposed zone: --zone NEW.zone")
@@ -128,14 +128,15 @@ def diff_command(
         before_label=LIVE if live else " ".join(against),
         after_label=" ".join(zone),
     )
-    if input_errors:
-        status = ExitStatus.USAGE
-    elif result.worse(settings.fail_on):
-        status = ExitStatus.FINDINGS
-    elif settings.strict and any(g.report.incomplete for g in after.gated):
-        status = ExitStatus.INCOMPLETE
-    else:
-        status = ExitStatus.OK
+    status = combine(
+        [
+            ExitStatus.USAGE if input_errors else ExitStatus.OK,
+            ExitStatus.FINDINGS if result.worse(settings.fail_on) else ExitStatus.OK,
+            ExitStatus.INCOMPLETE
+            if settings.strict and any(g.report.incomplete for g in after.gated)
+            else ExitStatus.OK,
+        ]
+    )
     if output_format is OutputFormat.JSON:
         from dmarc_audit.output.console import print_json
 

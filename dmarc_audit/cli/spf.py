@@ -148,8 +148,7 @@ def _evaluate(
     helo: str | None,
     output_format: OutputFormat,
 ) -> None:
-    from dmarc_audit.exit_status import ExitStatus
-    from dmarc_audit.spf.evaluate import SpfResultCode, evaluate_identity
+    from dmarc_audit.spf.evaluate import evaluate_identity
 
     mail_from = sender
     if mail_from is None and domain is not None:
@@ -171,12 +170,7 @@ def _evaluate(
         result, findings = run_async(evaluate())
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    if result.result is SpfResultCode.PASS:
-        status = ExitStatus.OK
-    elif result.result is SpfResultCode.TEMPERROR:
-        status = ExitStatus.INCOMPLETE
-    else:
-        status = ExitStatus.FINDINGS
+    status = result.exit_status
     if output_format is OutputFormat.JSON:
         from dmarc_audit.audit import SCHEMA_VERSION
         from dmarc_audit.output.console import print_json

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from dmarc_audit.dns.types import Answer, Resolver
+from dmarc_audit.exit_status import ExitStatus
 from dmarc_audit.records.spf import (
     Mechanism,
     MechanismKind,
@@ -92,6 +93,15 @@ class SpfResult:
     """The evaluation trace, one line per step (indented by include/redirect depth)."""
     lookups: int
     void_lookups: int
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        """0 for ``pass``, 3 for ``temperror`` (could not decide), 1 for any other result."""
+        if self.result is SpfResultCode.PASS:
+            return ExitStatus.OK
+        if self.result is SpfResultCode.TEMPERROR:
+            return ExitStatus.INCOMPLETE
+        return ExitStatus.FINDINGS
 
 
 class _Stop(Exception):

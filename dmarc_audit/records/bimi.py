@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from dmarc_audit.records.mtasts import FieldProblem
+from dmarc_audit.records.taglist import TagListIssue, split_tags
 
 VERSION = "BIMI1"
 INDICATOR_SUFFIXES = ("svg", "svgz")
@@ -114,29 +115,26 @@ def parse_bimi(text: str) -> BimiRecord:
 
 
 def _split_tags(text: str) -> tuple[list[BimiTag], list[FieldProblem]]:
+    split = split_tags(text)
+    problems = [
+        FieldProblem(
+            "empty tag between ';' separators"
+            if problem.issue is TagListIssue.EMPTY
+            else f"{problem.text!r} is not a tag=value pair",
+            problem.offset,
+        )
+        for problem in split.problems
+    ]
     tags: list[BimiTag] = []
-    problems: list[FieldProblem] = []
-    chunks = text.split(";")
-    offset = 0
-    for index, chunk in enumerate(chunks):
-        at = offset + len(chunk) - len(chunk.lstrip(" \t"))
-        spec = chunk.strip(" \t")
-        offset += len(chunk) + 1
-        if not spec:
-            if index < len(chunks) - 1:
-                problems.append(FieldProblem("empty tag between ';' separators", at))
+    for tag in split.tags:
+        if not _TAG_NAME.fullmatch(tag.name):
+            problems.append(FieldProblem(f"invalid tag name {tag.name!r}", tag.offset))
             continue
-        name, eq, value = spec.partition("=")
-        name, value = name.rstrip(" \t"), value.lstrip(" \t")
-        if not eq:
-            problems.append(FieldProblem(f"{spec!r} is not a tag=value pair", at))
-        elif not _TAG_NAME.fullmatch(name):
-            problems.append(FieldProblem(f"invalid tag name {name!r}", at))
-        elif not _VALUE_CHARS.fullmatch(value):
-            problems.append(FieldProblem(f"tag {name!r} has a control or non-ASCII character", at))
-            tags.append(BimiTag(name, value, at))
-        else:
-            tags.append(BimiTag(name, value, at))
+        if not _VALUE_CHARS.fullmatch(tag.value):
+            problems.append(
+                FieldProblem(f"tag {tag.name!r} has a control or non-ASCII character", tag.offset)
+            )
+        tags.append(BimiTag(tag.name, tag.value, tag.offset))
     return tags, problems
 
 

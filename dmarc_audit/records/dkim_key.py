@@ -25,7 +25,10 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-_WSP = " \t\r\n"
+from dmarc_audit.records.taglist import FWS, TagListIssue, TagListProblem, split_tags
+
+_WSP = FWS
+_EMPTY_SPEC = "empty tag-spec (';;' or an empty record)"
 _TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _TVAL_OR_WSP = re.compile(r"[\x21-\x3a\x3c-\x7e \t\r\n]*")
 _ANY_WSP = re.compile(r"[ \t\r\n]+")
@@ -138,19 +141,17 @@ def parse_tag_list(text: str) -> tuple[tuple[str, str], ...]:
 
 
 def _split_tags(text: str) -> tuple[tuple[str, str], ...]:
-    specs = text.split(";")
-    if len(specs) > 1 and not specs[-1].strip(_WSP):
-        specs.pop()
+    split = split_tags(text, wsp=_WSP)
+    if split.blank:
+        raise _TagListError(_EMPTY_SPEC)
     tags: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for spec in specs:
-        if not spec.strip(_WSP):
-            raise _TagListError("empty tag-spec (';;' or an empty record)")
-        name, eq, value = spec.partition("=")
-        name = name.strip(_WSP)
-        value = value.strip(_WSP)
-        if not eq:
-            raise _TagListError(f"tag-spec {spec.strip(_WSP)!r} has no '='")
+    for item in split.in_order():
+        if isinstance(item, TagListProblem):
+            if item.issue is TagListIssue.EMPTY:
+                raise _TagListError(_EMPTY_SPEC)
+            raise _TagListError(f"tag-spec {item.text!r} has no '='")
+        name, value = item.name, item.value
         if _TAG_NAME.fullmatch(name) is None:
             raise _TagListError(
                 f"{name!r} is not a tag name (ALPHA then letters, digits, '_')", name

@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
+from dmarc_audit.records.taglist import Tag, TagListIssue, split_tags
+
 
 class DmarcMode(str, Enum):
     """Which specification a receiver follows."""
@@ -291,28 +293,25 @@ def parse_dmarc(text: str, mode: DmarcMode = DmarcMode.RFC9989) -> DmarcRecord:
 
 
 def _split(text: str) -> tuple[list[_Spec], list[int], bool]:
-    """Tag-specs with offsets, offsets of empty specs (``;;``), and trailing WSP after a value."""
+    """Tag-specs with offsets, offsets of empty specs (``;;``), and trailing WSP after a value.
+
+    A spec that is not ``name=value`` with a DMARC tag name is kept as a stray
+    (``name`` empty, ``raw_name`` the spec) in its place in the record.
+    """
+    split = split_tags(text)
     specs: list[_Spec] = []
     empty: list[int] = []
-    start = 0
-    parts = text.split(";")
-    for index, part in enumerate(parts):
-        stripped = part.strip(_WSP)
-        offset = start + (len(part) - len(part.lstrip(_WSP)))
-        start += len(part) + 1
-        if not stripped:
-            if index < len(parts) - 1 or len(parts) == 1:
-                empty.append(offset)
-            continue
-        name, sep, value = stripped.partition("=")
-        raw_name = name.strip(_WSP)
-        if sep and _NAME.match(raw_name):
-            specs.append(_Spec(raw_name.lower(), raw_name, value.strip(_WSP), offset))
+    for item in split.in_order():
+        if isinstance(item, Tag):
+            if _NAME.match(item.name):
+                specs.append(_Spec(item.name.lower(), item.name, item.value, item.offset))
+            else:
+                specs.append(_Spec("", item.text, "", item.offset))
+        elif item.issue is TagListIssue.EMPTY:
+            empty.append(item.offset)
         else:
-            specs.append(_Spec("", stripped, "", offset))
-    last = parts[-1]
-    trailing_ws = bool(last.strip(_WSP)) and last != last.rstrip(_WSP)
-    return specs, empty, trailing_ws
+            specs.append(_Spec("", item.text, "", item.offset))
+    return specs, empty, split.trailing_space
 
 
 def _version_problem(text: str, specs: list[_Spec]) -> str | None:

@@ -3,13 +3,16 @@
 ``parse_sts`` never raises on record content: every problem becomes a
 :class:`FieldProblem` with its offset, and the fields that did parse are kept.
 The field splitter is shared with TLS-RPT (RFC 8460 §3), whose grammar has the
-same shape: ``version 1*(sep field) [sep]`` with ``sep = *WSP ";" *WSP``.
+same shape: ``version 1*(sep field) [sep]`` with ``sep = *WSP ";" *WSP``; it cuts
+the fields with :func:`dmarc_audit.records.taglist.split_tags`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from dmarc_audit.records.taglist import TagList, TagListIssue, TagListProblem, split_tags
 
 VERSION = "v=STSv1"
 MAX_ID_LENGTH = 32
@@ -74,35 +77,34 @@ def split_fields(text: str, version: str) -> SplitRecord:
             FieldProblem(f"version is case-sensitive: write {version!r}, not {head!r}", start)
         )
     pos = start + len(version)
-    chunks = text[pos:].split(";")
+    semi = text.find(";", pos)
+    head_end = len(text) if semi < 0 else semi
+    unseparated = split_tags(text[:head_end], start=pos)
     fields: list[Field] = []
-    if chunks[0].strip(_WSP):
+    if not unseparated.blank:
         problems.append(FieldProblem(f"expected ';' after {version!r}", pos))
-        _add_field(chunks[0], pos, fields, problems)
-    offset = pos + len(chunks[0]) + 1
-    for index, chunk in enumerate(chunks[1:], start=1):
-        if chunk.strip(_WSP):
-            _add_field(chunk, offset, fields, problems)
-        elif index < len(chunks) - 1:
-            problems.append(FieldProblem("empty field between ';' separators", offset))
-        offset += len(chunk) + 1
+        _add_fields(unseparated, fields, problems)
+    if semi >= 0:
+        _add_fields(split_tags(text, start=semi + 1), fields, problems)
     return SplitRecord(tuple(fields), tuple(problems), version_ok=True)
 
 
-def _add_field(chunk: str, offset: int, fields: list[Field], problems: list[FieldProblem]) -> None:
-    at = offset + len(chunk) - len(chunk.lstrip(_WSP))
-    text = chunk.strip(_WSP)
-    name, eq, value = text.partition("=")
-    if not eq:
-        problems.append(FieldProblem(f"field {text!r} has no '='", at))
-        return
-    if name != name.rstrip(_WSP) or value != value.lstrip(_WSP):
-        problems.append(FieldProblem(f"no spaces allowed around '=' in {text!r}", at))
-        name, value = name.rstrip(_WSP), value.lstrip(_WSP)
-    if not _EXT_NAME.fullmatch(name):
-        problems.append(FieldProblem(f"invalid field name {name!r}", at))
-        return
-    fields.append(Field(name, value, at))
+def _add_fields(split: TagList, fields: list[Field], problems: list[FieldProblem]) -> None:
+    for item in split.in_order():
+        if isinstance(item, TagListProblem):
+            if item.issue is TagListIssue.EMPTY:
+                problems.append(FieldProblem("empty field between ';' separators", item.offset))
+            else:
+                problems.append(FieldProblem(f"field {item.text!r} has no '='", item.offset))
+            continue
+        if item.spaced:
+            problems.append(
+                FieldProblem(f"no spaces allowed around '=' in {item.text!r}", item.offset)
+            )
+        if not _EXT_NAME.fullmatch(item.name):
+            problems.append(FieldProblem(f"invalid field name {item.name!r}", item.offset))
+            continue
+        fields.append(Field(item.name, item.value, item.offset))
 
 
 def check_extension(field: Field) -> FieldProblem | None:

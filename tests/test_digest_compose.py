@@ -12,9 +12,17 @@ import pytest
 from test_digest_support import DOMAIN, make_store, png_size, write_zones
 
 from dmarc_audit.audit import AuditOptions, audit_domains
-from dmarc_audit.digest.build import Digest, build_digest
+from dmarc_audit.digest.build import Digest, DomainDigest, build_digest
 from dmarc_audit.digest.chart import render_chart
-from dmarc_audit.digest.compose import compose_message, delta_text, html_body, subject, text_body
+from dmarc_audit.digest.compose import (
+    _short_key,
+    compose_message,
+    delta_text,
+    html_body,
+    policy_note,
+    subject,
+    text_body,
+)
 from dmarc_audit.digest.figures import DayFigures, Period
 from dmarc_audit.digest.send import (
     SmtpFlags,
@@ -255,3 +263,54 @@ def test_user_colon_password_flag_is_refused() -> None:
 )
 def test_is_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
+
+
+# --- the published policy, read from the parsed record ----------------------------------------
+
+
+def _with_dmarc(digest: Digest, text: str) -> DomainDigest:
+    d = digest.domains[0]
+    records = tuple(
+        (key, replace(record, text=text) if key == "dmarc" else record)
+        for key, record in d.snapshot.records
+    )
+    return replace(d, snapshot=replace(d.snapshot, records=records))
+
+
+def test_policy_note_when_dns_publishes_another_policy(digest: Digest) -> None:
+    d = digest.domains[0]
+    assert d.figures is not None
+    seen = {r.current_policy.split(" ")[0] for r in d.figures.summary.readiness if r.current_policy}
+    assert seen == {"p=none"}
+    assert policy_note(_with_dmarc(digest, "v=DMARC1; p=none; rua=mailto:d@shop.example")) is None
+    note = policy_note(_with_dmarc(digest, "v=DMARC1; p=reject"))
+    assert note is not None and "now publishes p=reject" in note and "saw p=none" in note
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "v=DMARC1; P=reject",
+        "v=DMARC1; p = reject ",
+        "v=DMARC1;p=REJECT;",
+        "v=DMARC1;\tp=reject; rua=mailto:d@shop.example",
+    ],
+)
+def test_policy_note_reads_the_tag_as_receivers_do(digest: Digest, text: str) -> None:
+    note = policy_note(_with_dmarc(digest, text))
+    assert note is not None and "now publishes p=reject" in note
+
+
+@pytest.mark.parametrize(
+    "text", ["v=DMARC1; p=bogus", "v=DMARC1; rua=mailto:d@shop.example", "v=spf1 p=reject"]
+)
+def test_policy_note_is_silent_without_a_policy_receivers_accept(digest: Digest, text: str) -> None:
+    assert policy_note(_with_dmarc(digest, text)) is None
+
+
+def test_short_key_cuts_only_a_long_p_value() -> None:
+    key = "A" * 20 + "B" * 30 + "C" * 12
+    assert _short_key(f"v=DKIM1; k=rsa; p={key}") == f"v=DKIM1; k=rsa; p={'A' * 16}…{'C' * 12}"
+    assert _short_key(f"v=DKIM1; p = {key} ;t=y") == f"v=DKIM1; p = {'A' * 16}…{'C' * 12} ;t=y"
+    assert _short_key("v=DKIM1; p=short") == "v=DKIM1; p=short"
+    assert _short_key(f"v=DKIM1; P={key}") == f"v=DKIM1; P={key}"  # DKIM names are case-sensitive

@@ -35,6 +35,7 @@ from dmarc_audit.records.dmarc import (
     ReportUri,
     looks_like_dmarc,
     parse_dmarc,
+    recover_tags,
 )
 
 # --- the facts the rules read ----------------------------------------------
@@ -974,9 +975,6 @@ async def _destination(
 
 # --- the corrected record ----------------------------------------------------
 
-_VERSION_JUNK = re.compile(r"\s*v\s*=\s*dmarc\w*\s*[;,]?\s*", re.IGNORECASE)
-_SPEC_SPLIT = re.compile(r";|[\s,]+(?=[A-Za-z]{1,10}\s*=)")
-
 
 def suggest_dmarc_record(
     record: DmarcRecord | None, domain: str, *, sends_mail: bool = True
@@ -996,7 +994,7 @@ def suggest_dmarc_record(
     if record is None or record.text.strip().lower().startswith("v=spf1"):
         policy = "none" if sends_mail else "reject"
         return f"v=DMARC1; p={policy}; rua={default_rua}"
-    tags = _recover_tags(record.text)
+    tags = recover_tags(record.text)
     p = _policy_value(tags.get("p"))
     sp = _policy_value(tags.get("sp"))
     np = _policy_value(tags.get("np"))
@@ -1033,20 +1031,6 @@ def suggest_dmarc_record(
         if fo:
             parts.append(f"fo={fo}")
     return "; ".join(parts)
-
-
-def _recover_tags(text: str) -> dict[str, str]:
-    """Tag values as meant: version prefix dropped, missing ';' and ',' separators
-    restored; the first occurrence of a duplicated tag wins."""
-    match = _VERSION_JUNK.match(text)
-    rest = text[match.end() :] if match else text
-    tags: dict[str, str] = {}
-    for spec in _SPEC_SPLIT.split(rest):
-        name, sep, value = spec.partition("=")
-        name = name.strip().lower()
-        if sep and name and name not in tags:
-            tags[name] = value.strip()
-    return tags
 
 
 def _policy_value(value: str | None) -> Policy | None:

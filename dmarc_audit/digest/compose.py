@@ -24,6 +24,8 @@ from dmarc_audit.digest.changes import Changes, CompareStatus, RecordChange, Rec
 from dmarc_audit.digest.figures import DomainFigures, shown_delta
 from dmarc_audit.digest.snapshot import PostureState, RecordText
 from dmarc_audit.findings import Severity
+from dmarc_audit.records.dmarc import Policy, parse_dmarc
+from dmarc_audit.records.taglist import FWS, split_tags
 from dmarc_audit.reports.summary import Figures, Readiness, ReadyVerdict, percent
 
 TOP_FAILING = 5
@@ -78,8 +80,8 @@ def policy_note(d: DomainDigest) -> str | None:
     record = d.snapshot.record("dmarc")
     if record is None or not record.text or d.figures is None:
         return None
-    tags = dict(part.strip().partition("=")[::2] for part in record.text.split(";"))
-    published = tags.get("p", "").strip().lower()
+    p = parse_dmarc(record.text).tag("p")
+    published = p.value if isinstance(p, Policy) else ""
     for r in d.figures.summary.readiness:
         seen = (r.current_policy or "").split(" ")[0].removeprefix("p=").lower()
         if published and seen and published != seen:
@@ -157,14 +159,12 @@ def record_shown(change_key: str, record: RecordText | None) -> str:
 
 
 def _short_key(text: str) -> str:
-    out = []
-    for tag in text.split(";"):
-        key, sep, value = tag.partition("=")
-        value_s = value.strip()
-        if sep and key.strip() == "p" and len(value_s) > 40:
-            tag = f"{key}={value_s[:16]}…{value_s[-12:]}"
-        out.append(tag)
-    return ";".join(out)
+    """The key record with a long ``p=`` value cut to its ends; the rest as written."""
+    for tag in reversed(split_tags(text, wsp=FWS).tags):
+        if tag.name == "p" and len(tag.value) > 40:
+            end = tag.offset + len(tag.text)
+            text = f"{text[: end - len(tag.value)]}{tag.value[:16]}…{tag.value[-12:]}{text[end:]}"
+    return text
 
 
 def _txt(name: str, record: str) -> str:

@@ -183,6 +183,11 @@ class DmarcRecord:
     problems: tuple[DmarcProblem, ...]
     fallback: str | None = None
     """Why the record was turned into ``p=none`` or dropped (§6.6.3 / §4.10.1), if it was."""
+    written_tags: tuple[tuple[str, str], ...] = ()
+    """Every ``name=value`` spec as written, in record order: name lower-cased, value
+    trimmed; unknown tags, invalid values and duplicates included (``v`` too)."""
+    stray_specs: tuple[str, ...] = ()
+    """The specs that are not ``name=value`` with a tag name, as written."""
 
     def tag(self, name: str, default: TagValue | None = None) -> TagValue | None:
         """The accepted value of ``name``, or ``default``."""
@@ -251,6 +256,8 @@ def parse_dmarc(text: str, mode: DmarcMode = DmarcMode.RFC9989) -> DmarcRecord:
     """Parse ``text`` (one TXT record, strings joined) as a receiver following ``mode`` would."""
     state = _State(mode, [], [], [])
     specs, empty_specs, trailing_ws = _split(text)
+    written = tuple((s.name, s.value) for s in specs if s.name)
+    strays = tuple(s.raw_name for s in specs if not s.name)
     version_problem = _version_problem(text, specs)
     if version_problem is not None:
         return DmarcRecord(
@@ -263,6 +270,9 @@ def parse_dmarc(text: str, mode: DmarcMode = DmarcMode.RFC9989) -> DmarcRecord:
             (),
             False,
             (DmarcProblem("dmarc.version-invalid", "v", version_problem, 0),),
+            None,
+            written,
+            strays,
         )
     _lenient_shape(state, text, specs, empty_specs, trailing_ws)
     duplicates = _duplicates(state, specs)
@@ -286,7 +296,33 @@ def parse_dmarc(text: str, mode: DmarcMode = DmarcMode.RFC9989) -> DmarcRecord:
         state.abnf_ok,
         tuple(state.problems),
         fallback,
+        written,
+        strays,
     )
+
+
+# --- lenient recovery (for repairs) ----------------------------------------
+
+_VERSION_JUNK = re.compile(r"\s*v\s*=\s*dmarc\w*\s*[;,]?\s*", re.IGNORECASE)
+_SPEC_SPLIT = re.compile(r";|[\s,]+(?=[A-Za-z]{1,10}\s*=)")
+
+
+def recover_tags(text: str) -> dict[str, str]:
+    """Tag values as meant, for repairing a broken record (lenient, unlike :func:`parse_dmarc`).
+
+    The version prefix is dropped, missing ``;`` and ``,`` separators are restored
+    (``p=reject rua=...``), names are lower-cased and the first occurrence of a
+    duplicated tag wins.
+    """
+    match = _VERSION_JUNK.match(text)
+    rest = text[match.end() :] if match else text
+    tags: dict[str, str] = {}
+    for spec in _SPEC_SPLIT.split(rest):
+        name, sep, value = spec.partition("=")
+        name = name.strip().lower()
+        if sep and name and name not in tags:
+            tags[name] = value.strip()
+    return tags
 
 
 # --- splitting and shape ---------------------------------------------------

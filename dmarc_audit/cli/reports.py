@@ -114,9 +114,10 @@ def ingest_command(
     paths: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="PATH...",
-            help="Report files or directories (walked); "
-            "'-' reads one from stdin. XML, gzip, zip and e-mail messages.",
+            metavar="PATH|URL...",
+            help="Report files or directories (walked); '-' reads one from stdin. "
+            "XML, gzip, zip and e-mail messages. Or a mailbox: "
+            "imaps://USER@HOST[:PORT]/FOLDER (TLS) or imap://… (STARTTLS).",
         ),
     ] = None,
     db: DbOpt = None,
@@ -126,6 +127,62 @@ def ingest_command(
             "--archive",
             metavar="DIR",
             help="Move each file here after all its reports are stored (committed).",
+        ),
+    ] = None,
+    archive_folder: Annotated[
+        str | None,
+        typer.Option(
+            "--archive-folder",
+            metavar="FOLDER",
+            help="IMAP: move each message here (created if missing) after all its "
+            "reports are stored; without it the message is flagged \\Seen.",
+        ),
+    ] = None,
+    error_folder: Annotated[
+        str | None,
+        typer.Option(
+            "--error-folder",
+            metavar="FOLDER",
+            help="IMAP: move messages that failed here (created if missing); "
+            "without it they stay put and the next run retries them.",
+        ),
+    ] = None,
+    unseen: Annotated[
+        bool, typer.Option("--unseen", help="IMAP: read only messages not flagged \\Seen.")
+    ] = False,
+    imap_password_file: Annotated[
+        str | None,
+        typer.Option(
+            "--imap-password-file",
+            metavar="FILE",
+            help="IMAP: read the password from FILE (its first line); refused when "
+            "the group or others may read it. Default: $DMARC_AUDIT_IMAP_PASSWORD_FILE, "
+            "else $DMARC_AUDIT_IMAP_PASSWORD. Never on the command line.",
+        ),
+    ] = None,
+    ca_file: Annotated[
+        str | None,
+        typer.Option(
+            "--ca-file",
+            metavar="FILE",
+            help="IMAP: trust the CA certificates in FILE (PEM) instead of the system's.",
+        ),
+    ] = None,
+    imap_insecure: Annotated[
+        bool,
+        typer.Option(
+            "--imap-insecure",
+            help="imap:// only: go on in plain text when the server offers no "
+            "STARTTLS (the password crosses the network readable).",
+        ),
+    ] = False,
+    imap_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--imap-timeout",
+            metavar="SECONDS",
+            min=0.1,
+            help="IMAP: give up on a server answer after this long (default 60).",
         ),
     ] = None,
     output_format: FormatOpt = OutputFormat.TEXT,
@@ -138,17 +195,40 @@ def ingest_command(
 ) -> None:
     """Store the reports in PATH...: duplicates are skipped, bad files listed, never fatal.
 
-    Exit 0 when every file was ingested, 1 when some failed, 2 on a usage error.
+    Exit 0 when every file and message was ingested, 1 when some failed, 2 on a
+    usage error or when a mailbox refused the connection or login.
     """
-    from dmarc_audit.reports.ingest import IngestOptions, expand_paths, ingest_files
+    from dmarc_audit.reports.imap import ImapFlags, is_imap_url, parse_settings
+    from dmarc_audit.reports.ingest import IngestOptions, IngestResult, expand_paths, ingest_files
 
     if not paths:
         raise InputError("no report files given (pass PATH..., a directory, or '-' for stdin)")
     if archive is not None and archive.exists() and not archive.is_dir():
         raise InputError(f"--archive {archive}: not a directory")
-    files = expand_paths(paths)
-    if not files:
-        raise InputError(f"no files in {' '.join(paths)}")
+    urls = [p for p in paths if is_imap_url(p)]
+    local = [p for p in paths if not is_imap_url(p)]
+    flags = ImapFlags(
+        password_file=imap_password_file,
+        ca_file=ca_file,
+        insecure=imap_insecure,
+        timeout=imap_timeout,
+        unseen=unseen,
+        archive_folder=archive_folder,
+        error_folder=error_folder,
+    )
+    mailboxes = [parse_settings(url, flags) for url in urls]
+    if not mailboxes:
+        for option, value in (
+            ("--archive-folder", archive_folder),
+            ("--error-folder", error_folder),
+            ("--imap-password-file", imap_password_file),
+            ("--ca-file", ca_file),
+        ):
+            if value is not None:
+                raise InputError(f"{option} applies to an imap:// or imaps:// mailbox only")
+    files = expand_paths(local) if local else []
+    if local and not files:
+        raise InputError(f"no files in {' '.join(local)}")
     store = open_store(db, create=True)
     out = _StderrLines()
     progress = _IngestProgress(len(files)) if len(files) > 1 and sys.stderr.isatty() else None
@@ -178,18 +258,59 @@ def ingest_command(
         if progress:
             progress.advance()
 
+    result = IngestResult(())
+    refused = False
+    boxes = []
     try:
-        result = ingest_files(
-            store, files, IngestOptions(archive_dir=archive), on_report=on_report, on_file=on_file
-        )
+        if files:
+            result = ingest_files(
+                store,
+                files,
+                IngestOptions(archive_dir=archive),
+                on_report=on_report,
+                on_file=on_file,
+            )
+        if progress:
+            progress.stop()
+            progress = None
+            out.console = None
+        for settings in mailboxes:
+            box, login_error = _ingest_mailbox(store, settings, on_report, on_file)
+            if login_error:
+                out.line(f"dmarc-audit: error: {login_error}")
+                refused = True
+                continue
+            assert box is not None
+            boxes.append(box)
+            for warning in box.warnings:
+                out.line(f"dmarc-audit: warning: {warning}")
+            result = IngestResult(result.files + box.messages, result.seconds + box.seconds)
     finally:
         if progress:
             progress.stop()
         store.close()
     if output_format is OutputFormat.JSON:
-        print_json(result.to_json())
+        doc = result.to_json()
+        if mailboxes:
+            doc["mailboxes"] = [box.to_json() for box in boxes]
+        print_json(doc)
+    for box in boxes:
+        sys.stderr.write(f"{box.summary_line()}\n")
     sys.stderr.write(f"{result.summary_line()}\n")
-    raise typer.Exit(int(result.exit_status))
+    if refused:
+        raise typer.Exit(2)
+    failed = int(result.exit_status) or any(box.error for box in boxes)
+    raise typer.Exit(1 if failed else 0)
+
+
+def _ingest_mailbox(store, settings, on_report, on_file):
+    """``(MailboxResult, None)``, or ``(None, one line)`` when the login failed."""
+    from dmarc_audit.reports.imap import ImapLoginError, ingest_mailbox
+
+    try:
+        return ingest_mailbox(store, settings, on_report=on_report, on_message=on_file), None
+    except ImapLoginError as exc:
+        return None, f"{settings.mailbox}: {exc}"
 
 
 def _report_lines(out: _StderrLines, outcome: ReportOutcome, verbose: bool) -> None:

@@ -273,6 +273,26 @@ def ingest_files(
     return IngestResult(tuple(done_files), time.perf_counter() - started)
 
 
+def ingest_one(
+    store: Store,
+    data: bytes,
+    source: str,
+    read_options: object | None = None,
+    on_report: Callable[[ReportOutcome], None] | None = None,
+) -> FileOutcome:
+    """Store every report in one in-memory input named ``source`` (a fetched message).
+
+    The outcome is the same as for a file: INGESTED when every report in it was
+    stored or found already stored, FAILED otherwise (or when it holds no report).
+    """
+    from dmarc_audit.reports.read import ReadOptions, read_report_bytes
+
+    def reader(_paths: Sequence[str], options: object) -> Iterable[object]:
+        return read_report_bytes(data, source, options)  # type: ignore[arg-type]
+
+    return _ingest_file(store, source, reader, read_options or ReadOptions(), on_report)
+
+
 def _ingest_file(
     store: Store,
     path: str,

@@ -159,6 +159,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         )""",
         ),
     ),
+    Migration(
+        3,
+        "IMAP messages whose reports are all stored",
+        (
+            # one row per message of a mailbox (imap://user@host:port/folder) that was
+            # ingested; written after its reports commit, before it is moved or flagged
+            """CREATE TABLE imap_messages (
+            mailbox TEXT NOT NULL,
+            uidvalidity INTEGER NOT NULL,
+            uid INTEGER NOT NULL,
+            done_at INTEGER NOT NULL,
+            PRIMARY KEY (mailbox, uidvalidity, uid)
+        )""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

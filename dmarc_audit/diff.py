@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 from dmarc_audit.findings import FailOn, Finding, Severity
 
 if TYPE_CHECKING:
-    from dmarc_audit.audit import DomainReport
     from dmarc_audit.checks.policy import SpfTerms
     from dmarc_audit.config import DomainPolicy, IpNetwork
     from dmarc_audit.filters import GatedReport
+    from dmarc_audit.report import DomainReport
 
 DIFF_SCHEMA_VERSION = 1
 

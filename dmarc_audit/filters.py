@@ -27,7 +27,7 @@ from dmarc_audit.exit_status import ExitStatus
 from dmarc_audit.findings import FailOn, Finding, Severity, sort_findings
 
 if TYPE_CHECKING:
-    from dmarc_audit.audit import DomainReport
+    from dmarc_audit.report import DomainReport
 
 BASELINE_SCHEMA_VERSION = 1
 BASELINE_KIND = "dmarc-audit-baseline"
@@ -217,8 +217,8 @@ def gate_report(
 def gate_exit_status(
     gated: Sequence[GatedReport], fail_on: FailOn, strict: bool, input_errors: bool
 ) -> ExitStatus:
-    """:func:`dmarc_audit.audit.exit_status_for` over the findings that count."""
-    from dmarc_audit.audit import exit_status_for
+    """:func:`dmarc_audit.report.exit_status_for` over the findings that count."""
+    from dmarc_audit.report import exit_status_for
 
     return exit_status_for([g.counting() for g in gated], fail_on, strict, input_errors)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from test_digest_support import DOMAIN, make_store, write_zones
 
-from dmarc_audit.audit import AuditOptions, audit_domains
+from dmarc_audit.audit import audit_domains
 from dmarc_audit.digest.build import build_digest, mark_sent, own_dmarc_record
 from dmarc_audit.digest.changes import CompareStatus, RecordChangeKind, compare, record_label
 from dmarc_audit.digest.figures import Period
@@ -28,6 +28,7 @@ from dmarc_audit.digest.snapshot import (
 from dmarc_audit.dns.setup import DnsOptions, build_resolver
 from dmarc_audit.domains import parse_domain
 from dmarc_audit.findings import Severity, Status
+from dmarc_audit.report import AuditOptions
 from dmarc_audit.reports import migrations
 from dmarc_audit.reports.store import Store
 

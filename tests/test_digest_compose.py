@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from test_digest_support import DOMAIN, make_store, png_size, write_zones
 
-from dmarc_audit.audit import AuditOptions, audit_domains
+from dmarc_audit.audit import audit_domains
 from dmarc_audit.digest.build import Digest, DomainDigest, build_digest
 from dmarc_audit.digest.chart import render_chart
 from dmarc_audit.digest.compose import (
@@ -37,6 +37,7 @@ from dmarc_audit.dns.setup import DnsOptions, build_resolver
 from dmarc_audit.domains import parse_domain
 from dmarc_audit.errors import InputError
 from dmarc_audit.findings import Severity, Status
+from dmarc_audit.report import AuditOptions
 from dmarc_audit.reports.store import Store
 
 UTC = dt.UTC

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from dmarc_audit.audit import DomainReport
 from dmarc_audit.catalog import finding
 from dmarc_audit.domains import parse_domain
 from dmarc_audit.errors import InputError
@@ -27,6 +26,7 @@ from dmarc_audit.filters import (
     write_baseline,
 )
 from dmarc_audit.findings import FailOn, Severity, Status
+from dmarc_audit.report import DomainReport
 
 
 def report(domain: str = "shop.example", *findings) -> DomainReport:  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ import jsonschema
 import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
 
-from dmarc_audit.audit import AuditOptions, DomainReport, audit_domains
+from dmarc_audit.audit import audit_domains
 from dmarc_audit.catalog import CATALOG, finding
 from dmarc_audit.dns.setup import DnsOptions, build_resolver
 from dmarc_audit.dns.zonelines import ZoneLineIndex
@@ -34,6 +34,7 @@ from dmarc_audit.output.github import escape_data, escape_property
 from dmarc_audit.output.markdown import code_block, code_span
 from dmarc_audit.output.markdown import escape as md_escape
 from dmarc_audit.output.render import RENDERERS
+from dmarc_audit.report import AuditOptions, DomainReport
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"

@@ -11,7 +11,6 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from dmarc_audit.audit import AuditOptions, DomainReport
 from dmarc_audit.catalog import CATALOG
 from dmarc_audit.checks.policy import audit_with_policy, spf_terms
 from dmarc_audit.config import parse_config
@@ -20,6 +19,7 @@ from dmarc_audit.dns.local import LocalRouter
 from dmarc_audit.dns.yamlzone import YamlZoneSource
 from dmarc_audit.domains import parse_domain
 from dmarc_audit.findings import Finding, Severity, Status
+from dmarc_audit.report import AuditOptions, DomainReport
 
 KEY = (
     "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAljRqspmM9W4ljwSWO6M2AhKyCyzww5Adut0TOylQOwJ"

@@ -1,6 +1,6 @@
 """``policy.*`` rules: the domain's posture against what the policy file requires.
 
-The rules judge a finished :class:`~dmarc_audit.audit.DomainReport` and make no DNS
+The rules judge a finished :class:`~dmarc_audit.report.DomainReport` and make no DNS
 queries. Expected DKIM selectors are not checked here: they are passed to the audit
 as explicit selectors, so a missing one is ``dkim.selector-missing``. A fact that
 could not be established (a failed lookup) gives a finding with status unknown
@@ -23,11 +23,11 @@ from dmarc_audit.records.dmarc import Alignment, Policy
 from dmarc_audit.records.spf import MechanismKind, parse_spf
 
 if TYPE_CHECKING:
-    from dmarc_audit.audit import AuditOptions, DomainReport
     from dmarc_audit.config import DmarcRequirement, SpfRequirement
     from dmarc_audit.dmarc.discovery import DmarcDiscovery
     from dmarc_audit.dns.types import Resolver
     from dmarc_audit.domains import DomainName
+    from dmarc_audit.report import AuditOptions, DomainReport
     from dmarc_audit.spf.analyze import SpfAnalysis, SpfNode
 
 

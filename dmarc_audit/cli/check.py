@@ -24,11 +24,11 @@ from dmarc_audit.output.console import stderr_console
 from dmarc_audit.output.formats import RenderFormat
 
 if TYPE_CHECKING:
-    from dmarc_audit.audit import DomainReport
     from dmarc_audit.config import Settings
     from dmarc_audit.dns.cache import CachingResolver
     from dmarc_audit.domains import DomainName
     from dmarc_audit.filters import Baseline, GatedReport
+    from dmarc_audit.report import DomainReport
 
 ConfigOpt = Annotated[
     str | None,
@@ -306,11 +306,11 @@ def run_gate(
 
     ``zones`` replaces the settings' zone list; ``live_only`` ignores every zone.
     """
-    from dmarc_audit.audit import AuditOptions, Profile
     from dmarc_audit.checks.policy import audit_with_policy
     from dmarc_audit.dkim.probe import normalize_selectors
     from dmarc_audit.dns.setup import DnsOptions, build_resolver
     from dmarc_audit.filters import load_baseline
+    from dmarc_audit.report import AuditOptions, Profile
 
     zone_list = () if live_only else tuple(zones if zones is not None else settings.zones)
     resolver = build_resolver(

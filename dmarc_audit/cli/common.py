@@ -35,7 +35,7 @@ DmarcModeOpt = Annotated[
 
 
 class ProfileChoice(str, Enum):
-    """Severity profile (mirrors :class:`dmarc_audit.audit.Profile`, kept light for --help)."""
+    """Severity profile (mirrors :class:`dmarc_audit.report.Profile`, kept light for --help)."""
 
     DEFAULT = "default"
     BULK_SENDER = "bulk-sender"

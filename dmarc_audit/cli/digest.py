@@ -22,9 +22,9 @@ from dmarc_audit.errors import InputError
 from dmarc_audit.exit_status import ExitStatus
 
 if TYPE_CHECKING:
-    from dmarc_audit.audit import DomainReport
     from dmarc_audit.digest.figures import Period
     from dmarc_audit.digest.send import SmtpSettings
+    from dmarc_audit.report import DomainReport
     from dmarc_audit.reports.store import Store
     from dmarc_audit.reports.summary import PtrInfo
 

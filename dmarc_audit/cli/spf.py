@@ -99,7 +99,7 @@ def _audit_target(domain: str | None, sender: str | None) -> str:
 def _audit(
     resolver, domain: str, output_format: OutputFormat, fail_on: FailOn, strict: bool
 ) -> None:
-    from dmarc_audit.audit import SCHEMA_VERSION, exit_status_for
+    from dmarc_audit.report import SCHEMA_VERSION, exit_status_for
     from dmarc_audit.spf.analyze import analyze_spf
 
     analysis = run_async(analyze_spf(resolver, domain))
@@ -129,9 +129,9 @@ def _audit(
 
 
 def _as_report(domain: str, analysis):
-    from dmarc_audit.audit import DomainReport
     from dmarc_audit.domains import parse_domain
     from dmarc_audit.findings import sort_findings
+    from dmarc_audit.report import DomainReport
 
     return DomainReport(
         domain=parse_domain(domain),
@@ -172,9 +172,9 @@ def _evaluate(
         raise InputError(str(exc)) from None
     status = result.exit_status
     if output_format is OutputFormat.JSON:
-        from dmarc_audit.audit import SCHEMA_VERSION
         from dmarc_audit.output.console import print_json
         from dmarc_audit.output.json_output import dns_section
+        from dmarc_audit.report import SCHEMA_VERSION
 
         print_json(
             {

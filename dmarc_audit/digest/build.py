@@ -28,7 +28,7 @@ from dmarc_audit.digest.snapshot import (
 from dmarc_audit.findings import Severity
 
 if TYPE_CHECKING:
-    from dmarc_audit.audit import DomainReport
+    from dmarc_audit.report import DomainReport
     from dmarc_audit.reports.store import Store
     from dmarc_audit.reports.summary import PtrInfo
 

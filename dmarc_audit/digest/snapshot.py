@@ -23,7 +23,7 @@ from dmarc_audit.findings import Finding, Severity, Status
 from dmarc_audit.reports.store import Store, from_ts, to_ts
 
 if TYPE_CHECKING:
-    from dmarc_audit.audit import DomainReport
+    from dmarc_audit.report import DomainReport
 
 CORE_AREAS = ("spf", "dmarc", "dkim", "mx")
 OTHER_AREA = "other"

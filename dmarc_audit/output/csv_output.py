@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from dmarc_audit.audit import DomainReport
     from dmarc_audit.output.context import RenderContext
+    from dmarc_audit.report import DomainReport
 
 COLUMNS = (
     "domain",

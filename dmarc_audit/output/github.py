@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from dmarc_audit.findings import Finding, Severity, Status
 
 if TYPE_CHECKING:
-    from dmarc_audit.audit import DomainReport
     from dmarc_audit.output.context import RenderContext
+    from dmarc_audit.report import DomainReport
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from dmarc_audit.output.console import json_text
 
 if TYPE_CHECKING:
-    from dmarc_audit.audit import DomainReport
     from dmarc_audit.dns.cache import CachingResolver
     from dmarc_audit.filters import GatedReport
     from dmarc_audit.output.context import RenderContext
+    from dmarc_audit.report import DomainReport
 
 
 def dns_section(resolver: CachingResolver) -> dict[str, object]:
@@ -29,7 +29,7 @@ def check_document(
     input_errors: Sequence[str],
 ) -> dict[str, object]:
     """The ``check`` document before the gate's annotations (``dns``: :func:`dns_section`)."""
-    from dmarc_audit.audit import SCHEMA_VERSION
+    from dmarc_audit.report import SCHEMA_VERSION
 
     return {
         "schema_version": SCHEMA_VERSION,

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 from dmarc_audit.findings import FailOn, Finding, Status
 
 if TYPE_CHECKING:
-    from dmarc_audit.audit import DomainReport
     from dmarc_audit.output.context import RenderContext
+    from dmarc_audit.report import DomainReport
 
 AREAS = ("spf", "dmarc", "dkim", "mx", "mail-records")
 _SECTIONS = {

@@ -24,9 +24,9 @@ from dmarc_audit.output.text import render_gated_text
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from dmarc_audit.audit import DomainReport
     from dmarc_audit.dns.cache import CachingResolver
     from dmarc_audit.filters import GatedReport
+    from dmarc_audit.report import DomainReport
 
 
 def counting_only(render: Callable[[Sequence[DomainReport], RenderContext], str]) -> Renderer:

@@ -21,9 +21,9 @@ from dmarc_audit.catalog import CATALOG, CHECKS
 from dmarc_audit.findings import Finding, Severity, Status
 
 if TYPE_CHECKING:
-    from dmarc_audit.audit import DomainReport
     from dmarc_audit.dns.zonelines import Location
     from dmarc_audit.output.context import RenderContext
+    from dmarc_audit.report import DomainReport
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}

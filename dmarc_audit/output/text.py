@@ -19,10 +19,10 @@ from dmarc_audit.output.console import buffer_console, stderr_console
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from dmarc_audit.audit import DomainReport
     from dmarc_audit.exit_status import ExitStatus
     from dmarc_audit.filters import GatedReport
     from dmarc_audit.output.context import RenderContext
+    from dmarc_audit.report import DomainReport
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 GOOD, BAD, WARN, UNKNOWN = "[green]✓[/]", "[red]✗[/]", "[yellow]~[/]", "[magenta]?[/]"

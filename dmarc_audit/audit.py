@@ -7,7 +7,7 @@ options, and renderers only format the :class:`DomainReport` objects it returns.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ from dmarc_audit.findings import Finding, sort_findings
 from dmarc_audit.report import AuditOptions, DomainReport, Profile
 
 if TYPE_CHECKING:
+    from dmarc_audit.config import DomainPolicy
     from dmarc_audit.dkim import DkimPosture
     from dmarc_audit.dmarc.discovery import DmarcDiscovery
     from dmarc_audit.dns.types import Resolver
@@ -197,15 +198,31 @@ async def audit_domains(
     domains: Sequence[DomainName],
     options: AuditOptions,
     *,
+    policies: Mapping[str, DomainPolicy] | None = None,
     concurrency: int = 32,
     on_done: Callable[[DomainReport], None] | None = None,
 ) -> list[DomainReport]:
-    """Audit many domains with at most ``concurrency`` in flight; results in input order."""
+    """Audit many domains with at most ``concurrency`` in flight; results in input order.
+
+    A domain with an entry in ``policies`` (keyed by its ASCII name) also gets its
+    ``policy.*`` findings; the policy's ``dkim_selectors`` become the audit's explicit
+    selectors for that domain unless ``options.selectors`` (the command line) already
+    names some. ``on_done`` is called with each finished report (a progress bar).
+    """
+    from dmarc_audit.checks.policy import apply_policy
+
     gate = asyncio.Semaphore(max(1, concurrency))
+    policies = policies or {}
 
     async def one(domain: DomainName) -> DomainReport:
+        policy = policies.get(domain.ascii)
+        domain_options = options
+        if policy is not None and policy.dkim_selectors and not options.selectors:
+            domain_options = replace(options, selectors=policy.dkim_selectors)
         async with gate:
-            report = await audit_domain(resolver, domain, options)
+            report = await audit_domain(resolver, domain, domain_options)
+        if policy is not None:
+            report = apply_policy(report, policy)
         if on_done is not None:
             on_done(report)
         return report

@@ -11,8 +11,9 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from dmarc_audit.audit import audit_domains
 from dmarc_audit.catalog import CATALOG
-from dmarc_audit.checks.policy import audit_with_policy, spf_terms
+from dmarc_audit.checks.policy import spf_terms
 from dmarc_audit.config import parse_config
 from dmarc_audit.dns.cache import CachingResolver
 from dmarc_audit.dns.local import LocalRouter
@@ -67,7 +68,7 @@ def audit(
     resolver = CachingResolver(LocalRouter([YamlZoneSource(data or BASE)], closed_world=True))
     policies = {p.domain.ascii: p for p in config.domains}
     reports = asyncio.run(
-        audit_with_policy(resolver, [parse_domain(domain)], policies, AuditOptions(**options))
+        audit_domains(resolver, [parse_domain(domain)], AuditOptions(**options), policies=policies)
     )
     return reports[0]
 

@@ -9,9 +9,8 @@ could not be established (a failed lookup) gives a finding with status unknown
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -25,48 +24,8 @@ from dmarc_audit.records.spf import MechanismKind, parse_spf
 if TYPE_CHECKING:
     from dmarc_audit.config import DmarcRequirement, SpfRequirement
     from dmarc_audit.dmarc.discovery import DmarcDiscovery
-    from dmarc_audit.dns.types import Resolver
-    from dmarc_audit.domains import DomainName
-    from dmarc_audit.report import AuditOptions, DomainReport
+    from dmarc_audit.report import DomainReport
     from dmarc_audit.spf.analyze import SpfAnalysis, SpfNode
-
-
-# --- running the audit with a policy ---------------------------------------------------------
-
-
-async def audit_with_policy(
-    resolver: Resolver,
-    domains: Sequence[DomainName],
-    policies: Mapping[str, DomainPolicy],
-    options: AuditOptions,
-    *,
-    concurrency: int = 32,
-    on_done: Callable[[DomainReport], None] | None = None,
-) -> list[DomainReport]:
-    """Audit ``domains`` like :func:`~dmarc_audit.audit.audit_domains`, then add the
-    ``policy.*`` findings of each domain that has a policy.
-
-    A policy's ``dkim_selectors`` become the audit's explicit selectors for that
-    domain unless ``options.selectors`` (the command line) already names some.
-    """
-    from dmarc_audit.audit import audit_domain
-
-    gate = asyncio.Semaphore(max(1, concurrency))
-
-    async def one(domain: DomainName) -> DomainReport:
-        policy = policies.get(domain.ascii)
-        domain_options = options
-        if policy is not None and policy.dkim_selectors and not options.selectors:
-            domain_options = replace(options, selectors=policy.dkim_selectors)
-        async with gate:
-            report = await audit_domain(resolver, domain, domain_options)
-        if policy is not None:
-            report = apply_policy(report, policy)
-        if on_done is not None:
-            on_done(report)
-        return report
-
-    return list(await asyncio.gather(*(one(d) for d in domains)))
 
 
 def apply_policy(report: DomainReport, policy: DomainPolicy) -> DomainReport:

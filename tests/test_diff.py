@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from dmarc_audit.catalog import finding
-from dmarc_audit.cli.check import gate_settings, run_gate
 from dmarc_audit.config import load_config, resolve_settings
 from dmarc_audit.diff import DIFF_SCHEMA_VERSION, Verdict, diff_domain, diff_reports
 from dmarc_audit.domains import parse_domain
 from dmarc_audit.filters import Baseline, BaselineKey, FilterRules, gate_report
 from dmarc_audit.findings import FailOn, Severity
+from dmarc_audit.gate import gate_settings, run_gate
 from dmarc_audit.report import DomainReport
 from tests.test_ci_gate import CONFIG, CURRENT, change
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -17,18 +15,14 @@ from dmarc_audit.cli.common import (
     ProfileChoice,
     ZoneOpt,
     read_domain_lines,
-    run_async,
 )
 from dmarc_audit.findings import FailOn
+from dmarc_audit.gate import gate_settings, parse_domains, regate, run_gate
 from dmarc_audit.output.console import stderr_console
 from dmarc_audit.output.formats import RenderFormat
 
 if TYPE_CHECKING:
-    from dmarc_audit.config import Settings
-    from dmarc_audit.dns.cache import CachingResolver
-    from dmarc_audit.domains import DomainName
-    from dmarc_audit.filters import Baseline, GatedReport
-    from dmarc_audit.report import DomainReport
+    pass
 
 ConfigOpt = Annotated[
     str | None,
@@ -190,7 +184,18 @@ def check_command(
     import gc
 
     gc.freeze()  # the imported modules never die: keep the collector from rescanning them
-    run = run_gate(settings, parsed, selector or (), progress=True, use_baseline=not write_baseline)
+    bar = _progress(len(parsed))
+    try:
+        run = run_gate(
+            settings,
+            parsed,
+            selector or (),
+            use_baseline=not write_baseline,
+            on_done=(lambda _r: bar.advance()) if bar else None,
+        )
+    finally:
+        if bar:
+            bar.stop()
     gated = run.gated
     if write_baseline:
         from dmarc_audit.filters import write_baseline as write
@@ -221,140 +226,6 @@ def check_command(
     )
     render_gate_notes(gated)
     raise typer.Exit(int(status))
-
-
-# --- shared with `diff` ----------------------------------------------------------------------
-
-
-def gate_settings(
-    config: str | None,
-    *,
-    nameserver: Sequence[str] | None = None,
-    zone: Sequence[str] | None = None,
-    offline: bool = False,
-    timeout: float | None = None,
-    concurrency: int | None = None,
-    fail_on: FailOn | None = None,
-    strict: bool | None = None,
-    profile: str | None = None,
-    dmarc_mode: str | None = None,
-    select: Sequence[str] | None = None,
-    ignore: Sequence[str] | None = None,
-    baseline: str | None = None,
-) -> Settings:
-    """Load the policy file (``--config`` or ./dmarc-audit.yaml) and apply the flags."""
-    from dmarc_audit.config import Overrides, find_config, load_config, resolve_settings
-    from dmarc_audit.filters import IdPattern, IgnoreRule
-
-    path = find_config(config)
-    loaded = load_config(path) if path is not None else None
-    if path is not None and config is None:
-        sys.stderr.write(f"dmarc-audit: using policy file {path}\n")
-    overrides = Overrides(
-        nameservers=tuple(nameserver or ()),
-        timeout=timeout,
-        concurrency=concurrency,
-        offline=offline or None,
-        zones=tuple(zone or ()),
-        fail_on=fail_on,
-        strict=strict,
-        profile=profile,
-        dmarc_mode=dmarc_mode,
-        select=tuple(IdPattern.parse(s, "--select") for s in select or ()),
-        ignore=tuple(IgnoreRule(IdPattern.parse(s, "--ignore"), "--ignore") for s in ignore or ()),
-        baseline=baseline,
-    )
-    return resolve_settings(loaded, overrides)
-
-
-def parse_domains(raw: Sequence[str]) -> tuple[list[DomainName], list[str]]:
-    """Valid names, and one error line for each invalid one (also written to stderr)."""
-    from dmarc_audit.domains import parse_domain
-    from dmarc_audit.errors import InputError
-
-    parsed = []
-    errors: list[str] = []
-    for text in raw:
-        try:
-            parsed.append(parse_domain(text))
-        except InputError as exc:
-            errors.append(str(exc))
-            sys.stderr.write(f"dmarc-audit: error: {exc}; skipped\n")
-    return parsed, errors
-
-
-@dataclass(frozen=True, slots=True)
-class GateRun:
-    """One audit under the gate: the raw reports, the gated ones and the resolver."""
-
-    reports: list[DomainReport]
-    gated: list[GatedReport]
-    resolver: CachingResolver
-
-
-def run_gate(
-    settings: Settings,
-    domains: Sequence[DomainName],
-    selectors: Sequence[str] = (),
-    *,
-    zones: Sequence[str] | None = None,
-    live_only: bool = False,
-    progress: bool = False,
-    use_baseline: bool = True,
-) -> GateRun:
-    """Audit ``domains`` with the policy, then apply select/ignore/severity/baseline.
-
-    ``zones`` replaces the settings' zone list; ``live_only`` ignores every zone.
-    """
-    from dmarc_audit.checks.policy import audit_with_policy
-    from dmarc_audit.dkim.probe import normalize_selectors
-    from dmarc_audit.dns.setup import DnsOptions, build_resolver
-    from dmarc_audit.filters import load_baseline
-    from dmarc_audit.report import AuditOptions, Profile
-
-    zone_list = () if live_only else tuple(zones if zones is not None else settings.zones)
-    resolver = build_resolver(
-        DnsOptions(
-            nameservers=settings.nameservers,
-            zones=zone_list,
-            offline=settings.offline,
-            timeout=settings.timeout,
-        )
-    )
-    options = AuditOptions(
-        profile=Profile(settings.profile),
-        selectors=normalize_selectors(selectors),
-        dmarc_mode=settings.dmarc_mode,
-    )
-    baseline = load_baseline(settings.baseline) if settings.baseline and use_baseline else None
-    policies = {p.domain.ascii: p for p in settings.domains}
-
-    async def run() -> list[DomainReport]:
-        bar = _progress(len(domains)) if progress else None
-        try:
-            return await audit_with_policy(
-                resolver,
-                domains,
-                policies,
-                options,
-                concurrency=settings.concurrency,
-                on_done=(lambda _r: bar.advance()) if bar else None,
-            )
-        finally:
-            if bar:
-                bar.stop()
-
-    reports = run_async(run()) if domains else []
-    return GateRun(reports, regate(settings, reports, baseline), resolver)
-
-
-def regate(
-    settings: Settings, reports: Sequence[DomainReport], baseline: Baseline | None
-) -> list[GatedReport]:
-    """Apply the settings' rules and ``baseline`` to every report."""
-    from dmarc_audit.filters import gate_report
-
-    return [gate_report(r, settings.rules_for(r.domain.ascii), baseline) for r in reports]
 
 
 class _Progress:

@@ -15,11 +15,9 @@ from dmarc_audit.cli.check import (
     SelectOpt,
     StrictOpt,
     TimeoutOpt,
-    gate_settings,
-    parse_domains,
-    run_gate,
 )
 from dmarc_audit.cli.common import FormatOpt, NameserverOpt, OfflineOpt, ProfileChoice
+from dmarc_audit.gate import gate_settings, parse_domains, run_gate
 from dmarc_audit.output.console import stderr_console, stdout_console
 from dmarc_audit.output.formats import OutputFormat
 from dmarc_audit.records.dmarc import DmarcMode

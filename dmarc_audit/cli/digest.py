@@ -232,8 +232,8 @@ def digest_command(
                 timeout=smtp_timeout,
             )
         )
-    from dmarc_audit.cli.check import gate_settings
     from dmarc_audit.domains import parse_domain
+    from dmarc_audit.gate import gate_settings
 
     given = [parse_domain(name) for name in domain or []]
     settings = gate_settings(
@@ -254,7 +254,7 @@ def digest_command(
                 "no domains: give --domain, list them in the policy file, or "
                 f"ingest reports for {period.describe()}"
             )
-        from dmarc_audit.cli.check import run_gate
+        from dmarc_audit.gate import run_gate
 
         run = run_gate(settings, parsed, use_baseline=False)
         reports = [g.counting() for g in run.gated]

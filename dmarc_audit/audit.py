@@ -17,13 +17,36 @@ from dmarc_audit.report import AuditOptions, DomainReport, Profile
 
 if TYPE_CHECKING:
     from dmarc_audit.config import DomainPolicy
-    from dmarc_audit.dkim import DkimPosture
+    from dmarc_audit.dkim.facts import DkimPosture
     from dmarc_audit.dmarc.discovery import DmarcDiscovery
     from dmarc_audit.dns.types import Resolver
     from dmarc_audit.mx import MxPosture
-    from dmarc_audit.spf.analyze import SpfAnalysis
+    from dmarc_audit.spf.facts import SpfAnalysis
 
 PREFETCH = ("_mta-sts.{d}", "_smtp._tls.{d}", "default._bimi.{d}")
+
+
+async def audit_spf(resolver: Resolver, domain: DomainName) -> SpfAnalysis:
+    """The SPF area alone: walk the record tree, then judge it (``dmarc-audit spf``)."""
+    from dmarc_audit.checks import spf as spf_rules
+    from dmarc_audit.spf.analyze import analyze_spf
+
+    return spf_rules.judge(await analyze_spf(resolver, domain))
+
+
+async def audit_dkim(
+    resolver: Resolver,
+    domain: DomainName,
+    selectors: Sequence[str] | None = None,
+    *,
+    bulk_sender: bool = False,
+) -> DkimPosture:
+    """The DKIM area alone: look up the selectors' keys, then judge them."""
+    from dmarc_audit.checks import dkim as dkim_rules
+    from dmarc_audit.dkim.probe import probe_dkim
+
+    facts = await probe_dkim(resolver, domain, selectors)
+    return dkim_rules.judge(facts, bulk_sender=bulk_sender)
 
 
 async def audit_domain(
@@ -32,10 +55,8 @@ async def audit_domain(
     """Run every posture audit for one domain, with all independent lookups in parallel."""
     from dmarc_audit.checks.dmarc import dmarc_findings
     from dmarc_audit.checks.mailrecords import audit_mail_records
-    from dmarc_audit.dkim import audit_dkim
     from dmarc_audit.mx import audit_mx
     from dmarc_audit.records.dmarc import DmarcMode
-    from dmarc_audit.spf.analyze import analyze_spf
 
     name = domain.ascii
     bulk = options.profile is Profile.BULK_SENDER
@@ -45,9 +66,9 @@ async def audit_domain(
         await asyncio.gather(*(resolver.query(t.format(d=name), "TXT") for t in PREFETCH))
 
     spf, (dmarc, dmarc_found), dkim, mx, _ = await asyncio.gather(
-        analyze_spf(resolver, name),
+        audit_spf(resolver, domain),
         dmarc_findings(resolver, name, DmarcMode(options.dmarc_mode)),
-        audit_dkim(resolver, name, list(options.selectors) or None, bulk_sender=bulk),
+        audit_dkim(resolver, domain, options.selectors, bulk_sender=bulk),
         audit_mx(resolver, name),
         prefetch(),
     )

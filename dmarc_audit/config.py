@@ -631,7 +631,7 @@ class _Reader:
         )
         selectors: tuple[str, ...] = ()
         if (n := self.value(entries, "dkim_selectors")) is not None:
-            from dmarc_audit.dkim.probe import normalize_selectors
+            from dmarc_audit.dkim.selectors import normalize_selectors
 
             found = []
             for item, text in self.texts(n, f"{where}.dkim_selectors"):

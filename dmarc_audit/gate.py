@@ -105,7 +105,7 @@ def run_gate(
     ``on_done`` is called with each finished report (the CLI's progress bar).
     """
     from dmarc_audit.audit import audit_domains
-    from dmarc_audit.dkim.probe import normalize_selectors
+    from dmarc_audit.dkim.selectors import normalize_selectors
     from dmarc_audit.dns.setup import DnsOptions, build_resolver
     from dmarc_audit.filters import load_baseline
     from dmarc_audit.report import AuditOptions, Profile

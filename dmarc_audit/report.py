@@ -17,10 +17,10 @@ from dmarc_audit.findings import FailOn, Finding, Severity, Status
 
 if TYPE_CHECKING:
     from dmarc_audit.checks.mailrecords import MailRecordsPosture
-    from dmarc_audit.dkim import DkimPosture
+    from dmarc_audit.dkim.facts import DkimPosture
     from dmarc_audit.dmarc.discovery import DmarcDiscovery
     from dmarc_audit.mx import MxPosture
-    from dmarc_audit.spf.analyze import SpfAnalysis
+    from dmarc_audit.spf.facts import SpfAnalysis
 
 SCHEMA_VERSION = 1
 
@@ -70,18 +70,12 @@ class DomainReport:
         data["findings"] = [f.to_json() for f in self.findings]
         data["spf"] = self.spf.to_json() if self.spf is not None else None
         data["dmarc"] = dmarc_json(self.dmarc) if self.dmarc is not None else None
-        data["dkim"] = _without_findings(self.dkim.to_json()) if self.dkim is not None else None
+        data["dkim"] = self.dkim.facts_json() if self.dkim is not None else None
         data["mx"] = self.mx.to_json() if self.mx is not None else None
         data["mail_records"] = (
             self.mail_records.to_json() if self.mail_records is not None else None
         )
         return data
-
-
-def _without_findings(section: dict[str, object]) -> dict[str, object]:
-    """Sections carry facts; every finding is listed once, in ``findings``."""
-    section.pop("findings", None)
-    return section
 
 
 def dmarc_json(discovery: DmarcDiscovery) -> dict[str, object]:

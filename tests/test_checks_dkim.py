@@ -10,13 +10,20 @@ from typing import Any
 import pytest
 import yaml
 
+from dmarc_audit.audit import audit_dkim
 from dmarc_audit.catalog import CATALOG
 from dmarc_audit.checks import dkim as rules
-from dmarc_audit.dkim import DkimPosture, SelectorStatus, audit_dkim, normalize_selectors
-from dmarc_audit.dkim.selectors import COMMON_SELECTORS, DEFAULT_SELECTORS, provider_of
+from dmarc_audit.dkim.facts import DkimPosture, SelectorStatus
+from dmarc_audit.dkim.selectors import (
+    COMMON_SELECTORS,
+    DEFAULT_SELECTORS,
+    normalize_selectors,
+    provider_of,
+)
 from dmarc_audit.dns.local import LocalRouter
 from dmarc_audit.dns.types import Answer, Outcome
 from dmarc_audit.dns.yamlzone import YamlZoneSource
+from dmarc_audit.domains import parse_domain
 from dmarc_audit.errors import InputError
 from dmarc_audit.findings import Finding, Severity, Status
 from dmarc_audit.records.dkim_key import parse_dkim_key
@@ -70,7 +77,9 @@ def audit(
     bulk_sender: bool = False,
 ) -> DkimPosture:
     return asyncio.run(
-        audit_dkim(resolver(zone, failures), DOMAIN, selectors, bulk_sender=bulk_sender)
+        audit_dkim(
+            resolver(zone, failures), parse_domain(DOMAIN), selectors, bulk_sender=bulk_sender
+        )
     )
 
 
@@ -135,7 +144,7 @@ def test_multi_string_txt_key_through_dns() -> None:
 
 def test_probe_tries_every_builtin_selector_concurrently() -> None:
     res = resolver({})
-    posture = asyncio.run(audit_dkim(res, DOMAIN))
+    posture = asyncio.run(audit_dkim(res, parse_domain(DOMAIN)))
     assert not posture.explicit
     assert posture.selectors_tried == DEFAULT_SELECTORS
     assert sorted(res.asked) == sorted((name(s), "TXT") for s in DEFAULT_SELECTORS)

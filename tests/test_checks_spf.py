@@ -11,20 +11,22 @@ import dns.rrset
 import pytest
 import yaml
 
+from dmarc_audit.audit import audit_spf
 from dmarc_audit.catalog import CATALOG
 from dmarc_audit.checks import spf as rules
 from dmarc_audit.dns.local import LocalRouter
 from dmarc_audit.dns.types import TxtRecord
 from dmarc_audit.dns.yamlzone import YamlZoneSource
+from dmarc_audit.domains import parse_domain
 from dmarc_audit.findings import Finding, Severity, Status
-from dmarc_audit.spf.analyze import SpfAnalysis, SpfStatus, analyze_spf
+from dmarc_audit.spf.facts import SpfAnalysis, SpfStatus
 
 TOP = "example.com"
 
 
 def audit(zone: str, domain: str = TOP) -> SpfAnalysis:
     router = LocalRouter([YamlZoneSource(yaml.safe_load(zone))], closed_world=True)
-    return asyncio.run(analyze_spf(router, domain))
+    return asyncio.run(audit_spf(router, parse_domain(domain)))
 
 
 def ids(analysis: SpfAnalysis) -> list[str]:

@@ -7,18 +7,17 @@ import json
 
 import yaml
 
+from dmarc_audit.audit import audit_spf
 from dmarc_audit.dns.cache import CachingResolver
 from dmarc_audit.dns.local import LocalRouter
 from dmarc_audit.dns.types import Answer
 from dmarc_audit.dns.yamlzone import YamlZoneSource
+from dmarc_audit.domains import parse_domain
 from dmarc_audit.spf.analyze import (
     WALK_LIMIT,
-    LookupStep,
-    SpfAnalysis,
-    SpfStatus,
-    analyze_spf,
     expand_domain_spec,
 )
+from dmarc_audit.spf.facts import LookupStep, SpfAnalysis, SpfStatus
 
 
 def router(zone: str) -> LocalRouter:
@@ -26,7 +25,7 @@ def router(zone: str) -> LocalRouter:
 
 
 def audit(zone: str, domain: str = "example.com") -> SpfAnalysis:
-    return asyncio.run(analyze_spf(router(zone), domain))
+    return asyncio.run(audit_spf(router(zone), parse_domain(domain)))
 
 
 def ids(analysis: SpfAnalysis) -> list[str]:
@@ -188,7 +187,7 @@ host.example.net:
   - A: 192.0.2.7
 """
     cache = CachingResolver(router(zone))
-    result = asyncio.run(analyze_spf(cache, TOP))
+    result = asyncio.run(audit_spf(cache, parse_domain(TOP)))
     assert result.lookups == 6
     assert [s.name for s in result.steps if s.number] == [
         "a.example.net",
@@ -249,7 +248,7 @@ m2.example.com:
   - A: 192.0.2.4
 """
     slow = SlowResolver(router(zone))
-    result = asyncio.run(analyze_spf(slow, TOP))
+    result = asyncio.run(audit_spf(slow, parse_domain(TOP)))
     assert slow.peak >= 3
     assert [(s.number, s.term, s.name) for s in result.steps] == [
         (None, "", TOP),

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from dmarc_audit.catalog import CATALOG, finding
-from dmarc_audit.dkim.probe import SelectorResult, SelectorStatus
+from dmarc_audit.dkim.facts import DkimFacts, DkimPosture, SelectorResult, SelectorStatus
 from dmarc_audit.findings import Finding, Severity, Status
 from dmarc_audit.records.dkim_key import (
     DkimKey,
@@ -456,6 +456,18 @@ def evaluate(
     if bulk_sender:
         findings = [_bulk(f) for f in findings]
     return tuple(findings)
+
+
+def judge(facts: DkimFacts, *, bulk_sender: bool = False) -> DkimPosture:
+    """The DKIM section of a report: the lookups of ``facts`` and their findings.
+
+    Explicit selectors: a missing one is ``dkim.selector-missing``. Probing: finding
+    nothing is ``dkim.no-key-found`` (info; warning with ``bulk_sender``).
+    """
+    findings = evaluate(
+        facts.domain, facts.results, explicit=facts.explicit, bulk_sender=bulk_sender
+    )
+    return DkimPosture(facts.domain, facts.selectors_tried, facts.explicit, facts.results, findings)
 
 
 def _bulk(f: Finding) -> Finding:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from dmarc_audit.config import DmarcRequirement, SpfRequirement
     from dmarc_audit.dmarc.discovery import DmarcDiscovery
     from dmarc_audit.report import DomainReport
-    from dmarc_audit.spf.analyze import SpfAnalysis, SpfNode
+    from dmarc_audit.spf.facts import SpfAnalysis, SpfNode
 
 
 def apply_policy(report: DomainReport, policy: DomainPolicy) -> DomainReport:

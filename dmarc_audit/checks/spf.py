@@ -1,4 +1,4 @@
-"""SPF rules: one function per check id, from a walk (:mod:`dmarc_audit.spf.analyze`) to findings.
+"""SPF rules: one function per check id, from a walk (:mod:`dmarc_audit.spf.facts`) to findings.
 
 Each rule reads what the walk saw (answers, parsed records, numbered lookup
 steps) and never queries DNS. :func:`evaluate` runs them all in catalog order.
@@ -15,6 +15,7 @@ from dmarc_audit.catalog import finding
 from dmarc_audit.dns.types import Outcome, TxtRecord
 from dmarc_audit.findings import Finding, Severity, Status
 from dmarc_audit.records.spf import (
+    MX_NAME_LIMIT,
     Mechanism,
     MechanismKind,
     Qualifier,
@@ -23,9 +24,10 @@ from dmarc_audit.records.spf import (
     is_spf_record,
 )
 from dmarc_audit.records.spf_macro import Literal, MacroError, parse_macro_string
+from dmarc_audit.spf.facts import SpfAnalysis, SpfStatus
 
 if TYPE_CHECKING:
-    from dmarc_audit.spf.analyze import LookupStep, SpfFetch, SpfWalk
+    from dmarc_audit.spf.facts import LookupStep, SpfFetch, SpfWalk
 
 LOOKUP_LIMIT = 10
 """DNS-querying terms receivers evaluate before permerror (RFC 7208 §4.6.4)."""
@@ -33,8 +35,6 @@ NEAR_LIMIT = 8
 """From this many lookups on, warn that the record is close to the limit."""
 VOID_LIMIT = 2
 """Void lookups receivers tolerate (RFC 7208 §4.6.4)."""
-MX_NAME_LIMIT = 10
-"""Most MX names one ``mx`` term may expand to (RFC 7208 §4.6.4)."""
 STRING_LIMIT = 255
 """Octets in one TXT character-string (RFC 1035 §3.3)."""
 UDP_LIMIT = 512
@@ -77,6 +77,38 @@ def is_permerror(item: Finding) -> bool:
 def evaluate(walk: SpfWalk) -> tuple[Finding, ...]:
     """Every SPF finding for ``walk``, rule by rule in catalog order."""
     return tuple(f for rule in RULES for f in rule(walk))
+
+
+def judge(walk: SpfWalk) -> SpfAnalysis:
+    """The SPF section of a report: the walk's record, counts and tree, its status and findings."""
+    findings = evaluate(walk)
+    record = walk.top.record
+    return SpfAnalysis(
+        domain=walk.domain,
+        record=record.text if record else None,
+        status=spf_status(walk, findings),
+        lookups=walk.lookups,
+        void_lookups=len(walk.void_steps),
+        tree=walk.tree,
+        steps=walk.steps,
+        findings=findings,
+    )
+
+
+def spf_status(walk: SpfWalk, findings: tuple[Finding, ...]) -> SpfStatus:
+    """What a receiver's check_host() would at best reach, from the walk and its findings."""
+    top = walk.top
+    if top.answer.failed:
+        return SpfStatus.TEMPERROR
+    if not top.spf:
+        return SpfStatus.NONE
+    if top.record is None or not top.record.valid:
+        return SpfStatus.PERMERROR  # receivers stop before any lookup
+    if walk.failed_steps:
+        return SpfStatus.TEMPERROR
+    if any(is_permerror(f) for f in findings):
+        return SpfStatus.PERMERROR
+    return SpfStatus.VALID
 
 
 # --- helpers -------------------------------------------------------------------------------

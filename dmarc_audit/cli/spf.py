@@ -99,10 +99,11 @@ def _audit_target(domain: str | None, sender: str | None) -> str:
 def _audit(
     resolver, domain: str, output_format: OutputFormat, fail_on: FailOn, strict: bool
 ) -> None:
+    from dmarc_audit.audit import audit_spf
+    from dmarc_audit.domains import parse_domain
     from dmarc_audit.report import SCHEMA_VERSION, exit_status_for
-    from dmarc_audit.spf.analyze import analyze_spf
 
-    analysis = run_async(analyze_spf(resolver, domain))
+    analysis = run_async(audit_spf(resolver, parse_domain(domain)))
     report = _as_report(domain, analysis)
     status = exit_status_for([report], fail_on, strict, False)
     if output_format is OutputFormat.JSON:

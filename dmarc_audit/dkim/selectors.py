@@ -12,7 +12,14 @@ guessed, such as Amazon SES Easy DKIM (random tokens CNAMEd to
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from dmarc_audit.domains import normalize_name
+from dmarc_audit.errors import InputError
+
+_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +69,28 @@ _PROVIDERS = {s.name: s.provider for s in COMMON_SELECTORS}
 def provider_of(selector: str) -> str | None:
     """Who commonly uses ``selector``; a hint only, any sender may pick any name."""
     return _PROVIDERS.get(selector.lower())
+
+
+def normalize_selectors(selectors: Iterable[str]) -> tuple[str, ...]:
+    """Lower-case, de-duplicate (keeping order) and validate user-given selectors.
+
+    Raises :class:`InputError` for a name that cannot be a selector, e.g. one with
+    a space, or a full ``…._domainkey…`` name instead of the selector alone.
+    """
+    result: dict[str, None] = {}
+    for raw in selectors:
+        name = normalize_name(raw.strip())
+        if "_domainkey" in name.split("."):
+            head = name.split("._domainkey", 1)[0] or "s1"
+            raise InputError(
+                f"invalid DKIM selector {raw!r}: give the selector alone "
+                f"(e.g. {head!r}), not the full ._domainkey name"
+            )
+        labels = name.split(".")
+        if not name or not all(_LABEL.fullmatch(label) for label in labels):
+            raise InputError(
+                f"invalid DKIM selector {raw!r}: use dot-separated labels of "
+                "letters, digits, '-' and '_' (the s= value of a signature)"
+            )
+        result.setdefault(name, None)
+    return tuple(result)

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from dmarc_audit.dkim.probe import result_from_answer
+from dmarc_audit.dkim.facts import result_from_answer
 from dmarc_audit.dns.types import Resolver
 from dmarc_audit.message.arc_crypto import (
     BadSignature,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
 
-from dmarc_audit.dkim.probe import SelectorResult, SelectorStatus, result_from_answer
+from dmarc_audit.dkim.facts import SelectorResult, SelectorStatus, result_from_answer
 from dmarc_audit.dns.bridge import SyncBridge
 from dmarc_audit.dns.types import Resolver
 from dmarc_audit.message.parse import HeaderField, Message

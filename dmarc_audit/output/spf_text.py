@@ -12,8 +12,8 @@ from dmarc_audit.output.text import render_finding
 
 if TYPE_CHECKING:
     from dmarc_audit.findings import Finding
-    from dmarc_audit.spf.analyze import SpfAnalysis, SpfNode
     from dmarc_audit.spf.evaluate import SpfResult
+    from dmarc_audit.spf.facts import SpfAnalysis, SpfNode
 
 RESULT_STYLE = {
     "pass": "bold green",

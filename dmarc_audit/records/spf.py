@@ -14,6 +14,9 @@ from enum import Enum
 
 from dmarc_audit.records.spf_macro import MacroError, has_macro, parse_macro_string
 
+MX_NAME_LIMIT = 10
+"""Most MX names one ``mx`` term may expand to (RFC 7208 §4.6.4)."""
+
 
 class Qualifier(str, Enum):
     """The result a mechanism gives when it matches (RFC 7208 §4.6.2)."""

@@ -17,35 +17,39 @@ would (RFC 7208 §4.6.4):
 The walk goes on past the points where a receiver would stop (permerror), so one
 run shows every problem. All queries go through a :class:`CachingResolver`: the
 tree is prefetched concurrently, then walked in term order so that the numbering
-of :class:`LookupStep` is deterministic. :mod:`dmarc_audit.checks.spf` turns the
-walk into findings.
+of :class:`LookupStep` is deterministic. The walk (:class:`SpfWalk`) holds no
+judgement: :mod:`dmarc_audit.checks.spf` turns it into findings.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import re
 from dataclasses import dataclass, field
-from enum import Enum
 from urllib.parse import quote
 
-from dmarc_audit.checks import spf as spf_checks
-from dmarc_audit.checks.spf import MX_NAME_LIMIT
 from dmarc_audit.dns.cache import CachingResolver
-from dmarc_audit.dns.types import Answer, Outcome, Resolver, TxtRecord
-from dmarc_audit.domains import normalize_name
-from dmarc_audit.findings import Finding
+from dmarc_audit.dns.types import Answer, Outcome, Resolver
+from dmarc_audit.domains import DomainName, normalize_name
 from dmarc_audit.records.spf import (
+    MX_NAME_LIMIT,
     Mechanism,
     MechanismKind,
     Modifier,
     SpfRecord,
     Term,
-    is_spf_record,
-    parse_spf,
 )
 from dmarc_audit.records.spf_macro import Literal, MacroError, parse_macro_string
+from dmarc_audit.spf.facts import (
+    IncludeLoop,
+    LookupStep,
+    MxOverflow,
+    SpfFetch,
+    SpfNode,
+    SpfWalk,
+    _parse,
+    spf_rrs,
+)
 
 WALK_LIMIT = 50
 """Terms resolved per analysis; later terms still count but are not resolved."""
@@ -54,227 +58,32 @@ PREFETCH_LIMIT = 100
 
 _RDTYPE = {"include": "TXT", "redirect": "TXT", "a": "A", "exists": "A", "mx": "MX", "ptr": "PTR"}
 
-_parse = functools.lru_cache(maxsize=512)(parse_spf)
 
-
-class SpfStatus(str, Enum):
-    """What a receiver's check_host() would at best reach for this domain."""
-
-    VALID = "valid"
-    NONE = "none"
-    PERMERROR = "permerror"
-    TEMPERROR = "temperror"
-
-
-@dataclass(frozen=True, slots=True)
-class LookupStep:
-    """One DNS-querying term, or one query it caused.
-
-    ``number`` is the lookup count this term used (1..n); ``None`` for queries
-    that do not count (an ``mx`` term's host addresses, the top TXT fetch).
-    ``name``/``rdtype``/``outcome`` describe the query made; ``name`` and
-    ``outcome`` are ``""`` when the term was not resolved (``note`` says why).
-    """
-
-    number: int | None
-    term: str
-    in_record: str
-    name: str
-    rdtype: str
-    outcome: str
-    void: bool
-    note: str
-
-    @property
-    def failed(self) -> bool:
-        """True when the query could not be completed (SERVFAIL, timeout, …)."""
-        return bool(self.outcome) and Outcome(self.outcome).is_failure
-
-    def describe(self) -> str:
-        """One line: ``#3 include:_spf.esp.example in shop.example → TXT …: records``."""
-        head = f"#{self.number}" if self.number is not None else "-"
-        where = f"{self.term} in {self.in_record}" if self.term else "record"
-        if not self.name:
-            return f"{head} {where}: {self.note}"
-        tail = (" (void)" if self.void else "") + (f"; {self.note}" if self.note else "")
-        return f"{head} {where} → {self.rdtype} {self.name}: {self.outcome}{tail}"
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "number": self.number,
-            "term": self.term,
-            "in_record": self.in_record,
-            "name": self.name,
-            "type": self.rdtype,
-            "outcome": self.outcome,
-            "void": self.void,
-            "note": self.note,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class SpfNode:
-    """The tree for display: a record (root) or one DNS-querying term.
-
-    ``outcome`` is the DNS outcome (``records``, ``nxdomain``, ``timeout`` …) or one of
-    ``not-resolved``, ``loop``, ``no-spf-record``, ``multiple-records``.
-    ``lookups`` counts this term and its subtree.
-    """
-
-    domain: str
-    term: str | None
-    record: str | None
-    outcome: str
-    lookups: int
-    children: tuple[SpfNode, ...] = ()
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "domain": self.domain,
-            "term": self.term,
-            "record": self.record,
-            "outcome": self.outcome,
-            "lookups": self.lookups,
-            "children": [child.to_json() for child in self.children],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class SpfFetch:
-    """One name whose SPF record the walk fetched: the top domain or an include/redirect target."""
-
-    domain: str
-    via: LookupStep | None
-    """The include/redirect step that first reached it; ``None`` for the top domain."""
-    answer: Answer
-
-    @property
-    def spf(self) -> tuple[TxtRecord, ...]:
-        """The TXT RRs that select as SPF (``v=spf1``)."""
-        return spf_rrs(self.answer)
-
-    @property
-    def record(self) -> SpfRecord | None:
-        """The parsed record when there is exactly one."""
-        spf = self.spf
-        return _parse(spf[0].text) if len(spf) == 1 else None
-
-
-@dataclass(frozen=True, slots=True)
-class IncludeLoop:
-    """An include/redirect whose target is already being evaluated."""
-
-    step: LookupStep
-    chain: tuple[str, ...]
-    """The domains from the top to the revisited one, e.g. ``(a, b, a)``."""
-
-
-@dataclass(frozen=True, slots=True)
-class MxOverflow:
-    """An ``mx`` term whose name has more MX records than receivers allow."""
-
-    step: LookupStep
-    names: int
-
-
-@dataclass(frozen=True, slots=True)
-class SpfWalk:
-    """What the walk saw, before any judgement: the input of :mod:`dmarc_audit.checks.spf`."""
-
-    domain: str
-    top: SpfFetch
-    type99: Answer
-    """The answer to the obsolete type SPF (99) question at the domain."""
-    fetches: tuple[SpfFetch, ...]
-    """The top domain first, then each include/redirect target once, in walk order."""
-    steps: tuple[LookupStep, ...]
-    tree: SpfNode | None
-    loops: tuple[IncludeLoop, ...] = ()
-    mx_overflows: tuple[MxOverflow, ...] = ()
-    truncated: bool = False
-    """True when the walk stopped resolving after :data:`WALK_LIMIT` terms."""
-
-    @property
-    def lookups(self) -> int:
-        return sum(1 for s in self.steps if s.number is not None)
-
-    @property
-    def void_steps(self) -> tuple[LookupStep, ...]:
-        return tuple(s for s in self.steps if s.void)
-
-    @property
-    def failed_steps(self) -> tuple[LookupStep, ...]:
-        return tuple(s for s in self.steps if s.failed)
-
-    @property
-    def costs(self) -> tuple[tuple[str, int], ...]:
-        """Each top-level DNS term and the lookups it costs, costliest first (stable)."""
-        if self.tree is None:
-            return ()
-        pairs = [(c.term or c.domain, c.lookups) for c in self.tree.children]
-        return tuple(sorted(pairs, key=lambda pair: -pair[1]))
-
-    def fetch(self, domain: str) -> SpfFetch | None:
-        """The fetch of ``domain``'s SPF record, if the walk made one."""
-        return next((f for f in self.fetches if f.domain == domain), None)
-
-    def target(self, in_record: str, term: str) -> SpfFetch | None:
-        """The record an include/redirect ``term`` of ``in_record``'s record reached."""
-        for step in self.steps:
-            if step.number is not None and step.in_record == in_record and step.term == term:
-                return self.fetch(step.name) if step.name else None
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class SpfAnalysis:
-    """A domain's SPF posture: the record, counts, tree, lookup trace and findings."""
-
-    domain: str
-    record: str | None
-    status: SpfStatus
-    lookups: int
-    void_lookups: int
-    tree: SpfNode | None
-    steps: tuple[LookupStep, ...]
-    findings: tuple[Finding, ...]
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "record": self.record,
-            "lookups": self.lookups,
-            "void_lookups": self.void_lookups,
-            "status": self.status.value,
-            "trace": [step.to_json() for step in self.steps],
-            "tree": self.tree.to_json() if self.tree is not None else None,
-        }
-
-
-async def analyze_spf(resolver: Resolver, domain: str) -> SpfAnalysis:
-    """Fetch ``domain``'s SPF record, walk its include/redirect tree and judge it."""
+async def analyze_spf(resolver: Resolver, domain: DomainName) -> SpfWalk:
+    """Fetch ``domain``'s SPF record and walk its include/redirect tree (no judgement)."""
     if not isinstance(resolver, CachingResolver):
         resolver = CachingResolver(resolver)
-    domain = normalize_name(domain)
-    type99 = asyncio.ensure_future(resolver.query(domain, "SPF"))  # overlaps the whole walk
-    answer = await resolver.query(domain, "TXT")
+    name = domain.ascii
+    type99 = asyncio.ensure_future(resolver.query(name, "SPF"))  # overlaps the whole walk
+    answer = await resolver.query(name, "TXT")
     walker = _Walker(resolver)
     walker.steps.append(_step(None, "", "", answer, note=answer.detail if answer.failed else ""))
-    top = walker.remember(domain, answer, None)
+    top = walker.remember(name, answer, None)
     record = top.record
     tree = None
     if record is not None:
-        await _prefetch(resolver, domain, record, {domain})
-        children = await walker.walk(domain, record, (domain,))
+        await _prefetch(resolver, name, record, {name})
+        children = await walker.walk(name, record, (name,))
         tree = SpfNode(
-            domain,
+            name,
             None,
             record.text,
             answer.outcome.value,
             sum(c.lookups for c in children),
             children,
         )
-    walk = SpfWalk(
-        domain=domain,
+    return SpfWalk(
+        domain=name,
         top=top,
         type99=await type99,
         fetches=tuple(walker.fetches.values()),
@@ -284,32 +93,6 @@ async def analyze_spf(resolver: Resolver, domain: str) -> SpfAnalysis:
         mx_overflows=tuple(walker.mx_overflows),
         truncated=walker.truncated,
     )
-    findings = spf_checks.evaluate(walk)
-    return SpfAnalysis(
-        domain=domain,
-        record=record.text if record else None,
-        status=_status(walk, findings),
-        lookups=walk.lookups,
-        void_lookups=len(walk.void_steps),
-        tree=tree,
-        steps=walk.steps,
-        findings=findings,
-    )
-
-
-def _status(walk: SpfWalk, findings: tuple[Finding, ...]) -> SpfStatus:
-    top = walk.top
-    if top.answer.failed:
-        return SpfStatus.TEMPERROR
-    if not top.spf:
-        return SpfStatus.NONE
-    if top.record is None or not top.record.valid:
-        return SpfStatus.PERMERROR  # receivers stop before any lookup
-    if walk.failed_steps:
-        return SpfStatus.TEMPERROR
-    if any(spf_checks.is_permerror(f) for f in findings):
-        return SpfStatus.PERMERROR
-    return SpfStatus.VALID
 
 
 def evaluated_terms(record: SpfRecord) -> tuple[Term, ...]:
@@ -404,11 +187,6 @@ def expand_domain_spec(spec: str, domain: str) -> tuple[str | None, tuple[str, .
     while len(name) > 253 and "." in name:  # §7.3: drop labels from the left
         name = name.split(".", 1)[1]
     return name, ()
-
-
-def spf_rrs(answer: Answer) -> tuple[TxtRecord, ...]:
-    """The RRs of a TXT (or type 99) answer that select as SPF (RFC 7208 §4.5)."""
-    return tuple(r for r in answer.txt if is_spf_record(r.text))
 
 
 def _broken_terms(record: SpfRecord) -> frozenset[int]:

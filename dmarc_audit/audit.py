@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from dmarc_audit.dkim.facts import DkimPosture
     from dmarc_audit.dmarc.discovery import DmarcDiscovery
     from dmarc_audit.dns.types import Resolver
-    from dmarc_audit.mx import MxPosture
+    from dmarc_audit.mx.facts import MxPosture
     from dmarc_audit.spf.facts import SpfAnalysis
 
 PREFETCH = ("_mta-sts.{d}", "_smtp._tls.{d}", "default._bimi.{d}")
@@ -49,13 +49,20 @@ async def audit_dkim(
     return dkim_rules.judge(facts, bulk_sender=bulk_sender)
 
 
+async def audit_mx(resolver: Resolver, domain: DomainName) -> MxPosture:
+    """The MX area alone: look up the exchanges and their addresses, then judge them."""
+    from dmarc_audit.checks import mx as mx_rules
+    from dmarc_audit.mx.collect import collect_mx
+
+    return mx_rules.judge(await collect_mx(resolver, domain))
+
+
 async def audit_domain(
     resolver: Resolver, domain: DomainName, options: AuditOptions
 ) -> DomainReport:
     """Run every posture audit for one domain, with all independent lookups in parallel."""
     from dmarc_audit.checks.dmarc import dmarc_findings
     from dmarc_audit.checks.mailrecords import audit_mail_records
-    from dmarc_audit.mx import audit_mx
     from dmarc_audit.records.dmarc import DmarcMode
 
     name = domain.ascii
@@ -69,7 +76,7 @@ async def audit_domain(
         audit_spf(resolver, domain),
         dmarc_findings(resolver, name, DmarcMode(options.dmarc_mode)),
         audit_dkim(resolver, domain, options.selectors, bulk_sender=bulk),
-        audit_mx(resolver, name),
+        audit_mx(resolver, domain),
         prefetch(),
     )
     parked = _parked(spf, mx)

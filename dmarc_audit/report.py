@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from dmarc_audit.checks.mailrecords import MailRecordsPosture
     from dmarc_audit.dkim.facts import DkimPosture
     from dmarc_audit.dmarc.discovery import DmarcDiscovery
-    from dmarc_audit.mx import MxPosture
+    from dmarc_audit.mx.facts import MxPosture
     from dmarc_audit.spf.facts import SpfAnalysis
 
 SCHEMA_VERSION = 1

@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 
+from dmarc_audit.audit import audit_mx
 from dmarc_audit.dns.local import LocalRouter
 from dmarc_audit.dns.types import Answer
 from dmarc_audit.dns.yamlzone import YamlZoneSource
+from dmarc_audit.domains import parse_domain
 from dmarc_audit.findings import Finding, Severity, Status
-from dmarc_audit.mx import MxHost, MxPosture, MxStatus, audit_mx
+from dmarc_audit.mx.facts import MxHost, MxPosture, MxStatus
 
 
 class Recorder:
@@ -35,7 +37,7 @@ class Recorder:
 
 
 def run(zonedata: dict[str, Any], domain: str = "example.com") -> MxPosture:
-    return asyncio.run(audit_mx(Recorder(zonedata), domain))
+    return asyncio.run(audit_mx(Recorder(zonedata), parse_domain(domain)))
 
 
 def ids(findings: tuple[Finding, ...] | list[Finding]) -> list[str]:
@@ -87,7 +89,7 @@ def test_to_json_shape() -> None:
 
 def test_queries_mx_then_addresses_of_every_exchange_concurrently() -> None:
     resolver = Recorder(GOOD)
-    asyncio.run(audit_mx(resolver, "Example.COM."))
+    asyncio.run(audit_mx(resolver, parse_domain("Example.COM.")))
     assert resolver.asked[0] == ("example.com", "MX")
     assert sorted(resolver.asked[1:]) == [
         ("mx1.example.com", "A"),
@@ -128,7 +130,7 @@ def test_missing_mx_and_no_address_is_undeliverable() -> None:
 
 def test_missing_mx_on_nonexistent_domain_asks_nothing_more() -> None:
     resolver = Recorder({})
-    posture = asyncio.run(audit_mx(resolver, "gone.example"))
+    posture = asyncio.run(audit_mx(resolver, parse_domain("gone.example")))
     assert ids(posture.findings) == ["mx.missing"]
     assert "NXDOMAIN" in posture.findings[0].message
     assert resolver.asked == [("gone.example", "MX")]
@@ -188,7 +190,7 @@ def test_target_invalid(hosts: dict[str, Any], problem: str) -> None:
 
 def test_target_written_as_ip_address_is_not_queried() -> None:
     resolver = Recorder({"example.com": [{"MX": [10, "192.0.2.25"]}]})
-    posture = asyncio.run(audit_mx(resolver, "example.com"))
+    posture = asyncio.run(audit_mx(resolver, parse_domain("example.com")))
     assert ids(posture.findings) == ["mx.target-invalid"]
     assert "written as an IP address" in posture.findings[0].message
     assert resolver.asked == [("example.com", "MX")]

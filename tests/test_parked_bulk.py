@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 
+from dmarc_audit.audit import audit_mx
 from dmarc_audit.checks.parked import bulk_findings, parked_findings
 from dmarc_audit.dns.local import LocalRouter
 from dmarc_audit.dns.yamlzone import YamlZoneSource
+from dmarc_audit.domains import parse_domain
 from dmarc_audit.findings import Finding, Severity, Status
-from dmarc_audit.mx import MxHost, MxPosture, MxStatus, audit_mx
+from dmarc_audit.mx.facts import MxHost, MxPosture, MxStatus
 
 TRIO = (
     "parked.example. MX 0 .\n"
@@ -165,7 +167,7 @@ def test_end_to_end_from_zone_data() -> None:
     resolver = LocalRouter(
         [YamlZoneSource({"parked.example": [{"MX": [0, "."]}]})], closed_world=True
     )
-    posture = asyncio.run(audit_mx(resolver, "parked.example"))
+    posture = asyncio.run(audit_mx(resolver, parse_domain("parked.example")))
     assert posture.findings == ()
     findings = parked_findings(
         "parked.example",

@@ -1,19 +1,20 @@
 """MX rules (RFC 5321 §5.1, RFC 7505, RFC 2181 §10.3): DNS answers in, findings out.
 
-:mod:`dmarc_audit.mx` asks the questions; the functions here judge the answers.
+:mod:`dmarc_audit.mx.collect` asks the questions; the functions here judge the
+answers (:func:`judge`).
 A failed lookup always becomes ``dns.lookup-failed`` with status unknown, never
 a "missing" or "invalid" verdict.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from enum import StrEnum
 
 from dmarc_audit.catalog import finding
 from dmarc_audit.dns.types import Answer, MxRecord, Outcome
 from dmarc_audit.findings import Finding, Severity, Status
+from dmarc_audit.mx.facts import NULL_EXCHANGE, MxFacts, MxHost, MxPosture, MxStatus, is_ip_literal
 
 
 class HostVerdict(StrEnum):
@@ -37,15 +38,6 @@ class HostCheck:
 def mx_line(domain: str, record: MxRecord) -> str:
     """The record in zone-file form: ``example.com. MX 10 mx.example.com.``."""
     return f"{domain}. MX {record.preference} {record.exchange or ''}."
-
-
-def is_ip_literal(exchange: str) -> bool:
-    """True when an MX exchange is written as an IP address instead of a host name."""
-    try:
-        ipaddress.ip_address(exchange.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 def lookup_failed(needed_for: str, *answers: Answer) -> Finding:
@@ -188,3 +180,42 @@ def _describe(answer: Answer) -> str:
     if answer.ok and answer.addresses:
         shown = ", ".join(answer.addresses)
     return f"{answer.name} {answer.rdtype}{chain}: {shown}"
+
+
+def judge(facts: MxFacts) -> MxPosture:
+    """The MX section of a report: status, hosts in preference order, and the findings."""
+    domain, answer = facts.domain, facts.answer
+    if answer.failed:
+        return MxPosture(domain, MxStatus.UNKNOWN, (), False, (lookup_failed("MX", answer),))
+    if not facts.exchanges:
+        a, aaaa = facts.fallback if facts.fallback is not None else (None, None)
+        return MxPosture(
+            domain, MxStatus.NONE, (), False, tuple(check_missing(domain, answer, a, aaaa))
+        )
+    records = [x.record for x in facts.exchanges]
+    findings = check_null_mx(domain, records)
+    hosts: list[MxHost] = []
+    checks: list[HostCheck] = []
+    for x in facts.exchanges:
+        record = x.record
+        if record.exchange == "":
+            bad_pref = "null MX must have preference 0" if record.preference else None
+            hosts.append(MxHost(record.preference, NULL_EXCHANGE, (), bad_pref))
+            continue
+        check = check_host(domain, record, x.a, x.aaaa)
+        checks.append(check)
+        findings.extend(check.findings)
+        hosts.append(MxHost(record.preference, record.exchange, check.addresses, check.problem))
+    null_mx = any(r.exchange == "" for r in records)
+    return MxPosture(domain, _status(null_mx, checks), tuple(hosts), null_mx, tuple(findings))
+
+
+def _status(null_mx: bool, checks: list[HostCheck]) -> MxStatus:
+    if null_mx:
+        return MxStatus.INVALID if checks else MxStatus.NULL
+    verdicts = {check.verdict for check in checks}
+    if HostVerdict.OK in verdicts:
+        return MxStatus.OK
+    if HostVerdict.UNKNOWN in verdicts:
+        return MxStatus.UNKNOWN
+    return MxStatus.INVALID

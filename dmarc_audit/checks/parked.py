@@ -12,7 +12,7 @@ from enum import StrEnum
 from dmarc_audit.catalog import finding
 from dmarc_audit.domains import normalize_name
 from dmarc_audit.findings import Finding, Severity, Status
-from dmarc_audit.mx import MxPosture, MxStatus
+from dmarc_audit.mx.facts import MxPosture, MxStatus
 
 PARKED_SPF = "v=spf1 -all"
 PARKED_DMARC = "v=DMARC1; p=reject;"

@@ -179,14 +179,26 @@ async def collect_posture(
 
 async def spf_posture(resolver: Resolver, domain: str, includes: Iterable[str]) -> SpfPosture:
     """The lookup count of ``domain``'s SPF, and what each provider include would add."""
+    from dmarc_audit.domains import parse_domain
+    from dmarc_audit.errors import InputError
     from dmarc_audit.spf.analyze import analyze_spf
 
-    analysis = await analyze_spf(resolver, domain)
+    try:
+        name = parse_domain(domain)
+    except InputError:  # a report's policy domain that is not a domain name: nothing to walk
+        return SpfPosture(domain, None, None)
+    analysis = await analyze_spf(resolver, name)
     failed = any(step.failed for step in analysis.steps)
     costs = []
     if not failed:
         for include in includes:
-            inner = await analyze_spf(resolver, include)
-            if inner.record is not None and not any(s.failed for s in inner.steps):
+            try:
+                include_name = parse_domain(include)
+            except InputError:
+                continue
+            inner = await analyze_spf(resolver, include_name)
+            if inner.top.record is not None and not any(s.failed for s in inner.steps):
                 costs.append((include, 1 + inner.lookups))
-    return SpfPosture(domain, analysis.record, None if failed else analysis.lookups, tuple(costs))
+    spf = analysis.top.spf
+    record = spf[0].text if len(spf) == 1 else None
+    return SpfPosture(domain, record, None if failed else analysis.lookups, tuple(costs))

@@ -1,0 +1,19 @@
+"""Fetch a domain's MTA-STS policy over HTTPS (RFC 8461 §3.3) and parse it."""
+
+from __future__ import annotations
+
+from dmarc_audit.fetch.https import HttpsFetcher
+from dmarc_audit.mtasts.facts import PolicyFacts, policy_url
+from dmarc_audit.records.mtasts_policy import parse_policy
+
+
+async def collect_policy(fetcher: HttpsFetcher, domain: str) -> PolicyFacts:
+    """GET the policy file of ``domain`` (no redirects, 64 KiB cap) and parse its body."""
+    fetch = await fetcher.get(policy_url(domain))
+    if not fetch.ok:
+        return PolicyFacts(domain, fetch, None)
+    try:
+        text = fetch.body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return PolicyFacts(domain, fetch, None, text_problem=f"not UTF-8 text ({exc.reason})")
+    return PolicyFacts(domain, fetch, parse_policy(text))

@@ -1,0 +1,38 @@
+"""The MTA-STS policy of one domain as fetched: frozen facts, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dmarc_audit.fetch.facts import HttpsFetch
+from dmarc_audit.records.mtasts_policy import StsPolicy
+
+POLICY_PATH = "/.well-known/mta-sts.txt"
+
+
+def policy_url(domain: str) -> str:
+    """``https://mta-sts.<domain>/.well-known/mta-sts.txt`` (RFC 8461 §3.3)."""
+    return f"https://mta-sts.{domain}{POLICY_PATH}"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyFacts:
+    """The fetch of a domain's policy file and, when the body could be read, the policy."""
+
+    domain: str
+    fetch: HttpsFetch
+    policy: StsPolicy | None
+    """None when the fetch failed or the body is not text."""
+    text_problem: str | None = None
+    """Why the body could not be read as text (not UTF-8), if so."""
+
+    @property
+    def url(self) -> str:
+        return self.fetch.url
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "url": self.url,
+            "fetch": self.fetch.to_json(),
+            "policy": self.policy.to_json() if self.policy is not None else None,
+        }

@@ -39,6 +39,7 @@ def policy_findings(facts: PolicyFacts, mx_hosts: Sequence[str] | None) -> list[
                 "mtasts.policy-invalid",
                 subject,
                 f"Could not check the MTA-STS policy: {fetch.describe()}",
+                severity=Severity.WARNING,
                 status=Status.UNKNOWN,
                 evidence=[f"GET {subject}: {fetch.describe()}"],
             )

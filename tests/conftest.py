@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from dnsserver import DnsServer
+from pgserver import PgServer
 
 ZONES_DIR = Path(__file__).parent / "data" / "zones"
 
@@ -51,3 +52,31 @@ def dns_server() -> Iterator[Callable[..., DnsServer]]:
         server.stop()
     for server in servers:
         assert not server.errors, f"DNS server {server.nameserver} failed: {server.errors}"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One real PostgreSQL server for the session (tests/pgserver.py).
+
+    Clients read its password from the ``chmod 600`` file in ``PGPASSFILE``, set
+    here for this process and every process it starts.
+    """
+    before = os.environ.get("PGPASSFILE")
+    with PgServer() as server:
+        os.environ["PGPASSFILE"] = str(server.passfile)
+        try:
+            yield server
+        finally:
+            if before is None:
+                os.environ.pop("PGPASSFILE", None)
+            else:
+                os.environ["PGPASSFILE"] = before
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a test's report store lives: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "reports.sqlite3")
+    server: PgServer = request.getfixturevalue("pg_server")
+    return server.new_database()

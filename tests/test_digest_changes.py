@@ -124,9 +124,9 @@ def test_capture_offline_is_could_not_check() -> None:
     assert p.problem and "offline" in p.problem and ";" not in p.problem
 
 
-def test_snapshot_round_trip_and_baseline(tmp_path: Path) -> None:
+def test_snapshot_round_trip_and_baseline(tmp_path: Path, store_target: str) -> None:
     report = audit(write_zones(tmp_path / "z", 1))
-    with Store(tmp_path / "s.sqlite3") as store:
+    with Store(store_target) as store:
         snapshots = SnapshotStore(store)
         (first,) = snapshots.save([capture(report, NOW)])
         (down,) = snapshots.save([capture(audit([]), NOW + dt.timedelta(days=7))])
@@ -137,8 +137,8 @@ def test_snapshot_round_trip_and_baseline(tmp_path: Path) -> None:
         assert snapshots.baseline("other.example", down.id) is None
 
 
-def test_marker_moves_forward_only(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.sqlite3") as store:
+def test_marker_moves_forward_only(tmp_path: Path, store_target: str) -> None:
+    with Store(store_target) as store:
         snapshots = SnapshotStore(store)
         key = list_key(["Ops@Example.com", "sec@example.com"])
         assert key == list_key(["sec@example.com", "ops@example.com"])

@@ -117,8 +117,9 @@ def good_records(n: int, ip_base: str = "192.0.2.") -> list[AggregateRecord]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "reports.sqlite3") as s:
+def store(store_target: str) -> Iterator[Store]:
+    """A store in SQLite, then the same test in PostgreSQL (conftest.store_target)."""
+    with Store(store_target) as s:
         yield s
 
 
@@ -204,9 +205,9 @@ def _explode_after(n: int, exc: Exception) -> Iterator[AggregateRecord]:
     raise exc
 
 
-def test_iterator_that_raises_halfway_stores_nothing(tmp_path: Path) -> None:
+def test_iterator_that_raises_halfway_stores_nothing(store_target: str) -> None:
     # a batch size below the record count: some batches were already written
-    with Store(tmp_path / "r.sqlite3", batch_size=100) as s:
+    with Store(store_target, batch_size=100) as s:
         bad = agg(_explode_after(1000, ReportError("a.xml", "line 9000: truncated XML")))
         with pytest.raises(ReportError):
             s.add(bad)
@@ -240,7 +241,7 @@ def test_auth_sets_are_shared_and_survive_a_rolled_back_report(store: Store) -> 
     assert list(store.records(first.row_id)) == records
     assert list(store.records(second.row_id)) == records
     assert store.connection.execute("SELECT COUNT(*) FROM auth_sets").fetchone()[0] == 2
-    with Store(store.path) as other:  # a second writer finds the same sets by key
+    with Store(store.target) as other:  # a second writer finds the same sets by key
         third = other.add(agg(records, report_id="c"))
         assert list(other.records(third.row_id)) == records
     assert store.connection.execute("SELECT COUNT(*) FROM auth_sets").fetchone()[0] == 2
@@ -258,14 +259,14 @@ def _killed_midway(path: str) -> None:
         s.add(agg(records(), report_id="dies"))
 
 
-def test_process_killed_mid_report_leaves_no_partial_report(tmp_path: Path) -> None:
-    path = str(tmp_path / "r.sqlite3")
+def test_process_killed_mid_report_leaves_no_partial_report(store_target: str) -> None:
+    path = store_target
     proc = multiprocessing.get_context("fork").Process(target=_killed_midway, args=(path,))
     proc.start()
     proc.join(60)
     assert proc.exitcode == 3
     with Store(path) as s:
-        assert s.connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert _intact(s)
         assert [r.report_id for r in s.list_aggregate()] == ["before"]
         assert s.totals().records == 5
         assert s.connection.execute("SELECT COUNT(*) FROM aggregate_records").fetchone()[0] == 5
@@ -284,8 +285,8 @@ def _ingest_corpus(path: str, barrier, results) -> None:  # type: ignore[no-unty
     results.put(outcomes)
 
 
-def test_two_processes_ingesting_at_once(tmp_path: Path) -> None:
-    path = str(tmp_path / "r.sqlite3")
+def test_two_processes_ingesting_at_once(store_target: str) -> None:
+    path = store_target
     Store(path).close()
     ctx = multiprocessing.get_context("fork")
     barrier, results = ctx.Barrier(2), ctx.Queue()
@@ -305,11 +306,26 @@ def test_two_processes_ingesting_at_once(tmp_path: Path) -> None:
             s.connection.execute("SELECT COUNT(*) FROM aggregate_records").fetchone()[0]
             == 12 * 1500
         )
-        assert s.connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert _intact(s)
 
 
-def test_two_threads_with_their_own_connections(tmp_path: Path) -> None:
-    path = tmp_path / "r.sqlite3"
+def _intact(s: Store) -> bool:
+    """SQLite's integrity check; in PostgreSQL, every record belongs to a stored report."""
+    if s.kind == "sqlite":
+        return s.connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    orphans = s.connection.execute(
+        "SELECT COUNT(*) FROM aggregate_records r LEFT JOIN aggregate_reports rep "
+        "ON rep.id = r.report WHERE rep.id IS NULL"
+    ).fetchone()[0]
+    counted = s.connection.execute(
+        "SELECT COUNT(*) FROM aggregate_reports rep WHERE record_count != "
+        "(SELECT COUNT(*) FROM aggregate_records r WHERE r.report = rep.id)"
+    ).fetchone()[0]
+    return orphans == 0 and counted == 0
+
+
+def test_two_threads_with_their_own_connections(store_target: str) -> None:
+    path = store_target
     Store(path).close()
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
@@ -631,7 +647,7 @@ def test_expand_paths_walks_directories_once_like_the_reader(tmp_path: Path) -> 
     assert all(from_dir for _, from_dir in files[:-1])
 
 
-def test_store_failure_does_not_stop_the_batch(tmp_path: Path) -> None:
+def test_store_failure_does_not_stop_the_batch(tmp_path: Path, store_target: str) -> None:
     """A report the store refuses (a NOT NULL column) fails alone and leaves nothing."""
     inbox = _files(tmp_path, ["x.xml", "a.xml"])
     broken = rec("192.0.2.9")
@@ -640,7 +656,7 @@ def test_store_failure_does_not_stop_the_batch(tmp_path: Path) -> None:
         "x.xml": [lambda: agg([*good_records(10), broken], report_id="x")],
         "a.xml": [lambda: agg(good_records(4), report_id="a")],
     }
-    with Store(tmp_path / "r.sqlite3") as s:
+    with Store(store_target) as s:
         result = ingest(s, [str(inbox)], reader=fake_reader(corpus))
         assert [f.status for f in result.files] == [FileStatus.INGESTED, FileStatus.FAILED]
         assert "cannot store" in (result.files[1].reports[0].error or "")

@@ -74,8 +74,9 @@ def forwarded(count: int) -> object:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "r.sqlite3") as s:
+def store(store_target: str) -> Iterator[Store]:
+    """SQLite, then PostgreSQL: the summary reads both through the same SQL."""
+    with Store(store_target) as s:
         yield s
 
 

@@ -51,11 +51,11 @@ def test_policy_file_senders(tmp_path: Path) -> None:
     assert senders[1].includes == ("crm.example",)
 
 
-def test_senders_named_offline_with_state_and_fix(tmp_path: Path) -> None:
+def test_senders_named_offline_with_state_and_fix(tmp_path: Path, store_target: str) -> None:
     path = tmp_path / "dmarc-audit.yaml"
     path.write_text("senders:\n  Franchise Lyon: 192.0.2.16/28\n")
     declared = load_config(path).senders
-    with Store(tmp_path / "r.sqlite3") as store:
+    with Store(store_target) as store:
         for day in range(8):
             store.add(
                 agg(

@@ -48,11 +48,13 @@ class ReportKindOpt(str, Enum):
 
 
 DbOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--db",
-        metavar="PATH",
-        help="The report store (SQLite). Default: "
+        metavar="PATH|URL",
+        help="The report store: a SQLite file, or postgresql://USER@HOST[:PORT]/DBNAME "
+        "(password from PGPASSWORD, PGPASSFILE or DMARC_AUDIT_DB_PASSWORD_FILE, never "
+        "the URL). Default: $DMARC_AUDIT_DB, else "
         "$XDG_DATA_HOME/dmarc-audit/reports.sqlite3 "
         "(~/.local/share/dmarc-audit/reports.sqlite3).",
     ),
@@ -79,17 +81,48 @@ UntilOpt = Annotated[
 ]
 
 
-def open_store(db: Path | None, create: bool) -> Store:
-    """The store at ``--db`` or the default path; problems become one-line input errors."""
-    from dmarc_audit.reports.store import Store, StoreError, default_db_path
+ENV_DB = "DMARC_AUDIT_DB"
+ENV_DB_PASSWORD_FILE = "DMARC_AUDIT_DB_PASSWORD_FILE"
 
-    path = db if db is not None else default_db_path()
+
+def open_store(db: str | Path | None, create: bool) -> Store:
+    """The store at ``--db``, ``$DMARC_AUDIT_DB`` or the default path.
+
+    Problems become one-line input errors, with any credential redacted.
+    """
+    import os
+
+    from dmarc_audit.reports.store import Store, StoreError, default_db_path, is_postgres_url
+
+    option = "--db"
+    if db is None and os.environ.get(ENV_DB, "").strip():
+        db, option = os.environ[ENV_DB].strip(), ENV_DB
+    if db is not None and is_postgres_url(str(db)):
+        return _open_postgres(str(db), option, create)
+    path = Path(db) if db is not None else default_db_path()
     if path.exists() and path.is_dir():
-        raise InputError(f"--db {path}: is a directory, expected a database file")
+        raise InputError(f"{option} {path}: is a directory, expected a database file")
     try:
         return Store(path, create=create)
     except StoreError as exc:
         raise InputError(str(exc)) from None
+
+
+def _open_postgres(url: str, option: str, create: bool) -> Store:
+    import os
+
+    from dmarc_audit.redact import redact_urls
+    from dmarc_audit.reports.store import Store, StoreError
+
+    password = None
+    if os.environ.get(ENV_DB_PASSWORD_FILE):
+        from dmarc_audit.digest.send import read_password_file
+
+        password = read_password_file(os.environ[ENV_DB_PASSWORD_FILE], ENV_DB_PASSWORD_FILE)
+    try:
+        return Store(url, create=create, password=password)
+    except StoreError as exc:
+        raise InputError(f"{option}: {redact_urls(str(exc))}") from None
 
 
 def _period(domain: str | None, since: str | None, until: str | None):
@@ -742,7 +775,8 @@ def show_command(
         stored = store.get_aggregate(report)
         if stored is None:
             raise InputError(
-                f"no aggregate report #{report} in {store.path} (see 'dmarc-audit reports list')"
+                f"no aggregate report #{report} in {store.location} "
+                "(see 'dmarc-audit reports list')"
             )
         if output_format is OutputFormat.JSON:
             from dmarc_audit.reports.summary import SCHEMA_VERSION

@@ -284,7 +284,7 @@ class SnapshotStore:
             for snap in snapshots:
                 cur = conn.execute(
                     "INSERT INTO snapshots (run_ts, domain, state, tool_version, findings, "
-                    "records) VALUES (?,?,?,?,?,?)",
+                    "records) VALUES (?,?,?,?,?,?) RETURNING id",
                     (
                         to_ts(snap.run_at),
                         snap.domain,
@@ -294,7 +294,7 @@ class SnapshotStore:
                         json.dumps(snap.records_json(), ensure_ascii=False),
                     ),
                 )
-                saved.append(_with_id(snap, int(cur.lastrowid or 0)))
+                saved.append(_with_id(snap, int(cur.fetchone()[0])))
         return tuple(saved)
 
     def baseline(self, domain: str, up_to: int) -> Snapshot | None:
@@ -344,8 +344,11 @@ class SnapshotStore:
                 "INSERT INTO digest_markers (list_key, recipients, last_snapshot, period_end, "
                 "sent_at) VALUES (?,?,?,?,?) ON CONFLICT (list_key) DO UPDATE SET "
                 "recipients = excluded.recipients, "
-                "last_snapshot = MAX(last_snapshot, excluded.last_snapshot), "
-                "period_end = MAX(period_end, excluded.period_end), sent_at = excluded.sent_at",
+                "last_snapshot = CASE WHEN digest_markers.last_snapshot > excluded.last_snapshot "
+                "THEN digest_markers.last_snapshot ELSE excluded.last_snapshot END, "
+                "period_end = CASE WHEN digest_markers.period_end > excluded.period_end "
+                "THEN digest_markers.period_end ELSE excluded.period_end END, "
+                "sent_at = excluded.sent_at",
                 (
                     key,
                     json.dumps(list(recipients)),

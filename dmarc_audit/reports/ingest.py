@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from dmarc_audit.exit_status import ExitStatus
 from dmarc_audit.reports.model import AggregateReport, Report, ReportError, ReportKind
-from dmarc_audit.reports.store import Store, StoreError, StoreOutcome
+from dmarc_audit.reports.store import DatabaseError, Store, StoreError, StoreOutcome
 
 Reader = Callable[[Sequence[str], object], Iterable[object]]
 """``read_reports(paths, options)``: yields reports and :class:`ReportError` items."""
@@ -336,15 +335,10 @@ def store_report(store: Store, report: Report) -> ReportOutcome:
         result = store.add(report)
     except ReportError as exc:
         return ReportOutcome(exc.source, ReportStatus.FAILED, error=exc.message)
+    except DatabaseError as exc:  # the engine's words, mapped in reports/database.py
+        return ReportOutcome(source, ReportStatus.FAILED, error=f"cannot store: {exc}")
     except StoreError as exc:
         return ReportOutcome(source, ReportStatus.FAILED, error=str(exc))
-    except sqlite3.OperationalError as exc:
-        text = str(exc)
-        if "locked" in text or "busy" in text:
-            text = "report store busy: another ingest held it too long; run again later"
-        return ReportOutcome(source, ReportStatus.FAILED, error=f"cannot store: {text}")
-    except sqlite3.Error as exc:
-        return ReportOutcome(source, ReportStatus.FAILED, error=f"cannot store: {exc}")
     except OSError as exc:
         return ReportOutcome(
             source, ReportStatus.FAILED, error=f"cannot read: {exc.strerror or exc}"

@@ -1,14 +1,21 @@
 """The report store's schema, as an ordered list of migrations.
 
-``PRAGMA user_version`` holds the number of the last migration applied. A new
+``PRAGMA user_version`` (SQLite) or the table ``dmarc_audit_schema`` (PostgreSQL)
+holds the number of the last migration applied. Statements are written in SQLite's
+dialect; the PostgreSQL store maps their types (see
+:func:`dmarc_audit.reports.postgres.pg_ddl`), so keep to INTEGER, TEXT, REAL, BLOB,
+``INTEGER PRIMARY KEY``, UNIQUE, REFERENCES and plain indexes. A new
 feature appends a :class:`Migration`; applied migrations never change. The layout
 is documented in docs/reports.md.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dmarc_audit.reports.database import Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,37 +194,33 @@ class SchemaTooNew(Exception):
         self.found = found
 
 
-def user_version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+def user_version(db: Database) -> int:
+    """The number of the last migration applied (SQLite's ``user_version``)."""
+    return db.schema_version()
 
 
-def migrate(conn: sqlite3.Connection) -> list[int]:
+def migrate(db: Database) -> list[int]:
     """Bring the schema to :data:`LATEST`; returns the versions applied.
 
-    Runs in one ``BEGIN IMMEDIATE`` transaction and re-reads the version under
-    the write lock, so two processes opening a new store at once migrate once.
-    ``conn`` must be in autocommit mode (``isolation_level=None``).
+    Runs in one write transaction and re-reads the version under the write lock,
+    so two processes opening a new store at once migrate once. Each statement is
+    written for SQLite and put in the engine's dialect by ``db.ddl``.
     """
-    found = user_version(conn)
+    found = db.schema_version()
     if found > LATEST:
         raise SchemaTooNew(found)
     if found == LATEST:
         return []
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        current = user_version(conn)
+    applied = []
+    with db.migration_transaction():
+        current = db.schema_version()
         if current > LATEST:
             raise SchemaTooNew(current)
-        applied = []
         for migration in MIGRATIONS:
             if migration.version <= current:
                 continue
             for statement in migration.statements:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {int(migration.version)}")
+                db.execute(db.ddl(statement))
+            db.set_schema_version(migration.version)
             applied.append(migration.version)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return applied

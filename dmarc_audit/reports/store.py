@@ -1,4 +1,4 @@
-"""The report store: SQLite, one transaction per report, no duplicates.
+"""The report store: SQLite or PostgreSQL, one transaction per report, no duplicates.
 
 Aggregate reports are keyed by (reporter org, report id, policy domain), SMTP TLS
 reports by (org, report id), failure reports by a fingerprint of their fields.
@@ -14,6 +14,10 @@ WAL journaling, ``synchronous=NORMAL`` and a busy timeout let two ingests (two
 cron jobs) share a store: the second writer waits for the first one's report to
 commit, then finds duplicates already stored. The schema is in
 :mod:`dmarc_audit.reports.migrations` and documented in docs/reports.md.
+
+A ``postgresql://`` target opens the same store in PostgreSQL
+(:mod:`dmarc_audit.reports.postgres`); all SQL goes through the
+:class:`~dmarc_audit.reports.database.Database` seam, so it is written once.
 """
 
 from __future__ import annotations
@@ -24,12 +28,13 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 
+from dmarc_audit.reports.database import Database, DatabaseError, SqliteDatabase, StoreError
 from dmarc_audit.reports.migrations import SchemaTooNew, migrate
 from dmarc_audit.reports.model import (
     AggregateRecord,
@@ -59,8 +64,12 @@ def default_db_path() -> Path:
     return root / "dmarc-audit" / "reports.sqlite3"
 
 
-class StoreError(Exception):
-    """The store cannot be opened or written (not a database, locked, read-only, full)."""
+__all__ = ["DatabaseError", "Store", "StoreError", "is_postgres_url"]
+
+
+def is_postgres_url(target: object) -> bool:
+    """Whether ``--db`` names a PostgreSQL store (``postgresql://…`` or ``postgres://…``)."""
+    return isinstance(target, str) and target.lower().startswith(("postgresql://", "postgres://"))
 
 
 class StoreOutcome(str, Enum):
@@ -227,50 +236,86 @@ _AGG_COLUMNS = (
 
 
 class Store:
-    """One SQLite report store. Not shared between threads: open one per thread."""
+    """One report store (a SQLite file or a PostgreSQL database). One per thread.
+
+    ``target`` is a path, or a ``postgresql://user@host[:port]/dbname`` URL
+    (``password`` then comes from the caller, ``PGPASSWORD`` or ``PGPASSFILE``).
+    """
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        target: str | os.PathLike[str],
         *,
         create: bool = True,
         busy_timeout: float = BUSY_TIMEOUT,
         batch_size: int = BATCH_SIZE,
+        password: str | None = None,
     ) -> None:
-        self.path = Path(path)
         self.batch_size = batch_size
         self._auth_ids: dict[AuthSet, int] = {}
         """Committed auth sets only: a rolled-back transaction's ids never get here."""
-        if not create and not self.path.exists():
-            raise StoreError(
-                f"no report store at {self.path} (run 'dmarc-audit reports ingest' first)"
-            )
+        self._db: Database
+        self.path: Path | None = None
+        """The SQLite file (None for PostgreSQL)."""
+        self.target = str(target)
+        """What was opened: a path or the URL (may name a user, never a password)."""
+        self.location = self.target
+        """Where the store is, safe to print."""
+        if is_postgres_url(target):
+            self._open_postgres(str(target), create, busy_timeout, password)
+        else:
+            self._open_sqlite(Path(target), create, busy_timeout)
+
+    def _open_postgres(
+        self, url: str, create: bool, busy_timeout: float, password: str | None
+    ) -> None:
+        from dmarc_audit.reports.postgres import PostgresDatabase
+
+        db = PostgresDatabase(url, password=password, busy_timeout=busy_timeout)
+        self.location = db.location
+        try:
+            if not create and db.schema_version() == 0:
+                raise StoreError(
+                    f"no report store in {db.location} (run 'dmarc-audit reports ingest' first)"
+                )
+            migrate(db)
+        except SchemaTooNew as exc:
+            db.close()
+            raise StoreError(f"{db.location}: {exc}; upgrade dmarc-audit") from None
+        except StoreError as exc:
+            db.close()
+            if isinstance(exc, DatabaseError):
+                raise StoreError(f"cannot use {db.location} as a report store: {exc}") from None
+            raise
+        self._db = db
+
+    def _open_sqlite(self, path: Path, create: bool, busy_timeout: float) -> None:
+        self.path = path
+        if not create and not path.exists():
+            raise StoreError(f"no report store at {path} (run 'dmarc-audit reports ingest' first)")
         if create:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise StoreError(f"cannot create {self.path.parent}: {exc.strerror}") from None
+                raise StoreError(f"cannot create {path.parent}: {exc.strerror}") from None
         try:
-            self._conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
+            db = SqliteDatabase(str(path), busy_timeout)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open {self.path}: {exc}") from None
+            raise StoreError(f"cannot use {path} as a report store: {exc}") from None
         try:
-            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            migrate(self._conn)
+            migrate(db)
         except SchemaTooNew as exc:
-            self._conn.close()
-            raise StoreError(f"{self.path}: {exc}; upgrade dmarc-audit") from None
-        except sqlite3.Error as exc:
-            self._conn.close()
-            raise StoreError(f"cannot use {self.path} as a report store: {exc}") from None
+            db.close()
+            raise StoreError(f"{path}: {exc}; upgrade dmarc-audit") from None
+        except StoreError as exc:
+            db.close()
+            raise StoreError(f"cannot use {path} as a report store: {exc}") from None
+        self._db = db
 
     # --- lifecycle ---------------------------------------------------------
 
     def close(self) -> None:
-        self._conn.close()
+        self._db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -279,22 +324,22 @@ class Store:
         self.close()
 
     @property
-    def connection(self) -> sqlite3.Connection:
-        """The connection, for read queries (summaries). Writes go through ``add``."""
-        return self._conn
+    def kind(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._db.kind
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``): committed whole or rolled back."""
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            if self._conn.in_transaction:
-                with suppress(sqlite3.Error):
-                    self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+    @property
+    def connection(self) -> Database:
+        """The database, for read queries in portable SQL (``?`` placeholders).
+
+        Writes go through ``add`` or :meth:`transaction`.
+        """
+        return self._db
+
+    def transaction(self) -> AbstractContextManager[Database]:
+        """One write transaction yielding the :class:`Database`, committed whole or
+        rolled back; writers are serialized."""
+        return self._db.transaction()
 
     # --- writing -----------------------------------------------------------
 
@@ -329,7 +374,7 @@ class Store:
                 "policy_adkim, policy_aspf, policy_pct, policy_fo, policy_testing, "
                 "policy_discovery, generator, errors, source, ingested_at) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-                "ON CONFLICT (org_name, report_id, domain) DO NOTHING",
+                "ON CONFLICT (org_name, report_id, domain) DO NOTHING RETURNING id",
                 (
                     org,
                     rid,
@@ -354,7 +399,8 @@ class Store:
                     int(time.time()),
                 ),
             )
-            if cur.rowcount == 0:
+            inserted = cur.fetchone()
+            if inserted is None:
                 _close(report.records)
                 row = conn.execute(
                     "SELECT id, record_count, message_count FROM aggregate_reports "
@@ -364,7 +410,7 @@ class Store:
                 return StoreResult(
                     StoreOutcome.DUPLICATE, ReportKind.AGGREGATE, row[0], key, row[1], row[2]
                 )
-            report_row = int(cur.lastrowid or 0)
+            report_row = int(inserted[0])
             records, messages, new_sets = self._insert_records(conn, report_row, report.records)
             conn.execute(
                 "UPDATE aggregate_reports SET record_count = ?, message_count = ?, "
@@ -385,7 +431,7 @@ class Store:
         )
 
     def _insert_records(
-        self, conn: sqlite3.Connection, report_row: int, records: Iterator[AggregateRecord]
+        self, conn: Database, report_row: int, records: Iterator[AggregateRecord]
     ) -> tuple[int, int, dict]:
         """Insert in batches; returns (records, messages, auth sets new to the cache)."""
         known = self._auth_ids
@@ -451,7 +497,7 @@ class Store:
                 "auth_failure, delivery_result, authentication_results, dkim_domain, subject, "
                 "header_from, reporter, warnings, source, ingested_at) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-                "ON CONFLICT (fingerprint) DO NOTHING",
+                "ON CONFLICT (fingerprint) DO NOTHING RETURNING id",
                 (
                     fingerprint,
                     *fields,
@@ -460,12 +506,13 @@ class Store:
                     int(time.time()),
                 ),
             )
-            if cur.rowcount == 0:
+            inserted = cur.fetchone()
+            if inserted is None:
                 row = conn.execute(
                     "SELECT id FROM failure_reports WHERE fingerprint = ?", (fingerprint,)
                 ).fetchone()
                 return StoreResult(StoreOutcome.DUPLICATE, ReportKind.FAILURE, row[0], key, 1, 1)
-            row_id = int(cur.lastrowid or 0)
+            row_id = int(inserted[0])
         return StoreResult(StoreOutcome.STORED, ReportKind.FAILURE, row_id, key, 1, 1)
 
     def add_tls(self, report: TlsReport) -> StoreResult:
@@ -479,7 +526,7 @@ class Store:
             cur = conn.execute(
                 "INSERT INTO tls_reports (org_name, report_id, begin_ts, end_ts, contact, "
                 "warnings, source, ingested_at) VALUES (?,?,?,?,?,?,?,?) "
-                "ON CONFLICT (org_name, report_id) DO NOTHING",
+                "ON CONFLICT (org_name, report_id) DO NOTHING RETURNING id",
                 (
                     org,
                     rid,
@@ -491,7 +538,8 @@ class Store:
                     int(time.time()),
                 ),
             )
-            if cur.rowcount == 0:
+            inserted = cur.fetchone()
+            if inserted is None:
                 row = conn.execute(
                     "SELECT id FROM tls_reports WHERE org_name = ? AND report_id = ?", (org, rid)
                 ).fetchone()
@@ -503,7 +551,7 @@ class Store:
                     len(report.policies),
                     sessions,
                 )
-            row_id = int(cur.lastrowid or 0)
+            row_id = int(inserted[0])
             conn.executemany(
                 "INSERT INTO tls_policies (report, policy_type, policy_domain, successful, "
                 "failed, failure_details) VALUES (?,?,?,?,?,?)",
@@ -526,12 +574,12 @@ class Store:
     # --- reading -----------------------------------------------------------
 
     def totals(self) -> StoreTotals:
-        agg = self._conn.execute(
+        agg = self._db.execute(
             "SELECT COUNT(*), COALESCE(SUM(record_count), 0), COALESCE(SUM(message_count), 0) "
             "FROM aggregate_reports"
         ).fetchone()
-        failures = self._conn.execute("SELECT COUNT(*) FROM failure_reports").fetchone()[0]
-        tls = self._conn.execute("SELECT COUNT(*) FROM tls_reports").fetchone()[0]
+        failures = self._db.execute("SELECT COUNT(*) FROM failure_reports").fetchone()[0]
+        tls = self._db.execute("SELECT COUNT(*) FROM tls_reports").fetchone()[0]
         return StoreTotals(agg[0], agg[1], agg[2], failures, tls)
 
     def list_aggregate(
@@ -542,13 +590,13 @@ class Store:
     ) -> list[StoredAggregate]:
         """Aggregate reports, oldest first; ``since``/``until`` bound the report's begin."""
         where, args = period_where("", domain, since, until)
-        rows = self._conn.execute(
+        rows = self._db.execute(
             f"SELECT {_AGG_COLUMNS} FROM aggregate_reports {where} ORDER BY begin_ts, id", args
         )
         return [_stored_aggregate(row) for row in rows]
 
     def get_aggregate(self, row_id: int) -> StoredAggregate | None:
-        row = self._conn.execute(
+        row = self._db.execute(
             f"SELECT {_AGG_COLUMNS} FROM aggregate_reports WHERE id = ?", (row_id,)
         ).fetchone()
         return None if row is None else _stored_aggregate(row)
@@ -556,11 +604,11 @@ class Store:
     def records(self, report_row: int) -> Iterator[AggregateRecord]:
         """The stored records of one aggregate report, in the order they were read."""
         sets = load_auth_sets(
-            self._conn,
+            self._db,
             "WHERE auth_set IN (SELECT auth_set FROM aggregate_records WHERE report = ?)",
             (report_row,),
         )
-        for row in self._conn.execute(
+        for row in self._db.execute(
             "SELECT source_ip, count, disposition, dkim_aligned, spf_aligned, header_from, "
             "envelope_from, envelope_to, reasons, auth_set FROM aggregate_records "
             "WHERE report = ? ORDER BY id",
@@ -570,7 +618,7 @@ class Store:
 
     def list_failure(self, domain: str | None = None) -> list[StoredFailure]:
         where, args = ("WHERE reported_domain = ?", [norm_domain(domain)]) if domain else ("", [])
-        rows = self._conn.execute(
+        rows = self._db.execute(
             "SELECT id, feedback_type, arrival_ts, reported_domain, source_ip, auth_failure, "
             f"header_from, reporter, subject, source FROM failure_reports {where} "
             "ORDER BY arrival_ts, id",
@@ -583,7 +631,7 @@ class Store:
         if domain:
             where = "WHERE t.id IN (SELECT report FROM tls_policies WHERE policy_domain = ?)"
             args = [norm_domain(domain)]
-        rows = self._conn.execute(
+        rows = self._db.execute(
             "SELECT t.id, t.org_name, t.report_id, t.begin_ts, t.end_ts, COUNT(p.id), "
             "COALESCE(SUM(p.successful), 0), COALESCE(SUM(p.failed), 0), t.source "
             f"FROM tls_reports t LEFT JOIN tls_policies p ON p.report = t.id {where} "
@@ -596,28 +644,38 @@ class Store:
         ]
 
 
-def _insert_rows(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+_RECORD_COLUMNS = (
+    "report",
+    "source_ip",
+    "count",
+    "disposition",
+    "dkim_aligned",
+    "spf_aligned",
+    "header_from",
+    "envelope_from",
+    "envelope_to",
+    "reasons",
+    "auth_set",
+)
+
+
+def _insert_rows(conn: Database, rows: list[tuple]) -> None:
     if rows:
-        conn.executemany(
-            "INSERT INTO aggregate_records (report, source_ip, count, disposition, "
-            "dkim_aligned, spf_aligned, header_from, envelope_from, envelope_to, reasons, "
-            "auth_set) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            rows,
-        )
+        conn.insert_rows("aggregate_records", _RECORD_COLUMNS, rows)
         rows.clear()
 
 
-def _auth_set_id(conn: sqlite3.Connection, auth: AuthSet) -> int:
+def _auth_set_id(conn: Database, auth: AuthSet) -> int:
     """The id of this set of auth results, stored now if it is new."""
     key = json.dumps(
         [[a.method, a.domain, a.result, a.selector, a.scope, a.human_result] for a in auth]
     )
-    cur = conn.execute(
-        "INSERT INTO auth_sets (key) VALUES (?) ON CONFLICT (key) DO NOTHING", (key,)
-    )
-    if cur.rowcount == 0:
+    inserted = conn.execute(
+        "INSERT INTO auth_sets (key) VALUES (?) ON CONFLICT (key) DO NOTHING RETURNING id", (key,)
+    ).fetchone()
+    if inserted is None:
         return int(conn.execute("SELECT id FROM auth_sets WHERE key = ?", (key,)).fetchone()[0])
-    set_id = int(cur.lastrowid or 0)
+    set_id = int(inserted[0])
     conn.executemany(
         "INSERT INTO auth_results VALUES (?,?,?,?,?,?,?,?)",
         [
@@ -629,7 +687,7 @@ def _auth_set_id(conn: sqlite3.Connection, auth: AuthSet) -> int:
 
 
 def load_auth_sets(
-    conn: sqlite3.Connection, where: str = "", args: Sequence[object] = ()
+    conn: Database, where: str = "", args: Sequence[object] = ()
 ) -> dict[int, AuthSet]:
     """Auth sets by id; ``where`` filters ``auth_results`` (e.g. ``WHERE auth_set IN (…)``)."""
     sets: dict[int, list[AuthResult]] = {}

@@ -609,7 +609,8 @@ def _source_history(store: Store, filt: PeriodFilter, in_period: Mapping[str, ob
     where, args = period_where("rep", filt.domain, None, filt.until)
     history = _History({}, set())
     for ip, first, passed in store.connection.execute(
-        f"SELECT r.source_ip, MIN(rep.begin_ts), MAX({_PASS}) {_JOIN} {where} GROUP BY r.source_ip",
+        f"SELECT r.source_ip, MIN(rep.begin_ts), MAX(CASE WHEN {_PASS} THEN 1 ELSE 0 END) "
+        f"{_JOIN} {where} GROUP BY r.source_ip",
         args,
     ):
         if ip in in_period:

@@ -1,14 +1,18 @@
 """Benchmark: ingest a large synthetic aggregate-report corpus through the real code path.
 
     python benchmarks/reports_ingest.py [--records 200000] [--reports 40] [--keep DIR]
+        [--engine sqlite|postgresql|both]
 
 Writes RFC 7489 XML files (a third of them gzipped) into a temporary directory,
 then, in a fresh child process so its peak RSS is the ingest's own, runs
 ``dmarc_audit.reports.ingest.ingest`` (the reader parses, the store writes) into
-a new SQLite store. Prints records/s and peak RSS, checks the stored totals
+a new SQLite store, or a new PostgreSQL database on a server started here from
+the Debian package (tests/pgserver.py, with fsync on). Prints records/s and peak
+RSS, checks the stored totals
 against what the generator wrote, ingests again to check that nothing changes,
 and times a summary over the corpus. Exits 1 when a check fails or the rate is
-under ``--min-rate``.
+under ``--min-rate`` (for PostgreSQL, also when it is under half the SQLite rate
+with ``--engine both``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import random
 import resource
 import subprocess
@@ -117,7 +122,7 @@ def generate(directory: Path, records: int, reports: int, seed: int = 7) -> dict
     return {"reports": reports, "records": records, "messages": messages, "bytes": size}
 
 
-def run_ingest(corpus: Path, db: Path) -> dict[str, object]:
+def run_ingest(corpus: Path, db: str) -> dict[str, object]:
     """(In the child process) ingest twice and summarise; returns the measurements."""
     from dmarc_audit.reports.ingest import ingest
     from dmarc_audit.reports.store import Store
@@ -152,8 +157,18 @@ def run_ingest(corpus: Path, db: Path) -> dict[str, object]:
         "totals_unchanged": same,
         "summary_seconds": summary_seconds,
         "summary_messages": summary.totals.messages,
-        "db_mib": db.stat().st_size / 2**20,
+        "db_mib": _size(db) / 2**20,
     }
+
+
+def _size(db: str) -> int:
+    from dmarc_audit.reports.store import Store, is_postgres_url
+
+    if not is_postgres_url(db):
+        return Path(db).stat().st_size
+    with Store(db) as store:
+        row = store.connection.execute("SELECT pg_database_size(current_database())").fetchone()
+        return int(row[0])
 
 
 def main() -> int:
@@ -174,10 +189,17 @@ def main() -> int:
         "(steadier on a shared, loaded machine)",
     )
     parser.add_argument("--keep", type=Path, help="write the corpus and store here and keep them")
+    parser.add_argument(
+        "--engine",
+        choices=("sqlite", "postgresql", "both"),
+        default="sqlite",
+        help="the store to ingest into (postgresql: a server started here, from the Debian "
+        "package)",
+    )
     parser.add_argument("--child", nargs=2, metavar=("CORPUS", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_ingest(Path(args.child[0]), Path(args.child[1]))))
+        print(json.dumps(run_ingest(Path(args.child[0]), args.child[1])))
         return 0
 
     with tempfile.TemporaryDirectory(prefix="dmarc-audit-bench-") as tmp:
@@ -194,16 +216,56 @@ def main() -> int:
             f"{written['messages']:,} messages, {written['bytes'] / 2**20:.1f} MiB of XML "
             f"(generated in {time.perf_counter() - started:.1f} s)"
         )
-        proc = subprocess.run(
-            [sys.executable, __file__, "--child", str(corpus), str(db)],
-            capture_output=True,
-            text=True,
+        engines = ("sqlite", "postgresql") if args.engine == "both" else (args.engine,)
+        measured = {}
+        for engine in engines:
+            if engine == "sqlite":
+                m = _child(corpus, str(db))
+            else:
+                with _postgres() as server:
+                    m = _child(corpus, server.new_database())
+            if m is None:
+                return 1
+            measured[engine] = m
+    failed = False
+    for engine, m in measured.items():
+        print(f"--- {engine}")
+        failed |= _report(m, written, args)
+    if len(measured) == 2:
+        lite, pg = (
+            measured[e]["records"] / measured[e]["seconds"] for e in ("sqlite", "postgresql")
         )
-        if proc.returncode != 0:
-            sys.stderr.write(proc.stderr)
-            return 1
-        m = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(f"postgresql/sqlite: {pg / lite:.2f} (target: at least 0.5)")
+        if pg < lite / 2:
+            print("FAIL: PostgreSQL ingest is under half the SQLite rate")
+            failed = True
+    return 1 if failed else 0
 
+
+def _postgres():  # type: ignore[no-untyped-def]
+    """A PostgreSQL server from the Debian package, durable (fsync on), for one run."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from pgserver import PgServer
+
+    server = PgServer(durable=True)
+    os.environ["PGPASSFILE"] = str(server.passfile)
+    return server
+
+
+def _child(corpus: Path, db: str) -> dict | None:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", str(corpus), db],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _report(m: dict, written: dict[str, int], args: argparse.Namespace) -> bool:
+    """Print one engine's figures and checks; True when a check failed."""
     rate = m["records"] / m["seconds"] if m["seconds"] else 0.0
     cpu_rate = m["records"] / m["cpu_seconds"] if m["cpu_seconds"] else 0.0
     print(
@@ -240,7 +302,7 @@ def main() -> int:
         print(f"FAIL: {problem}")
     if not problems:
         print("OK: stored totals match the generator's")
-    return 1 if problems else 0
+    return bool(problems)
 
 
 if __name__ == "__main__":

@@ -53,7 +53,9 @@ def free_port() -> int:
 class PgServer:
     """``with PgServer() as pg: url = pg.new_database()``."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
+        """fsync on (benchmarks); the tests turn it off."""
         self.bindir = find_bindir()
         self.dir = Path(tempfile.mkdtemp(prefix="dmarc-audit-pg-"))
         self.dir.chmod(0o755)
@@ -107,9 +109,10 @@ class PgServer:
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed: {done.stderr.strip() or done.stdout.strip()}")
         options = (
-            f"-c listen_addresses={self.host} -p {self.port} -k {self.dir} "
-            "-c fsync=off -c full_page_writes=off -c max_connections=40"
+            f"-c listen_addresses={self.host} -p {self.port} -k {self.dir} -c max_connections=40"
         )
+        if not self.durable:
+            options += " -c fsync=off -c full_page_writes=off"
         started = self._run(
             str(self.bindir / "pg_ctl"),
             "-D",

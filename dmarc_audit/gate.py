@@ -65,19 +65,32 @@ def gate_settings(
 
 
 def parse_domains(raw: Sequence[str]) -> tuple[list[DomainName], list[str]]:
-    """Valid names, and one error line for each invalid one (also written to stderr)."""
+    """Valid names, each once, and one error line for each invalid one (also written to
+    stderr). A name given again (in any case, with or without the trailing dot, as
+    U-label or A-label) is audited once; a note on stderr says so."""
     from dmarc_audit.domains import parse_domain
     from dmarc_audit.errors import InputError
 
-    parsed = []
+    parsed: dict[str, DomainName] = {}
+    repeated: dict[str, int] = {}
     errors: list[str] = []
     for text in raw:
         try:
-            parsed.append(parse_domain(text))
+            name = parse_domain(text)
         except InputError as exc:
             errors.append(str(exc))
             sys.stderr.write(f"dmarc-audit: error: {exc}; skipped\n")
-    return parsed, errors
+            continue
+        if name.ascii in parsed:
+            repeated[name.ascii] = repeated.get(name.ascii, 1) + 1
+        else:
+            parsed[name.ascii] = name
+    if repeated:
+        from dmarc_audit.words import plural
+
+        listed = ", ".join(f"{n} ({plural(k, 'time')})" for n, k in repeated.items())
+        sys.stderr.write(f"dmarc-audit: note: given more than once, audited once: {listed}\n")
+    return list(parsed.values()), errors
 
 
 @dataclass(frozen=True, slots=True)

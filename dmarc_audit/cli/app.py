@@ -10,11 +10,28 @@ from dmarc_audit import __version__
 from dmarc_audit.errors import InputError
 from dmarc_audit.exit_status import ExitStatus
 
+
+class HelpGroup(typer.core.TyperGroup):
+    """A command group whose help lists each command's first sentence whole, folded
+    to the terminal width (click cuts it with "..." at a fixed length)."""
+
+    def format_commands(self, ctx, formatter) -> None:  # type: ignore[no-untyped-def]
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
 app = typer.Typer(
     name="dmarc-audit",
+    cls=HelpGroup,
     help="Audit email authentication: SPF, DKIM, DMARC, MX, MTA-STS, TLS-RPT and BIMI.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -47,10 +64,10 @@ def _register() -> None:
     app.command("check")(check.check_command)
     app.command("spf")(spf.spf_command)
     app.command("message")(message.message_command)
-    app.add_typer(reports.reports_app, name="reports")
+    app.add_typer(reports.reports_app, name="reports", cls=HelpGroup)
     app.command("diff")(diff.diff_command)
     app.command("digest")(digest.digest_command)
-    app.add_typer(config_cmd.config_app, name="config")
+    app.add_typer(config_cmd.config_app, name="config", cls=HelpGroup)
     app.command("explain")(explain.explain_command)
 
 
@@ -67,6 +84,10 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="dmarc-audit", standalone_mode=False)
+    except click_exc.NoArgsIsHelpError as exc:
+        # no command given: the help as --help shows it (on stderr: it was not asked for)
+        sys.stderr.write(exc.format_message().rstrip("\n") + "\n")
+        sys.exit(ExitStatus.USAGE)
     except click_exc.UsageError as exc:
         if isinstance(exc, click_exc.NoSuchOption):
             _drop_hidden_suggestions(exc)

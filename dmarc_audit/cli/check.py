@@ -13,8 +13,11 @@ from dmarc_audit.cli.common import (
     NameserverOpt,
     OfflineOpt,
     ProfileChoice,
+    QuietOpt,
+    VerboseOpt,
     ZoneOpt,
     read_domain_lines,
+    verbosity,
 )
 from dmarc_audit.findings import FailOn
 from dmarc_audit.gate import gate_settings, parse_domains, regate, run_gate
@@ -22,7 +25,7 @@ from dmarc_audit.output.console import stderr_console
 from dmarc_audit.output.formats import RenderFormat
 
 if TYPE_CHECKING:
-    pass
+    from dmarc_audit.output.context import TextView
 
 ConfigOpt = Annotated[
     str | None,
@@ -111,6 +114,24 @@ def check_command(
         ),
     ] = None,
     output_format: CheckFormatOpt = RenderFormat.TEXT,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+    concise: Annotated[
+        bool,
+        typer.Option(
+            "--concise",
+            help="Text: one line per domain (its verdicts, counts and check ids), for "
+            "many domains.",
+        ),
+    ] = False,
+    statistics: Annotated[
+        bool,
+        typer.Option(
+            "--statistics",
+            help="Text: count the findings per check id over all domains, most "
+            "frequent first, instead of listing them.",
+        ),
+    ] = False,
     fail_on: FailOnOpt = None,
     strict: StrictOpt = None,
     concurrency: ConcurrencyOpt = None,
@@ -152,6 +173,8 @@ def check_command(
     """Audit the mail-authentication posture of each DOMAIN."""
     from dmarc_audit.errors import InputError
 
+    level = verbosity(verbose, quiet)
+    view = _text_view(output_format, concise=concise, statistics=statistics)
     settings = gate_settings(
         config,
         nameserver=nameserver,
@@ -219,13 +242,37 @@ def check_command(
         input_errors=input_errors,
         resolver=run.resolver,
         zones=settings.zones,
+        verbosity=level,
+        text_view=view,
     )
     write_stdout(RENDERERS[output_format](gated, context))
-    render_summary(
-        [g.counting() for g in gated], run.resolver.queries, status, settings.fail_on, input_errors
-    )
-    render_gate_notes(gated)
+    if level >= 0:
+        render_summary(
+            [g.counting() for g in gated],
+            run.resolver.queries,
+            status,
+            settings.fail_on,
+            input_errors,
+        )
+        render_gate_notes(gated)
     raise typer.Exit(int(status))
+
+
+def _text_view(output_format: RenderFormat, *, concise: bool, statistics: bool) -> TextView:
+    """The text view the flags ask for; they need ``--format text`` and exclude each other."""
+    from dmarc_audit.errors import InputError
+    from dmarc_audit.output.context import TextView
+
+    if concise and statistics:
+        raise InputError("--concise and --statistics cannot be used together")
+    if (concise or statistics) and output_format is not RenderFormat.TEXT:
+        flag = "--concise" if concise else "--statistics"
+        raise InputError(
+            f"{flag} shapes the text output; it cannot be used with --format {output_format.value}"
+        )
+    if concise:
+        return TextView.CONCISE
+    return TextView.STATISTICS if statistics else TextView.FULL
 
 
 class _Progress:

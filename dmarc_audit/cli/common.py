@@ -74,6 +74,28 @@ TimeoutOpt = Annotated[
         "--timeout", metavar="SECONDS", min=0.001, help="Time to wait for each DNS server answer."
     ),
 ]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Show everything in text: every evidence line and lookup step, whole keys "
+        "and lists (JSON always has them).",
+    ),
+]
+QuietOpt = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="Text shows only errors and warnings, and no summary line."),
+]
+
+
+def verbosity(verbose: bool, quiet: bool) -> int:
+    """-1 for ``-q``, 1 for ``-v``, 0 otherwise; both at once is bad input."""
+    if verbose and quiet:
+        raise InputError("--verbose and --quiet cannot be used together")
+    return 1 if verbose else -1 if quiet else 0
+
+
 FormatOpt = Annotated[
     OutputFormat, typer.Option("--format", "-f", help="Output format (data goes to stdout).")
 ]

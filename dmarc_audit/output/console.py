@@ -1,8 +1,9 @@
 """Where output is written: the rich consoles of stdout and stderr, and JSON on stdout.
 
 Every command and renderer gets its consoles here, so that width, colour (NO_COLOR)
-and wrapping are decided in one place. Data goes to stdout; progress, logs and
-summaries go to stderr. ``rich`` is imported only when a console is made.
+and wrapping are decided in one place: text is folded to the width (see
+:mod:`dmarc_audit.output.wrap`), never cut at the right edge. Data goes to stdout;
+progress, logs and summaries go to stderr. ``rich`` is imported only when a console is made.
 """
 
 from __future__ import annotations
@@ -14,14 +15,21 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 PIPED_WIDTH = 160
-"""Width of stdout when it is not a terminal (and COLUMNS is unset): tables do not wrap."""
+"""Width of stdout and stderr when not a terminal (and COLUMNS is unset): tables and
+summary lines do not wrap."""
 
 
 def stderr_console() -> Console:
-    """A rich console on stderr (colour follows NO_COLOR and whether it is a terminal)."""
+    """A rich console on stderr (colour follows NO_COLOR and whether it is a terminal);
+    when it is not a terminal, as wide as a piped stdout."""
+    import os
+
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+    width = None
+    if not sys.stderr.isatty() and not os.environ.get("COLUMNS"):
+        width = PIPED_WIDTH
+    return Console(stderr=True, highlight=False, soft_wrap=False, emoji=False, width=width)
 
 
 def stdout_console() -> Console:
@@ -33,7 +41,7 @@ def stdout_console() -> Console:
     width = None
     if not sys.stdout.isatty() and not os.environ.get("COLUMNS"):
         width = PIPED_WIDTH
-    return Console(highlight=False, soft_wrap=True, emoji=False, width=width)
+    return Console(highlight=False, soft_wrap=False, emoji=False, width=width)
 
 
 def buffer_console(
@@ -48,7 +56,7 @@ def buffer_console(
         color_system=color_system,  # type: ignore[arg-type]
         force_terminal=color_system is not None,
         highlight=False,
-        soft_wrap=True,
+        soft_wrap=False,
         emoji=False,
         width=width,
     )

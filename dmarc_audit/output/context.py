@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from dmarc_audit.findings import FailOn
@@ -16,6 +17,14 @@ if TYPE_CHECKING:
     from dmarc_audit.dns.zonelines import Location, ZoneLineIndex
     from dmarc_audit.filters import GatedReport
     from dmarc_audit.findings import Finding
+
+
+class TextView(str, Enum):
+    """What the text renderer of ``check`` shows."""
+
+    FULL = "full"
+    CONCISE = "concise"
+    STATISTICS = "statistics"
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,12 @@ class RenderContext:
     """For ``text``: the width of the terminal it goes to (None: rich's default)."""
     json_indent: int | None = 2
     """For ``json``: indentation (None: compact, as when stdout is piped)."""
+    verbosity: int = 0
+    """For ``text``: -1 with ``-q`` (errors and warnings only), 1 with ``-v`` (every
+    evidence line, whole keys and lists); JSON always carries everything."""
+    text_view: TextView = TextView.FULL
+    """For ``text``: every finding, one line per domain (``--concise``) or counts per
+    check id (``--statistics``)."""
 
     @property
     def threshold(self) -> FailOn:
@@ -52,4 +67,4 @@ class RenderContext:
 Renderer = Callable[["Sequence[GatedReport]", RenderContext], str]
 """``RENDERERS[format](gated_reports, context) -> output``."""
 
-__all__ = ["RenderContext", "Renderer"]
+__all__ = ["RenderContext", "Renderer", "TextView"]

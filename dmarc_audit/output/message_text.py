@@ -8,7 +8,9 @@ from rich.markup import escape
 
 from dmarc_audit.findings import Severity
 from dmarc_audit.output.console import stderr_console, stdout_console
-from dmarc_audit.output.text import render_finding
+from dmarc_audit.output.text import print_parts, render_finding
+from dmarc_audit.output.wrap import print_line
+from dmarc_audit.words import plural
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -51,50 +53,53 @@ def render_message_text(report: MessageReport) -> None:
     _bulk(console, report)
     _compare(console, report)
     _findings(console, report)
-    console.print()
-    console.print(escape(report.authentication_results()))
+    print_line(console)
+    print_line(console, escape(report.authentication_results()))
 
 
 def _verdict(console: Console, report: MessageReport) -> None:
     dmarc = report.dmarc
     head, _, rest = report.headline.partition(": ")
-    console.print(
-        f"[bold]{escape(head.split()[0])}[/] {_result(dmarc.result.value)}: {escape(rest)}"
+    print_line(
+        console, f"[bold]{escape(head.split()[0])}[/] {_result(dmarc.result.value)}: {escape(rest)}"
     )
-    console.print(
-        f"  disposition: [bold]{escape(dmarc.disposition)}[/] — {escape(dmarc.disposition_reason)}"
+    print_line(
+        console,
+        f"  disposition: [bold]{escape(dmarc.disposition)}[/] — {escape(dmarc.disposition_reason)}",
     )
     if dmarc.override is not None and dmarc.override.possible:
-        console.print(f"  [cyan]ARC[/]: {escape(dmarc.override.reason)}")
+        print_line(console, f"  [cyan]ARC[/]: {escape(dmarc.override.reason)}")
 
 
 def _message(console: Console, report: MessageReport) -> None:
-    console.print()
-    console.print(f"[bold]Message[/]  {escape(report.source)}")
+    print_line(console)
+    print_line(console, f"[bold]Message[/]  {escape(report.source)}")
     info = report.from_info
     author = f"Author Domain {info.domain}" if info.domain else f"no usable From ({info.reason})"
     shown = ", ".join(a.address for a in info.authors) or "(none)"
-    console.print(f"  From        {escape(shown)}  → {escape(author)}")
+    print_line(console, f"  From        {escape(shown)}  → {escape(author)}")
     subject = report.message.first("subject")
     if subject is not None:
-        console.print(f"  Subject     {escape(subject.text)}")
+        print_line(console, f"  Subject     {escape(subject.text)}")
     conn = report.connection
     for label, fact in (("client IP", conn.ip), ("HELO", conn.helo), ("MAIL FROM", conn.mail_from)):
         if fact is None:
-            console.print(f"  {label:<11} [magenta]unknown[/]")
+            print_line(console, f"  {label:<11} [magenta]unknown[/]")
         else:
             value = fact.value if fact.value or label != "MAIL FROM" else "<> (null)"
-            console.print(f"  {label:<11} {escape(value)}  [dim]from {escape(fact.source)}[/]")
+            print_line(
+                console, f"  {label:<11} {escape(value)}  [dim]from {escape(fact.source)}[/]"
+            )
     for note in (*report.message.notes, *conn.notes):
-        console.print(f"  [yellow]note[/]: {escape(note)}")
+        print_line(console, f"  [yellow]note[/]: {escape(note)}")
 
 
 def _dkim(console: Console, report: MessageReport) -> None:
-    console.print()
+    print_line(console)
     count = len(report.dkim)
-    console.print(f"[bold]DKIM[/]  {count} signature" + ("" if count == 1 else "s"))
+    print_line(console, f"[bold]DKIM[/]  {plural(count, 'signature')}")
     if not count:
-        console.print("  the message is not DKIM-signed")
+        print_line(console, "  the message is not DKIM-signed")
     for v in report.dkim:
         _signature(console, v)
 
@@ -106,10 +111,11 @@ def _signature(console: Console, v: DkimVerification) -> None:
         f"d={sig.domain or '?'} s={sig.selector or '?'} a={sig.algorithm or '?'} "
         f"c={sig.canonicalization}"
     )
-    console.print(
-        f"  {mark} {_result(v.result.value)} {escape(head)}  [dim]({escape(v.reason.value)})[/]"
+    print_line(
+        console,
+        f"  {mark} {_result(v.result.value)} {escape(head)}  [dim]({escape(v.reason.value)})[/]",
     )
-    console.print(f"      {escape(v.detail)}")
+    print_line(console, f"      {escape(v.detail)}")
     key = v.key
     if v.lookup is not None:
         what = (
@@ -117,61 +123,72 @@ def _signature(console: Console, v: DkimVerification) -> None:
             if key is not None
             else v.lookup.status.value
         )
-        console.print(f"      [dim]key: {escape(v.lookup.name)} ({escape(what)})[/]")
+        print_line(console, f"      [dim]key: {escape(v.lookup.name)} ({escape(what)})[/]")
     if sig.body_length is not None:
-        console.print(f"      [yellow]l={sig.body_length}[/]: only part of the body is signed")
+        print_line(
+            console, f"      [yellow]l={sig.body_length}[/]: only part of the body is signed"
+        )
 
 
 def _spf(console: Console, report: MessageReport) -> None:
-    console.print()
+    print_line(console)
     spf = report.spf
     result = spf.result
     if result is None:
-        console.print(f"[bold]SPF[/]   [magenta]not evaluated[/]: {escape(spf.skipped or '')}")
+        print_line(
+            console, f"[bold]SPF[/]   [magenta]not evaluated[/]: {escape(spf.skipped or '')}"
+        )
     else:
         ip = report.connection.ip.value if report.connection.ip else "?"
-        console.print(
+        print_line(
+            console,
             f"[bold]SPF[/]   {_result(spf.code)} for {escape(result.domain)} "
-            f"({escape(spf.identity)} {escape(result.sender)}, client {escape(ip)})"
+            f"({escape(spf.identity)} {escape(result.sender)}, client {escape(ip)})",
         )
-        console.print(f"      {escape(result.reason)} [dim]· {result.lookups}/10 DNS lookups[/]")
+        print_line(
+            console, f"      {escape(result.reason)} [dim]· {result.lookups}/10 DNS lookups[/]"
+        )
     if spf.note:
-        console.print(f"      [yellow]note[/]: {escape(spf.note)}")
+        print_line(console, f"      [yellow]note[/]: {escape(spf.note)}")
 
 
 def _dmarc(console: Console, report: MessageReport) -> None:
-    console.print()
+    print_line(console)
     dmarc = report.dmarc
     discovery = dmarc.discovery
     if dmarc.from_domain is None:
-        console.print("[bold]DMARC[/] no Author Domain: the policy cannot be looked up")
+        print_line(console, "[bold]DMARC[/] no Author Domain: the policy cannot be looked up")
         return
-    console.print(
-        f"[bold]DMARC[/] policy for {escape(dmarc.from_domain)} ({escape(report.mode.label)})"
+    print_line(
+        console,
+        f"[bold]DMARC[/] policy for {escape(dmarc.from_domain)} ({escape(report.mode.label)})",
     )
     if discovery is not None:
         if discovery.record is not None:
-            console.print(
+            print_line(
+                console,
                 f"      {escape(discovery.record_name or '')}  "
-                f'[green]"{escape(discovery.record.text)}"[/]'
+                f'[green]"{escape(discovery.record.text)}"[/]',
             )
-        console.print(f"      {escape(discovery.explanation)}")
+        print_line(console, f"      {escape(discovery.explanation)}")
         if discovery.org_domain:
-            console.print(
+            print_line(
+                console,
                 f"      [dim]Organizational Domain of {escape(dmarc.from_domain)}: "
-                f"{escape(discovery.org_domain)}[/]"
+                f"{escape(discovery.org_domain)}[/]",
             )
     adkim = "s" if dmarc.adkim.value == "s" else "r"
     aspf = "s" if dmarc.aspf.value == "s" else "r"
-    console.print(f"  alignment (adkim={adkim}, aspf={aspf}):")
+    print_line(console, f"  alignment (adkim={adkim}, aspf={aspf}):")
     checked = {c.domain for c in dmarc.dkim}
     for check in dmarc.dkim:
-        console.print(f"    {_mark(check.aligned)} DKIM {escape(check.reason)}")
+        print_line(console, f"    {_mark(check.aligned)} DKIM {escape(check.reason)}")
     for v in report.dkim:
         if (v.domain or "") not in checked:
-            console.print(
+            print_line(
+                console,
                 f"    {BAD} DKIM d={escape(v.domain or '?')}: not a pass "
-                f"({escape(v.result.value)}), so not counted"
+                f"({escape(v.result.value)}), so not counted",
             )
     if dmarc.spf is not None:
         passed = report.spf.passed
@@ -184,11 +201,12 @@ def _dmarc(console: Console, report: MessageReport) -> None:
                 f" ({escape(dmarc.spf.reason)})"
             )
         )
-        console.print(f"    {_mark(aligned)} SPF {what}")
+        print_line(console, f"    {_mark(aligned)} SPF {what}")
     elif report.spf.result is not None:
-        console.print(
+        print_line(
+            console,
             f"    {BAD} SPF {escape(report.spf.code or '')} for "
-            f"{escape(report.spf.domain or '?')}: not a pass, so not counted"
+            f"{escape(report.spf.domain or '?')}: not a pass, so not counted",
         )
 
 
@@ -196,8 +214,8 @@ def _arc(console: Console, report: MessageReport) -> None:
     arc = report.arc
     if not arc.hops:
         return
-    console.print()
-    console.print(f"[bold]ARC[/]   {_result(arc.status.value)}  {escape(arc.reason)}")
+    print_line(console)
+    print_line(console, f"[bold]ARC[/]   {_result(arc.status.value)}  {escape(arc.reason)}")
     for hop in arc.hops:
         results = "; ".join(
             f"{r.method}={r.result}"
@@ -205,60 +223,64 @@ def _arc(console: Console, report: MessageReport) -> None:
             for r in (hop.results.results if hop.results else ())
         )
         authserv = hop.results.authserv_id if hop.results else "?"
-        console.print(
+        print_line(
+            console,
             f"  i={hop.instance} {escape(hop.seal_domain or '?')} (cv={hop.cv}) "
             f"seal {_mark(hop.seal_valid)} signature {_mark(hop.signature_valid)}"
-            f" — {escape(authserv)}: {escape(results)}"
+            f" — {escape(authserv)}: {escape(results)}",
         )
         if hop.reason:
-            console.print(f"      {escape(hop.reason)}")
+            print_line(console, f"      {escape(hop.reason)}")
     override = report.dmarc.override
     if override is not None:
         label = "[green]override possible[/]" if override.possible else "no override"
-        console.print(f"  {label}: {escape(override.reason)}")
+        print_line(console, f"  {label}: {escape(override.reason)}")
 
 
 def _bulk(console: Console, report: MessageReport) -> None:
     bulk = report.bulk
     if not bulk.is_bulk:
         return
-    console.print()
+    print_line(console)
     state = (
         "[green]one-click unsubscribe OK[/]"
         if bulk.ok
         else "[red]one-click unsubscribe incomplete[/]"
     )
-    console.print(f"[bold]Bulk[/]  {escape(', '.join(bulk.markers))}: {state}")
+    print_line(console, f"[bold]Bulk[/]  {escape(', '.join(bulk.markers))}: {state}")
     if bulk.list_unsubscribe:
-        console.print(f"      List-Unsubscribe: {escape(bulk.list_unsubscribe)}")
+        print_line(console, f"      List-Unsubscribe: {escape(bulk.list_unsubscribe)}")
     if bulk.post:
-        console.print(f"      List-Unsubscribe-Post: {escape(bulk.post)}")
+        print_line(console, f"      List-Unsubscribe-Post: {escape(bulk.post)}")
 
 
 def _compare(console: Console, report: MessageReport) -> None:
     if report.comparisons is None:
         return
-    console.print()
-    console.print("[bold]Compared with the message's Authentication-Results[/]")
+    print_line(console)
+    print_line(console, "[bold]Compared with the message's Authentication-Results[/]")
     if not report.comparisons:
-        console.print("  the message has no Authentication-Results with dkim, spf, dmarc or arc")
+        print_line(
+            console, "  the message has no Authentication-Results with dkim, spf, dmarc or arc"
+        )
     for c in report.comparisons:
         mark = GOOD if c.agree else (BAD if c.pass_differs else "[yellow]≠[/]")
         hop = "" if c.receiver else " [dim](earlier hop)[/]"
         note = f" [dim]{escape(c.note)}[/]" if c.note else ""
-        console.print(
+        print_line(
+            console,
             f"  {mark} {escape(c.authserv_id)} (line {c.line}){hop}  {c.method}: "
             f"theirs {_result(c.theirs)}, ours {_result(c.ours)}  "
-            f"{escape(c.subject)}{note}"
+            f"{escape(c.subject)}{note}",
         )
 
 
 def _findings(console: Console, report: MessageReport) -> None:
-    console.print()
+    print_line(console)
     if not report.findings:
-        console.print("[bold]Findings[/]  [green]nothing to fix[/]")
+        print_line(console, "[bold]Findings[/]  [green]nothing to fix[/]")
         return
-    console.print("[bold]Findings[/]")
+    print_line(console, "[bold]Findings[/]")
     for item in report.findings:
         render_finding(console, item)
 
@@ -267,12 +289,7 @@ def render_message_summary(report: MessageReport, queries: int) -> None:
     """One line on stderr: verdict, finding counts, DNS queries, exit status."""
     counts = {s: sum(1 for f in report.findings if f.severity is s) for s in Severity}
     parts = [f"DMARC {report.dmarc.result.value}"]
-    parts.append(
-        ", ".join(
-            f"{counts[s]} {s.value}" + ("s" if counts[s] != 1 and s is not Severity.INFO else "")
-            for s in Severity
-        )
-    )
-    parts.append(f"{queries} DNS queries")
+    parts.append(", ".join(plural(counts[s], s.value) for s in Severity))
+    parts.append(plural(queries, "DNS query"))
     parts.append(f"exit {int(report.exit_status)}")
-    stderr_console().print(escape(" · ".join(parts)))
+    print_parts(stderr_console(), parts)

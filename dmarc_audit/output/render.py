@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dmarc_audit.output.context import RenderContext, Renderer
+from dmarc_audit.output.context import RenderContext, Renderer, TextView
 from dmarc_audit.output.csv_output import render_csv
 from dmarc_audit.output.formats import RenderFormat
 from dmarc_audit.output.github import render_github
@@ -62,6 +62,8 @@ def stdout_context(
     input_errors: Sequence[str],
     resolver: CachingResolver,
     zones: Sequence[str] = (),
+    verbosity: int = 0,
+    text_view: TextView = TextView.FULL,
 ) -> RenderContext:
     """The context for rendering ``output_format`` to this process's stdout: colour,
     width and JSON indentation follow the terminal; each format gets what it reads."""
@@ -90,6 +92,8 @@ def stdout_context(
         color_system=color_system,
         width=width,
         json_indent=json_indent(),
+        verbosity=verbosity,
+        text_view=text_view,
     )
 
 

@@ -8,13 +8,17 @@ summary and the gate notes go to stderr.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
+from rich.text import Text
 
 from dmarc_audit.findings import FailOn, Finding, Severity, Status
 from dmarc_audit.output.console import buffer_console, stderr_console
+from dmarc_audit.output.wrap import RECORD_BREAKS, print_hanging
+from dmarc_audit.words import plural
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -101,68 +105,201 @@ def mx_glance(report: DomainReport) -> str:
     return f"MX {BAD if errors else GOOD}"
 
 
-def render_finding(console: Console, finding: Finding, indent: str = "  ") -> None:
-    style = SEVERITY_STYLE[finding.severity]
-    label = finding.severity.value
-    if finding.status is Status.UNKNOWN:
-        label += "?"
+EVIDENCE_LINES = 3
+"""Evidence lines shown per finding without ``-v`` (the JSON always has them all)."""
+LIST_ITEMS = 8
+"""An evidence list (``selectors tried: a, b, ...``) longer than this is counted, not listed,
+without ``-v``."""
+_BASE64 = re.compile(r"[A-Za-z0-9+/]{64,}={0,2}")
+_LISTING = re.compile(r"^([^:]{1,40}): (.+)$")
+
+
+def brief(line: str) -> str:
+    """An evidence line as shown without ``-v``: a long base64 key shortened to its
+    ends, a long list replaced by its count."""
+    line, shortened = shorten_keys(line)
+    if shortened:
+        return f"{line} (key shortened; -v shows it)"
+    listing = _LISTING.match(line)
+    if listing:
+        items = listing[2].split(", ")
+        if len(items) > LIST_ITEMS:
+            return f"{listing[1]}: {len(items)} (-v lists them)"
+    return line
+
+
+def shorten_keys(text: str) -> tuple[str, bool]:
+    """``text`` with every long base64 run cut to ``MIIBIjANBgkq…IDAQAB``, and whether
+    there was one."""
+    shortened = _BASE64.sub(lambda m: f"{m[0][:12]}…{m[0][-6:]}", text)
+    return shortened, shortened != text
+
+
+def finding_prefix(finding: Finding, indent: str = "  ") -> Text:
+    """``  error    spf.temperror  `` (``error?`` when it could not be checked)."""
+    label = finding.severity.value + ("?" if finding.status is Status.UNKNOWN else "")
+    return Text.assemble(
+        indent,
+        (f"{label:<8}", SEVERITY_STYLE[finding.severity]),
+        " ",
+        (finding.id, "bold"),
+        "  ",
+    )
+
+
+def render_finding(
+    console: Console, finding: Finding, indent: str = "  ", *, verbose: bool = False
+) -> None:
+    """One finding, folded to the console width: the message hangs under its first word
+    (or under the detail column when the id leaves too little room), then the record,
+    the evidence (the first few lines without ``verbose``), the fix and the record to
+    publish."""
+    prefix = finding_prefix(finding, indent)
     pad = indent + " " * 9
-    head = f"{indent}[{style}]{label:<8}[/] [bold]{finding.id}[/]"
-    console.print(f"{head}  {escape(finding.message)}")
+    hang = len(prefix.plain)
+    if console.width - hang < 40:
+        hang = len(pad)
+    print_hanging(console, prefix, finding.message, hang=hang)
     if finding.record:
-        console.print(f"{pad}record: {escape(_quote(finding.record))}")
-    for line in finding.evidence[:12]:
-        console.print(f"{pad}[dim]{escape(line)}[/]")
-    if len(finding.evidence) > 12:
-        console.print(f"{pad}[dim]… {len(finding.evidence) - 12} more (see --format json)[/]")
+        record, shortened = (finding.record, False) if verbose else shorten_keys(finding.record)
+        note = " (key shortened; -v shows it)" if shortened else ""
+        print_hanging(console, f"{pad}record: ", quote_record(record) + note, breaks=RECORD_BREAKS)
+    shown = finding.evidence if verbose else finding.evidence[:EVIDENCE_LINES]
+    for line in shown:
+        print_hanging(
+            console, pad, line if verbose else brief(line), hang=len(pad) + 2, style="dim"
+        )
+    hidden = len(finding.evidence) - len(shown)
+    if hidden:
+        print_hanging(console, pad, f"… {plural(hidden, 'more line')} (-v shows them)", style="dim")
     if finding.remediation:
-        console.print(f"{pad}fix: {escape(finding.remediation)}")
+        print_hanging(console, f"{pad}fix: ", finding.remediation)
     if finding.suggested_record:
         lines = finding.suggested_record.splitlines()
-        console.print(f"{pad}publish: [green]{escape(lines[0])}[/]")
-        for line in lines[1:]:
-            console.print(f"{pad}         [green]{escape(line)}[/]")
+        for index, line in enumerate(lines):
+            head = f"{pad}publish: " if index == 0 else " " * (len(pad) + 9)
+            print_hanging(console, head, line, style="green", breaks=RECORD_BREAKS)
 
 
-def _quote(record: str) -> str:
+def quote_record(record: str) -> str:
+    """A record as one quoted string (backslashes and quotes escaped)."""
     return '"' + record.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def render_header(console: Console, report: DomainReport) -> None:
     """The verdict line: SPF / DKIM / DMARC / MX at a glance (an inherited DMARC policy is
-    explained by its ``dmarc.inherited`` finding)."""
+    explained by its ``dmarc.inherited`` finding); each glance stays on one line."""
+    print_hanging(console, Text(""), header_atoms(report), hang=2)
+
+
+def header_atoms(report: DomainReport) -> list[Text]:
+    """The domain and its glances as unbreakable pieces, three spaces apart."""
     parts = (spf_glance(report), dkim_glance(report), dmarc_glance(report), mx_glance(report))
-    glance = "   ".join(part for part in parts if part)
-    console.print(f"[bold]{escape(report.domain.display)}[/]   {glance}")
+    atoms = [Text(report.domain.display, style="bold")]
+    atoms += [Text.from_markup(part) for part in parts if part]
+    for atom in atoms[:-1]:
+        atom.append("   ")
+    return atoms
 
 
 def render_gated_text(gated: Sequence[GatedReport], context: RenderContext) -> str:
     """The ``check`` text report; baselined findings are listed after the others, one
-    line each. Coloured when ``context.color_system`` is set."""
+    line each. Coloured when ``context.color_system`` is set.
+
+    ``context.text_view`` picks one line per domain (``--concise``) or counts per check
+    id (``--statistics``); ``context.verbosity`` -1 keeps errors and warnings only, 1
+    shows every evidence line whole."""
+    from dmarc_audit.output.context import TextView
+
     buffer = io.StringIO()
     console = buffer_console(buffer, color_system=context.color_system, width=context.width)
-    for index, g in enumerate(gated):
+    quiet = context.verbosity < 0
+    if context.text_view is TextView.STATISTICS:
+        render_statistics(console, gated, quiet=quiet)
+        return buffer.getvalue()
+    shown = [g for g in gated if not quiet or _loud(g.active)]
+    for index, g in enumerate(shown):
+        if context.text_view is TextView.CONCISE:
+            render_concise_domain(console, g, quiet=quiet)
+            continue
         if index:
             console.print()
-        render_gated_domain(console, g)
+        render_gated_domain(console, g, verbosity=context.verbosity)
     return buffer.getvalue()
 
 
-def render_gated_domain(console: Console, gated: GatedReport) -> None:
+def _loud(findings: Sequence[Finding]) -> list[Finding]:
+    """The errors and warnings (what ``-q`` keeps)."""
+    return [f for f in findings if f.severity in (Severity.ERROR, Severity.WARNING)]
+
+
+def render_gated_domain(console: Console, gated: GatedReport, *, verbosity: int = 0) -> None:
     """One domain: the verdict line, the findings that count, then the baselined ones."""
     report = gated.report
     render_header(console, report)
-    active = gated.active
-    known = [f for f in report.findings if gated.is_baselined(f)]
+    active = _loud(gated.active) if verbosity < 0 else gated.active
+    known = [] if verbosity < 0 else [f for f in report.findings if gated.is_baselined(f)]
     if not active:
         console.print("  [green]no new problems[/]" if known else "  [green]no problems found[/]")
     for finding in active:
-        render_finding(console, finding)
+        render_finding(console, finding, verbose=verbosity > 0)
     for finding in known:
-        console.print(
-            f"  [dim]baselined {finding.severity.value:<8} {finding.id}  "
-            f"{escape(finding.message)}[/]"
+        prefix = Text(f"  baselined {finding.severity.value:<8} {finding.id}  ", style="dim")
+        print_hanging(console, prefix, finding.message, hang=13, style="dim")
+
+
+def render_concise_domain(console: Console, gated: GatedReport, *, quiet: bool = False) -> None:
+    """One line per domain (``--concise``): the glances, the counts and the check ids."""
+    active = _loud(gated.active) if quiet else list(gated.active)
+    atoms = header_atoms(gated.report)
+    atoms[-1].append("   ")
+    if not active:
+        atoms.append(Text("ok", style="green"))
+    else:
+        counts = [
+            plural(n, s.value) for s in Severity if (n := sum(1 for f in active if f.severity is s))
+        ]
+        atoms.append(Text(", ".join(counts) + ": ", style="bold"))
+        ids: dict[str, int] = {}
+        for f in active:
+            ids[f.id] = ids.get(f.id, 0) + 1
+        atoms += [
+            Text(check_id + (f" ×{n}" if n > 1 else "") + (", " if i < len(ids) - 1 else ""))
+            for i, (check_id, n) in enumerate(ids.items())
+        ]
+    print_hanging(console, Text(""), atoms, hang=2)
+
+
+def render_statistics(
+    console: Console, gated: Sequence[GatedReport], *, quiet: bool = False
+) -> None:
+    """Counts per check id over every domain (``--statistics``), most frequent first:
+    count, id, severity (``?`` when it could not be checked) and the check's title."""
+    from dmarc_audit.catalog import CATALOG
+
+    counts: dict[tuple[str, str], int] = {}
+    for g in gated:
+        for f in _loud(g.active) if quiet else g.active:
+            label = f.severity.value + ("?" if f.status is Status.UNKNOWN else "")
+            counts[(f.id, label)] = counts.get((f.id, label), 0) + 1
+    if not counts:
+        console.print("[green]no problems found[/]")
+        return
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    id_width = max(len(check_id) for (check_id, _), _ in rows)
+    count_width = max(len(str(n)) for _, n in rows)
+    for (check_id, label), count in rows:
+        info = CATALOG.get(check_id)
+        severity = Severity(label.rstrip("?"))
+        prefix = Text.assemble(
+            (f"{count:>{count_width}}", "bold"),
+            "  ",
+            f"{check_id:<{id_width}}",
+            "  ",
+            (f"{label:<8}", SEVERITY_STYLE[severity]),
+            " ",
         )
+        print_hanging(console, prefix, info.title if info else "", hang=count_width + 2)
 
 
 def render_gate_notes(gated: Sequence[GatedReport]) -> None:
@@ -177,7 +314,7 @@ def render_gate_notes(gated: Sequence[GatedReport]) -> None:
         return
     console = stderr_console()
     if known:
-        console.print(f"{known} baselined finding{'s' if known != 1 else ''} not counted")
+        console.print(f"{plural(known, 'baselined finding')} not counted")
     for (check_id, reason), count in reasons.items():
         why = f": {reason}" if reason and reason != "--ignore" else f" ({reason or 'ignore'})"
         console.print(escape(f"ignored {count}× {check_id}{why}"))
@@ -193,17 +330,21 @@ def render_summary(
     """One summary line on stderr."""
     counts = {s: sum(r.count(s) for r in reports) for s in Severity}
     unknown = sum(1 for r in reports for f in r.findings if f.status is Status.UNKNOWN)
-    parts = [f"{len(reports)} domain" + ("" if len(reports) == 1 else "s")]
-    parts.append(
-        ", ".join(
-            f"{counts[s]} {s.value}" + ("s" if counts[s] != 1 and s is not Severity.INFO else "")
-            for s in Severity
-        )
-    )
+    parts = [plural(len(reports), "domain")]
+    parts.append(", ".join(plural(counts[s], s.value) for s in Severity))
     if unknown:
         parts.append(f"{unknown} could not be checked")
     if input_errors:
         parts.append(f"{len(input_errors)} skipped (bad input)")
-    parts.append(f"{queries} DNS queries")
+    parts.append(plural(queries, "DNS query"))
     parts.append(f"exit {int(status)} (--fail-on {fail_on.value})")
-    stderr_console().print(escape(" · ".join(parts)))
+    print_parts(stderr_console(), parts)
+
+
+def print_parts(console: Console, parts: Sequence[str], *, style: str = "") -> None:
+    """A summary line: ``parts`` joined by `` · ``, folded only between parts."""
+    atoms = [
+        Text(part + (" · " if i < len(parts) - 1 else ""), style=style)
+        for i, part in enumerate(parts)
+    ]
+    print_hanging(console, Text(""), atoms, hang=2)

@@ -23,6 +23,7 @@ from dmarc_audit.records.dkim_key import (
     KeyType,
     parse_dkim_key,
 )
+from dmarc_audit.words import plural
 
 KeyRule = Callable[[SelectorResult], Finding | None]
 
@@ -397,12 +398,12 @@ def no_key_found(domain: str, results: Sequence[SelectorResult], explicit: bool)
     tried = ", ".join(r.selector for r in results)
     scope = (
         f"the {len(results) - len(failed)} of {len(results)} common selectors that "
-        f"answered ({len(failed)} lookups failed: {', '.join(failed)})"
+        f"answered ({plural(len(failed), 'lookup')} failed: {', '.join(failed)})"
         if failed
         else f"any of the {len(results)} common selectors tried"
     )
     message = (
-        f"no DKIM key at {scope}; tried {tried}. Selectors cannot be listed from DNS, "
+        f"no DKIM key at {scope}. Selectors cannot be listed from DNS, "
         "so this does not prove the domain does not sign: pass the s= selector from a "
         "signed message"
     )

@@ -62,9 +62,10 @@ def _cut_point(plain: str, room: int) -> int:
     end = max(end, 1)
     if _BASE64_RUN.fullmatch(plain[:end]):
         return end  # a key: fill the line
-    for k in range(end, max(end // 3, 1) - 1, -1):
-        if plain[k - 1] in SAFE_INSIDE:
-            return k
+    for safe in (".;/", SAFE_INSIDE):  # between labels first, then inside one
+        for k in range(end, max(end // 3, 1) - 1, -1):
+            if plain[k - 1] in safe:
+                return k
     return end
 
 

@@ -607,8 +607,10 @@ def render_summary_text(summary: Summary, source_rows: int = 20) -> None:
     ):
         table.add_column(name, justify="right" if right else "left")
     for r in summary.reporters:
+        others = len(r.names) - 1
         table.add_row(
-            escape(r.org_name),
+            escape(r.org_name)
+            + (f" [dim](+{others} other name{'s' if others > 1 else ''})[/]" if others > 0 else ""),
             f"{r.reports:,}",
             f"{r.figures.messages:,}",
             percent(r.figures.pass_rate),

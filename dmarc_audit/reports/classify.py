@@ -198,9 +198,11 @@ def classify_record(
     if errors and not any(aligned(a.domain, author, adkim) for a in dkim_pass):
         return Verdict(Reason.SPF_ERROR, f"SPF {errors[0].result.lower()} for {errors[0].domain}")
 
-    foreign_dkim = [a for a in dkim_pass if not aligned(a.domain, author, adkim)]
+    foreign_dkim = [a for a in dkim_pass if a.domain and not aligned(a.domain, author, adkim)]
     foreign_spf = [
-        a for a in spf if a.result.lower() == "pass" and not aligned(a.domain, author, aspf)
+        a
+        for a in spf
+        if a.domain and a.result.lower() == "pass" and not aligned(a.domain, author, aspf)
     ]
     if foreign_dkim or foreign_spf:
         other = (foreign_dkim or foreign_spf)[0].domain.lower()
@@ -210,12 +212,16 @@ def classify_record(
             Reason.ESP_OWN_DOMAIN, f"{'; '.join(parts)} (not aligned with {author})", other
         )
 
-    dkim_text = (
-        "; ".join(f"DKIM {a.result.lower()} d={a.domain.lower()}" for a in dkim[:2])
-        or "no DKIM signature"
-    )
+    dkim_text = "; ".join(dkim_words(a) for a in dkim[:2]) or "no DKIM signature"
     reason = Reason.NOT_IN_SPF if context.known or context.own else Reason.SPOOFING
     return Verdict(reason, f"{spf_text}; {dkim_text}")
+
+
+def dkim_words(result: Any) -> str:
+    """``DKIM fail d=shop.example``; a result without a domain never prints a bare ``d=``."""
+    domain = (result.domain or "").strip().lower()
+    verdict = result.result.lower()
+    return f"DKIM {verdict} d={domain}" if domain else f"DKIM {verdict} (no signing domain)"
 
 
 def _spf_text(spf: list, author: str) -> str:
@@ -251,8 +257,16 @@ class Diagnosis:
         }
 
 
-def diagnose(source_ip: str, verdicts: Iterable[tuple[Verdict, int, str]]) -> Diagnosis | None:
-    """Sum ``(verdict, messages, author domain)`` of a source's failing records."""
+def diagnose(
+    source_ip: str,
+    verdicts: Iterable[tuple[Verdict, int, str]],
+    provider: str | None = None,
+) -> Diagnosis | None:
+    """Sum ``(verdict, messages, author domain)`` of a source's failing records.
+
+    ``provider`` names the mail service the source belongs to (its reverse DNS),
+    so the fix never asks to authorise one IP of a shared service.
+    """
     by_reason: Counter[Reason] = Counter()
     by_evidence: Counter[tuple[Reason, str, str | None, str]] = Counter()
     for verdict, messages, author in verdicts:
@@ -275,13 +289,25 @@ def diagnose(source_ip: str, verdicts: Iterable[tuple[Verdict, int, str]]) -> Di
         messages,
         sum(by_reason.values()),
         detail,
-        fix_for(reason, source_ip, author, other),
+        fix_for(reason, source_ip, author, other, provider),
         tuple(breakdown),
     )
 
 
-def fix_for(reason: Reason, source_ip: str, domain: str, other: str | None = None) -> str:
+def fix_for(
+    reason: Reason,
+    source_ip: str,
+    domain: str,
+    other: str | None = None,
+    provider: str | None = None,
+) -> str:
     """One line saying what to do about a source failing for ``reason``."""
+    if reason is Reason.NOT_IN_SPF and provider:
+        return (
+            f"{source_ip} is a {provider} server: if you send through {provider}, include "
+            f"its SPF and have it sign with DKIM for {domain}; otherwise it is another "
+            f"{provider} customer's mail claiming {domain}: nothing to publish"
+        )
     if reason is Reason.NOT_IN_SPF:
         return (
             f"authorize {source_ip} in the SPF record of {domain} (or include its "

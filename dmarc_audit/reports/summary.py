@@ -183,12 +183,25 @@ class SourceFigures:
 
 @dataclass(frozen=True, slots=True)
 class ReporterFigures:
+    """One reporting organisation: its names (as the reports spell them) taken together."""
+
     org_name: str
+    """The name most of its mail was reported under."""
     reports: int
     figures: Figures
+    names: tuple[str, ...] = ()
+    """Every ``org_name`` its reports carry, most messages first."""
+    email_domains: tuple[str, ...] = ()
+    """The organisational domains of its reports' ``email`` addresses."""
 
     def to_json(self) -> dict[str, object]:
-        return {"org_name": self.org_name, "reports": self.reports, **self.figures.to_json()}
+        return {
+            "org_name": self.org_name,
+            "names": list(self.names or (self.org_name,)),
+            "email_domains": list(self.email_domains),
+            "reports": self.reports,
+            **self.figures.to_json(),
+        }
 
 
 # --- readiness -------------------------------------------------------------
@@ -233,6 +246,8 @@ class Readiness:
     record_note: str | None
     """Set when the record may be missing something (no rua known)."""
     message: str
+    failing_sources: tuple[FixFirst, ...] = ()
+    """Every failing source of the domain with its one classification (not in JSON)."""
 
     @property
     def known_rate(self) -> float | None:
@@ -577,19 +592,25 @@ class _ReportScan:
     counts: Counter[str]
     spans: dict[str, list[int]]
     policies: dict[str, PolicySeen]
+    emails: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    """Per ``org_name``: the organisational domains of its reports' ``email``."""
 
 
 def _scan_reports(store: Store, filt: PeriodFilter) -> _ReportScan:
     where, args = period_where("rep", filt.domain, filt.since, filt.until)
     scan = _ReportScan(Counter(), {}, {})
-    for org, domain, begin, end, *policy in store.connection.execute(
-        "SELECT rep.org_name, rep.domain, rep.begin_ts, rep.end_ts, rep.policy_p, "
+    for org, email, domain, begin, end, *policy in store.connection.execute(
+        "SELECT rep.org_name, rep.email, rep.domain, rep.begin_ts, rep.end_ts, rep.policy_p, "
         "rep.policy_sp, rep.policy_np, rep.policy_adkim, rep.policy_aspf, rep.policy_pct, "
         f"rep.policy_fo, rep.policy_testing FROM aggregate_reports rep {where} "
         "ORDER BY rep.end_ts, rep.id",
         args,
     ):
         scan.counts[org] += 1
+        if email and "@" in email:
+            mail_domain = email.rsplit("@", 1)[1].strip().rstrip(">").lower()
+            if mail_domain:
+                scan.emails[org].add(org_domain(mail_domain))
         scan.policies[domain] = PolicySeen(*policy)  # ordered by end: the newest wins
         span = scan.spans.setdefault(domain, [begin, end])
         span[0], span[1] = min(span[0], begin), max(span[1], end)
@@ -650,8 +671,25 @@ class _Judged:
 def _judge_failures(
     store: Store, filt: PeriodFilter, contexts: Mapping[str, SourceContext]
 ) -> _Judged:
+    """A verdict per failing record; one kind of mail from one source gets one verdict.
+
+    A receiver may note forwarding (``policy_override_reason``) on part of a source's
+    mail only: its other records with the same authentication results are the same
+    mail, so they are judged forwarded too.
+    """
+    rows = list(_failing(store, filt, contexts))
+    forwarded = {
+        (ip, set_id)
+        for _d, ip, _n, _a, verdict, set_id in rows
+        if verdict.reason is Reason.FORWARDING
+    }
     judged = _Judged(defaultdict(Counter), defaultdict(Counter))
-    for domain, ip, count, author, verdict in _failing(store, filt, contexts):
+    for domain, ip, count, author, verdict, set_id in rows:
+        if verdict.reason is not Reason.FORWARDING and (ip, set_id) in forwarded:
+            verdict = Verdict(
+                Reason.FORWARDING,
+                f"{verdict.detail}; the same results as its mail noted as forwarded",
+            )
         judged.verdicts[ip][(verdict, author)] += count
         judged.domain_reasons[domain][(ip, verdict.reason)] += count
     return judged
@@ -670,7 +708,11 @@ def _source_figures(
         ptr = ptrs.get(ip)
         reporters, froms, domains = volumes.source_sets[ip]
         verdicts = judged.verdicts[ip]
-        diag = diagnose(ip, ((v, n, author) for (v, author), n in verdicts.items()))
+        diag = diagnose(
+            ip,
+            ((v, n, author) for (v, author), n in verdicts.items()),
+            ptr.provider if ptr else None,
+        )
         first = from_ts(history.first_seen.get(ip))
         new = None if filt.since is None or first is None else first >= filt.since
         sources.append(
@@ -693,16 +735,52 @@ def _source_figures(
 
 
 def _reporter_figures(volumes: _Volumes, reports: _ReportScan) -> tuple[ReporterFigures, ...]:
-    """Reporters, most messages first."""
-    return tuple(
-        sorted(
-            (
-                ReporterFigures(org, reports.counts[org], Figures(*acc))
-                for org, acc in volumes.by_reporter.items()
-            ),
-            key=lambda r: (-r.figures.messages, r.org_name),
+    """Reporters grouped by organisation, most messages first.
+
+    Two names are one organisation when they are equal ignoring case, spacing and
+    punctuation ("FastMail Pty Ltd", "Fastmail Pty Ltd"), or when their reports come
+    from the same email domain (Microsoft's "Outlook.com" and "Enterprise Outlook").
+    """
+    names = sorted(volumes.by_reporter)
+    parent = {n: n for n in names}
+
+    def find(n: str) -> str:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    by_key: dict[str, str] = {}
+    for n in names:
+        keys = [f"name:{_org_key(n)}"] + [f"mail:{d}" for d in sorted(reports.emails.get(n, ()))]
+        for key in keys:
+            if key in by_key:
+                parent[find(n)] = find(by_key[key])
+            else:
+                by_key[key] = n
+    groups: dict[str, list[str]] = defaultdict(list)
+    for n in names:
+        groups[find(n)].append(n)
+    out = []
+    for members in groups.values():
+        members.sort(key=lambda n: (-volumes.by_reporter[n][0], n))
+        acc = [sum(volumes.by_reporter[n][i] for n in members) for i in range(4)]
+        mail = sorted({d for n in members for d in reports.emails.get(n, ())})
+        out.append(
+            ReporterFigures(
+                members[0],
+                sum(reports.counts[n] for n in members),
+                Figures(*acc),
+                tuple(members),
+                tuple(mail),
+            )
         )
-    )
+    return tuple(sorted(out, key=lambda r: (-r.figures.messages, r.org_name)))
+
+
+def _org_key(name: str) -> str:
+    """``FastMail Pty Ltd`` and ``Fastmail  Pty. Ltd`` → ``fastmailptyltd``."""
+    return re.sub(r"[\W_]+", "", name.casefold()) or name.casefold()
 
 
 def _readiness_by_domain(
@@ -725,7 +803,7 @@ def _readiness_by_domain(
 
 
 def _failing(store: Store, filt: PeriodFilter, contexts: Mapping[str, SourceContext]):
-    """``(domain, ip, count, author, verdict)`` for each DMARC-failing record in the period."""
+    """``(domain, ip, count, author, verdict, auth set)`` for each failing record in the period."""
     conn = store.connection
     where, args = period_where("rep", filt.domain, filt.since, filt.until)
     cond = f"{where} {'AND' if where else 'WHERE'} NOT {_PASS}"
@@ -747,7 +825,7 @@ def _failing(store: Store, filt: PeriodFilter, contexts: Mapping[str, SourceCont
             record = record_from_row(tuple(row), sets.get(set_id, ()))
             author = norm_domain(record.header_from) or domain
             known = verdicts[key] = (author, classify_record(record, domain, adkim, aspf, context))
-        yield domain, ip, count, known[0], known[1]
+        yield domain, ip, count, known[0], known[1], set_id
 
 
 def _readiness(
@@ -758,26 +836,58 @@ def _readiness(
     span: list[int],
     published: str | None,
 ) -> Readiness:
-    forwarded = sum(n for (_ip, r), n in reasons.items() if r is Reason.FORWARDING)
-    spoofed = sum(n for (_ip, r), n in reasons.items() if r is Reason.SPOOFING)
-    known = figures.messages - forwarded - spoofed
-    per_source: Counter[str] = Counter()
-    main_reason: dict[str, tuple[int, Reason]] = {}
-    for (ip, reason), n in reasons.items():
-        if reason.known_sender:
-            per_source[ip] += n
-            if ip not in main_reason or n > main_reason[ip][0]:
-                main_reason[ip] = (n, reason)
-    fix_first = tuple(
-        FixFirst(ip, n, main_reason[ip][1])
-        for ip, n in sorted(per_source.items(), key=lambda kv: (-kv[1], kv[0]))
-    )
     # report periods are inclusive (a day is begin .. begin + 86399), so count the last second
     days = (span[1] - span[0] + 1) / 86400
     step = next_step(policy)
     record, note = suggest_record(domain, step, policy, published) if step else (None, None)
+    return judge_readiness(
+        domain,
+        figures,
+        main_reasons(reasons),
+        step,
+        days,
+        policy.describe() if policy else None,
+        record,
+        note,
+    )
+
+
+def main_reasons(reasons: Counter[tuple[str, Reason]]) -> tuple[FixFirst, ...]:
+    """One classification per source: all its failing mail under its main reason.
+
+    A source is never counted as forwarded for part of its mail and as a sender to
+    fix for the rest (the sender table, the readiness and the digest agree).
+    """
+    order = list(Reason)
+    total: Counter[str] = Counter()
+    best: dict[str, tuple[int, Reason]] = {}
+    for (ip, reason), n in reasons.items():
+        total[ip] += n
+        held = best.get(ip)
+        if held is None or (n, -order.index(reason)) > (held[0], -order.index(held[1])):
+            best[ip] = (n, reason)
+    return tuple(
+        FixFirst(ip, n, best[ip][1])
+        for ip, n in sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+
+
+def judge_readiness(
+    domain: str,
+    figures: Figures,
+    failing: Sequence[FixFirst],
+    step: str | None,
+    days: float,
+    current: str | None,
+    record: str | None,
+    note: str | None,
+) -> Readiness:
+    """The verdict from each failing source's one classification (see :func:`main_reasons`)."""
+    forwarded = sum(f.failing for f in failing if f.reason is Reason.FORWARDING)
+    spoofed = sum(f.failing for f in failing if f.reason is Reason.SPOOFING)
+    known = figures.messages - forwarded - spoofed
+    fix_first = tuple(f for f in failing if f.reason.known_sender)
     rate = figures.dmarc_pass / known if known > 0 else None
-    current = policy.describe() if policy else None
     n_fix = len(fix_first)
     fix_text = (
         f" Fix {'this source' if n_fix == 1 else f'these {n_fix} sources'} first." if n_fix else ""
@@ -785,17 +895,25 @@ def _readiness(
 
     if step is None:
         verdict = ReadyVerdict.AT_REJECT
-        message = (
-            f"already at p=reject; {percent(rate)} of mail from known senders passes "
-            f"aligned.{fix_text}"
+        passing = (
+            f"{percent(rate)} of mail from known senders passes aligned"
+            if rate is not None
+            else "no mail from known senders in this period"
         )
+        message = f"already at p=reject; {passing}.{fix_text}"
     elif figures.messages < MIN_MESSAGES or days < MIN_DAYS:
         verdict = ReadyVerdict.NOT_ENOUGH_DATA
-        message = (
-            f"{figures.messages:,} messages over {days:.1f} days is too little to judge "
-            f"p={step}; wait for at least {MIN_MESSAGES} messages over {MIN_DAYS} "
-            "days (two weeks is better)."
-        )
+        few_days, few_messages = days < MIN_DAYS, figures.messages < MIN_MESSAGES
+        if few_days and few_messages:
+            short = (
+                f"{days:.1f} days of data and {figures.messages:,} messages; "
+                f"{MIN_DAYS} days and {MIN_MESSAGES} messages are needed"
+            )
+        elif few_days:
+            short = f"{days:.1f} days of data; {MIN_DAYS} are needed"
+        else:
+            short = f"{figures.messages:,} messages; {MIN_MESSAGES} are needed"
+        message = f"{short} to judge p={step} (two weeks is better)."
     elif rate is None:
         verdict = ReadyVerdict.NOT_ENOUGH_DATA
         message = (
@@ -830,6 +948,21 @@ def _readiness(
         record,
         note,
         message,
+        tuple(failing),
+    )
+
+
+def rejudge(r: Readiness, reasons: Mapping[str, Reason]) -> Readiness:
+    """``r`` again with some sources classified otherwise (by the sender table)."""
+    failing = tuple(
+        FixFirst(f.source_ip, f.failing, reasons.get(f.source_ip, f.reason))
+        for f in r.failing_sources
+    )
+    if failing == r.failing_sources:
+        return r
+    figures = Figures(r.messages, r.known_pass)
+    return judge_readiness(
+        r.domain, figures, failing, r.next_policy, r.days, r.current_policy, r.record, r.record_note
     )
 
 

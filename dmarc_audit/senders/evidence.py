@@ -7,7 +7,6 @@ them the same way.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import datetime
 
@@ -21,19 +20,23 @@ _PASS = "(r.dkim_aligned = 'pass' OR r.spf_aligned = 'pass')"
 def auth_evidence(
     store: Store, domain: str | None, since: datetime | None, until: datetime | None
 ) -> dict[str, AuthEvidence]:
-    """Per source IP: passing DKIM ``(d=, s=)``, SPF-passing and envelope domains, list mail."""
+    """Per source IP: passing DKIM ``(d=, s=)``, SPF-passing and envelope domains.
+
+    A receiver's ``mailing_list`` override is read by the classifier (it makes those
+    records forwarded), not here: one classification per source.
+    """
     conn = store.connection
     where, args = period_where("rep", domain, since, until)
     rows = conn.execute(
-        f"SELECT r.source_ip, r.auth_set, r.envelope_from, r.reasons {_JOIN} {where} "
-        "GROUP BY r.source_ip, r.auth_set, r.envelope_from, r.reasons",
+        f"SELECT r.source_ip, r.auth_set, r.envelope_from {_JOIN} {where} "
+        "GROUP BY r.source_ip, r.auth_set, r.envelope_from",
         args,
     ).fetchall()
     sets = load_auth_sets(conn, f"WHERE auth_set IN (SELECT r.auth_set {_JOIN} {where})", args)
     acc: dict[str, tuple[set, set, set, list[bool]]] = defaultdict(
         lambda: (set(), set(), set(), [False, False])
     )
-    for ip, set_id, envelope, reasons in rows:
+    for ip, set_id, envelope in rows:
         dkim, spf, env, flags = acc[ip]
         for result in sets.get(set_id, ()):
             flags[1] = True
@@ -45,8 +48,6 @@ def auth_evidence(
                 spf.add(norm_domain(result.domain))
         if envelope and norm_domain(envelope):
             env.add(norm_domain(envelope))
-        if reasons and any(str(t).lower() == "mailing_list" for t, _ in json.loads(reasons)):
-            flags[0] = True
     return {
         ip: AuthEvidence(frozenset(d), frozenset(s), frozenset(e), f[0], f[1])
         for ip, (d, s, e, f) in acc.items()

@@ -8,12 +8,12 @@ from datetime import datetime
 from dmarc_audit.config import KnownSender
 from dmarc_audit.reports.classify import org_domain
 from dmarc_audit.reports.store import Store
-from dmarc_audit.reports.summary import Summary
+from dmarc_audit.reports.summary import Readiness, Summary
 from dmarc_audit.senders.evidence import auth_evidence, source_figures
 from dmarc_audit.senders.facts import SenderDns
 from dmarc_audit.senders.naming import AuthEvidence, SenderName, name_all
 from dmarc_audit.senders.providers import catalog
-from dmarc_audit.senders.table import build_rows
+from dmarc_audit.senders.table import SenderRow, build_rows
 
 
 def previous_period(summary: Summary) -> tuple[datetime, datetime] | None:
@@ -69,4 +69,30 @@ def with_senders(
         posture=dns.posture if dns else None,
         since=summary.filter.since,
     )
-    return replace(summary, senders=rows)
+    return replace(summary, senders=rows, readiness=agree_readiness(summary, rows))
+
+
+def agree_readiness(summary: Summary, rows: tuple[SenderRow, ...]) -> tuple[Readiness, ...]:
+    """The readiness verdicts with each source classified as its sender is.
+
+    A source the table calls *forwarding* or *spoofing* is not a source to "fix
+    first", and a named sender to fix is not counted as spoofed.
+    """
+    from dmarc_audit.reports.classify import Reason
+    from dmarc_audit.reports.summary import rejudge
+    from dmarc_audit.senders.table import SenderState
+
+    diagnosed = {s.source_ip: s.diagnosis.reason for s in summary.sources if s.diagnosis}
+    wanted: dict[str, Reason] = {}
+    for row in rows:
+        for ip in row.ips:
+            held = diagnosed.get(ip)
+            if held is None:
+                continue
+            if row.state is SenderState.FORWARDING:
+                wanted[ip] = Reason.FORWARDING
+            elif row.state is SenderState.SPOOFING:
+                wanted[ip] = Reason.SPOOFING
+            elif row.state.to_fix and row.key.startswith("declared:") and not held.known_sender:
+                wanted[ip] = Reason.NOT_IN_SPF  # the policy file says it is ours
+    return tuple(rejudge(r, wanted) for r in summary.readiness)

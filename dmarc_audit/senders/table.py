@@ -232,6 +232,7 @@ def _row(
         proofs,
         figures,
         posture.get(members[0].domains[0]) if members[0].domains else None,
+        unproven=bool(reasons) and reasons.most_common(1)[0][0] is Reason.SPOOFING,
     )
     return SenderRow(
         key=key,
@@ -272,8 +273,13 @@ def fix_for(
     auth: Sequence[AuthEvidence],
     figures: Figures,
     posture: SpfPosture | None,
+    unproven: bool = False,
 ) -> tuple[str | None, str | None]:
-    """One line saying what to do for this sender, and the record it publishes."""
+    """One line saying what to do for this sender, and the record it publishes.
+
+    ``unproven``: nothing says the mail is the domain's own (it never passed, no
+    ``senders:`` entry names it), so the fix is worded "if you send through it".
+    """
     provider = name.provider if name else None
     if state is SenderState.ALIGNED:
         dkim_rate = figures.rate(figures.dkim_aligned) or 0
@@ -304,21 +310,26 @@ def fix_for(
             None,
         )
     if state is SenderState.NOT_ALIGNED:
-        other = _foreign_domain(auth, domain)
+        method, other = _foreign_domain(auth, domain) or ("", "")
         if provider is not None and provider.dkim is not None:
             step = provider.dkim.filled(domain)
-            signs = f"DKIM signs d={other}" if other else "it signs with its own domain"
+            signs = {
+                "dkim": f"DKIM signs d={other}",
+                "spf": f"SPF passes for {other} only",
+            }.get(method, "it authenticates with its own domain")
             return (
                 f"{label}: {signs}; publish `{step.record}` (from {step.where})",
                 step.record,
             )
-        who = f"signs as {other}" if other else "authenticates with its own domain"
+        who = {"dkim": f"signs as {other}", "spf": f"bounces as {other}"}.get(
+            method, "authenticates with its own domain"
+        )
         return (
             f"{label}: {who}, not {domain}; set up DKIM signing for {domain} there "
             "(usually CNAME selectors) or a return-path under it",
             None,
         )
-    return _not_authorised(name, label, ips, domain, posture)
+    return _not_authorised(name, label, ips, domain, posture, unproven)
 
 
 def _not_authorised(
@@ -327,15 +338,34 @@ def _not_authorised(
     ips: Sequence[str],
     domain: str,
     posture: SpfPosture | None,
+    unproven: bool = False,
 ) -> tuple[str, str | None]:
     provider = name.provider if name else None
     lookups = posture.lookups if posture else None
+    shared = (
+        name is not None
+        and name.declared is None
+        and (unproven or all(e.kind in (EvidenceKind.PTR, EvidenceKind.ASN) for e in name.evidence))
+    )
+    if provider is not None and not provider.spf_include:
+        # a shared service without an SPF include: never "authorise this IP"
+        lead = f"if you send through {label}: " if shared else f"{label}: "
+        tail = "; otherwise it is someone else's mail on its servers: nothing to publish"
+        if provider.dkim is not None:
+            step = provider.dkim.filled(domain)
+            return (
+                f"{lead}it cannot be authorised in SPF; sign with DKIM: publish "
+                f"`{step.record}` (from {step.where}){tail if shared else ''}",
+                step.record,
+            )
+        return (
+            f"{lead}it cannot be authorised in SPF or sign for {domain}: send that mail "
+            f"another way{tail if shared else ''}",
+            None,
+        )
     if provider is not None and provider.spf_include:
         include = provider.spf_include
         cost = dict(posture.include_costs).get(include) if posture else None
-        shared = name is not None and all(
-            e.kind in (EvidenceKind.PTR, EvidenceKind.ASN) for e in name.evidence
-        )
         lead = f"if you send through {label}: " if shared else f"{label}: "
         if lookups is not None and cost is not None and lookups + cost > SPF_LIMIT:
             sub = f"bounce.{domain}"
@@ -391,18 +421,18 @@ def _ips(ips: Sequence[str]) -> str:
     return shown + (f" (+{len(ips) - 3} more)" if len(ips) > 3 else "")
 
 
-def _foreign_domain(auth: Sequence[AuthEvidence], domain: str) -> str | None:
-    """The DKIM (else SPF) domain the sender passes with that is not aligned with ``domain``."""
+def _foreign_domain(auth: Sequence[AuthEvidence], domain: str) -> tuple[str, str] | None:
+    """``("dkim", d)`` (else ``("spf", d)``): a passing domain not aligned with ``domain``."""
     if not domain:
         return None
     for a in auth:
         for d, _ in sorted(a.dkim_pass):
             if d and not aligned(d, domain):
-                return d
+                return "dkim", d
     for a in auth:
         for d in sorted(a.spf_pass):
             if d and org_domain(d) != org_domain(domain):
-                return d
+                return "spf", d
     return None
 
 

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from dmarc_audit.dkim.facts import DkimPosture
     from dmarc_audit.dmarc.discovery import DmarcDiscovery
     from dmarc_audit.dns.types import Resolver
+    from dmarc_audit.fetch.https import HttpsFetcher
+    from dmarc_audit.mtasts.facts import MtaStsPosture, PolicyFacts
     from dmarc_audit.mx.facts import MxPosture
     from dmarc_audit.spf.facts import SpfAnalysis
 
@@ -57,10 +59,26 @@ async def audit_mx(resolver: Resolver, domain: DomainName) -> MxPosture:
     return mx_rules.judge(await collect_mx(resolver, domain))
 
 
+def https_fetcher(resolver: Resolver, options: AuditOptions) -> HttpsFetcher:
+    """The run's one HTTPS fetcher (cached per URL), as the options say."""
+    from dmarc_audit.fetch.https import FetchOptions, HttpsFetcher
+
+    return HttpsFetcher(
+        resolver,
+        FetchOptions(enabled=options.fetch, ca_file=options.ca_file, port=options.https_port),
+    )
+
+
 async def audit_domain(
-    resolver: Resolver, domain: DomainName, options: AuditOptions
+    resolver: Resolver,
+    domain: DomainName,
+    options: AuditOptions,
+    fetcher: HttpsFetcher | None = None,
 ) -> DomainReport:
-    """Run every posture audit for one domain, with all independent lookups in parallel."""
+    """Run every posture audit for one domain, with all independent lookups in parallel.
+
+    ``fetcher`` is the run's HTTPS fetcher (one made from ``options`` when None).
+    """
     from dmarc_audit.checks.dmarc import dmarc_findings
     from dmarc_audit.checks.mailrecords import audit_mail_records
     from dmarc_audit.records.dmarc import DmarcMode
@@ -72,11 +90,15 @@ async def audit_domain(
         # warm the shared cache so the records that wait for DMARC are already here
         await asyncio.gather(*(resolver.query(t.format(d=name), "TXT") for t in PREFETCH))
 
-    spf, (dmarc, dmarc_found), dkim, mx, _ = await asyncio.gather(
+    from dmarc_audit.mtasts.collect import collect_mtasts
+
+    fetcher = fetcher or https_fetcher(resolver, options)
+    spf, (dmarc, dmarc_found), dkim, mx, sts_policy, _ = await asyncio.gather(
         audit_spf(resolver, domain),
         dmarc_findings(resolver, name, DmarcMode(options.dmarc_mode)),
         audit_dkim(resolver, domain, options.selectors, bulk_sender=bulk),
         audit_mx(resolver, domain),
+        collect_mtasts(resolver, fetcher, name),
         prefetch(),
     )
     parked = _parked(spf, mx)
@@ -87,12 +109,13 @@ async def audit_domain(
             resolver, name, DmarcMode(options.dmarc_mode), sends_mail=False
         )
     mail = await audit_mail_records(resolver, name, dmarc_enforced=dmarc_enforced(dmarc))
+    mta_sts = _judge_mtasts(sts_policy, mx)
     by_area = {
         "SPF": spf.findings,
         "DMARC": dmarc_found,
         "DKIM": dkim.findings,
         "MX": mx.findings,
-        "MTA-STS/TLS-RPT/BIMI": mail.findings,
+        "MTA-STS/TLS-RPT/BIMI": mail.findings + (mta_sts.findings if mta_sts else ()),
         "parked/bulk": _cross_findings(name, spf, dmarc, dkim, mx, bulk),
     }
     findings = _apply_profile(_merge(by_area), options.profile)
@@ -108,7 +131,14 @@ async def audit_domain(
         dkim=dkim,
         mx=mx,
         mail_records=mail,
+        mta_sts=mta_sts,
     )
+
+
+def _judge_mtasts(facts: PolicyFacts | None, mx: MxPosture) -> MtaStsPosture | None:
+    from dmarc_audit.checks import mtasts as mtasts_rules
+
+    return mtasts_rules.judge(facts, mx) if facts is not None else None
 
 
 def dmarc_enforced(dmarc: DmarcDiscovery) -> bool | None:
@@ -241,6 +271,7 @@ async def audit_domains(
 
     gate = asyncio.Semaphore(max(1, concurrency))
     policies = policies or {}
+    fetcher = https_fetcher(resolver, options)
 
     async def one(domain: DomainName) -> DomainReport:
         policy = policies.get(domain.ascii)
@@ -248,7 +279,7 @@ async def audit_domains(
         if policy is not None and policy.dkim_selectors and not options.selectors:
             domain_options = replace(options, selectors=policy.dkim_selectors)
         async with gate:
-            report = await audit_domain(resolver, domain, domain_options)
+            report = await audit_domain(resolver, domain, domain_options, fetcher)
         if policy is not None:
             report = apply_policy(report, policy)
         if on_done is not None:

@@ -159,6 +159,9 @@ class Overrides:
     select: tuple[IdPattern, ...] = ()
     ignore: tuple[IgnoreRule, ...] = ()
     baseline: str | None = None
+    fetch: bool = True
+    ca_file: str | None = None
+    https_port: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +181,12 @@ class Settings:
     rules: FilterRules
     baseline: str | None
     domains: tuple[DomainPolicy, ...]
+    fetch: bool = True
+    """HTTPS fetches on (command line only: ``--no-fetch`` turns them off)."""
+    ca_file: str | None = None
+    """``--ca-file``: the PEM bundle HTTPS certificates are verified against."""
+    https_port: int | None = None
+    """``--https-port``: connect HTTPS to this port (labs and tests)."""
 
     def policy_for(self, domain: str) -> DomainPolicy | None:
         return next((p for p in self.domains if p.domain.ascii == domain), None)
@@ -236,6 +245,9 @@ def resolve_settings(config: PolicyConfig | None, overrides: Overrides | None = 
         rules=rules,
         baseline=_first(o.baseline, config.baseline, None),
         domains=domains,
+        fetch=o.fetch,
+        ca_file=o.ca_file,
+        https_port=o.https_port,
     )
 
 

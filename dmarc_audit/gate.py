@@ -38,11 +38,16 @@ def gate_settings(
     select: Sequence[str] | None = None,
     ignore: Sequence[str] | None = None,
     baseline: str | None = None,
+    fetch: bool = True,
+    ca_file: str | None = None,
+    https_port: int | None = None,
 ) -> Settings:
     """Load the policy file (``--config`` or ./dmarc-audit.yaml) and apply the flags."""
     from dmarc_audit.config import Overrides, find_config, load_config, resolve_settings
     from dmarc_audit.filters import IdPattern, IgnoreRule
 
+    if ca_file is not None:
+        check_ca_file(ca_file)
     path = find_config(config)
     loaded = load_config(path) if path is not None else None
     if path is not None and config is None:
@@ -60,8 +65,26 @@ def gate_settings(
         select=tuple(IdPattern.parse(s, "--select") for s in select or ()),
         ignore=tuple(IgnoreRule(IdPattern.parse(s, "--ignore"), "--ignore") for s in ignore or ()),
         baseline=baseline,
+        fetch=fetch,
+        ca_file=ca_file,
+        https_port=https_port,
     )
     return resolve_settings(loaded, overrides)
+
+
+def check_ca_file(ca_file: str) -> None:
+    """Raise :class:`InputError` unless ``ca_file`` is a readable PEM bundle of certificates."""
+    import ssl
+
+    from dmarc_audit.errors import InputError
+    from dmarc_audit.fetch.https import tls_context
+
+    try:
+        tls_context(ca_file)
+    except FileNotFoundError:
+        raise InputError(f"--ca-file {ca_file}: no such file") from None
+    except (OSError, ssl.SSLError) as exc:
+        raise InputError(f"--ca-file {ca_file}: not a PEM certificate bundle ({exc})") from None
 
 
 def parse_domains(raw: Sequence[str]) -> tuple[list[DomainName], list[str]]:
@@ -136,6 +159,9 @@ def run_gate(
         profile=Profile(settings.profile),
         selectors=normalize_selectors(selectors),
         dmarc_mode=settings.dmarc_mode,
+        fetch=settings.fetch and not settings.offline,  # offline: no network at all
+        ca_file=settings.ca_file,
+        https_port=settings.https_port,
     )
     baseline = load_baseline(settings.baseline) if settings.baseline and use_baseline else None
     policies = {p.domain.ascii: p for p in settings.domains}

@@ -19,10 +19,14 @@ if TYPE_CHECKING:
     from dmarc_audit.checks.mailrecords import MailRecordsPosture
     from dmarc_audit.dkim.facts import DkimPosture
     from dmarc_audit.dmarc.discovery import DmarcDiscovery
+    from dmarc_audit.mtasts.facts import MtaStsPosture
     from dmarc_audit.mx.facts import MxPosture
     from dmarc_audit.spf.facts import SpfAnalysis
 
 SCHEMA_VERSION = 1
+"""The major version of the ``check`` JSON: bumped when a key is removed, renamed or retyped."""
+SCHEMA_MINOR = 1
+"""Bumped when keys are added within :data:`SCHEMA_VERSION` (1: ``mta_sts_policy``)."""
 
 
 class Profile(str, Enum):
@@ -41,6 +45,12 @@ class AuditOptions:
     """DKIM selectors given by the user; empty means probe the built-in list."""
     dmarc_mode: str = "rfc9989"
     """``rfc9989`` (tree walk, default) or ``rfc7489`` (Public Suffix List)."""
+    fetch: bool = True
+    """Fetch over HTTPS (the MTA-STS policy, BIMI assets); off with ``--no-fetch``."""
+    ca_file: str | None = None
+    """PEM bundle that replaces the system trust store for HTTPS (``--ca-file``)."""
+    https_port: int | None = None
+    """Connect HTTPS to this port instead of 443 (labs and tests, ``--https-port``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +64,8 @@ class DomainReport:
     dkim: DkimPosture | None = None
     mx: MxPosture | None = None
     mail_records: MailRecordsPosture | None = None
+    mta_sts: MtaStsPosture | None = None
+    """The MTA-STS policy fetched over HTTPS; None when no valid ``_mta-sts`` record."""
 
     @property
     def incomplete(self) -> bool:
@@ -75,6 +87,7 @@ class DomainReport:
         data["mail_records"] = (
             self.mail_records.to_json() if self.mail_records is not None else None
         )
+        data["mta_sts_policy"] = self.mta_sts.to_json() if self.mta_sts is not None else None
         return data
 
 

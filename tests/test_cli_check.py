@@ -12,7 +12,7 @@ def ids(report: dict) -> set[str]:
 
 
 def test_check_demo_json_shape_and_order() -> None:
-    run = run_cli("check", "--zone", str(DEMO), "--format", "json", *DEMO_DOMAINS)
+    run = run_cli("check", "--no-fetch", "--zone", str(DEMO), "--format", "json", *DEMO_DOMAINS)
     assert run.code == 1, run.err
     doc = run.json()
     assert doc["schema_version"] == 1
@@ -38,7 +38,7 @@ def test_check_demo_json_shape_and_order() -> None:
 
 
 def test_check_demo_findings() -> None:
-    run = run_cli("check", "--zone", str(DEMO), "--format", "json", *DEMO_DOMAINS)
+    run = run_cli("check", "--no-fetch", "--zone", str(DEMO), "--format", "json", *DEMO_DOMAINS)
     by_name = {d["domain"]: d for d in run.json()["domains"]}
 
     northwind = by_name["northwind.example"]
@@ -64,17 +64,26 @@ def test_check_demo_findings() -> None:
 
 
 def test_check_clean_domain_exits_0() -> None:
-    run = run_cli("check", "--zone", str(DEMO), "northwind.example")
+    run = run_cli("check", "--no-fetch", "--zone", str(DEMO), "northwind.example")
     assert run.code == 0, run.out + run.err
     assert "northwind.example" in run.out
 
 
 def test_fail_on_and_strict() -> None:
     # branch.example: the provider times out -> unknown; spf.temperror is an error
-    never = run_cli("check", "--zone", str(DEMO), "--fail-on", "never", "branch.example")
+    never = run_cli(
+        "check", "--no-fetch", "--zone", str(DEMO), "--fail-on", "never", "branch.example"
+    )
     assert never.code == 0
     strict = run_cli(
-        "check", "--zone", str(DEMO), "--fail-on", "never", "--strict", "branch.example"
+        "check",
+        "--no-fetch",
+        "--zone",
+        str(DEMO),
+        "--fail-on",
+        "never",
+        "--strict",
+        "branch.example",
     )
     assert strict.code == 3
 
@@ -101,7 +110,14 @@ def test_domains_from_file_and_stdin(tmp_path) -> None:
     listing = tmp_path / "domains.txt"
     listing.write_text("# our domains\nnorthwind.example\n\noldshop.example  # legacy\n")
     from_file = run_cli(
-        "check", "--zone", str(DEMO), "--format", "json", "--domains-file", str(listing)
+        "check",
+        "--no-fetch",
+        "--zone",
+        str(DEMO),
+        "--format",
+        "json",
+        "--domains-file",
+        str(listing),
     )
     assert [d["domain"] for d in from_file.json()["domains"]] == [
         "northwind.example",

@@ -8,8 +8,8 @@ from tests.cli_helpers import DEMO, run_cli
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "json.md").read_text()
 
-TOP = {"schema_version", "domains", "input_errors", "suppressed", "dns"}
-DOMAIN = {"domain", "findings", "spf", "dmarc", "dkim", "mx", "mail_records"}
+TOP = {"schema_version", "schema_minor", "domains", "input_errors", "suppressed", "dns"}
+DOMAIN = {"domain", "findings", "spf", "dmarc", "dkim", "mx", "mail_records", "mta_sts_policy"}
 FINDING = {
     "id",
     "severity",
@@ -39,6 +39,9 @@ DMARC = {
     "queries",
 }
 MX = {"status", "null_mx", "hosts"}
+MTA_STS_POLICY = {"status", "url", "fetch", "policy"}
+FETCH = {"url", "outcome", "status", "content_type", "address", "size", "detail"}
+STS_POLICY = {"version", "mode", "max_age", "mx", "problems"}
 TRACE = {"name", "type", "outcome", "records", "elapsed_ms", "source"}
 
 
@@ -46,7 +49,7 @@ def test_check_json_shape_matches_the_snapshot() -> None:
     doc = run_cli(
         "check", "--zone", str(DEMO), "--format", "json", "oldshop.example", "branch.example"
     ).json()
-    assert set(doc) == TOP and doc["schema_version"] == 1
+    assert set(doc) == TOP and doc["schema_version"] == 1 and doc["schema_minor"] == 1
     for domain in doc["domains"]:
         assert set(domain) == DOMAIN
         assert set(domain["spf"]) == SPF
@@ -60,5 +63,7 @@ def test_check_json_shape_matches_the_snapshot() -> None:
 
 
 def test_every_snapshot_key_is_documented() -> None:
-    for key in TOP | DOMAIN | FINDING | SPF | DMARC | MX | TRACE:
+    for key in (
+        TOP | DOMAIN | FINDING | SPF | DMARC | MX | TRACE | MTA_STS_POLICY | FETCH | STS_POLICY
+    ):
         assert f"`{key}`" in DOC, key

@@ -9,10 +9,11 @@ import pytest
 from httpsserver import HttpsServer, Route
 from pki import CertAuthority
 
+from dmarc_audit.checks.mtasts import policy_findings
 from dmarc_audit.dns.setup import DnsOptions, build_resolver
 from dmarc_audit.fetch.facts import FetchOutcome
 from dmarc_audit.fetch.https import FetchOptions, HttpsFetcher
-from dmarc_audit.findings import Status
+from dmarc_audit.findings import Severity, Status
 from dmarc_audit.mtasts.collect import collect_policy
 from dmarc_audit.records.mtasts_policy import PolicyMode, mx_matches, parse_policy
 
@@ -115,6 +116,7 @@ def test_clean_policy_gives_no_finding(dns_server, tmp_path: Path, pki: CertAuth
     assert facts.fetch.outcome is FetchOutcome.OK, facts.fetch
     assert facts.fetch.address == "127.0.0.1"
     assert facts.policy is not None and facts.policy.valid
+    assert policy_findings(facts, ["mx1.example.com", "in.mail.example.com"]) == []
 
 
 def test_chunked_body_is_read(dns_server, tmp_path: Path, pki: CertAuthority) -> None:  # type: ignore[no-untyped-def]
@@ -134,6 +136,9 @@ def test_untrusted_certificate_is_a_real_error(
         server.routes[(HOST, PATH)] = Route(GOOD)
         facts = fetch(dns_server, tmp_path, server, other)
     assert facts.fetch.outcome is FetchOutcome.TLS_ERROR
+    [f] = policy_findings(facts, [])
+    assert f.id == "mtasts.policy-invalid" and f.status is Status.FAIL
+    assert "certificate" in f.message
 
 
 def test_certificate_for_another_name_is_a_real_error(
@@ -180,6 +185,10 @@ def test_fetch_failures_are_told_apart(  # type: ignore[no-untyped-def]
         server.routes[(HOST, PATH)] = route
         facts = fetch(dns_server, tmp_path, server, pki)
     assert facts.fetch.outcome is outcome
+    [f] = policy_findings(facts, [])
+    assert f.id == "mtasts.policy-invalid"
+    assert f.status is status
+    assert words in f.message
 
 
 def test_timeout_is_could_not_check(dns_server, tmp_path: Path, pki: CertAuthority) -> None:  # type: ignore[no-untyped-def]
@@ -188,6 +197,8 @@ def test_timeout_is_could_not_check(dns_server, tmp_path: Path, pki: CertAuthori
         server.routes[(HOST, PATH)] = Route(GOOD, delay=1.5)
         facts = fetch(dns_server, tmp_path, server, pki, timeout=0.5)
     assert facts.fetch.outcome is FetchOutcome.TIMEOUT
+    [f] = policy_findings(facts, [])
+    assert f.status is Status.UNKNOWN
 
 
 def test_refused_port_and_missing_host(dns_server, tmp_path: Path, pki: CertAuthority) -> None:  # type: ignore[no-untyped-def]
@@ -200,8 +211,11 @@ def test_refused_port_and_missing_host(dns_server, tmp_path: Path, pki: CertAuth
     fetcher = HttpsFetcher(resolver, FetchOptions(ca_file=str(pki.ca_file), port=port))
     refused = asyncio.run(collect_policy(fetcher, "example.com"))
     assert refused.fetch.outcome is FetchOutcome.REFUSED
+    [f] = policy_findings(refused, [])  # a firewall here, maybe: could not check
+    assert f.status is Status.UNKNOWN and "blocked from here" in f.message
     missing = asyncio.run(collect_policy(fetcher, "noaddr.example.com"))
     assert missing.fetch.outcome is FetchOutcome.NO_ADDRESS
+    assert policy_findings(missing, [])[0].status is Status.FAIL
 
 
 def test_dns_failure_is_could_not_check(dns_server, tmp_path: Path, pki: CertAuthority) -> None:  # type: ignore[no-untyped-def]
@@ -210,6 +224,7 @@ def test_dns_failure_is_could_not_check(dns_server, tmp_path: Path, pki: CertAut
     fetcher = HttpsFetcher(resolver, FetchOptions(ca_file=str(pki.ca_file), port=9))
     facts = asyncio.run(collect_policy(fetcher, "example.com"))
     assert facts.fetch.outcome is FetchOutcome.DNS_FAILED
+    assert policy_findings(facts, [])[0].status is Status.UNKNOWN
 
 
 def test_no_fetch_fetches_nothing(dns_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -219,3 +234,40 @@ def test_no_fetch_fetches_nothing(dns_server, tmp_path: Path) -> None:  # type: 
     facts = asyncio.run(collect_policy(fetcher, "example.com"))
     assert facts.fetch.outcome is FetchOutcome.NOT_FETCHED
     assert dns.query_count == 0
+    assert policy_findings(facts, ["mx.example.com"]) == []
+
+
+def test_wrong_media_type_and_malformed_policy(
+    dns_server, tmp_path: Path, pki: CertAuthority
+) -> None:  # type: ignore[no-untyped-def]
+    leaf = pki.issue(HOST)
+    with HttpsServer(leaf.chain_file, leaf.key_file) as server:
+        server.routes[(HOST, PATH)] = Route(
+            b"version: STSv1\nmode: enforce\nmax_age: 86400\n", content_type="text/html"
+        )
+        facts = fetch(dns_server, tmp_path, server, pki)
+    messages = [f.message for f in policy_findings(facts, ["mx1.example.com"])]
+    assert any("'text/html', not text/plain" in m for m in messages)
+    assert any("no 'mx' line" in m for m in messages)
+
+
+def test_testing_mode_short_max_age_and_mx_mismatch(
+    dns_server, tmp_path: Path, pki: CertAuthority
+) -> None:  # type: ignore[no-untyped-def]
+    leaf = pki.issue(HOST)
+    testing = b"version: STSv1\nmode: testing\nmx: mx1.example.com\nmax_age: 604800\n"
+    short = b"version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: 3600\n"
+    with HttpsServer(leaf.chain_file, leaf.key_file) as server:
+        server.routes[(HOST, PATH)] = Route(testing)
+        facts = fetch(dns_server, tmp_path, server, pki)
+        found = policy_findings(facts, ["mx1.example.com", "backup.example.net"])
+        assert [f.id for f in found] == ["mtasts.mode-testing", "mtasts.mx-mismatch"]
+        assert found[0].severity is Severity.INFO
+        assert found[1].subject == "backup.example.net"
+        assert found[1].severity is Severity.WARNING  # testing: reported, still delivered
+        server.routes[(HOST, PATH)] = Route(short)
+        facts = fetch(dns_server, tmp_path, server, pki, domain="example.com")
+    found = policy_findings(facts, ["backup.example.net"])
+    assert [f.id for f in found] == ["mtasts.mode-testing", "mtasts.mx-mismatch"]
+    assert found[0].severity is Severity.WARNING and "under a day" in found[0].message
+    assert found[1].severity is Severity.ERROR

@@ -127,7 +127,7 @@ def demo() -> tuple[list[DomainReport], ZoneLineIndex]:
         patch.chdir(ROOT)
         resolver = build_resolver(DnsOptions(zones=("fixtures/demo",), offline=True))
         domains = [parse_domain(d) for d in DEMO_DOMAINS]
-        reports = asyncio.run(audit_domains(resolver, domains, AuditOptions()))
+        reports = asyncio.run(audit_domains(resolver, domains, AuditOptions(fetch=False)))
         index = ZoneLineIndex.from_zone_args(["fixtures/demo"])
     return reports, index
 
@@ -183,7 +183,14 @@ def test_json_adapter_builds_the_check_document() -> None:
     document = json.loads(
         render(RenderFormat.JSON, reports, RenderContext(VERSION, input_errors=("bad",), dns=dns))
     )
-    assert list(document) == ["schema_version", "domains", "input_errors", "dns", "suppressed"]
+    assert list(document) == [
+        "schema_version",
+        "schema_minor",
+        "domains",
+        "input_errors",
+        "dns",
+        "suppressed",
+    ]
     expected = [r.to_json() for r in reports]
     for domain in expected:
         for item in domain["findings"]:

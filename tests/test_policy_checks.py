@@ -68,7 +68,12 @@ def audit(
     resolver = CachingResolver(LocalRouter([YamlZoneSource(data or BASE)], closed_world=True))
     policies = {p.domain.ascii: p for p in config.domains}
     reports = asyncio.run(
-        audit_domains(resolver, [parse_domain(domain)], AuditOptions(**options), policies=policies)
+        audit_domains(
+            resolver,
+            [parse_domain(domain)],
+            AuditOptions(**{"fetch": False, **options}),  # in memory: no HTTPS server here
+            policies=policies,
+        )
     )
     return reports[0]
 

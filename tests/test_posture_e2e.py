@@ -211,6 +211,7 @@ MISSING_IDS = {
 def check_args(nameserver: str, *extra: str, timeout: str = TIMEOUT) -> list[str]:
     return [
         "check",
+        "--no-fetch",  # DNS posture only: the fixtures serve no MTA-STS policy over HTTPS
         "--nameserver",
         nameserver,
         "--format",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dmarc_audit.catalog.model import CheckInfo, CheckStatus
+from dmarc_audit.catalog.model import CheckInfo
 from dmarc_audit.findings import Severity
 
 CHECKS: tuple[CheckInfo, ...] = (
@@ -36,7 +36,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="mtasts.policy-invalid",
         title="MTA-STS policy cannot be fetched or parsed",
         severity=Severity.ERROR,
-        status=CheckStatus.PLANNED,
         triggers=(
             "https://mta-sts.<domain>/.well-known/mta-sts.txt not fetchable (bad certificate, "
             "redirect, wrong media type) or lacks version: STSv1, a valid mode, max_age (≤ "
@@ -54,7 +53,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="mtasts.mx-mismatch",
         title="MX not covered by the MTA-STS policy",
         severity=Severity.ERROR,
-        status=CheckStatus.PLANNED,
         triggers=(
             "an MX host is not matched by any mx: pattern, or an MX certificate does not match "
             "its name"
@@ -71,7 +69,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="mtasts.mode-testing",
         title="MTA-STS not enforced",
         severity=Severity.INFO,
-        status=CheckStatus.PLANNED,
         triggers="mode: testing or none, or max_age under one day",
         why=(
             "In testing mode senders report TLS failures but deliver anyway, and mode none "

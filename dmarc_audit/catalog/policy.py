@@ -184,12 +184,12 @@ CHECKS: tuple[CheckInfo, ...] = (
     ),
     CheckInfo(
         id="policy.mta-sts-mode",
-        title="MTA-STS expected but no valid record",
+        title="MTA-STS expected but no valid record, or a weaker mode",
         severity=Severity.ERROR,
         triggers=(
             "mta_sts_mode is enforce or testing and there is no single valid v=STSv1 record at "
-            "_mta-sts.<domain> (the policy file itself is not fetched over HTTPS yet, so the "
-            "mode is not compared)"
+            "_mta-sts.<domain>, or the policy fetched over HTTPS has a weaker mode (testing or "
+            "none where enforce is expected)"
         ),
         why=(
             "Without the _mta-sts record, sending servers never fetch the policy, so mail to "

@@ -544,8 +544,30 @@ def _parked_dmarc_gaps(dmarc: DmarcDiscovery) -> tuple[list[str], list[str]]:
 # --- MTA-STS ---------------------------------------------------------------------------------
 
 
+_STRICTNESS = {"none": 0, "testing": 1, "enforce": 2}
+
+
+def _mode_findings(report: DomainReport, mode: str) -> list[Finding]:
+    sts = report.mta_sts
+    if sts is None or sts.status not in _STRICTNESS or _STRICTNESS[sts.status] >= _STRICTNESS[mode]:
+        return []
+    return [
+        finding(
+            "policy.mta-sts-mode",
+            sts.facts.url,
+            f"the policy file expects MTA-STS mode {mode} for {report.domain.ascii}, but the "
+            f"policy served says mode: {sts.status}",
+            remediation=f"Change the policy to mode: {mode} and publish a new id= in the "
+            "_mta-sts record",
+            evidence=[f"GET {sts.facts.url}: {sts.facts.fetch.describe()}"],
+        )
+    ]
+
+
 def mta_sts_findings(report: DomainReport, mode: str) -> list[Finding]:
-    """``policy.mta-sts-mode``: the record must be there; the policy (HTTPS) is not fetched."""
+    """``policy.mta-sts-mode``: the record must be there, and the fetched policy's mode at
+    least as strict as ``mode`` (not compared when the policy was not fetched or is invalid,
+    which ``mtasts.policy-invalid`` reports)."""
     from dmarc_audit.records.mtasts import parse_sts
 
     domain = report.domain.ascii
@@ -554,7 +576,7 @@ def mta_sts_findings(report: DomainReport, mode: str) -> list[Finding]:
     if mail is None:
         return []
     if mail.mta_sts is not None and parse_sts(mail.mta_sts).valid:
-        return []
+        return _mode_findings(report, mode)
     about = [f for f in report.findings if f.subject == name]
     if any(f.status is Status.UNKNOWN for f in about):
         return [

@@ -8,9 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dmarc_audit.cli.common import (
+    CaFileOpt,
     CheckFormatOpt,
     DmarcModeOpt,
+    HttpsPortOpt,
     NameserverOpt,
+    NoFetchOpt,
     OfflineOpt,
     ProfileChoice,
     QuietOpt,
@@ -156,6 +159,9 @@ def check_command(
     nameserver: NameserverOpt = None,
     zone: ZoneOpt = None,
     offline: OfflineOpt = False,
+    no_fetch: NoFetchOpt = False,
+    ca_file: CaFileOpt = None,
+    https_port: HttpsPortOpt = None,
     timeout: TimeoutOpt = None,
     config: ConfigOpt = None,
     select: SelectOpt = None,
@@ -189,6 +195,9 @@ def check_command(
         select=select,
         ignore=ignore,
         baseline=baseline,
+        fetch=not no_fetch,
+        ca_file=ca_file,
+        https_port=https_port,
     )
     raw: list[str] = []
     for item in domains or []:

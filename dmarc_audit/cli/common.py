@@ -68,6 +68,32 @@ OfflineOpt = Annotated[
         help="Never query live DNS: names outside --zone files are reported as 'could not check'.",
     ),
 ]
+NoFetchOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-fetch",
+        help="Make no HTTPS request (MTA-STS policy, BIMI logo and certificate): "
+        "DNS-only checks, for air-gapped runs.",
+    ),
+]
+CaFileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ca-file",
+        metavar="FILE",
+        help="Verify HTTPS certificates against this PEM bundle instead of the system store.",
+    ),
+]
+HttpsPortOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--https-port",
+        metavar="N",
+        min=1,
+        max=65535,
+        help="Connect HTTPS fetches to port N instead of 443 (labs and tests).",
+    ),
+]
 TimeoutOpt = Annotated[
     float,
     typer.Option(

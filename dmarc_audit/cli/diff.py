@@ -16,7 +16,15 @@ from dmarc_audit.cli.check import (
     StrictOpt,
     TimeoutOpt,
 )
-from dmarc_audit.cli.common import FormatOpt, NameserverOpt, OfflineOpt, ProfileChoice
+from dmarc_audit.cli.common import (
+    CaFileOpt,
+    FormatOpt,
+    HttpsPortOpt,
+    NameserverOpt,
+    NoFetchOpt,
+    OfflineOpt,
+    ProfileChoice,
+)
 from dmarc_audit.gate import gate_settings, parse_domains, run_gate
 from dmarc_audit.output.console import stderr_console, stdout_console
 from dmarc_audit.output.formats import OutputFormat
@@ -77,6 +85,9 @@ def diff_command(
     ] = None,
     nameserver: NameserverOpt = None,
     offline: OfflineOpt = False,
+    no_fetch: NoFetchOpt = False,
+    ca_file: CaFileOpt = None,
+    https_port: HttpsPortOpt = None,
     timeout: TimeoutOpt = None,
     config: ConfigOpt = None,
     select: SelectOpt = None,
@@ -103,6 +114,9 @@ def diff_command(
         select=select,
         ignore=ignore,
         baseline=baseline,
+        fetch=not no_fetch,
+        ca_file=ca_file,
+        https_port=https_port,
     )
     against = list(against or [LIVE])
     live = [a for a in against if a.strip().lower() == LIVE]

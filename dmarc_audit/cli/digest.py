@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dmarc_audit.cli.check import ConfigOpt, TimeoutOpt
-from dmarc_audit.cli.common import NameserverOpt, OfflineOpt, ZoneOpt
+from dmarc_audit.cli.common import (
+    CaFileOpt,
+    HttpsPortOpt,
+    NameserverOpt,
+    NoFetchOpt,
+    OfflineOpt,
+    ZoneOpt,
+)
 from dmarc_audit.cli.reports import DbOpt
 from dmarc_audit.errors import InputError
 from dmarc_audit.exit_status import ExitStatus
@@ -90,6 +97,9 @@ def digest_command(
     nameserver: NameserverOpt = None,
     zone: ZoneOpt = None,
     offline: OfflineOpt = False,
+    no_fetch: NoFetchOpt = False,
+    ca_file: CaFileOpt = None,
+    https_port: HttpsPortOpt = None,
     timeout: TimeoutOpt = None,
     sender: Annotated[
         str | None,
@@ -237,7 +247,14 @@ def digest_command(
 
     given = [parse_domain(name) for name in domain or []]
     settings = gate_settings(
-        config, nameserver=nameserver, zone=zone, offline=offline, timeout=timeout
+        config,
+        nameserver=nameserver,
+        zone=zone,
+        offline=offline,
+        timeout=timeout,
+        fetch=not no_fetch,
+        ca_file=ca_file,
+        https_port=https_port,
     )
     now = datetime.now(UTC)
     from dmarc_audit.cli.reports import open_store

@@ -22,7 +22,7 @@ class FetchOutcome(StrEnum):
     TLS_ERROR = "tls-error"
     """The certificate did not verify for the host, or the handshake failed."""
     REFUSED = "refused"
-    """Every address refused the connection."""
+    """Every address refused the connection (could not check: a firewall here, maybe)."""
     TIMEOUT = "timeout"
     """No connection or no complete answer in time (could not check)."""
     NO_ADDRESS = "no-address"
@@ -40,7 +40,14 @@ class FetchOutcome(StrEnum):
         return self in _UNKNOWN
 
 
-_UNKNOWN = frozenset({FetchOutcome.SERVER_ERROR, FetchOutcome.TIMEOUT, FetchOutcome.DNS_FAILED})
+_UNKNOWN = frozenset(
+    {
+        FetchOutcome.SERVER_ERROR,
+        FetchOutcome.TIMEOUT,
+        FetchOutcome.REFUSED,
+        FetchOutcome.DNS_FAILED,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

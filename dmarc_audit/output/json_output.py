@@ -29,10 +29,11 @@ def check_document(
     input_errors: Sequence[str],
 ) -> dict[str, object]:
     """The ``check`` document before the gate's annotations (``dns``: :func:`dns_section`)."""
-    from dmarc_audit.report import SCHEMA_VERSION
+    from dmarc_audit.report import SCHEMA_MINOR, SCHEMA_VERSION
 
     return {
         "schema_version": SCHEMA_VERSION,
+        "schema_minor": SCHEMA_MINOR,
         "domains": [report.to_json() for report in reports],
         "input_errors": list(input_errors),
         "dns": dns,

@@ -105,6 +105,21 @@ def mx_glance(report: DomainReport) -> str:
     return f"MX {BAD if errors else GOOD}"
 
 
+def mtasts_glance(report: DomainReport) -> str:
+    """``MTA-STS ✓ enforce``, ``MTA-STS ~ testing``, ``MTA-STS ✗``, ``MTA-STS ? could not
+    check``; empty when no policy was fetched (no record, or ``--no-fetch``)."""
+    sts = report.mta_sts
+    if sts is None or sts.status == "not-fetched":
+        return ""
+    if sts.status == "unknown":
+        return f"MTA-STS {UNKNOWN} could not check"
+    if sts.status == "invalid":
+        return f"MTA-STS {BAD} invalid"
+    errors = any(f.severity is Severity.ERROR for f in sts.findings if f.status is Status.FAIL)
+    mark = BAD if errors else (GOOD if sts.status == "enforce" else WARN)
+    return f"MTA-STS {mark} {sts.status}"
+
+
 EVIDENCE_LINES = 3
 """Evidence lines shown per finding without ``-v`` (the JSON always has them all)."""
 LIST_ITEMS = 8
@@ -194,7 +209,13 @@ def render_header(console: Console, report: DomainReport) -> None:
 
 def header_atoms(report: DomainReport) -> list[Text]:
     """The domain and its glances as unbreakable pieces, three spaces apart."""
-    parts = (spf_glance(report), dkim_glance(report), dmarc_glance(report), mx_glance(report))
+    parts = (
+        spf_glance(report),
+        dkim_glance(report),
+        dmarc_glance(report),
+        mx_glance(report),
+        mtasts_glance(report),
+    )
     atoms = [Text(report.domain.display, style="bold")]
     atoms += [Text.from_markup(part) for part in parts if part]
     for atom in atoms[:-1]:

@@ -181,6 +181,36 @@ MIGRATIONS: tuple[Migration, ...] = (
         )""",
         ),
     ),
+    Migration(
+        4,
+        "sender inventory: first and last sighting per domain and source, per domain and sender",
+        (
+            # one row per (policy domain, source IP) ever reported: kept up to date by
+            # every aggregate report stored, so "new" means new for the domain
+            """CREATE TABLE source_history (
+            domain TEXT NOT NULL,
+            source_ip TEXT NOT NULL,
+            first_seen INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL,
+            messages INTEGER NOT NULL,
+            PRIMARY KEY (domain, source_ip)
+        )""",
+            "INSERT INTO source_history (domain, source_ip, first_seen, last_seen, messages) "
+            "SELECT rep.domain, r.source_ip, MIN(rep.begin_ts), MAX(rep.end_ts), SUM(r.count) "
+            "FROM aggregate_records r JOIN aggregate_reports rep ON rep.id = r.report "
+            "GROUP BY rep.domain, r.source_ip",
+            # one row per (policy domain, named sender): sender_key as in the summary's
+            # sender table (provider:sendgrid, declared:Franchise Lyon, spf:<include>)
+            """CREATE TABLE sender_inventory (
+            domain TEXT NOT NULL,
+            sender_key TEXT NOT NULL,
+            name TEXT NOT NULL,
+            first_seen INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL,
+            PRIMARY KEY (domain, sender_key)
+        )""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

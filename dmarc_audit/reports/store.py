@@ -411,7 +411,11 @@ class Store:
                     StoreOutcome.DUPLICATE, ReportKind.AGGREGATE, row[0], key, row[1], row[2]
                 )
             report_row = int(inserted[0])
-            records, messages, new_sets = self._insert_records(conn, report_row, report.records)
+            seen: dict[str, int] = {}
+            records, messages, new_sets = self._insert_records(
+                conn, report_row, report.records, seen
+            )
+            _note_sources(conn, domain, to_ts(meta.begin), to_ts(meta.end), seen)
             conn.execute(
                 "UPDATE aggregate_reports SET record_count = ?, message_count = ?, "
                 "warnings = ?, skipped_records = ? WHERE id = ?",
@@ -431,9 +435,16 @@ class Store:
         )
 
     def _insert_records(
-        self, conn: Database, report_row: int, records: Iterator[AggregateRecord]
+        self,
+        conn: Database,
+        report_row: int,
+        records: Iterator[AggregateRecord],
+        seen: dict[str, int],
     ) -> tuple[int, int, dict]:
-        """Insert in batches; returns (records, messages, auth sets new to the cache)."""
+        """Insert in batches; returns (records, messages, auth sets new to the cache).
+
+        ``seen`` gets the messages per source IP.
+        """
         known = self._auth_ids
         new_sets: dict[AuthSet, int] = {}
         rows: list[tuple] = []
@@ -463,6 +474,7 @@ class Store:
             )
             count += 1
             messages += rec.count
+            seen[rec.source_ip] = seen.get(rec.source_ip, 0) + rec.count
             if len(rows) >= self.batch_size:
                 _insert_rows(conn, rows)
         _insert_rows(conn, rows)
@@ -657,6 +669,25 @@ _RECORD_COLUMNS = (
     "reasons",
     "auth_set",
 )
+
+
+_NOTE_SOURCE = (
+    "INSERT INTO source_history (domain, source_ip, first_seen, last_seen, messages) "
+    "VALUES (?,?,?,?,?) ON CONFLICT (domain, source_ip) DO UPDATE SET "
+    "first_seen = CASE WHEN excluded.first_seen < source_history.first_seen "
+    "THEN excluded.first_seen ELSE source_history.first_seen END, "
+    "last_seen = CASE WHEN excluded.last_seen > source_history.last_seen "
+    "THEN excluded.last_seen ELSE source_history.last_seen END, "
+    "messages = source_history.messages + excluded.messages"
+)
+
+
+def _note_sources(conn: Database, domain: str, begin: int, end: int, seen: dict[str, int]) -> None:
+    """Keep ``source_history`` (first/last sighting per domain and IP) up to date."""
+    if seen:
+        conn.executemany(
+            _NOTE_SOURCE, [(domain, ip, begin, end, n) for ip, n in sorted(seen.items())]
+        )
 
 
 def _insert_rows(conn: Database, rows: list[tuple]) -> None:

@@ -13,7 +13,7 @@ from dmarc_audit.senders.evidence import auth_evidence, source_figures
 from dmarc_audit.senders.facts import SenderDns
 from dmarc_audit.senders.naming import AuthEvidence, SenderName, name_all
 from dmarc_audit.senders.providers import catalog
-from dmarc_audit.senders.table import SenderRow, build_rows
+from dmarc_audit.senders.table import NEW_SENDER_MESSAGES, SenderRow, SenderState, build_rows
 
 
 def previous_period(summary: Summary) -> tuple[datetime, datetime] | None:
@@ -69,7 +69,72 @@ def with_senders(
         posture=dns.posture if dns else None,
         since=summary.filter.since,
     )
+    rows = with_inventory(store, summary, rows)
     return replace(summary, senders=rows, readiness=agree_readiness(summary, rows))
+
+
+def with_inventory(
+    store: Store, summary: Summary, rows: tuple[SenderRow, ...]
+) -> tuple[SenderRow, ...]:
+    """Each row's first sighting for its domains, from the stored inventory, and "new".
+
+    A named sender is new when, for one of its policy domains, the inventory first
+    saw it in the period (its earlier IPs count, even outside the period). Unnamed
+    sources are new for a domain only with :data:`NEW_SENDER_MESSAGES` new messages,
+    and spoofing is never a new sender.
+    """
+    from dmarc_audit.reports.store import from_ts, to_ts
+    from dmarc_audit.senders.inventory import Sighting, record_senders, source_sightings
+
+    by_ip = {s.source_ip: s for s in summary.sources}
+    sightings = source_sightings(store, summary.domains, by_ip)
+    seen: dict[tuple[str, str], tuple[str, Sighting]] = {}
+    for row in rows:
+        if not row.named:
+            continue
+        for ip in row.ips:
+            for domain in by_ip[ip].domains:
+                found = sightings.get((domain, ip))
+                if found is None:
+                    continue
+                held = seen.get((domain, row.key))
+                if held is not None:
+                    found = Sighting(min(found.first, held[1].first), max(found.last, held[1].last))
+                seen[(domain, row.key)] = (row.name, found)
+    inventory = record_senders(store, seen)
+    since = summary.filter.since
+    start = to_ts(since) if since is not None else None
+    out = []
+    for row in rows:
+        if row.named:
+            firsts = [
+                inventory[(d, row.key)].first
+                for d in {d for ip in row.ips for d in by_ip[ip].domains}
+                if (d, row.key) in inventory
+            ]
+            new = None if start is None or not firsts else any(f >= start for f in firsts)
+        else:
+            firsts = [
+                found.first
+                for ip in row.ips
+                for d in by_ip[ip].domains
+                if (found := sightings.get((d, ip))) is not None
+            ]
+            fresh = sum(
+                by_ip[ip].figures.messages
+                for ip in row.ips
+                if start is not None
+                and any(
+                    (found := sightings.get((d, ip))) is not None and found.first >= start
+                    for d in by_ip[ip].domains
+                )
+            )
+            new = None if start is None else fresh >= NEW_SENDER_MESSAGES
+        if new and row.state is SenderState.SPOOFING:
+            new = False
+        first = from_ts(min(firsts)) if firsts else row.first_seen
+        out.append(replace(row, first_seen=first, new=new))
+    return tuple(out)
 
 
 def agree_readiness(summary: Summary, rows: tuple[SenderRow, ...]) -> tuple[Readiness, ...]:
@@ -80,7 +145,6 @@ def agree_readiness(summary: Summary, rows: tuple[SenderRow, ...]) -> tuple[Read
     """
     from dmarc_audit.reports.classify import Reason
     from dmarc_audit.reports.summary import rejudge
-    from dmarc_audit.senders.table import SenderState
 
     diagnosed = {s.source_ip: s.diagnosis.reason for s in summary.sources if s.diagnosis}
     wanted: dict[str, Reason] = {}

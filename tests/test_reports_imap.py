@@ -137,7 +137,7 @@ def broken_next_to_good(report_id: str) -> bytes:
     return msg.as_bytes()
 
 
-def totals(db: Path) -> tuple[int, int, int, int]:
+def totals(db: Path | str) -> tuple[int, int, int, int]:
     with Store(db, create=False) as store:
         t = store.totals()
     return t.aggregate_reports, t.messages, t.failure_reports, t.tls_reports
@@ -293,10 +293,11 @@ def settings(server: ImapServer, **flags: object):
 
 
 def test_a_disconnect_mid_folder_loses_nothing_and_stores_nothing_twice(
-    server: ImapServer, tmp_path: Path
+    server: ImapServer, store_target: str
 ) -> None:
+    """On SQLite and PostgreSQL: the progress marks (imap_messages) are store SQL too."""
     server.append(USER, [zip_attachment(f"d{i}") for i in range(5)])
-    db = tmp_path / "r.sqlite3"
+    db = store_target
     s = settings(server, archive_folder="Archive")
     seen: list[str] = []
 
@@ -369,10 +370,10 @@ def test_a_crash_after_a_commit_loses_nothing(server: ImapServer, tmp_path: Path
 
 
 def test_a_new_uidvalidity_reads_the_folder_again_harmlessly(
-    server: ImapServer, tmp_path: Path
+    server: ImapServer, store_target: str
 ) -> None:
     server.append(USER, [zip_attachment("v1")], folder="Reports")
-    db = tmp_path / "r.sqlite3"
+    db = store_target
     s = parse_settings(
         imaps_url(server, "Reports"),
         ImapFlags(ca_file=str(server.pki.ca_file)),

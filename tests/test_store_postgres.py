@@ -134,6 +134,18 @@ def test_unreachable_server_is_one_line(tmp_path: Path) -> None:
     assert str(info.value).startswith("cannot open postgresql://") and "\n" not in str(info.value)
 
 
+def test_a_writer_that_waits_too_long_is_told_the_store_is_busy(pg_server: PgServer) -> None:
+    from dmarc_audit.reports.ingest import store_report
+
+    url = pg_server.new_database()
+    with Store(url) as holder, Store(url, busy_timeout=0.5) as waiter:
+        with holder.transaction():
+            outcome = store_report(waiter, agg(good_records(3)))
+            assert outcome.status.value == "failed"
+            assert "report store busy" in (outcome.error or "")
+        assert store_report(waiter, agg(good_records(3))).status.value == "stored"
+
+
 # --- same reports, same answers --------------------------------------------------------------
 
 
@@ -260,3 +272,39 @@ def test_cli_password_file_and_refusals(pg_server: PgServer, tmp_path: Path) -> 
         assert PASSWORD not in refused.err and "wrong-one" not in refused.err
         assert "Traceback" not in refused.err
     assert os.environ["PGPASSFILE"] == str(pg_server.passfile)
+
+
+def test_cli_digest_is_the_same_on_both_engines(pg_server: PgServer, tmp_path: Path) -> None:
+    import email
+    import email.policy
+
+    from test_digest_support import DOMAIN, make_store, run_digest, write_zones, zone_args
+
+    zones = write_zones(tmp_path / "zones", 1)
+    bodies = []
+    for name, target in (("sqlite", str(tmp_path / "r.sqlite3")), ("pg", pg_server.new_database())):
+        make_store(target)  # type: ignore[arg-type]
+        out = tmp_path / f"{name}.eml"
+        run = run_digest(
+            "--to",
+            "ops@example.com",
+            "--db",
+            target,
+            "--since",
+            "7d",
+            "--until",
+            "2024-06-16",
+            "--domain",
+            DOMAIN,
+            "--offline",
+            *zone_args(zones),
+            "--dry-run",
+            "--output",
+            str(out),
+        )
+        assert run.code == 0, run.err
+        msg = email.message_from_bytes(out.read_bytes(), policy=email.policy.default)
+        bodies.append((msg["Subject"], msg.get_body(("plain",)).get_content()))  # type: ignore[union-attr]
+    assert bodies[0] == bodies[1]
+    assert bodies[0][0].startswith("dmarc-audit weekly: shop.example")
+    assert "7,500 messages" in bodies[0][1]

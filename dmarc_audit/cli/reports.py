@@ -329,6 +329,8 @@ def ingest_command(
         print_json(doc)
     for box in boxes:
         sys.stderr.write(f"{box.summary_line()}\n")
+    if omitted := result.omitted_line():
+        sys.stderr.write(f"{omitted}\n")
     sys.stderr.write(f"{result.summary_line()}\n")
     if refused:
         raise typer.Exit(2)

@@ -50,6 +50,8 @@ class ReportOutcome:
     warnings: tuple[str, ...] = ()
     warning_count: int = 0
     error: str | None = None
+    omitted: tuple[str, ...] = ()
+    """Optional-in-practice elements the report leaves out (not warnings; counted)."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -156,6 +158,24 @@ class IngestResult:
     def exit_status(self) -> ExitStatus:
         """0 when every file was ingested (duplicates are fine), 1 when some failed."""
         return ExitStatus.FINDINGS if self.failed_files else ExitStatus.OK
+
+    def omitted_line(self) -> str | None:
+        """One line counting the stored reports that leave out optional-in-practice
+        elements (``sp``, ``fo``, ``pct``, ``envelope_from``, ``scope``), or None."""
+        counts: dict[str, int] = {}
+        reports = 0
+        for r in self.reports:
+            if r.status is ReportStatus.STORED and r.omitted:
+                reports += 1
+                for name in r.omitted:
+                    counts[name] = counts.get(name, 0) + 1
+        if not reports:
+            return None
+        each = ", ".join(f"<{name}> {counts[name]:,}" for name in sorted(counts))
+        return (
+            f"{reports:,} report{'s' if reports != 1 else ''} leave out elements most "
+            f"reporters omit (not a problem): {each}"
+        )
 
     def summary_line(self) -> str:
         """``12 reports stored, 3 duplicates, 1 failed · 45,210 records``."""
@@ -358,7 +378,9 @@ def store_report(store: Store, report: Report) -> ReportOutcome:
             result.messages,
         )
     warnings = [str(w) for w in report.warnings]
-    skipped = report.skipped_records if isinstance(report, AggregateReport) else 0
+    aggregate = isinstance(report, AggregateReport)
+    skipped = report.skipped_records if aggregate else 0
+    omitted = tuple(sorted(report.omitted)) if isinstance(report, AggregateReport) else ()
     return ReportOutcome(
         source,
         ReportStatus.STORED,
@@ -370,6 +392,7 @@ def store_report(store: Store, report: Report) -> ReportOutcome:
         skipped,
         tuple(warnings[:WARNINGS_SHOWN]),
         len(warnings),
+        omitted=omitted,
     )
 
 

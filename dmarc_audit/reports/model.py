@@ -120,6 +120,9 @@ class AggregateReport:
     """Where it came from: a path, with the member/part inside it (``a.zip!report.xml``)."""
     warnings: list[ParseWarning] = field(default_factory=list)
     skipped_records: int = 0
+    omitted: set[str] = field(default_factory=set)
+    """Elements its schema requires that large reporters all leave out (``sp``, ``fo``,
+    ``pct``, ``envelope_from``, ``scope``): not warnings; the ingest summary counts them."""
 
 
 @dataclass(frozen=True, slots=True)

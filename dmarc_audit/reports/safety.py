@@ -178,12 +178,20 @@ class GzipReader:
 class ChargedReader:
     """Wrap a decompressing stream (a zip member) to charge a :class:`Budget`.
 
+    ``where`` names the member by its position (``zip member 2 of 3``) in errors.
+
     Turns the archive library's errors into :class:`CorruptData`.
     """
 
     def __init__(
-        self, raw: BinaryIO, budget: Budget, key: str, owned: tuple[Readable, ...] = ()
+        self,
+        raw: BinaryIO,
+        budget: Budget,
+        key: str,
+        owned: tuple[Readable, ...] = (),
+        where: str = "zip member",
     ) -> None:
+        self._where = where
         self._raw = raw
         self._budget = budget
         self._key = key
@@ -193,8 +201,15 @@ class ChargedReader:
     def read(self, n: int = -1, /) -> bytes:
         try:
             data = self._raw.read(n)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-            raise CorruptData(f"zip member is damaged ({exc})") from None
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+            OSError,
+            ValueError,
+            NotImplementedError,
+        ) as exc:
+            raise CorruptData(f"{self._where} is damaged ({exc})") from None
         self._produced += len(data)
         self._budget.charge(self._key, self._produced)
         return data

@@ -21,8 +21,10 @@ import io
 import os
 import quopri
 import re
+import struct
 import sys
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -121,13 +123,33 @@ def iter_payloads(
 def _guarded(
     source: str, items: Iterator[Payload | ReportError]
 ) -> Iterator[Payload | ReportError]:
-    """A bug or an exhausted resource in one input ends that input, not the batch."""
+    """A bug or an exhausted resource in one input ends that input, not the batch.
+
+    Every part of a container (a zip member, a message part) is read under its own
+    guard too, so one damaged part never ends the reading of its siblings.
+    """
     try:
         yield from items
     except (RecursionError, MemoryError) as exc:
         yield ReportError(source, f"too complex to read ({type(exc).__name__})")
     except Exception as exc:
-        yield ReportError(source, f"unexpected {type(exc).__name__}: {exc}")
+        yield ReportError(source, f"cannot read: {type(exc).__name__}: {exc}")
+
+
+ARCHIVE_DAMAGE = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    EOFError,
+    ValueError,
+    IndexError,
+    KeyError,
+    NotImplementedError,
+    struct.error,
+    zlib.error,
+)
+"""What the standard library's zipfile raises on a damaged or cut-off archive
+(``ValueError: negative seek value``, ``IndexError`` on a cut header, ...)."""
 
 
 def payloads_in_file(path: str, limit: int) -> Iterator[Payload | ReportError]:
@@ -287,7 +309,7 @@ def _expand_zip(blob: _Blob) -> Iterator[Payload | ReportError]:
         archive = _seekable(blob)
         with closing(archive(_ignore)) as stream, zipfile.ZipFile(stream) as zf:  # type: ignore[arg-type]
             infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, EOFError, LimitExceeded, CorruptData) as exc:
+    except (LimitExceeded, CorruptData, *ARCHIVE_DAMAGE) as exc:
         yield ReportError(blob.source, f"not a readable zip archive: {_describe(exc)}")
         return
     if problem := check_zip_entries(infos):
@@ -296,18 +318,21 @@ def _expand_zip(blob: _Blob) -> Iterator[Payload | ReportError]:
     members = [(i, info) for i, info in enumerate(infos) if not info.is_dir()]
     if not members:
         yield ReportError(blob.source, "the zip archive holds no files")
-    for index, info in members:
+    for position, (index, info) in enumerate(members, 1):
         source = f"{blob.source}!{info.filename}"
+        where = f"zip member {position} of {len(members)}"
         if problem := zip_member_problem(info, blob.budget):
-            yield ReportError(source, f"zip member not read: {problem}")
+            yield ReportError(source, f"{where} not read: {problem}")
             continue
         key = f"{source}#zip{blob.depth}.{index}"
         blob.budget.charge(key, info.file_size)  # binding: zipfile never returns more
-        yield from _expand(
-            _Blob(
-                source, _zip_member(archive, index, key, blob.budget), blob.depth + 1, blob.budget
-            )
+        member = _Blob(
+            source,
+            _zip_member(archive, index, key, blob.budget, where),
+            blob.depth + 1,
+            blob.budget,
         )
+        yield from _guarded(source, _expand(member))
 
 
 def _seekable(blob: _Blob) -> Opener:
@@ -325,16 +350,16 @@ def _seekable(blob: _Blob) -> Opener:
     return _bytes_opener(data)
 
 
-def _zip_member(archive: Opener, index: int, key: str, budget: Budget) -> Opener:
+def _zip_member(archive: Opener, index: int, key: str, budget: Budget, where: str) -> Opener:
     def opener(warn: Warn) -> Readable:
         stream = archive(warn)
         try:
             zf = zipfile.ZipFile(stream)  # type: ignore[arg-type]
             member = zf.open(zf.infolist()[index])
-        except (zipfile.BadZipFile, OSError, EOFError, IndexError) as exc:
+        except ARCHIVE_DAMAGE as exc:
             stream.close()
-            raise CorruptData(f"zip member cannot be opened: {exc}") from None
-        return ChargedReader(member, budget, key, owned=(zf, stream))
+            raise CorruptData(f"{where} cannot be opened: {exc}") from None
+        return ChargedReader(member, budget, key, owned=(zf, stream), where=where)
 
     return opener
 
@@ -432,7 +457,9 @@ def _expand_parsed(
         if ctype == "message/rfc822":
             inner = attached_message(part)
             if inner is not None:
-                for item in _expand_parsed(inner, f"{source}!{label}", depth + 1, budget):
+                inner_source = f"{source}!{label}"
+                parts = _expand_parsed(inner, inner_source, depth + 1, budget)
+                for item in _guarded(inner_source, parts):
                     found = True
                     yield item
             continue
@@ -442,7 +469,10 @@ def _expand_parsed(
         if not isinstance(data, bytes) or not _looks_like_report(data[:HEAD], ctype):
             continue
         found = True
-        yield from _expand(_Blob(f"{source}!{label}", _bytes_opener(data), depth + 1, budget))
+        part_source = f"{source}!{label}"
+        yield from _guarded(
+            part_source, _expand(_Blob(part_source, _bytes_opener(data), depth + 1, budget))
+        )
     if not found:
         yield Payload(source, PayloadKind.MESSAGE, message=message, parts=tuple(seen))
 

@@ -66,7 +66,11 @@ def read_aggregate(
         return ReportError(source, str(exc))
     assert isinstance(meta, AggregateMeta)
     report = AggregateReport(
-        meta=meta, records=_records(run, source), source=source, warnings=engine.warnings.items
+        meta=meta,
+        records=_records(run, source),
+        source=source,
+        warnings=engine.warnings.items,
+        omitted=engine.warnings.omitted,
     )
     engine.report = report
     report.skipped_records = engine.skipped

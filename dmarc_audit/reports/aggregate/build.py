@@ -17,6 +17,7 @@ from dmarc_audit.reports.aggregate.signals import Reject, Warnings
 from dmarc_audit.reports.aggregate.vocabulary import (
     MAX_PER_RECORD,
     NS_DMARC_2,
+    OPTIONAL_IN_PRACTICE,
     REQUIRED_AUTH,
     REQUIRED_POLICY,
 )
@@ -87,6 +88,9 @@ class Builder:
 
     def missing(self, name: str, where: str) -> None:
         """An element the report's own schema requires but real reporters leave out."""
+        if name in OPTIONAL_IN_PRACTICE:
+            self.warnings.omit(name)
+            return
         schema = self.schema.value if self.schema else "its"
         self.warnings.add(
             f"{where} without <{name}>, which the {schema} schema requires",

@@ -19,6 +19,7 @@ from dmarc_audit.reports.aggregate.vocabulary import (
     ENDS,
     EXTENSIONS,
     GROUP,
+    NAMES,
     OPTIONAL_EMPTY_OK,
     REC,
     STARTS,
@@ -58,11 +59,13 @@ def bind(h: Handler) -> tuple[Start, End]:
 def _start_callback(h: Handler) -> Start:
     text, stack = h.text, h.stack
     clear, push = text.clear, stack.append
-    starts = STARTS
+    starts, names = STARTS, NAMES
 
     def start(name: str, attrs: dict[str, str]) -> None:
         if ":" in name:
             name = h.local(name)
+        if name not in names:
+            name = h.canon(name)
         if text:  # one run: buffer_text joins it, no other handler splits it
             if not text[0].isspace() and not h.ext_depth:
                 h.stray_before()
@@ -93,10 +96,13 @@ def _end_callback(h: Handler) -> End:
         pop()
         value = join(text).strip()
         clear()
+        kind = ends(name)
+        if kind is None and name not in EXTENSIONS:
+            name = h.canon(name)
+            kind = ends(name)
         if h.ext_depth:
             h.in_extension(name, -1)
             return
-        kind = ends(name)
         if kind == REC:
             rec = h.rec
             if rec is not None:

@@ -167,6 +167,12 @@ class Engine:
             raise self._error(
                 f"the report is cut off: the XML ends inside <{inside}> before </feedback>"
             )
+        if handler.records == 0 and handler.unknown:
+            unplaced = ", ".join(f"<{name}> in <{parent}>" for parent, name in handler.unknown[:5])
+            raise self._error(
+                f"no <record> read, and elements the reader cannot place: {unplaced}; "
+                "not stored, so no records are dropped unseen"
+            )
         if handler.records == 0:
             self.warnings.add("the report has no <record> elements")
 

@@ -18,8 +18,11 @@ from dmarc_audit.reports.aggregate.vocabulary import (
     ERROR,
     EXTENSIONS,
     MAX_PER_RECORD,
+    MISSPELLINGS,
+    NAMES,
     NS_DMARC_2,
     OPTIONAL_EMPTY_OK,
+    OPTIONAL_IN_PRACTICE,
     POLICY,
     REASON,
     VERSION,
@@ -63,6 +66,27 @@ class Handler:
         self.auth: dict[str, str] | None = None
         self.reasons: list[tuple[str, str]] = []
         self.reason: dict[str, str] | None = None
+        self.unknown: list[tuple[str, str]] = []
+        """(parent, name) of the elements the reader could not place."""
+
+    # names --------------------------------------------------------------------
+
+    def canon(self, name: str) -> str:
+        """A known name for ``name`` when one matches without case, or a misspelling.
+
+        Called only for names the reader does not know as they are.
+        """
+        low = name.lower()
+        target = MISSPELLINGS.get(low) or (low if low in NAMES else None)
+        if target is None:
+            return name
+        if not self.ext_depth:
+            if low in MISSPELLINGS:
+                message = f"<{name}> read as <{target}> (a misspelling some reporters send)"
+            else:
+                message = f"element <{name}> read as <{target}> (element names are case-sensitive)"
+            self.warnings.add(message, self.line(), key=("canon", name))
+        return target
 
     # where --------------------------------------------------------------------
 
@@ -83,6 +107,8 @@ class Handler:
             self.root = raw
         self.text.clear()
         name = raw.partition(":")[2] if ":" in raw else raw
+        if name != "feedback" and name.lower() == "feedback":
+            name = self.canon(name)
         self.stack.append(name)
         if name != "feedback":
             return
@@ -197,6 +223,9 @@ class Handler:
     # warnings -----------------------------------------------------------------
 
     def empty(self, name: str) -> None:
+        if name in OPTIONAL_IN_PRACTICE:
+            self.warnings.omit(name)
+            return
         if self.rec is not None:  # the fast reader keeps no stack
             self.warnings.add(f"empty <{name}> in a record", self.where(), key=("empty", name))
             return
@@ -206,6 +235,8 @@ class Handler:
     def _unknown(self, name: str) -> None:
         stack = self.stack
         parent = stack[-1] if stack else ""
+        if len(self.unknown) < MAX_PER_RECORD and (parent, name) not in self.unknown:
+            self.unknown.append((parent, name))
         self.warnings.add(
             f"unknown element <{name}> in <{parent}> ignored",
             self.line(),

@@ -25,6 +25,11 @@ class Warnings:
         self.items: list[ParseWarning] = []
         self._seen: set[object] = set()
         self.dropped = 0
+        self.omitted: set[str] = set()
+        """Optional-in-practice elements the report leaves out: counted, not warned."""
+
+    def omit(self, name: str) -> None:
+        self.omitted.add(name)
 
     def add(self, message: str, where: str = "", key: object = None) -> None:
         key = message if key is None else key

@@ -49,6 +49,13 @@ STARTS = frozenset(
 EXTENSIONS = frozenset({"extensions", "extension"})
 CONTAINERS = frozenset(k for k, v in ENDS.items() if v in (CONTAINER, GROUP)) | {"dkim", "spf"}
 KNOWN = frozenset(ENDS)
+NAMES = KNOWN | EXTENSIONS
+"""Every element name the reader places: others are matched without case, or unknown."""
+MISSPELLINGS = {"data_range": "date_range"}
+"""Misspelt names real reporters send, read as what they mean (with a warning)."""
+OPTIONAL_IN_PRACTICE = frozenset({"sp", "fo", "pct", "envelope_from", "scope"})
+"""Elements a schema requires but every large reporter leaves out (or empty): their
+absence is counted once per report (``AggregateReport.omitted``), not warned about."""
 OPTIONAL_EMPTY_OK = frozenset(
     {"extra_contact_info", "comment", "human_result", "selector", "org_name", "type"}
 )

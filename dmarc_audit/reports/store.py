@@ -746,7 +746,8 @@ def period_where(
 ) -> tuple[str, list[object]]:
     """A WHERE clause on a report's policy domain and begin time."""
     prefix = f"{alias}." if alias else ""
-    clauses, args = [], []
+    clauses: list[str] = []
+    args: list[object] = []
     if domain:
         clauses.append(f"{prefix}domain = ?")
         args.append(norm_domain(domain))
@@ -770,7 +771,7 @@ def _stored_aggregate(row: tuple) -> StoredAggregate:
         domain=row[3],
         email=row[4],
         extra_contact=row[5],
-        begin=from_ts(row[6]),
+        begin=from_ts(row[6]),  # type: ignore[arg-type]
         end=from_ts(row[7]),  # type: ignore[arg-type]
         schema=row[8],
         policy=policy,

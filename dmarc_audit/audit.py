@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from dmarc_audit.fetch.https import HttpsFetcher
     from dmarc_audit.mtasts.facts import MtaStsPosture, PolicyFacts
     from dmarc_audit.mx.facts import MxPosture
+    from dmarc_audit.records.dmarc import DmarcMode
     from dmarc_audit.spf.facts import SpfAnalysis
 
 PREFETCH = ("_mta-sts.{d}", "_smtp._tls.{d}", "default._bimi.{d}")
@@ -69,6 +70,23 @@ def https_fetcher(resolver: Resolver, options: AuditOptions) -> HttpsFetcher:
     )
 
 
+async def audit_dmarc(
+    resolver: Resolver,
+    domain: DomainName,
+    mode: DmarcMode | None = None,
+    *,
+    sends_mail: bool = True,
+) -> tuple[DmarcDiscovery, list[Finding]]:
+    """The DMARC area alone: discover the policy and look around it, then judge."""
+    from dmarc_audit.checks import dmarc as dmarc_rules
+    from dmarc_audit.dmarc.collect import collect_dmarc
+    from dmarc_audit.records.dmarc import DmarcMode
+
+    facts = await collect_dmarc(resolver, domain, mode or DmarcMode.RFC9989, sends_mail=sends_mail)
+    assert facts.discovery is not None
+    return facts.discovery, dmarc_rules.judge(facts)
+
+
 async def audit_domain(
     resolver: Resolver,
     domain: DomainName,
@@ -79,8 +97,9 @@ async def audit_domain(
 
     ``fetcher`` is the run's HTTPS fetcher (one made from ``options`` when None).
     """
-    from dmarc_audit.checks.dmarc import dmarc_findings
+    from dmarc_audit.checks import dmarc as dmarc_rules
     from dmarc_audit.checks.mailrecords import audit_mail_records
+    from dmarc_audit.dmarc.collect import collect_dmarc
     from dmarc_audit.records.dmarc import DmarcMode
 
     name = domain.ascii
@@ -93,21 +112,19 @@ async def audit_domain(
     from dmarc_audit.mtasts.collect import collect_mtasts
 
     fetcher = fetcher or https_fetcher(resolver, options)
-    spf, (dmarc, dmarc_found), dkim, mx, sts_policy, _ = await asyncio.gather(
+    spf, dmarc_facts, dkim, mx, sts_policy, _ = await asyncio.gather(
         audit_spf(resolver, domain),
-        dmarc_findings(resolver, name, DmarcMode(options.dmarc_mode)),
+        collect_dmarc(resolver, domain, DmarcMode(options.dmarc_mode)),
         audit_dkim(resolver, domain, options.selectors, bulk_sender=bulk),
         audit_mx(resolver, domain),
         collect_mtasts(resolver, fetcher, name),
         prefetch(),
     )
     parked = _parked(spf, mx)
-    if parked:
-        # a domain that sends no mail gets other DMARC advice (p=reject is safe); every
-        # answer is cached by now, so this asks DNS nothing new
-        dmarc, dmarc_found = await dmarc_findings(
-            resolver, name, DmarcMode(options.dmarc_mode), sends_mail=False
-        )
+    if parked:  # a domain that sends no mail gets other DMARC advice (p=reject is safe)
+        dmarc_facts = dmarc_facts.not_sending()
+    assert dmarc_facts.discovery is not None
+    dmarc, dmarc_found = dmarc_facts.discovery, dmarc_rules.judge(dmarc_facts)
     mail = await audit_mail_records(resolver, name, dmarc_enforced=dmarc_enforced(dmarc))
     mta_sts = _judge_mtasts(sts_policy, mx)
     by_area = {

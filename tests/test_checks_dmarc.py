@@ -8,18 +8,17 @@ from typing import Any
 
 import pytest
 
+from dmarc_audit.audit import audit_dmarc
 from dmarc_audit.catalog import CATALOG
 from dmarc_audit.checks import dmarc as rules
-from dmarc_audit.checks.dmarc import (
-    dmarc_findings,
-    record_findings,
-    report_host,
-    suggest_dmarc_record,
-)
+from dmarc_audit.checks.dmarc import record_findings
 from dmarc_audit.dmarc import DmarcMode, ReportUri, parse_dmarc
+from dmarc_audit.dmarc.facts import report_host
+from dmarc_audit.dmarc.suggest import suggest_dmarc_record
 from dmarc_audit.dns.local import LocalRouter
 from dmarc_audit.dns.types import Answer
 from dmarc_audit.dns.yamlzone import YamlZoneSource
+from dmarc_audit.domains import parse_domain
 from dmarc_audit.findings import Finding, Severity, Status
 
 R7489, R9989 = DmarcMode.RFC7489, DmarcMode.RFC9989
@@ -44,7 +43,7 @@ def audit(
     zone: dict[str, Any], domain: str = "example.com", mode: DmarcMode = R9989, **options: Any
 ) -> tuple[Any, list[Finding], Recording]:
     resolver = Recording(zone)
-    discovery, findings = asyncio.run(dmarc_findings(resolver, domain, mode, **options))
+    discovery, findings = asyncio.run(audit_dmarc(resolver, parse_domain(domain), mode, **options))
     return discovery, findings, resolver
 
 

@@ -16,11 +16,13 @@ from typing import Any
 import pytest
 import yaml
 
+from dmarc_audit.audit import audit_dmarc
 from dmarc_audit.catalog import CATALOG
-from dmarc_audit.checks.dmarc import dmarc_findings, record_findings
+from dmarc_audit.checks.dmarc import record_findings
 from dmarc_audit.dmarc import DmarcMode, discover_dmarc, parse_dmarc
 from dmarc_audit.dns.local import LocalRouter
 from dmarc_audit.dns.yamlzone import YamlZoneSource
+from dmarc_audit.domains import parse_domain
 from dmarc_audit.findings import Severity
 from dmarc_audit.orgdomain import is_public_suffix
 
@@ -121,7 +123,7 @@ def _resolver(zone: dict[str, Any]) -> LocalRouter:
 def test_record_warnings_through_dns(case: dict[str, Any], mode: DmarcMode) -> None:
     """Published at _dmarc.example.com, the full audit gives exactly the listed ids."""
     discovery, findings = asyncio.run(
-        dmarc_findings(_resolver(_record_zone(case)), "example.com", mode)
+        audit_dmarc(_resolver(_record_zone(case)), parse_domain("example.com"), mode)
     )
     assert {f.id for f in findings} == set(case["warnings"])
     assert discovery.status != "unknown"
@@ -345,7 +347,9 @@ def test_lookup_warnings(case: dict[str, Any]) -> None:
     The lists name what each case is about: record-level ids of the applicable record
     (``dmarc.no-rua`` for ``v=DMARC1; p=reject``) and info-level ids may come on top.
     """
-    discovery, findings = asyncio.run(dmarc_findings(_resolver(_lookup_zone(case)), _author(case)))
+    discovery, findings = asyncio.run(
+        audit_dmarc(_resolver(_lookup_zone(case)), parse_domain(_author(case)))
+    )
     ids = {f.id for f in findings}
     expected = set(case["warnings"])
     assert expected <= ids

@@ -639,7 +639,7 @@ def test_fixes_for_one_dmarc_record_agree_on_the_policy(runs, domain: str) -> No
     record that ``check_wrong_location`` moves.
 
     parked-bare.example: mx.null-mx-not-locked says p=reject, dmarc.missing says p=none
-    "then move to enforcement": audit.py ``audit_domain`` calls ``dmarc_findings``
+    "then move to enforcement": audit.py ``audit_domain`` judges the DMARC facts
     without ``sends_mail`` (always True), and ``_non_sending`` only lowers the severity
     of dmarc.missing, not its suggested record and remediation.
     """

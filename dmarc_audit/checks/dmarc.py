@@ -1,139 +1,37 @@
-"""DMARC rules: a discovered policy and its DNS answers in, ``dmarc.*`` findings out.
+"""DMARC rules: the collected DMARC facts in, ``dmarc.*`` findings out.
 
-:func:`dmarc_findings` collects everything the rules need (policy discovery,
-the tree walk for the Organizational Domain comparison, the apex TXT for
-misplaced records, the external report authorisation records) and then runs
-one small pure function per check id over the collected facts.
+:func:`dmarc_audit.dmarc.collect.collect_dmarc` gathers everything these rules need
+(policy discovery, the tree walk for the Organizational Domain comparison, the apex
+TXT for misplaced records, the external report authorisation records); each rule
+here is one small pure function per check id over those facts.
 
 Record rules look at the record as both kinds of receivers read it (RFC 7489
 and RFC 9989): a mailbox provider may follow either, so ``pct=50`` is worth a
 warning even when the audit follows RFC 9989 (which ignores ``pct``). Every
 finding about a record carries the corrected record to publish
-(:func:`suggest_dmarc_record`).
+(:func:`dmarc_audit.dmarc.suggest.suggest_dmarc_record`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import difflib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from urllib.parse import unquote
+from dataclasses import replace
 
 from dmarc_audit.catalog import CATALOG, finding
-from dmarc_audit.dmarc.discovery import DmarcDiscovery, TreeWalk, discover_dmarc, tree_walk
-from dmarc_audit.dns.types import Answer, Outcome, Resolver
+from dmarc_audit.dmarc.facts import DmarcFacts, RecordView
+from dmarc_audit.dmarc.suggest import suggest_dmarc_record
+from dmarc_audit.dns.types import Outcome
 from dmarc_audit.findings import Finding, Severity, Status
-from dmarc_audit.orgdomain import is_public_suffix, is_subdomain_or_same, organizational_domain_psl
+from dmarc_audit.orgdomain import is_public_suffix, is_subdomain_or_same
 from dmarc_audit.records.dmarc import (
     Alignment,
     DmarcMode,
-    DmarcProblem,
     DmarcRecord,
     Policy,
-    ReportUri,
     looks_like_dmarc,
     parse_dmarc,
-    recover_tags,
 )
-
-# --- the facts the rules read ----------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RecordView:
-    """One record as both kinds of receivers read it, and where it is published."""
-
-    name: str
-    """``_dmarc.example.com``"""
-    domain: str
-    mode: DmarcMode
-    primary: DmarcRecord
-    """Parsed under the audit's mode."""
-    other: DmarcRecord
-    """Parsed under the other spec."""
-    suggested: str
-
-    @classmethod
-    def of(cls, text: str, domain: str, mode: DmarcMode, *, sends_mail: bool = True) -> RecordView:
-        primary = parse_dmarc(text, mode)
-        other_mode = DmarcMode.RFC7489 if mode is DmarcMode.RFC9989 else DmarcMode.RFC9989
-        return cls(
-            f"_dmarc.{domain}",
-            domain,
-            mode,
-            primary,
-            parse_dmarc(text, other_mode),
-            suggest_dmarc_record(primary, domain, sends_mail=sends_mail),
-        )
-
-    @property
-    def text(self) -> str:
-        return self.primary.text
-
-    def parsed(self, mode: DmarcMode) -> DmarcRecord:
-        return self.primary if self.primary.mode is mode else self.other
-
-    def problems(self, check_id: str) -> list[tuple[DmarcProblem, DmarcMode | None]]:
-        """Problems with ``check_id`` from both parses; the mode is set when only one has it."""
-        keyed = [
-            {(p.tag, p.message): p for p in r.problems if p.check_id == check_id}
-            for r in (self.primary, self.other)
-        ]
-        out: list[tuple[DmarcProblem, DmarcMode | None]] = []
-        for key, problem in keyed[0].items():
-            out.append((problem, None if key in keyed[1] else self.primary.mode))
-        for key, problem in keyed[1].items():
-            if key not in keyed[0]:
-                out.append((problem, self.other.mode))
-        return out
-
-    @property
-    def publish(self) -> str:
-        """The written-out fix: ``_dmarc.example.com TXT "v=DMARC1; ..."``."""
-        return f'{self.name} TXT "{self.suggested}"'
-
-
-@dataclass(frozen=True, slots=True)
-class ReportDestination:
-    """An external ``rua``/``ruf`` destination and what its authorisation lookup said."""
-
-    tag: str
-    uri: ReportUri
-    host: str
-    record_domain: str
-    same_org: bool
-    """Same Organizational Domain under the audit's view (no authorisation needed)."""
-    view: str
-    """How "same organisation" was decided, for the message."""
-    other_view_same: bool | None = None
-    authorized: bool | None = None
-    """``None`` when not needed (same organisation) or not known (lookup failed)."""
-    checked: tuple[str, ...] = ()
-    failure: Answer | None = None
-
-    @property
-    def auth_name(self) -> str:
-        return f"{self.record_domain}._report._dmarc.{self.host}"
-
-
-@dataclass(frozen=True, slots=True)
-class DmarcFacts:
-    """Everything the DMARC rules look at, collected before any rule runs."""
-
-    domain: str
-    mode: DmarcMode
-    sends_mail: bool = True
-    discovery: DmarcDiscovery | None = None
-    record: RecordView | None = None
-    """The applicable record, when its owner should act on it (not a public suffix's)."""
-    apex: Answer | None = None
-    walk: TreeWalk | None = None
-    psl_org: str | None = None
-    destinations: tuple[ReportDestination, ...] = ()
-    extra_failures: tuple[Answer, ...] = ()
-
 
 Rule = Callable[[DmarcFacts], list[Finding]]
 
@@ -823,7 +721,7 @@ DNS_RULES: tuple[Rule, ...] = (
 """Rules that read what discovery and the extra lookups found."""
 
 
-def run_rules(facts: DmarcFacts) -> list[Finding]:
+def judge(facts: DmarcFacts) -> list[Finding]:
     """Every rule over ``facts``, DNS-level first."""
     out: list[Finding] = []
     for rule in DNS_RULES + RECORD_RULES:
@@ -835,248 +733,3 @@ def record_findings(text: str, domain: str, mode: DmarcMode = DmarcMode.RFC9989)
     """The record rules alone, for ``text`` published at ``_dmarc.<domain>`` (no DNS)."""
     facts = DmarcFacts(domain, mode, record=RecordView.of(text, domain, mode))
     return [f for rule in RECORD_RULES for f in rule(facts)]
-
-
-# --- collecting the facts ----------------------------------------------------
-
-
-async def dmarc_findings(
-    resolver: Resolver, domain: str, mode: DmarcMode = DmarcMode.RFC9989, *, sends_mail: bool = True
-) -> tuple[DmarcDiscovery, list[Finding]]:
-    """Discover the DMARC policy of ``domain`` and run every ``dmarc.*`` rule.
-
-    Besides discovery this asks for the apex TXT (``dmarc.wrong-location``), the
-    RFC 9989 tree walk when auditing under RFC 7489 (``dmarc.tree-walk-vs-psl``),
-    and the authorisation record of every external report destination.
-    ``sends_mail=False`` (null MX, parked) makes ``dmarc.missing`` a warning.
-    """
-    domain = domain.lower().rstrip(".")
-    if mode is DmarcMode.RFC9989:
-        discovery, apex = await asyncio.gather(
-            discover_dmarc(resolver, domain, mode), resolver.query(domain, "TXT")
-        )
-        assert discovery.walk is not None
-        walk = discovery.walk
-    else:
-        discovery, apex, walk = await asyncio.gather(
-            discover_dmarc(resolver, domain, mode),
-            resolver.query(domain, "TXT"),
-            tree_walk(resolver, domain),
-        )
-    extra = [apex] if apex.failed else []
-    if walk is not discovery.walk and walk.failed is not None:
-        extra.append(walk.failed)
-    view = None
-    if discovery.record is not None and discovery.record_name is not None:
-        record_domain = discovery.record_name.removeprefix("_dmarc.")
-        if discovery.found_at != "psd" or not is_public_suffix(record_domain):
-            view = RecordView.of(discovery.record.text, record_domain, mode, sends_mail=sends_mail)
-    walks = _WalkMemo(resolver, {domain: walk})
-    destinations: list[ReportDestination] = []
-    if view is not None and view.primary.effective is not None:
-        effective = view.primary.effective
-        wanted = [("rua", u) for u in effective.rua] + [("ruf", u) for u in effective.ruf]
-        for dest in await asyncio.gather(
-            *(_destination(walks, tag, uri, view.domain, mode) for tag, uri in wanted)
-        ):
-            if dest is not None:
-                destinations.append(dest)
-                if dest.failure is not None:
-                    extra.append(dest.failure)
-    extra.extend(walks.failures)
-    facts = DmarcFacts(
-        domain,
-        mode,
-        sends_mail,
-        discovery,
-        view,
-        apex,
-        walk,
-        organizational_domain_psl(domain) or domain,
-        tuple(destinations),
-        tuple(extra),
-    )
-    return discovery, run_rules(facts)
-
-
-class _WalkMemo:
-    """Tree walks by domain, so each Organizational Domain is looked up once per run."""
-
-    def __init__(self, resolver: Resolver, known: dict[str, TreeWalk]) -> None:
-        self.resolver = resolver
-        self.walks = dict(known)
-        self.failures: list[Answer] = []
-
-    async def org(self, name: str) -> str | None:
-        if name not in self.walks:
-            walk = await tree_walk(self.resolver, name)
-            self.walks[name] = walk
-            if walk.failed is not None:
-                self.failures.append(walk.failed)
-        return self.walks[name].org_domain
-
-
-def report_host(uri: ReportUri) -> str | None:
-    """The host a report URI delivers to: the domain of a mailto address, else the authority."""
-    body = uri.uri.split(":", 1)[1]
-    if uri.scheme == "mailto":
-        address = unquote(body.split("?", 1)[0])
-        if "@" not in address:
-            return None
-        host = address.rsplit("@", 1)[1]
-    elif body.startswith("//"):
-        host = body[2:].split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
-    else:
-        return None
-    host = host.strip("[]").lower().rstrip(".")
-    return host or None
-
-
-async def _destination(
-    walks: _WalkMemo, tag: str, uri: ReportUri, record_domain: str, mode: DmarcMode
-) -> ReportDestination | None:
-    host = report_host(uri)
-    if host is None:
-        return None
-    same_psl = organizational_domain_psl(host) == organizational_domain_psl(record_domain)
-    if mode is DmarcMode.RFC9989:
-        host_org, own_org = await walks.org(host), await walks.org(record_domain)
-        if host_org is None or own_org is None:
-            same, view, other = same_psl, "Public Suffix List; the tree walk failed", None
-        else:
-            same = host_org == own_org
-            view = f"RFC 9989 tree walk: {host_org} vs {own_org}"
-            other = same_psl
-    else:
-        same, other = same_psl, None
-        view = (
-            f"Public Suffix List: {organizational_domain_psl(host)} vs "
-            f"{organizational_domain_psl(record_domain)}"
-        )
-    dest = ReportDestination(tag, uri, host, record_domain, same, view, other)
-    if same:
-        return dest
-    checked: list[str] = []
-    for name in (dest.auth_name, f"*._report._dmarc.{host}"):
-        answer = await walks.resolver.query(name, "TXT")
-        checked.append(f"{name} TXT: {answer.describe()}")
-        if answer.failed:
-            return ReportDestination(
-                tag, uri, host, record_domain, same, view, other, None, tuple(checked), answer
-            )
-        if any(looks_like_dmarc(text) for text in answer.texts):
-            return ReportDestination(
-                tag, uri, host, record_domain, same, view, other, True, tuple(checked)
-            )
-    return ReportDestination(
-        tag, uri, host, record_domain, same, view, other, False, tuple(checked)
-    )
-
-
-# --- the corrected record ----------------------------------------------------
-
-
-def suggest_dmarc_record(
-    record: DmarcRecord | None, domain: str, *, sends_mail: bool = True
-) -> str:
-    """The record to publish at ``_dmarc.<domain>``: ``record`` with every problem fixed.
-
-    Invalid or unknown tags are repaired (close typos) or dropped, the removed
-    tags (pct, rf, ri, ``!size``) are dropped, and the user's report URIs are
-    kept. The policy moves one safe step forward: under an enforcing ``p`` a
-    ``pct`` below 100 or ``t=y`` is removed first; otherwise none → quarantine →
-    reject (``sp`` likewise).
-    A missing or unreadable ``p`` becomes ``p=none`` (monitor first). Without a
-    record: ``v=DMARC1; p=none; rua=mailto:dmarc-reports@<domain>``. For a domain
-    that sends no mail the policy is ``reject`` straight away.
-    """
-    default_rua = f"mailto:dmarc-reports@{domain}"
-    if record is None or record.text.strip().lower().startswith("v=spf1"):
-        policy = "none" if sends_mail else "reject"
-        return f"v=DMARC1; p={policy}; rua={default_rua}"
-    tags = recover_tags(record.text)
-    p = _policy_value(tags.get("p"))
-    sp = _policy_value(tags.get("sp"))
-    np = _policy_value(tags.get("np"))
-    pct = tags.get("pct", "100")
-    ramping = p in (Policy.QUARANTINE, Policy.REJECT) and (
-        (pct.isdigit() and int(pct) < 100) or tags.get("t", "").lower() == "y"
-    )
-    as_written = record.valid and not record.fallback and isinstance(record.tag("p"), Policy)
-    if not sends_mail:
-        p, sp = Policy.REJECT, (Policy.REJECT if sp is not None else None)
-    elif p is None:
-        p = Policy.NONE
-    elif as_written and not ramping:
-        p = p.step_up()
-        sp = sp.step_up() if sp is not None else None
-    parts = ["v=DMARC1", f"p={p.value}"]
-    if sp is not None and sp is not p:
-        parts.append(f"sp={sp.value}")
-    if np is not None and np is not (sp or p):
-        parts.append(f"np={np.value}")
-    for name in ("adkim", "aspf"):
-        if tags.get(name, "").lower() == "s":
-            parts.append(f"{name}=s")
-    if tags.get("psd", "").lower() == "n" or (
-        tags.get("psd", "").lower() == "y" and is_public_suffix(domain)
-    ):
-        parts.append(f"psd={tags['psd'].lower()}")
-    rua = _repair_uris(tags.get("rua", "")) or [default_rua]
-    parts.append("rua=" + ",".join(rua))
-    ruf = _repair_uris(tags.get("ruf", ""))
-    if ruf:
-        parts.append("ruf=" + ",".join(ruf))
-        fo = _repair_fo(tags.get("fo", ""))
-        if fo:
-            parts.append(f"fo={fo}")
-    return "; ".join(parts)
-
-
-def _policy_value(value: str | None) -> Policy | None:
-    if not value:
-        return None
-    word = value.strip().lower()
-    names = [p.value for p in Policy]
-    if word in names:
-        return Policy(word)
-    prefix = [n for n in names if n.startswith(word)]
-    if len(prefix) == 1:
-        return Policy(prefix[0])
-    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
-    return Policy(close[0]) if close else None
-
-
-def _repair_uris(value: str) -> list[str]:
-    """Valid URIs as meant: scheme-less addresses get ``mailto:``, an address cut in two
-    by a literal ',' is joined again (``%2C``), size suffixes and duplicates dropped."""
-    entries = [e.strip().split("!", 1)[0] for e in value.split(",")]
-    joined: list[str] = []
-    for entry in entries:
-        if not entry:
-            continue
-        if (
-            joined
-            and ":" not in entry
-            and joined[-1].lower().startswith("mailto:")
-            and "@" not in joined[-1]
-        ):
-            joined[-1] += "%2C" + entry
-            continue
-        joined.append(entry if ":" in entry or "@" not in entry else f"mailto:{entry}")
-    out: list[str] = []
-    for entry in joined:
-        if entry.lower().startswith("mailto:") and "@" not in entry:
-            continue
-        parsed = parse_dmarc(f"v=DMARC1; rua={entry}").rua
-        if parsed and parsed[0].uri not in out:
-            out.append(parsed[0].uri)
-    return out
-
-
-def _repair_fo(value: str) -> str:
-    options = [o.strip().lower() for o in value.split(":") if o.strip()]
-    options = [o for o in dict.fromkeys(options) if o in ("0", "1", "d", "s")]
-    if "0" in options and "1" in options:
-        options.remove("0")
-    return ":".join(options)

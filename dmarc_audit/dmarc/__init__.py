@@ -1,8 +1,10 @@
-"""DMARC: record parsing, policy discovery and the ``dmarc.*`` checks, in one import.
+"""DMARC: the collector's half of the area (discovery, the lookups around it, the facts).
 
 The parser lives in :mod:`dmarc_audit.records.dmarc`, discovery in
-:mod:`dmarc_audit.dmarc.discovery`, the rules in :mod:`dmarc_audit.checks.dmarc`
-and the Organizational Domain helpers in :mod:`dmarc_audit.orgdomain`.
+:mod:`dmarc_audit.dmarc.discovery`, the other lookups in :mod:`dmarc_audit.dmarc.collect`,
+the facts in :mod:`dmarc_audit.dmarc.facts`, the record to publish in
+:mod:`dmarc_audit.dmarc.suggest`, the rules in :mod:`dmarc_audit.checks.dmarc` and the
+Organizational Domain helpers in :mod:`dmarc_audit.orgdomain`.
 """
 
 from dmarc_audit.dmarc.discovery import (
@@ -40,11 +42,3 @@ __all__ = [
     "parse_dmarc",
     "tree_walk",
 ]
-
-
-def __getattr__(name: str):  # the rules import discovery, so load them lazily
-    if name in ("dmarc_findings", "suggest_dmarc_record"):
-        from dmarc_audit.checks import dmarc as checks
-
-        return getattr(checks, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

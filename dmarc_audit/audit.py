@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from dmarc_audit.dmarc.facts import DiscoveryStatus
 from dmarc_audit.domains import DomainName
 from dmarc_audit.findings import Finding, sort_findings
 from dmarc_audit.report import AuditOptions, DomainReport, Profile
@@ -18,7 +19,7 @@ from dmarc_audit.report import AuditOptions, DomainReport, Profile
 if TYPE_CHECKING:
     from dmarc_audit.config import DomainPolicy
     from dmarc_audit.dkim.facts import DkimPosture
-    from dmarc_audit.dmarc.discovery import DmarcDiscovery
+    from dmarc_audit.dmarc.facts import DmarcDiscovery
     from dmarc_audit.dns.types import Resolver
     from dmarc_audit.fetch.https import HttpsFetcher
     from dmarc_audit.mtasts.facts import MtaStsPosture, PolicyFacts
@@ -160,10 +161,10 @@ def _judge_mtasts(facts: PolicyFacts | None, mx: MxPosture) -> MtaStsPosture | N
 
 def dmarc_enforced(dmarc: DmarcDiscovery) -> bool | None:
     """DMARC at enforcement as BIMI requires it; None when it could not be checked."""
-    if dmarc.status == "unknown":
+    if dmarc.status is DiscoveryStatus.UNKNOWN:
         return None
     record = dmarc.record
-    if dmarc.status != "found" or record is None or record.effective is None:
+    if dmarc.status is not DiscoveryStatus.FOUND or record is None or record.effective is None:
         return False
     effective = record.effective
     enforcing = ("quarantine", "reject")

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from dmarc_audit.catalog import CATALOG, finding
-from dmarc_audit.dmarc.facts import DmarcFacts, RecordView
+from dmarc_audit.dmarc.facts import DiscoveryStatus, DmarcFacts, FoundAt, PolicySource, RecordView
 from dmarc_audit.dmarc.suggest import suggest_dmarc_record
 from dmarc_audit.dns.types import Outcome
 from dmarc_audit.findings import Finding, Severity, Status
@@ -217,7 +217,7 @@ def check_policy_none(facts: DmarcFacts) -> list[Finding]:
         discovery is not None
         and discovery.applied_policy is Policy.NONE
         and discovery.stated_policy is Policy.NONE
-        and discovery.policy_source in ("sp", "np")
+        and discovery.policy_source in (PolicySource.SP, PolicySource.NP)
         and bool(valid)
         and not valid[0].fallback
     )
@@ -399,7 +399,7 @@ def check_missing(facts: DmarcFacts) -> list[Finding]:
     Warning instead of error for domains that send no mail.
     """
     discovery = facts.discovery
-    if discovery is None or discovery.status != "none":
+    if discovery is None or discovery.status is not DiscoveryStatus.NONE:
         return []
     scope = facts.psl_org or facts.domain
     for step in discovery.steps:
@@ -500,7 +500,7 @@ def check_wrong_location(facts: DmarcFacts) -> list[Finding]:
     copy next to a real record is a warning.
     """
     out = []
-    own = facts.discovery is not None and facts.discovery.found_at == "domain"
+    own = facts.discovery is not None and facts.discovery.found_at is FoundAt.DOMAIN
     for text in _apex_dmarc_texts(facts):
         fixed = suggest_dmarc_record(parse_dmarc(text), facts.domain, sends_mail=facts.sends_mail)
         if own:

@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING
 from dmarc_audit.catalog import finding
 from dmarc_audit.checks.parked import is_deny_all_spf, parked_records
 from dmarc_audit.config import DomainPolicy, IpNetwork
+from dmarc_audit.dmarc.facts import DiscoveryStatus
 from dmarc_audit.findings import Finding, Severity, Status, sort_findings
 from dmarc_audit.records.dmarc import Alignment, Policy
 from dmarc_audit.records.spf import MechanismKind, parse_spf
 
 if TYPE_CHECKING:
     from dmarc_audit.config import DmarcRequirement, SpfRequirement
-    from dmarc_audit.dmarc.discovery import DmarcDiscovery
+    from dmarc_audit.dmarc.facts import DmarcDiscovery
     from dmarc_audit.report import DomainReport
     from dmarc_audit.spf.facts import SpfAnalysis, SpfNode
 
@@ -72,7 +73,7 @@ def dmarc_policy_findings(
     subject = dmarc.record_name or f"_dmarc.{domain}"
     wants_policy = need.min_policy is not None or need.min_subdomain_policy is not None
     wants_alignment = need.dkim_alignment is not None or need.spf_alignment is not None
-    if dmarc.status == "unknown":
+    if dmarc.status is DiscoveryStatus.UNKNOWN:
         note = "the DMARC lookup failed, so the policy file's DMARC rules could not be checked"
         ids = [
             i
@@ -86,7 +87,7 @@ def dmarc_policy_findings(
         return [_unknown(i, subject, note) for i in ids]
     record = dmarc.record
     effective = record.effective if record is not None else None
-    if dmarc.status != "found" or record is None or effective is None:
+    if dmarc.status is not DiscoveryStatus.FOUND or record is None or effective is None:
         suggested = _new_dmarc(domain, need)
         out = []
         if wants_policy:
@@ -527,10 +528,10 @@ def sending_findings(report: DomainReport, sends_mail: bool) -> list[Finding]:
 
 
 def _parked_dmarc_gaps(dmarc: DmarcDiscovery) -> tuple[list[str], list[str]]:
-    if dmarc.status == "unknown":
+    if dmarc.status is DiscoveryStatus.UNKNOWN:
         return [], ["DMARC could not be checked (lookup failed)"]
     record = dmarc.record
-    if dmarc.status != "found" or record is None or record.effective is None:
+    if dmarc.status is not DiscoveryStatus.FOUND or record is None or record.effective is None:
         return ["no DMARC record (p=reject needed)"], []
     if dmarc.applied_policy is not Policy.REJECT:
         shown = dmarc.applied_policy.value if dmarc.applied_policy else "none"

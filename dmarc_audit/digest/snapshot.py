@@ -19,6 +19,7 @@ from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from dmarc_audit.dmarc.facts import DiscoveryStatus
 from dmarc_audit.findings import Finding, Severity, Status
 from dmarc_audit.reports.store import Store, from_ts, to_ts
 
@@ -182,7 +183,7 @@ def capture(report: DomainReport, run_at: datetime, tool_version: str = "") -> S
             checked.add("spf")
     if dmarc is not None:
         records.append(("dmarc", _dmarc_text(dmarc)))
-        if dmarc.status != "unknown":
+        if dmarc.status is not DiscoveryStatus.UNKNOWN:
             checked.add("dmarc")
     if mx is not None:
         records.append(("mx", _mx_text(mx, domain)))
@@ -220,7 +221,7 @@ def _spf_text(record: str | None, status: str, domain: str) -> RecordText:
 
 
 def _dmarc_text(dmarc) -> RecordText:
-    if dmarc.status == "unknown":
+    if dmarc.status is DiscoveryStatus.UNKNOWN:
         return RecordText(RecordState.UNKNOWN, None, f"_dmarc.{dmarc.domain}")
     if dmarc.record is None:
         return RecordText(RecordState.ABSENT, None, f"_dmarc.{dmarc.domain}")

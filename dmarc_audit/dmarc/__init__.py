@@ -7,12 +7,14 @@ the facts in :mod:`dmarc_audit.dmarc.facts`, the record to publish in
 Organizational Domain helpers in :mod:`dmarc_audit.orgdomain`.
 """
 
-from dmarc_audit.dmarc.discovery import (
+from dmarc_audit.dmarc.discovery import discover_dmarc, tree_walk
+from dmarc_audit.dmarc.facts import (
+    DiscoveryStatus,
     DmarcDiscovery,
+    FoundAt,
+    PolicySource,
     TreeWalk,
     WalkStep,
-    discover_dmarc,
-    tree_walk,
 )
 from dmarc_audit.orgdomain import organizational_domain_psl
 from dmarc_audit.records.dmarc import (
@@ -28,12 +30,15 @@ from dmarc_audit.records.dmarc import (
 
 __all__ = [
     "Alignment",
+    "DiscoveryStatus",
     "DmarcDiscovery",
     "DmarcMode",
     "DmarcProblem",
     "DmarcRecord",
     "EffectivePolicy",
+    "FoundAt",
     "Policy",
+    "PolicySource",
     "ReportUri",
     "TreeWalk",
     "WalkStep",

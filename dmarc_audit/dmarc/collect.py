@@ -11,8 +11,15 @@ from __future__ import annotations
 
 import asyncio
 
-from dmarc_audit.dmarc.discovery import TreeWalk, discover_dmarc, tree_walk
-from dmarc_audit.dmarc.facts import DmarcFacts, RecordView, ReportDestination, report_host
+from dmarc_audit.dmarc.discovery import discover_dmarc, tree_walk
+from dmarc_audit.dmarc.facts import (
+    DmarcFacts,
+    FoundAt,
+    RecordView,
+    ReportDestination,
+    TreeWalk,
+    report_host,
+)
 from dmarc_audit.dns.types import Answer, Resolver
 from dmarc_audit.domains import DomainName
 from dmarc_audit.orgdomain import is_public_suffix, organizational_domain_psl
@@ -50,7 +57,7 @@ async def collect_dmarc(
     view = None
     if discovery.record is not None and discovery.record_name is not None:
         record_domain = discovery.record_name.removeprefix("_dmarc.")
-        if discovery.found_at != "psd" or not is_public_suffix(record_domain):
+        if discovery.found_at is not FoundAt.PSD or not is_public_suffix(record_domain):
             view = RecordView.of(discovery.record.text, record_domain, mode, sends_mail=sends_mail)
     walks = _WalkMemo(resolver, {name: walk})
     destinations: list[ReportDestination] = []

@@ -12,8 +12,14 @@ A failed lookup makes the result ``unknown``; it is never reported as "no record
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from dmarc_audit.dmarc.facts import (
+    DiscoveryStatus,
+    DmarcDiscovery,
+    FoundAt,
+    PolicySource,
+    TreeWalk,
+    WalkStep,
+)
 from dmarc_audit.dns.types import Answer, Outcome, Resolver
 from dmarc_audit.orgdomain import (
     WalkHit,
@@ -23,85 +29,16 @@ from dmarc_audit.orgdomain import (
 )
 from dmarc_audit.records.dmarc import DmarcMode, DmarcRecord, Policy, parse_dmarc
 
-
-@dataclass(frozen=True, slots=True)
-class WalkStep:
-    """One ``_dmarc`` question and what it held."""
-
-    name: str
-    """The domain asked about (without ``_dmarc.``)."""
-    answer: Answer
-    candidates: tuple[DmarcRecord, ...]
-    """TXT records that start with ``v=DMARC1`` (parsed in the discovery's mode)."""
-    discarded: tuple[DmarcRecord, ...]
-    """Other TXT records at the name, parsed (receivers discard them)."""
-
-    @property
-    def query(self) -> str:
-        return f"_dmarc.{self.name}"
-
-    @property
-    def record(self) -> DmarcRecord | None:
-        """The record receivers use here: exactly one candidate, else none (§4.10 step 2)."""
-        return self.candidates[0] if len(self.candidates) == 1 else None
-
-    @property
-    def multiple(self) -> bool:
-        return len(self.candidates) > 1
-
-    @property
-    def psd(self) -> str:
-        record = self.record
-        return str(record.tag("psd", "u")) if record is not None else "u"
-
-
-@dataclass(frozen=True, slots=True)
-class TreeWalk:
-    """The result of an RFC 9989 DNS tree walk (§4.10, §4.10.2)."""
-
-    domain: str
-    steps: tuple[WalkStep, ...]
-    org_domain: str | None
-    """``None`` when a lookup failed before the walk could finish."""
-    psd_domain: str | None
-    """Where a ``psd=y`` record stopped the walk (not at ``domain`` itself), if one did."""
-    failed: Answer | None
-
-    @property
-    def found_any(self) -> bool:
-        return any(step.record is not None for step in self.steps)
-
-    def step(self, name: str) -> WalkStep | None:
-        return next((s for s in self.steps if s.name == name), None)
-
-
-@dataclass(frozen=True, slots=True)
-class DmarcDiscovery:
-    """Where the applicable DMARC record was found and what it means for ``domain``."""
-
-    domain: str
-    mode: DmarcMode
-    record: DmarcRecord | None
-    record_name: str | None
-    found_at: str
-    """``domain``, ``organizational``, ``psd``, ``none`` or ``unknown``."""
-    org_domain: str | None
-    applied_policy: Policy | None
-    """What a receiver applies to failing mail From ``domain`` (after ``t=y``)."""
-    policy_source: str
-    """``p`` (record at the domain), ``sp`` (existing subdomain), ``np`` (non-existent
-    subdomain, RFC 9989), or ``""`` when no policy applies."""
-    explanation: str
-    queries: tuple[str, ...]
-    status: str
-    """``found``, ``none`` or ``unknown`` (a lookup failed)."""
-    steps: tuple[WalkStep, ...] = ()
-    failures: tuple[Answer, ...] = ()
-    stated_policy: Policy | None = None
-    """The policy the record states for ``domain`` before ``t=y`` lowers it."""
-    author_exists: bool | None = None
-    """Whether ``domain`` exists (A/AAAA/MX); ``None`` when it was not needed or not known."""
-    walk: TreeWalk | None = None
+__all__ = [
+    "DiscoveryStatus",
+    "DmarcDiscovery",
+    "FoundAt",
+    "PolicySource",
+    "TreeWalk",
+    "WalkStep",
+    "discover_dmarc",
+    "tree_walk",
+]
 
 
 async def _ask(resolver: Resolver, name: str, mode: DmarcMode) -> WalkStep:
@@ -162,16 +99,16 @@ async def _discover_9989(resolver: Resolver, domain: str) -> DmarcDiscovery:
     }
     author = walk.steps[0]
     if author.record is not None:
-        return await _found(resolver, base, author, "domain", failures=_failures(walk))
+        return await _found(resolver, base, author, FoundAt.DOMAIN, failures=_failures(walk))
     if walk.failed is not None:
         return _unknown(base, walk.failed)
     org = walk.org_domain
     org_step = walk.step(org) if org and org != domain else None
     if org_step is not None and org_step.record is not None:
-        return await _found(resolver, base, org_step, "organizational")
+        return await _found(resolver, base, org_step, FoundAt.ORGANIZATIONAL)
     psd_step = walk.step(walk.psd_domain) if walk.psd_domain else None
     if psd_step is not None and psd_step.record is not None:
-        return await _found(resolver, base, psd_step, "psd")  # §4.10.1: the PSD's policy
+        return await _found(resolver, base, psd_step, FoundAt.PSD)  # §4.10.1: the PSD's policy
     return _none(base, walk.steps)
 
 
@@ -188,7 +125,7 @@ async def _discover_7489(resolver: Resolver, domain: str) -> DmarcDiscovery:
         return _unknown(base, last.answer)
     if last.record is not None:
         return await _found(
-            resolver, base, last, "domain" if last.name == domain else "organizational"
+            resolver, base, last, FoundAt.DOMAIN if last.name == domain else FoundAt.ORGANIZATIONAL
         )
     return _none(base, tuple(steps))
 
@@ -198,7 +135,11 @@ def _failures(walk: TreeWalk) -> tuple[Answer, ...]:
 
 
 async def _found(
-    resolver: Resolver, base: dict, step: WalkStep, found_at: str, failures: tuple[Answer, ...] = ()
+    resolver: Resolver,
+    base: dict,
+    step: WalkStep,
+    found_at: FoundAt,
+    failures: tuple[Answer, ...] = (),
 ) -> DmarcDiscovery:
     record = step.record
     assert record is not None
@@ -209,7 +150,7 @@ async def _found(
         record=record,
         record_name=step.query,
         found_at=found_at,
-        status="found",
+        status=DiscoveryStatus.FOUND,
         failures=failures,
     )
     if not record.valid or record.effective is None:
@@ -217,23 +158,23 @@ async def _found(
         return DmarcDiscovery(
             **common,
             applied_policy=None,
-            policy_source="",
+            policy_source=PolicySource.NONE,
             explanation=f"{where}, but receivers apply no DMARC: {why}.",
         )
     effective = record.effective
     exists: bool | None = None
-    if found_at == "domain":
-        source, stated = "p", effective.p
+    if found_at is FoundAt.DOMAIN:
+        source, stated = PolicySource.P, effective.p
         reason = f"its p={stated.value} applies to {domain}"
     elif mode is DmarcMode.RFC9989 and effective.np != effective.sp:
         exists, exist_note = await _author_exists(resolver, domain)
         common["failures"] = failures + exist_note
-        source = "sp" if exists is not False else "np"
-        stated = effective.sp if source == "sp" else effective.np
+        source = PolicySource.SP if exists is not False else PolicySource.NP
+        stated = effective.sp if source is PolicySource.SP else effective.np
         reason = _inherit_reason(record, source, domain, exists)
     else:
-        source, stated = "sp", effective.sp
-        reason = _inherit_reason(record, "sp", domain, None)
+        source, stated = PolicySource.SP, effective.sp
+        reason = _inherit_reason(record, source, domain, None)
     applied = stated
     if effective.testing and stated is not Policy.NONE:
         applied = stated.step_down()
@@ -252,12 +193,12 @@ async def _found(
     )
 
 
-def _where(found_at: str, step: WalkStep, base: dict) -> str:
+def _where(found_at: FoundAt, step: WalkStep, base: dict) -> str:
     domain, mode = base["domain"], base["mode"]
     how = "RFC 9989 tree walk" if mode is DmarcMode.RFC9989 else "RFC 7489, Public Suffix List"
-    if found_at == "domain":
+    if found_at is FoundAt.DOMAIN:
         return f"{domain} publishes its own DMARC record at {step.query}"
-    if found_at == "organizational":
+    if found_at is FoundAt.ORGANIZATIONAL:
         return (
             f"no record at _dmarc.{domain}; its Organizational Domain {step.name} "
             f"({how}) publishes one at {step.query}"
@@ -319,10 +260,10 @@ def _unknown(base: dict, failed: Answer) -> DmarcDiscovery:
         **base,
         record=None,
         record_name=None,
-        found_at="unknown",
+        found_at=FoundAt.UNKNOWN,
         applied_policy=None,
-        policy_source="",
-        status="unknown",
+        policy_source=PolicySource.NONE,
+        status=DiscoveryStatus.UNKNOWN,
         failures=(failed,),
         explanation=(
             f"the lookup of {failed.name} TXT failed ({failed.describe()}): "
@@ -348,10 +289,10 @@ def _none(base: dict, steps: tuple[WalkStep, ...]) -> DmarcDiscovery:
         **base,
         record=None,
         record_name=None,
-        found_at="none",
+        found_at=FoundAt.NONE,
         applied_policy=None,
-        policy_source="",
-        status="none",
+        policy_source=PolicySource.NONE,
+        status=DiscoveryStatus.NONE,
         explanation=(
             f"no usable DMARC record for {base['domain']} ({how}; asked {asked}){note}: "
             "receivers apply no DMARC policy"

@@ -8,12 +8,128 @@ rules in :mod:`dmarc_audit.checks.dmarc` turn them into findings. No I/O here.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from urllib.parse import unquote
 
-from dmarc_audit.dmarc.discovery import DmarcDiscovery, TreeWalk
 from dmarc_audit.dmarc.suggest import suggest_dmarc_record
 from dmarc_audit.dns.types import Answer
-from dmarc_audit.records.dmarc import DmarcMode, DmarcProblem, DmarcRecord, ReportUri, parse_dmarc
+from dmarc_audit.records.dmarc import (
+    DmarcMode,
+    DmarcProblem,
+    DmarcRecord,
+    Policy,
+    ReportUri,
+    parse_dmarc,
+)
+
+
+class DiscoveryStatus(StrEnum):
+    """Whether discovery found a record that applies."""
+
+    FOUND = "found"
+    NONE = "none"
+    UNKNOWN = "unknown"
+    """A lookup failed: the policy cannot be determined (never "no record")."""
+
+
+class FoundAt(StrEnum):
+    """Where the applicable record was found, relative to the Author Domain."""
+
+    DOMAIN = "domain"
+    ORGANIZATIONAL = "organizational"
+    PSD = "psd"
+    """A public suffix domain's record (``psd=y``, RFC 9989 §4.10.1)."""
+    NONE = "none"
+    UNKNOWN = "unknown"
+
+
+class PolicySource(StrEnum):
+    """Which policy tag applies to the Author Domain."""
+
+    P = "p"
+    """The record is at the domain itself."""
+    SP = "sp"
+    """An existing subdomain of the record's domain."""
+    NP = "np"
+    """A non-existent subdomain (RFC 9989)."""
+    NONE = ""
+    """No policy applies."""
+
+
+@dataclass(frozen=True, slots=True)
+class WalkStep:
+    """One ``_dmarc`` question and what it held."""
+
+    name: str
+    """The domain asked about (without ``_dmarc.``)."""
+    answer: Answer
+    candidates: tuple[DmarcRecord, ...]
+    """TXT records that start with ``v=DMARC1`` (parsed in the discovery's mode)."""
+    discarded: tuple[DmarcRecord, ...]
+    """Other TXT records at the name, parsed (receivers discard them)."""
+
+    @property
+    def query(self) -> str:
+        return f"_dmarc.{self.name}"
+
+    @property
+    def record(self) -> DmarcRecord | None:
+        """The record receivers use here: exactly one candidate, else none (§4.10 step 2)."""
+        return self.candidates[0] if len(self.candidates) == 1 else None
+
+    @property
+    def multiple(self) -> bool:
+        return len(self.candidates) > 1
+
+    @property
+    def psd(self) -> str:
+        record = self.record
+        return str(record.tag("psd", "u")) if record is not None else "u"
+
+
+@dataclass(frozen=True, slots=True)
+class TreeWalk:
+    """The result of an RFC 9989 DNS tree walk (§4.10, §4.10.2)."""
+
+    domain: str
+    steps: tuple[WalkStep, ...]
+    org_domain: str | None
+    """``None`` when a lookup failed before the walk could finish."""
+    psd_domain: str | None
+    """Where a ``psd=y`` record stopped the walk (not at ``domain`` itself), if one did."""
+    failed: Answer | None
+
+    @property
+    def found_any(self) -> bool:
+        return any(step.record is not None for step in self.steps)
+
+    def step(self, name: str) -> WalkStep | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class DmarcDiscovery:
+    """Where the applicable DMARC record was found and what it means for ``domain``."""
+
+    domain: str
+    mode: DmarcMode
+    record: DmarcRecord | None
+    record_name: str | None
+    found_at: FoundAt
+    org_domain: str | None
+    applied_policy: Policy | None
+    """What a receiver applies to failing mail From ``domain`` (after ``t=y``)."""
+    policy_source: PolicySource
+    explanation: str
+    queries: tuple[str, ...]
+    status: DiscoveryStatus
+    steps: tuple[WalkStep, ...] = ()
+    failures: tuple[Answer, ...] = ()
+    stated_policy: Policy | None = None
+    """The policy the record states for ``domain`` before ``t=y`` lowers it."""
+    author_exists: bool | None = None
+    """Whether ``domain`` exists (A/AAAA/MX); ``None`` when it was not needed or not known."""
+    walk: TreeWalk | None = None
 
 
 @dataclass(frozen=True, slots=True)

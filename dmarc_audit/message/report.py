@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from dmarc_audit.dmarc.discovery import DmarcDiscovery
+from dmarc_audit.dmarc.facts import DmarcDiscovery
 from dmarc_audit.exit_status import ExitStatus
 from dmarc_audit.findings import Finding
 from dmarc_audit.message.alignment import AlignmentCheck

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 
 from dmarc_audit.catalog import finding
+from dmarc_audit.dmarc.facts import DiscoveryStatus
 from dmarc_audit.findings import Finding, Severity, Status, sort_findings
 from dmarc_audit.message.dkim_verify import DkimReason, DkimVerification
 from dmarc_audit.message.report import DmarcResult, MessageReport
@@ -190,7 +191,7 @@ def _policy_rules(report: MessageReport) -> Iterator[Finding]:
     discovery = dmarc.discovery
     if discovery is None:
         return
-    if discovery.status == "unknown":
+    if discovery.status is DiscoveryStatus.UNKNOWN:
         failed = discovery.failures[0] if discovery.failures else None
         yield finding(
             "dns.lookup-failed",
@@ -198,7 +199,7 @@ def _policy_rules(report: MessageReport) -> Iterator[Finding]:
             discovery.explanation,
             status=Status.UNKNOWN,
         )
-    elif discovery.status == "none":
+    elif discovery.status is DiscoveryStatus.NONE:
         domain = dmarc.from_domain or ""
         yield finding(
             "dmarc.missing",

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field, replace
 
-from dmarc_audit.dmarc.discovery import DmarcDiscovery, discover_dmarc
+from dmarc_audit.dmarc.discovery import discover_dmarc
+from dmarc_audit.dmarc.facts import DiscoveryStatus, DmarcDiscovery
 from dmarc_audit.dns.types import Resolver
 from dmarc_audit.findings import Finding, sort_findings
 from dmarc_audit.message.alignment import (
@@ -298,10 +299,10 @@ def _decide(
     from_domain: str,
 ) -> tuple[DmarcResult, str]:
     aligned, undecided = _passing(dkim, checks, spf, spf_check)
-    if discovery is None or discovery.status == "unknown":
+    if discovery is None or discovery.status is DiscoveryStatus.UNKNOWN:
         detail = discovery.explanation if discovery is not None else "no policy lookup"
         return DmarcResult.TEMPERROR, detail
-    if discovery.status == "none" or discovery.applied_policy is None:
+    if discovery.status is DiscoveryStatus.NONE or discovery.applied_policy is None:
         would = "; it would pass" if aligned else "; it would fail" if not undecided else ""
         return (
             DmarcResult.NONE,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 from rich.text import Text
 
+from dmarc_audit.dmarc.facts import DiscoveryStatus, FoundAt
 from dmarc_audit.findings import FailOn, Finding, Severity, Status
 from dmarc_audit.output.console import buffer_console, stderr_console
 from dmarc_audit.output.wrap import RECORD_BREAKS, print_hanging
@@ -55,16 +56,16 @@ def dmarc_glance(report: DomainReport) -> str:
     dmarc = report.dmarc
     if dmarc is None:
         return ""
-    if dmarc.status == "unknown":
+    if dmarc.status is DiscoveryStatus.UNKNOWN:
         return f"DMARC {UNKNOWN} could not check"
-    if dmarc.status != "found" or dmarc.applied_policy is None:
+    if dmarc.status is not DiscoveryStatus.FOUND or dmarc.applied_policy is None:
         return f"DMARC {BAD} none"
     policy = dmarc.applied_policy.value
     errors = any(
         f.id.startswith("dmarc.") and f.severity is Severity.ERROR for f in report.findings
     )
     mark = BAD if errors else (WARN if policy == "none" else GOOD)
-    inherited = f" (from {dmarc.record_name})" if dmarc.found_at != "domain" else ""
+    inherited = f" (from {dmarc.record_name})" if dmarc.found_at is not FoundAt.DOMAIN else ""
     return f"DMARC {mark} p={policy}{escape(inherited)}"
 
 

@@ -16,9 +16,9 @@ from dmarc_audit.exit_status import ExitStatus
 from dmarc_audit.findings import FailOn, Finding, Severity, Status
 
 if TYPE_CHECKING:
-    from dmarc_audit.checks.mailrecords import MailRecordsPosture
     from dmarc_audit.dkim.facts import DkimPosture
     from dmarc_audit.dmarc.facts import DmarcDiscovery
+    from dmarc_audit.mailrecords.facts import MailRecordsPosture
     from dmarc_audit.mtasts.facts import MtaStsPosture
     from dmarc_audit.mx.facts import MxPosture
     from dmarc_audit.spf.facts import SpfAnalysis

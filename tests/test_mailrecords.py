@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 
-from dmarc_audit.checks.mailrecords import MailRecordsPosture, audit_mail_records
+from dmarc_audit.audit import audit_mail_records
 from dmarc_audit.dns.local import LocalRouter
 from dmarc_audit.dns.types import Answer
 from dmarc_audit.dns.yamlzone import YamlZoneSource
+from dmarc_audit.domains import parse_domain
 from dmarc_audit.findings import Finding, Severity, Status
+from dmarc_audit.mailrecords.facts import MailRecordsPosture
 from dmarc_audit.records.bimi import is_bimi_record, parse_bimi
 from dmarc_audit.records.mtasts import is_sts_record, parse_sts
 from dmarc_audit.records.tlsrpt import is_tlsrpt_record, parse_tlsrpt
@@ -45,7 +47,9 @@ def zone(sts: Any = STS, rpt: Any = RPT, bimi: Any = BIMI) -> dict[str, Any]:
 
 def run(zonedata: dict[str, Any], dmarc_enforced: bool | None = True) -> MailRecordsPosture:
     return asyncio.run(
-        audit_mail_records(Recorder(zonedata), "example.com", dmarc_enforced=dmarc_enforced)
+        audit_mail_records(
+            Recorder(zonedata), parse_domain("example.com"), dmarc_enforced=dmarc_enforced
+        )
     )
 
 
@@ -195,7 +199,9 @@ def test_bimi_declination_and_evidence() -> None:
 
 def test_well_configured_domain_has_no_findings() -> None:
     resolver = Recorder(zone())
-    posture = asyncio.run(audit_mail_records(resolver, "Example.com.", dmarc_enforced=True))
+    posture = asyncio.run(
+        audit_mail_records(resolver, parse_domain("Example.com."), dmarc_enforced=True)
+    )
     assert posture.findings == ()
     assert posture == MailRecordsPosture(STS, RPT, BIMI, ())
     assert posture.to_json() == {"mta_sts": STS, "tls_rpt": RPT, "bimi": BIMI}

@@ -1,84 +1,38 @@
-"""The DNS side of MTA-STS (RFC 8461 §3.1), TLS-RPT (RFC 8460 §3) and BIMI.
+"""Rules for the DNS side of MTA-STS (RFC 8461 §3.1), TLS-RPT (RFC 8460 §3) and BIMI.
 
-:func:`audit_mail_records` asks for the three TXT RRsets concurrently; the
-``check_*`` functions judge one answer each and never do I/O. Fetching the
-MTA-STS policy or the BIMI logo over HTTPS is not done here.
+:func:`dmarc_audit.mailrecords.collect.collect_mail_records` asks for the three TXT
+RRsets; the ``check_*`` functions here judge one answer each and never do I/O.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
 
 from dmarc_audit.catalog import finding
 from dmarc_audit.checks.mx import lookup_failed
-from dmarc_audit.dns.types import Answer, Outcome, Resolver
-from dmarc_audit.domains import normalize_name
+from dmarc_audit.dns.types import Answer, Outcome
 from dmarc_audit.findings import Finding, Severity
+from dmarc_audit.mailrecords.facts import (
+    MailRecordFacts,
+    MailRecordsPosture,
+    RecordCheck,
+    RecordState,
+)
 from dmarc_audit.records.bimi import is_bimi_record, parse_bimi
 from dmarc_audit.records.mtasts import is_sts_record, parse_sts, repaired_id
 from dmarc_audit.records.tlsrpt import is_tlsrpt_record, parse_tlsrpt, repaired_uri
 
-MTA_STS_PREFIX = "_mta-sts"
-TLS_RPT_PREFIX = "_smtp._tls"
-BIMI_PREFIX = "default._bimi"
 
-
-class RecordState(StrEnum):
-    """What one lookup found."""
-
-    VALID = "valid"
-    INVALID = "invalid"
-    """A record of this kind is published but receivers ignore it (or several are)."""
-    MISSING = "missing"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class RecordCheck:
-    """The verdict on one TXT name: the single record found (raw), its state, findings."""
-
-    record: str | None
-    state: RecordState
-    findings: tuple[Finding, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class MailRecordsPosture:
-    """MTA-STS, TLS-RPT and BIMI records of one domain.
-
-    Each record field holds the raw text of the one record of that kind found,
-    valid or not; None when there is none, several, or the lookup failed.
-    """
-
-    mta_sts: str | None
-    tls_rpt: str | None
-    bimi: str | None
-    findings: tuple[Finding, ...]
-
-    def to_json(self) -> dict[str, object]:
-        return {"mta_sts": self.mta_sts, "tls_rpt": self.tls_rpt, "bimi": self.bimi}
-
-
-async def audit_mail_records(
-    resolver: Resolver, domain: str, *, dmarc_enforced: bool | None
-) -> MailRecordsPosture:
-    """Look up and judge ``_mta-sts``, ``_smtp._tls`` and ``default._bimi`` of ``domain``.
+def judge(facts: MailRecordFacts, *, dmarc_enforced: bool | None) -> MailRecordsPosture:
+    """Judge the three answers of ``facts``.
 
     ``dmarc_enforced`` is whether DMARC is at enforcement for BIMI's purpose
     (quarantine at 100 % or reject, sp not none); None when that is not known.
     """
-    domain = normalize_name(domain)
-    sts, rpt, bimi = await asyncio.gather(
-        resolver.query(f"{MTA_STS_PREFIX}.{domain}", "TXT"),
-        resolver.query(f"{TLS_RPT_PREFIX}.{domain}", "TXT"),
-        resolver.query(f"{BIMI_PREFIX}.{domain}", "TXT"),
-    )
-    sts_check = check_mta_sts(domain, sts)
-    rpt_check = check_tls_rpt(domain, rpt, mta_sts=sts_check.state)
-    bimi_check = check_bimi(domain, bimi, dmarc_enforced=dmarc_enforced)
+    domain = facts.domain
+    sts_check = check_mta_sts(domain, facts.mta_sts)
+    rpt_check = check_tls_rpt(domain, facts.tls_rpt, mta_sts=sts_check.state)
+    bimi_check = check_bimi(domain, facts.bimi, dmarc_enforced=dmarc_enforced)
     return MailRecordsPosture(
         mta_sts=sts_check.record,
         tls_rpt=rpt_check.record,

@@ -1,0 +1,1 @@
+"""The ``_mta-sts``, ``_smtp._tls`` and ``default._bimi`` TXT records: lookups and facts."""

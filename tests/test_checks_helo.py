@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from dmarc_audit.checks.helo import helo_findings
+from dmarc_audit.audit import audit_helo
 from dmarc_audit.dns.local import LocalRouter
 from dmarc_audit.dns.yamlzone import YamlZoneSource
 from tests.cli_helpers import DEMO, run_cli
@@ -18,7 +18,7 @@ ZONE = {
 
 def run(helo: str):
     resolver = LocalRouter([YamlZoneSource(ZONE)], closed_world=True)
-    return asyncio.run(helo_findings(resolver, helo))
+    return asyncio.run(audit_helo(resolver, helo))
 
 
 def test_fires_without_spf() -> None:

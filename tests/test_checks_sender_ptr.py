@@ -6,7 +6,7 @@ import asyncio
 import ipaddress
 from pathlib import Path
 
-from dmarc_audit.checks.sender_ptr import sender_ptr_findings
+from dmarc_audit.audit import audit_sender_ptr
 from dmarc_audit.dns.local import LocalRouter
 from dmarc_audit.dns.yamlzone import YamlZoneSource
 from tests.cli_helpers import run_cli
@@ -35,7 +35,7 @@ ZONE = {
 
 def run(ip: str):
     resolver = LocalRouter([YamlZoneSource(ZONE)], closed_world=True)
-    return asyncio.run(sender_ptr_findings(resolver, ip))
+    return asyncio.run(audit_sender_ptr(resolver, ip))
 
 
 def test_fires_without_a_ptr() -> None:
@@ -127,10 +127,10 @@ def test_spf_command_reports_it_without_changing_the_exit_code(tmp_path: Path) -
 def test_internal_addresses_are_not_checked() -> None:
     import asyncio
 
-    from dmarc_audit.checks.sender_ptr import sender_ptr_findings
+    from dmarc_audit.audit import audit_sender_ptr
     from dmarc_audit.dns.local import LocalRouter
     from dmarc_audit.dns.yamlzone import YamlZoneSource
 
     resolver = LocalRouter([YamlZoneSource({})], closed_world=True)
     for ip in ("10.1.2.3", "192.168.0.9", "127.0.0.1", "fd00::1", "::1"):
-        assert asyncio.run(sender_ptr_findings(resolver, ip)) == [], ip
+        assert asyncio.run(audit_sender_ptr(resolver, ip)) == [], ip

@@ -7,26 +7,20 @@ A posture audit does not know which host names send, so it does not guess.
 from __future__ import annotations
 
 from dmarc_audit.catalog import finding
-from dmarc_audit.dns.types import Resolver
-from dmarc_audit.domains import parse_domain
-from dmarc_audit.errors import InputError
 from dmarc_audit.findings import Finding, Status
 from dmarc_audit.records.spf import is_spf_record
+from dmarc_audit.sending.facts import HeloFacts
 
 
-async def helo_findings(resolver: Resolver, helo: str) -> list[Finding]:
+def judge_helo(facts: HeloFacts | None) -> list[Finding]:
     """Check that the HELO name publishes SPF (RFC 7208 §2.3).
 
-    A HELO that is not a domain name (an address literal, a bare word) has nothing to
-    check; a failed lookup is reported as could-not-check, never as missing.
+    A HELO that is not a domain name (``facts`` is None) has nothing to check; a failed
+    lookup is reported as could-not-check, never as missing.
     """
-    try:
-        name = parse_domain(helo).ascii
-    except InputError:
+    if facts is None:
         return []
-    if "." not in name:
-        return []
-    answer = await resolver.query(name, "TXT")
+    name, answer = facts.name, facts.answer
     if answer.failed:
         return [
             finding(

@@ -8,54 +8,25 @@ reverse name must have a PTR whose target resolves (A or AAAA) back to the same 
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 
 from dmarc_audit.catalog import finding
-from dmarc_audit.dns.types import Answer, Resolver
+from dmarc_audit.dns.types import Answer
 from dmarc_audit.findings import Finding, Status
-
-MAX_PTR_TARGETS = 10
-"""PTR names checked for a forward match; the rest are ignored (RFC 8601 §2.7.3 allows a limit)."""
+from dmarc_audit.sending.facts import MAX_PTR_TARGETS, IpAddress, PtrFacts
 
 
-INTERNAL_NETWORKS = tuple(
-    ipaddress.ip_network(n)
-    for n in (
-        "10.0.0.0/8",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "127.0.0.0/8",
-        "169.254.0.0/16",
-        "100.64.0.0/10",
-        "::1/128",
-        "fc00::/7",
-        "fe80::/10",
-    )
-)
-"""Private, loopback, link-local and CGNAT ranges (RFC 1918, 6598, 4193): no FCrDNS to check."""
+def judge_sender_ptr(facts: PtrFacts | None) -> list[Finding]:
+    """Check forward-confirmed reverse DNS for the sending IP.
 
-
-async def sender_ptr_findings(resolver: Resolver, ip: str) -> list[Finding]:
-    """Check forward-confirmed reverse DNS for ``ip``.
-
-    No finding when a PTR target resolves back to ``ip``. A lookup that fails (timeout,
+    No finding when a PTR target resolves back to the IP. A lookup that fails (timeout,
     SERVFAIL, …) and leaves the answer open is reported as could-not-check, never as
-    a missing PTR. A value that is not an IP address has nothing to check.
+    a missing PTR. A value that is not a public IP address (``facts`` None) has nothing
+    to check.
     """
-    try:
-        address = ipaddress.ip_address(ip.strip().strip("[]"))
-    except ValueError:
+    if facts is None:
         return []
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if any(
-        address in network for network in INTERNAL_NETWORKS if network.version == address.version
-    ):
-        return []  # an internal hop: receivers on the Internet never see this address
-    text = str(address)
-    reverse = address.reverse_pointer
-    ptr = await resolver.query(reverse, "PTR")
+    address, text, reverse, ptr = facts.address, facts.text, facts.reverse, facts.ptr
     if ptr.failed:
         return [
             finding(
@@ -72,7 +43,7 @@ async def sender_ptr_findings(resolver: Resolver, ip: str) -> list[Finding]:
         f"{text} that resolves back to it, e.g. mail.example.com "
         f"{_rdtype(address)} {text}"
     )
-    names = _unique(t.lower().rstrip(".") for t in ptr.targets)
+    names = list(facts.names)
     if not names:
         return [
             finding(
@@ -85,9 +56,9 @@ async def sender_ptr_findings(resolver: Resolver, ip: str) -> list[Finding]:
                 evidence=(f"PTR {reverse}: {ptr.describe()}",),
             )
         ]
-    checked = names[:MAX_PTR_TARGETS]
-    rdtype = _rdtype(address)
-    answers = await asyncio.gather(*(resolver.query(name, rdtype) for name in checked))
+    checked = [name for name, _answer in facts.forward]
+    answers = [answer for _name, answer in facts.forward]
+    rdtype = facts.rdtype
     evidence = [f"PTR {reverse}: {', '.join(names)}"]
     if len(names) > len(checked):
         evidence.append(f"only the first {MAX_PTR_TARGETS} of {len(names)} PTR names checked")
@@ -120,11 +91,11 @@ async def sender_ptr_findings(resolver: Resolver, ip: str) -> list[Finding]:
     ]
 
 
-def _rdtype(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+def _rdtype(address: IpAddress) -> str:
     return "A" if address.version == 4 else "AAAA"
 
 
-def _same(value: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def _same(value: str, address: IpAddress) -> bool:
     try:
         return ipaddress.ip_address(value) == address
     except ValueError:
@@ -133,7 +104,3 @@ def _same(value: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) ->
 
 def _seen(answer: Answer) -> str:
     return ", ".join(answer.addresses) if answer.addresses else answer.describe()
-
-
-def _unique(values) -> list[str]:
-    return list(dict.fromkeys(v for v in values if v))

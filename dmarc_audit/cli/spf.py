@@ -156,15 +156,14 @@ def _evaluate(
         mail_from = f"postmaster@{domain.rstrip('.')}"
 
     async def evaluate():
-        from dmarc_audit.checks.helo import helo_findings
-        from dmarc_audit.checks.sender_ptr import sender_ptr_findings
+        from dmarc_audit.audit import audit_helo, audit_sender_ptr
         from dmarc_audit.findings import sort_findings
 
         verdict = await evaluate_identity(
             resolver, ip, mail_from=mail_from, helo=helo, domain=domain
         )
-        found = await helo_findings(resolver, helo) if helo else []
-        found += await sender_ptr_findings(resolver, ip)
+        found = await audit_helo(resolver, helo) if helo else []
+        found += await audit_sender_ptr(resolver, ip)
         return verdict, sort_findings(found)
 
     try:

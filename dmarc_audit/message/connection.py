@@ -25,23 +25,8 @@ from dataclasses import dataclass
 
 from dmarc_audit.message.authres import parse_authres
 from dmarc_audit.message.parse import HeaderField, Message
+from dmarc_audit.sending.facts import INTERNAL_NETWORKS
 
-_INTERNAL_NETWORKS = tuple(
-    ipaddress.ip_network(n)
-    for n in (
-        "0.0.0.0/8",
-        "10.0.0.0/8",
-        "100.64.0.0/10",
-        "127.0.0.0/8",
-        "169.254.0.0/16",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "::1/128",
-        "::/128",
-        "fc00::/7",
-        "fe80::/10",
-    )
-)
 _IP_LITERAL = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]")
 _BARE_IP = re.compile(r"(?<![\w.:])(\d{1,3}(?:\.\d{1,3}){3})(?![\w.])")
 _HELO_IN_COMMENT = re.compile(r"\bhelo=([^\s)\]]+)", re.IGNORECASE)
@@ -113,7 +98,7 @@ def is_internal_ip(address: str) -> bool:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return any(ip in net for net in _INTERNAL_NETWORKS if net.version == ip.version)
+    return any(ip in net for net in INTERNAL_NETWORKS if net.version == ip.version)
 
 
 def valid_ip(text: str) -> str | None:

@@ -104,11 +104,11 @@ async def analyze_message(
 
 async def _sender_ptr(resolver: Resolver, conn: Connection) -> list[Finding]:
     """``mx.sender-ptr`` for the connecting IP, when one is known (never the exit code)."""
-    from dmarc_audit.checks.sender_ptr import sender_ptr_findings
+    from dmarc_audit.audit import audit_sender_ptr
 
     if conn.ip is None:
         return []
-    return await sender_ptr_findings(resolver, conn.ip.value)
+    return await audit_sender_ptr(resolver, conn.ip.value)
 
 
 async def _discover(resolver: Resolver, author: FromInfo, mode: DmarcMode) -> DmarcDiscovery | None:

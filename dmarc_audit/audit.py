@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from dmarc_audit.dmarc.facts import DmarcDiscovery
     from dmarc_audit.dns.types import Resolver
     from dmarc_audit.fetch.https import HttpsFetcher
+    from dmarc_audit.mailrecords.facts import MailRecordsPosture
     from dmarc_audit.mtasts.facts import MtaStsPosture, PolicyFacts
     from dmarc_audit.mx.facts import MxPosture
     from dmarc_audit.records.dmarc import DmarcMode
@@ -88,6 +89,37 @@ async def audit_dmarc(
     return facts.discovery, dmarc_rules.judge(facts)
 
 
+async def audit_mail_records(
+    resolver: Resolver, domain: DomainName, *, dmarc_enforced: bool | None
+) -> MailRecordsPosture:
+    """The ``_mta-sts``, ``_smtp._tls`` and ``default._bimi`` records: look up, then judge.
+
+    ``dmarc_enforced`` is whether DMARC is at enforcement for BIMI's purpose
+    (quarantine at 100 % or reject, sp not none); None when that is not known.
+    """
+    from dmarc_audit.checks import mailrecords as mail_rules
+    from dmarc_audit.mailrecords.collect import collect_mail_records
+
+    facts = await collect_mail_records(resolver, domain)
+    return mail_rules.judge(facts, dmarc_enforced=dmarc_enforced)
+
+
+async def audit_helo(resolver: Resolver, helo: str) -> list[Finding]:
+    """``spf.helo-missing`` for a sending host's HELO name: look up, then judge."""
+    from dmarc_audit.checks.helo import judge_helo
+    from dmarc_audit.sending.collect import collect_helo
+
+    return judge_helo(await collect_helo(resolver, helo))
+
+
+async def audit_sender_ptr(resolver: Resolver, ip: str) -> list[Finding]:
+    """``mx.sender-ptr`` (forward-confirmed reverse DNS) for a sending IP."""
+    from dmarc_audit.checks.sender_ptr import judge_sender_ptr
+    from dmarc_audit.sending.collect import collect_sender_ptr
+
+    return judge_sender_ptr(await collect_sender_ptr(resolver, ip))
+
+
 async def audit_domain(
     resolver: Resolver,
     domain: DomainName,
@@ -99,7 +131,6 @@ async def audit_domain(
     ``fetcher`` is the run's HTTPS fetcher (one made from ``options`` when None).
     """
     from dmarc_audit.checks import dmarc as dmarc_rules
-    from dmarc_audit.checks.mailrecords import audit_mail_records
     from dmarc_audit.dmarc.collect import collect_dmarc
     from dmarc_audit.records.dmarc import DmarcMode
 
@@ -126,7 +157,7 @@ async def audit_domain(
         dmarc_facts = dmarc_facts.not_sending()
     assert dmarc_facts.discovery is not None
     dmarc, dmarc_found = dmarc_facts.discovery, dmarc_rules.judge(dmarc_facts)
-    mail = await audit_mail_records(resolver, name, dmarc_enforced=dmarc_enforced(dmarc))
+    mail = await audit_mail_records(resolver, domain, dmarc_enforced=dmarc_enforced(dmarc))
     mta_sts = _judge_mtasts(sts_policy, mx)
     by_area = {
         "SPF": spf.findings,

@@ -29,7 +29,6 @@ from dmarc_audit.digest.send import (
     SmtpSettings,
     TlsMode,
     is_loopback,
-    read_password_file,
     resolve_settings,
 )
 from dmarc_audit.digest.snapshot import FindingFact
@@ -39,6 +38,7 @@ from dmarc_audit.errors import InputError
 from dmarc_audit.findings import Severity, Status
 from dmarc_audit.report import AuditOptions
 from dmarc_audit.reports.store import Store
+from dmarc_audit.secretfile import read_password_file
 
 UTC = dt.UTC
 NOW = dt.datetime(2024, 6, 17, 6, 0, tzinfo=UTC)

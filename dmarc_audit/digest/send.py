@@ -19,7 +19,6 @@ import os
 import smtplib
 import socket
 import ssl
-import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -27,6 +26,7 @@ from enum import Enum
 from pathlib import Path
 
 from dmarc_audit.errors import InputError
+from dmarc_audit.secretfile import read_password_file
 
 MAX_TIMEOUT = 600.0
 """The longest ``--smtp-timeout`` accepted, in seconds."""
@@ -146,32 +146,6 @@ def resolve_settings(flags: SmtpFlags, environ: Mapping[str, str] | None = None)
     if problem is not None:
         raise InputError(f"--smtp-timeout {timeout:g}: {problem}")
     return SmtpSettings(host, port, tls, user, password, cafile, timeout)
-
-
-def read_password_file(path: str, option: str) -> str:
-    """The first line of ``path``; refused when the group or others may read the file."""
-    p = Path(path)
-    try:
-        info = p.stat()
-    except OSError as exc:
-        raise InputError(f"{option} {path}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise InputError(f"{option} {path}: not a regular file")
-    if os.name == "posix" and info.st_mode & (stat.S_IRGRP | stat.S_IROTH):
-        mode = stat.S_IMODE(info.st_mode)
-        raise InputError(
-            f"{option} {path}: readable by group or others (mode {mode:04o}); "
-            f"run 'chmod 600 {path}'"
-        )
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise InputError(f"{option} {path}: {why}") from None
-    password = text.splitlines()[0] if text else ""
-    if not password:
-        raise InputError(f"{option} {path}: the file is empty")
-    return password
 
 
 def _check_host(host: str, source: str) -> None:

@@ -126,7 +126,7 @@ def parse_settings(
 
     Raises :class:`InputError` (one line, no password in it) for anything wrong.
     """
-    from dmarc_audit.digest.send import read_password_file
+    from dmarc_audit.secretfile import read_password_file
 
     env = os.environ if environ is None else environ
     scheme, _, rest = url.partition("://")

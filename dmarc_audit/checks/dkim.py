@@ -13,7 +13,7 @@ import base64
 import re
 from collections.abc import Callable, Sequence
 
-from dmarc_audit.catalog import CATALOG, finding
+from dmarc_audit.catalog import CATALOG, finding, rule
 from dmarc_audit.dkim.facts import DkimFacts, DkimPosture, SelectorResult, SelectorStatus
 from dmarc_audit.findings import Finding, Severity, Status
 from dmarc_audit.records.dkim_key import (
@@ -100,6 +100,7 @@ def _if_clean(candidate: str, *fixed: str) -> str | None:
 # --- key rules (one per id the parser raises) ------------------------------------------
 
 
+@rule("dkim.key-invalid")
 def key_invalid(result: SelectorResult) -> Finding | None:
     """dkim.key-invalid: the key record cannot be used (tag-list, v=, p= or h= errors).
 
@@ -114,6 +115,7 @@ def key_invalid(result: SelectorResult) -> Finding | None:
     return _key_finding(result, key, problem, suggested=_repair(key, problem))
 
 
+@rule("dkim.key-invalid")
 def _repair(key: DkimKey, problem: KeyProblem) -> str | None:
     """A record with the problem's tag mechanically fixed, if that gives a valid key."""
     tags = list(key.tags)
@@ -146,6 +148,7 @@ def _strip_pem(value: str) -> str:
     return "".join(_PEM_LINE.sub("", value).replace('"', "").split())
 
 
+@rule("dkim.key-invalid", "dkim.unknown-key-type")
 def unknown_key_type(result: SelectorResult) -> Finding | None:
     """dkim.unknown-key-type: ``k=`` is not ``rsa`` or ``ed25519``; verifiers ignore the key.
 
@@ -165,6 +168,7 @@ def unknown_key_type(result: SelectorResult) -> Finding | None:
     return _key_finding(result, key, problem, suggested=suggestion)
 
 
+@rule("dkim.key-revoked")
 def key_revoked(result: SelectorResult) -> Finding | None:
     """dkim.key-revoked: empty ``p=``; mail signed with this selector fails DKIM."""
     found = _problem(result, "dkim.key-revoked")
@@ -174,6 +178,7 @@ def key_revoked(result: SelectorResult) -> Finding | None:
     return _key_finding(result, key, problem)
 
 
+@rule("dkim.rsa-too-short")
 def rsa_too_short(result: SelectorResult) -> Finding | None:
     """dkim.rsa-too-short: RSA key under 1024 bits; receivers reject its signatures."""
     found = _problem(result, "dkim.rsa-too-short")
@@ -183,6 +188,7 @@ def rsa_too_short(result: SelectorResult) -> Finding | None:
     return _key_finding(result, key, problem, remediation=_ROTATE)
 
 
+@rule("dkim.rsa-1024")
 def rsa_1024(result: SelectorResult) -> Finding | None:
     """dkim.rsa-1024: RSA key of 1024–2047 bits; works, but 2048 is recommended."""
     found = _problem(result, "dkim.rsa-1024")
@@ -199,6 +205,7 @@ _ROTATE = (
 )
 
 
+@rule("dkim.sha1")
 def sha1(result: SelectorResult) -> Finding | None:
     """dkim.sha1: ``h=`` allows only sha1 (error) or sha1 besides sha256 (warning)."""
     found = _problem(result, "dkim.sha1")
@@ -224,6 +231,7 @@ def sha1(result: SelectorResult) -> Finding | None:
     )
 
 
+@rule("dkim.service-not-email")
 def service_not_email(result: SelectorResult) -> Finding | None:
     """dkim.service-not-email: ``s=`` excludes e-mail (e.g. ``s=tlsrpt``); mail fails DKIM."""
     found = _problem(result, "dkim.service-not-email")
@@ -233,6 +241,7 @@ def service_not_email(result: SelectorResult) -> Finding | None:
     return _key_finding(result, key, problem, suggested=render_tags(_replace(key.tags, "s", None)))
 
 
+@rule("dkim.testing-mode")
 def testing_mode(result: SelectorResult) -> Finding | None:
     """dkim.testing-mode: ``t=y``; receivers treat signed mail like unsigned mail."""
     found = _problem(result, "dkim.testing-mode")
@@ -244,6 +253,7 @@ def testing_mode(result: SelectorResult) -> Finding | None:
     return _key_finding(result, key, problem, suggested=render_tags(tags))
 
 
+@rule("dkim.pkcs1-key-format")
 def pkcs1_key_format(result: SelectorResult) -> Finding | None:
     """dkim.pkcs1-key-format: bare PKCS#1 RSA key; suggests the same key as SPKI."""
     found = _problem(result, "dkim.pkcs1-key-format")
@@ -307,6 +317,7 @@ KEY_RULES: dict[str, KeyRule] = {
 # --- selector rules --------------------------------------------------------------------
 
 
+@rule("dkim.key-invalid")
 def multiple_records(result: SelectorResult) -> Finding | None:
     """dkim.key-invalid: several different TXT records at one selector name.
 
@@ -330,6 +341,7 @@ def multiple_records(result: SelectorResult) -> Finding | None:
     )
 
 
+@rule("dns.lookup-failed")
 def lookup_failed(result: SelectorResult) -> Finding | None:
     """dns.lookup-failed: the selector's TXT lookup failed; its key is unknown, not missing."""
     if result.status is not SelectorStatus.UNKNOWN:
@@ -344,6 +356,7 @@ def lookup_failed(result: SelectorResult) -> Finding | None:
     )
 
 
+@rule("dns.dangling-cname")
 def dangling_cname(result: SelectorResult) -> Finding | None:
     """dns.dangling-cname: the selector name is a CNAME whose target does not exist."""
     if result.status is not SelectorStatus.DANGLING_CNAME:
@@ -359,6 +372,7 @@ def dangling_cname(result: SelectorResult) -> Finding | None:
     )
 
 
+@rule("dkim.selector-missing")
 def selector_missing(result: SelectorResult, explicit: bool) -> Finding | None:
     """dkim.selector-missing: a selector the user named has no key record at all."""
     if not explicit or result.status is not SelectorStatus.MISSING:
@@ -381,6 +395,7 @@ SELECTOR_RULES: tuple[KeyRule, ...] = (lookup_failed, dangling_cname, multiple_r
 # --- posture rules (all selectors together) --------------------------------------------
 
 
+@rule("dkim.no-key-found")
 def no_key_found(domain: str, results: Sequence[SelectorResult], explicit: bool) -> Finding | None:
     """dkim.no-key-found: probing found no key record at any of the selectors tried.
 
@@ -418,6 +433,7 @@ def no_key_found(domain: str, results: Sequence[SelectorResult], explicit: bool)
     )
 
 
+@rule("dkim.ed25519-only")
 def ed25519_only(domain: str, results: Sequence[SelectorResult]) -> Finding | None:
     """dkim.ed25519-only: every usable key found is Ed25519 (no RSA key found beside it).
 
@@ -439,6 +455,17 @@ def ed25519_only(domain: str, results: Sequence[SelectorResult]) -> Finding | No
     )
 
 
+@rule(
+    "dkim.key-invalid",
+    "dkim.key-revoked",
+    "dkim.pkcs1-key-format",
+    "dkim.rsa-1024",
+    "dkim.rsa-too-short",
+    "dkim.service-not-email",
+    "dkim.sha1",
+    "dkim.testing-mode",
+    "dkim.unknown-key-type",
+)
 def evaluate(
     domain: str, results: Sequence[SelectorResult], *, explicit: bool, bulk_sender: bool = False
 ) -> tuple[Finding, ...]:

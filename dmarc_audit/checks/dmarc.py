@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from dmarc_audit.catalog import CATALOG, finding
+from dmarc_audit.catalog import CATALOG, finding, rule
 from dmarc_audit.dmarc.facts import DiscoveryStatus, DmarcFacts, FoundAt, PolicySource, RecordView
 from dmarc_audit.dmarc.suggest import suggest_dmarc_record
 from dmarc_audit.dns.types import Outcome
@@ -101,6 +101,7 @@ def _looks_like_attempt(text: str) -> bool:
 # --- record rules (one per check id) -----------------------------------------
 
 
+@rule("dmarc.version-invalid")
 def check_version_invalid(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.version-invalid``: a record at ``_dmarc`` that does not start with ``v=DMARC1``.
 
@@ -134,6 +135,7 @@ def check_version_invalid(facts: DmarcFacts) -> list[Finding]:
     return out
 
 
+@rule("dmarc.duplicate-tag")
 def check_duplicate_tag(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.duplicate-tag``: a tag given twice makes the whole tag-list invalid."""
     return _from_problems(
@@ -141,16 +143,19 @@ def check_duplicate_tag(facts: DmarcFacts) -> list[Finding]:
     )
 
 
+@rule("dmarc.p-missing")
 def check_p_missing(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.p-missing``: no ``p=`` tag (p=none, or no DMARC under RFC 7489 without rua)."""
     return _from_problems(facts, "dmarc.p-missing", "Add an explicit p= right after v=DMARC1")
 
 
+@rule("dmarc.p-invalid")
 def check_p_invalid(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.p-invalid``: ``p=`` is not none/quarantine/reject (p=none fallback or no DMARC)."""
     return [_with_fallback(facts, f) for f in _from_problems(facts, "dmarc.p-invalid")]
 
 
+@rule("dmarc.subdomain-policy-invalid")
 def check_subdomain_policy_invalid(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.subdomain-policy-invalid``: bad ``sp=`` (or ``np=`` under RFC 9989).
 
@@ -170,26 +175,31 @@ def _with_fallback(facts: DmarcFacts, item: Finding) -> Finding:
     return replace(item, message=f"{item.message}: {'; '.join(sorted(notes))}")
 
 
+@rule("dmarc.tag-invalid")
 def check_tag_invalid(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.tag-invalid``: adkim, aspf, t, psd, pct, ri or rf with a value not allowed."""
     return _from_problems(facts, "dmarc.tag-invalid")
 
 
+@rule("dmarc.fo-invalid")
 def check_fo_invalid(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.fo-invalid``: an invalid ``fo`` value, or ``fo`` without ``ruf`` (no effect)."""
     return _from_problems(facts, "dmarc.fo-invalid")
 
 
+@rule("dmarc.unknown-tag")
 def check_unknown_tag(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.unknown-tag``: a tag in neither RFC's registry (ignored; often a typo)."""
     return _from_problems(facts, "dmarc.unknown-tag")
 
 
+@rule("dmarc.syntax-lenient")
 def check_syntax_lenient(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.syntax-lenient``: accepted by common receivers but outside the grammar."""
     return _from_problems(facts, "dmarc.syntax-lenient")
 
 
+@rule("dmarc.rua-invalid-uri")
 def check_rua_invalid_uri(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.rua-invalid-uri``: a rua/ruf entry that is not a URI or has a bad size suffix."""
     return _from_problems(
@@ -199,11 +209,13 @@ def check_rua_invalid_uri(facts: DmarcFacts) -> list[Finding]:
     )
 
 
+@rule("dmarc.removed-tag")
 def check_removed_tag(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.removed-tag``: pct, rf, ri or a ``!size`` suffix (gone in RFC 9989)."""
     return _from_problems(facts, "dmarc.removed-tag")
 
 
+@rule("dmarc.policy-none")
 def check_policy_none(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.policy-none``: ``p=none``, or the policy applied to the domain is none.
 
@@ -245,6 +257,7 @@ def check_policy_none(facts: DmarcFacts) -> list[Finding]:
     ]
 
 
+@rule("dmarc.sp-weaker")
 def check_sp_weaker(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.sp-weaker``: ``sp=none`` while ``p`` enforces (subdomains stay spoofable).
 
@@ -267,6 +280,7 @@ def check_sp_weaker(facts: DmarcFacts) -> list[Finding]:
     ]
 
 
+@rule("dmarc.pct-partial")
 def check_pct_partial(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.pct-partial``: ``pct`` below 100 (RFC 7489 receivers sample the policy)."""
     if facts.record is None:
@@ -286,6 +300,7 @@ def check_pct_partial(facts: DmarcFacts) -> list[Finding]:
     ]
 
 
+@rule("dmarc.testing-mode")
 def check_testing_mode(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.testing-mode``: ``t=y``, RFC 9989 receivers apply the policy one step weaker."""
     if facts.record is None:
@@ -305,6 +320,7 @@ def check_testing_mode(facts: DmarcFacts) -> list[Finding]:
     ]
 
 
+@rule("dmarc.psd-misuse")
 def check_psd_misuse(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.psd-misuse``: ``psd=y`` on a domain that is not a public suffix."""
     if facts.record is None:
@@ -324,6 +340,7 @@ def check_psd_misuse(facts: DmarcFacts) -> list[Finding]:
     ]
 
 
+@rule("dmarc.no-rua")
 def check_no_rua(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.no-rua``: no valid ``rua`` URI, so nobody receives aggregate reports."""
     view = facts.record
@@ -347,6 +364,7 @@ def check_no_rua(facts: DmarcFacts) -> list[Finding]:
     ]
 
 
+@rule("dmarc.rua-non-mailto")
 def check_rua_non_mailto(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.rua-non-mailto``: a report URI that is not ``mailto:`` (receivers need not send)."""
     if facts.record is None:
@@ -368,6 +386,7 @@ def check_rua_non_mailto(facts: DmarcFacts) -> list[Finding]:
     return out
 
 
+@rule("align.strict-mode")
 def check_strict_mode(facts: DmarcFacts) -> list[Finding]:
     """``align.strict-mode``: ``adkim=s`` or ``aspf=s`` (exact domain match required)."""
     valid = _valid(facts)
@@ -391,6 +410,7 @@ def check_strict_mode(facts: DmarcFacts) -> list[Finding]:
 # --- DNS-level rules ---------------------------------------------------------
 
 
+@rule("dmarc.missing")
 def check_missing(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.missing``: no DMARC record at the domain, its Organizational Domain or PSD.
 
@@ -442,6 +462,7 @@ def check_missing(facts: DmarcFacts) -> list[Finding]:
     ]
 
 
+@rule("dmarc.multiple-records")
 def check_multiple_records(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.multiple-records``: several ``v=DMARC1`` records at one ``_dmarc`` name.
 
@@ -493,6 +514,7 @@ def _dangling_queries(facts: DmarcFacts) -> set[str]:
     }
 
 
+@rule("dmarc.wrong-location")
 def check_wrong_location(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.wrong-location``: a ``v=DMARC1`` record at the apex instead of ``_dmarc``.
 
@@ -532,6 +554,7 @@ def check_wrong_location(facts: DmarcFacts) -> list[Finding]:
     return out
 
 
+@rule("dmarc.inherited")
 def check_inherited(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.inherited`` (info): no own record; the policy comes from the
     Organizational Domain (``sp``/``np``) or a public suffix's PSD record.
@@ -552,6 +575,7 @@ def check_inherited(facts: DmarcFacts) -> list[Finding]:
     ]
 
 
+@rule("dmarc.tree-walk-vs-psl")
 def check_tree_walk_vs_psl(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.tree-walk-vs-psl``: the RFC 9989 tree walk and the PSL name different
     Organizational Domains (alignment and inherited policy differ between receivers).
@@ -595,6 +619,7 @@ def check_tree_walk_vs_psl(facts: DmarcFacts) -> list[Finding]:
     ]
 
 
+@rule("dmarc.rua-external-unauthorized")
 def check_rua_external_unauthorized(facts: DmarcFacts) -> list[Finding]:
     """``dmarc.rua-external-unauthorized``: a report destination in another organisation
     that has not published ``<domain>._report._dmarc.<host>`` (exact or ``*``) TXT ``v=DMARC1``.
@@ -637,6 +662,7 @@ def check_rua_external_unauthorized(facts: DmarcFacts) -> list[Finding]:
     return out
 
 
+@rule("dns.dangling-cname")
 def check_dangling_cname(facts: DmarcFacts) -> list[Finding]:
     """``dns.dangling-cname``: a ``_dmarc`` name is a CNAME to a name that does not exist."""
     discovery = facts.discovery
@@ -661,6 +687,7 @@ def check_dangling_cname(facts: DmarcFacts) -> list[Finding]:
     return out
 
 
+@rule("dns.lookup-failed")
 def check_lookup_failed(facts: DmarcFacts) -> list[Finding]:
     """``dns.lookup-failed`` (status unknown): a query the DMARC checks needed failed."""
     failures = list(facts.discovery.failures if facts.discovery else ()) + list(
@@ -724,8 +751,8 @@ DNS_RULES: tuple[Rule, ...] = (
 def judge(facts: DmarcFacts) -> list[Finding]:
     """Every rule over ``facts``, DNS-level first."""
     out: list[Finding] = []
-    for rule in DNS_RULES + RECORD_RULES:
-        out.extend(rule(facts))
+    for check in DNS_RULES + RECORD_RULES:
+        out.extend(check(facts))
     return out
 
 

@@ -6,12 +6,13 @@ A posture audit does not know which host names send, so it does not guess.
 
 from __future__ import annotations
 
-from dmarc_audit.catalog import finding
+from dmarc_audit.catalog import finding, rule
 from dmarc_audit.findings import Finding, Status
 from dmarc_audit.records.spf import is_spf_record
 from dmarc_audit.sending.facts import HeloFacts
 
 
+@rule("dns.lookup-failed", "spf.helo-missing")
 def judge_helo(facts: HeloFacts | None) -> list[Finding]:
     """Check that the HELO name publishes SPF (RFC 7208 §2.3).
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dmarc_audit.catalog import finding
+from dmarc_audit.catalog import finding, rule
 from dmarc_audit.checks.mx import lookup_failed
 from dmarc_audit.dns.types import Answer, Outcome
 from dmarc_audit.findings import Finding, Severity
@@ -41,6 +41,7 @@ def judge(facts: MailRecordFacts, *, dmarc_enforced: bool | None) -> MailRecords
     )
 
 
+@rule("mtasts.missing", "mtasts.record-invalid")
 def check_mta_sts(domain: str, answer: Answer) -> RecordCheck:
     """``mtasts.missing`` (info) / ``mtasts.record-invalid`` for the ``_mta-sts`` TXT answer."""
     early = _triage(answer, is_sts_record, "MTA-STS")
@@ -97,6 +98,7 @@ def check_mta_sts(domain: str, answer: Answer) -> RecordCheck:
     )
 
 
+@rule("tlsrpt.invalid", "tlsrpt.missing")
 def check_tls_rpt(domain: str, answer: Answer, *, mta_sts: RecordState) -> RecordCheck:
     """``tlsrpt.missing`` / ``tlsrpt.invalid`` for the ``_smtp._tls`` TXT answer.
 
@@ -165,6 +167,7 @@ def check_tls_rpt(domain: str, answer: Answer, *, mta_sts: RecordState) -> Recor
     )
 
 
+@rule("bimi.dmarc-not-enforced", "bimi.no-certificate", "bimi.record-invalid")
 def check_bimi(domain: str, answer: Answer, *, dmarc_enforced: bool | None) -> RecordCheck:
     """``bimi.record-invalid``, ``bimi.no-certificate`` and ``bimi.dmarc-not-enforced``.
 
@@ -228,6 +231,7 @@ def check_bimi(domain: str, answer: Answer, *, dmarc_enforced: bool | None) -> R
     return RecordCheck(text, state, tuple(findings))
 
 
+@rule("dns.dangling-cname")
 def _triage(answer: Answer, is_kind: Callable[[str], bool], label: str) -> RecordCheck | None:
     """A failed lookup or a dangling CNAME ends the check before the records are read."""
     if answer.failed:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dmarc_audit.catalog import finding
+from dmarc_audit.catalog import finding, rule
 from dmarc_audit.fetch.facts import FetchOutcome
 from dmarc_audit.findings import Finding, Severity, Status
 from dmarc_audit.mtasts.facts import MtaStsPosture, PolicyFacts
@@ -48,6 +48,7 @@ def mx_hosts(mx: MxPosture | None) -> list[str] | None:
     ]
 
 
+@rule("mtasts.mx-mismatch", "mtasts.policy-invalid")
 def policy_findings(facts: PolicyFacts, mx_hosts: Sequence[str] | None) -> list[Finding]:
     """Judge a fetched policy; ``mx_hosts`` None when the MX lookup could not be completed."""
     fetch = facts.fetch
@@ -138,6 +139,7 @@ def policy_findings(facts: PolicyFacts, mx_hosts: Sequence[str] | None) -> list[
     return out
 
 
+@rule("mtasts.mode-testing")
 def _mode_findings(
     subject: str, mode: PolicyMode | None, max_age: int | None, evidence: list[str]
 ) -> list[Finding]:

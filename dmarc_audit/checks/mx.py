@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from dmarc_audit.catalog import finding
+from dmarc_audit.catalog import finding, rule
 from dmarc_audit.dns.types import Answer, MxRecord, Outcome
 from dmarc_audit.findings import Finding, Severity, Status
 from dmarc_audit.mx.facts import NULL_EXCHANGE, MxFacts, MxHost, MxPosture, MxStatus, is_ip_literal
@@ -40,6 +40,7 @@ def mx_line(domain: str, record: MxRecord) -> str:
     return f"{domain}. MX {record.preference} {record.exchange or ''}."
 
 
+@rule("dns.lookup-failed")
 def lookup_failed(needed_for: str, *answers: Answer) -> Finding:
     """``dns.lookup-failed`` (status unknown): queries about one name went unanswered."""
     first = answers[0]
@@ -85,6 +86,7 @@ def check_host(domain: str, record: MxRecord, a: Answer | None, aaaa: Answer | N
     return _bad(domain, record, f"has no A/AAAA records ({why})", (), evidence)
 
 
+@rule("mx.target-invalid")
 def _bad(
     domain: str,
     record: MxRecord,
@@ -102,6 +104,7 @@ def _bad(
     return HostCheck(HostVerdict.BAD, addresses, problem, (found,))
 
 
+@rule("mx.null-mx-mixed", "mx.target-invalid")
 def check_null_mx(domain: str, records: list[MxRecord]) -> list[Finding]:
     """RFC 7505 §3: a null MX is the only MX RR, ``0 .``.
 
@@ -141,6 +144,7 @@ def check_null_mx(domain: str, records: list[MxRecord]) -> list[Finding]:
     return []
 
 
+@rule("mx.missing")
 def check_missing(
     domain: str, mx_answer: Answer, a: Answer | None, aaaa: Answer | None
 ) -> list[Finding]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from dmarc_audit.catalog import finding
+from dmarc_audit.catalog import finding, rule
 from dmarc_audit.domains import normalize_name
 from dmarc_audit.findings import Finding, Severity, Status
 from dmarc_audit.mx.facts import MxPosture, MxStatus
@@ -55,6 +55,7 @@ def parked_records(domain: str, *, with_null_mx: bool = True) -> str:
     return "\n".join(lines)
 
 
+@rule("mx.null-mx-not-locked")
 def parked_findings(
     domain: str,
     *,
@@ -136,6 +137,7 @@ def _dmarc_gaps(
     return [], []
 
 
+@rule("bulk.auth-incomplete")
 def bulk_findings(
     domain: str,
     *,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from dmarc_audit.catalog import finding
+from dmarc_audit.catalog import finding, rule
 from dmarc_audit.checks.parked import is_deny_all_spf, parked_records
 from dmarc_audit.config import DomainPolicy, IpNetwork
 from dmarc_audit.dmarc.facts import DiscoveryStatus
@@ -66,6 +66,7 @@ def _unknown(check_id: str, subject: str, message: str, evidence: Sequence[str] 
 # --- DMARC -----------------------------------------------------------------------------------
 
 
+@rule("policy.dmarc-alignment", "policy.dmarc-rua-required", "policy.dmarc-too-weak")
 def dmarc_policy_findings(
     domain: str, dmarc: DmarcDiscovery, need: DmarcRequirement
 ) -> list[Finding]:
@@ -312,6 +313,11 @@ def _network(address: str, length: int | None) -> IpNetwork | None:
         return None
 
 
+@rule(
+    "policy.spf-include-required-missing",
+    "policy.spf-ip-required-missing",
+    "policy.spf-over-budget",
+)
 def spf_policy_findings(domain: str, spf: SpfAnalysis, need: SpfRequirement) -> list[Finding]:
     """``policy.spf-over-budget`` and the allowed/required include and network rules."""
     out: list[Finding] = []
@@ -391,6 +397,7 @@ def spf_policy_findings(domain: str, spf: SpfAnalysis, need: SpfRequirement) -> 
     return out
 
 
+@rule("policy.spf-include-not-allowed", "policy.spf-include-required-missing")
 def _include_findings(
     domain: str, record: str | None, terms: SpfTerms, need: SpfRequirement
 ) -> list[Finding]:
@@ -423,6 +430,7 @@ def _include_findings(
     return out
 
 
+@rule("policy.spf-ip-not-allowed", "policy.spf-ip-required-missing")
 def _network_findings(
     domain: str, record: str | None, terms: SpfTerms, need: SpfRequirement
 ) -> list[Finding]:
@@ -463,6 +471,7 @@ def _network_findings(
 # --- sending or parked -----------------------------------------------------------------------
 
 
+@rule("mx.null-mx-not-locked", "policy.parked-sends-mail", "policy.sending-domain-parked")
 def sending_findings(report: DomainReport, sends_mail: bool) -> list[Finding]:
     """``policy.parked-sends-mail`` (declared parked) / ``policy.sending-domain-parked``."""
     domain = report.domain.ascii
@@ -548,6 +557,7 @@ def _parked_dmarc_gaps(dmarc: DmarcDiscovery) -> tuple[list[str], list[str]]:
 _STRICTNESS = {"none": 0, "testing": 1, "enforce": 2}
 
 
+@rule("policy.mta-sts-mode")
 def _mode_findings(report: DomainReport, mode: str) -> list[Finding]:
     sts = report.mta_sts
     if sts is None or sts.status not in _STRICTNESS or _STRICTNESS[sts.status] >= _STRICTNESS[mode]:
@@ -565,6 +575,7 @@ def _mode_findings(report: DomainReport, mode: str) -> list[Finding]:
     ]
 
 
+@rule("mtasts.record-invalid", "policy.mta-sts-mode")
 def mta_sts_findings(report: DomainReport, mode: str) -> list[Finding]:
     """``policy.mta-sts-mode``: the record must be there, and the fetched policy's mode at
     least as strict as ``mode`` (not compared when the policy was not fetched or is invalid,

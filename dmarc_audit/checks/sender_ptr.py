@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 
-from dmarc_audit.catalog import finding
+from dmarc_audit.catalog import finding, rule
 from dmarc_audit.dns.types import Answer
 from dmarc_audit.findings import Finding, Status
 from dmarc_audit.sending.facts import MAX_PTR_TARGETS, IpAddress, PtrFacts
 
 
+@rule("dns.lookup-failed", "mx.sender-ptr")
 def judge_sender_ptr(facts: PtrFacts | None) -> list[Finding]:
     """Check forward-confirmed reverse DNS for the sending IP.
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from dmarc_audit.catalog import finding
+from dmarc_audit.catalog import finding, rule
 from dmarc_audit.dns.types import Outcome, TxtRecord
 from dmarc_audit.findings import Finding, Severity, Status
 from dmarc_audit.records.spf import (
@@ -224,6 +224,7 @@ def _broad(mech: Mechanism) -> str | None:
 # --- rules, in catalog order ---------------------------------------------------------------
 
 
+@rule("spf.missing")
 def check_missing(walk: SpfWalk) -> list[Finding]:
     """spf.missing: the domain has no ``v=spf1`` TXT record (never when the lookup failed)."""
     answer = walk.top.answer
@@ -250,6 +251,7 @@ def check_missing(walk: SpfWalk) -> list[Finding]:
     ]
 
 
+@rule("spf.multiple-records")
 def check_multiple_records(walk: SpfWalk) -> list[Finding]:
     """spf.multiple-records: more than one ``v=spf1`` record at one name (permerror)."""
     out = []
@@ -270,6 +272,7 @@ def check_multiple_records(walk: SpfWalk) -> list[Finding]:
     return out
 
 
+@rule("spf.syntax-error")
 def check_syntax_error(walk: SpfWalk) -> list[Finding]:
     """spf.syntax-error: a record outside the ABNF; names the term and its offset."""
     out = []
@@ -291,6 +294,7 @@ def check_syntax_error(walk: SpfWalk) -> list[Finding]:
     return out
 
 
+@rule("spf.too-many-lookups")
 def check_too_many_lookups(walk: SpfWalk) -> list[Finding]:
     """spf.too-many-lookups: over 10 counted terms, or an ``mx`` with over 10 MX names.
 
@@ -356,6 +360,7 @@ def _lookup_fix(walk: SpfWalk) -> str:
     return "; ".join(parts)
 
 
+@rule("spf.lookups-near-limit")
 def check_lookups_near_limit(walk: SpfWalk) -> list[Finding]:
     """spf.lookups-near-limit: 8 to 10 counted terms; one more include breaks SPF."""
     lookups = walk.lookups
@@ -374,6 +379,7 @@ def check_lookups_near_limit(walk: SpfWalk) -> list[Finding]:
     ]
 
 
+@rule("spf.void-lookups")
 def check_void_lookups(walk: SpfWalk) -> list[Finding]:
     """spf.void-lookups: evaluated terms with NXDOMAIN/NODATA answers; warning 1–2, error >2."""
     void = walk.void_steps
@@ -399,6 +405,7 @@ def check_void_lookups(walk: SpfWalk) -> list[Finding]:
     ]
 
 
+@rule("spf.target-no-record")
 def check_target_no_record(walk: SpfWalk) -> list[Finding]:
     """spf.target-no-record: an include/redirect target publishes no SPF record (permerror)."""
     out = []
@@ -431,6 +438,7 @@ def check_target_no_record(walk: SpfWalk) -> list[Finding]:
     return out
 
 
+@rule("spf.include-loop")
 def check_include_loop(walk: SpfWalk) -> list[Finding]:
     """spf.include-loop: an include/redirect chain comes back to a domain it already visits."""
     out = []
@@ -457,6 +465,7 @@ def check_include_loop(walk: SpfWalk) -> list[Finding]:
     return out
 
 
+@rule("spf.ignored-terms")
 def check_ignored_terms(walk: SpfWalk) -> list[Finding]:
     """spf.ignored-terms: mechanisms after ``all``, or ``redirect=`` next to ``all``."""
     out = []
@@ -492,6 +501,7 @@ def check_ignored_terms(walk: SpfWalk) -> list[Finding]:
     return out
 
 
+@rule("spf.pass-all")
 def check_pass_all(walk: SpfWalk) -> list[Finding]:
     """spf.pass-all: ``+all`` or bare ``all`` in an evaluated record: every host passes."""
     out = []
@@ -513,6 +523,7 @@ def check_pass_all(walk: SpfWalk) -> list[Finding]:
     return out
 
 
+@rule("spf.weak-all")
 def check_weak_all(walk: SpfWalk) -> list[Finding]:
     """spf.weak-all: the record (after its redirects) ends in ``?all`` or has no ``all`` at all."""
     fetch: SpfFetch | None = walk.top
@@ -543,6 +554,7 @@ def check_weak_all(walk: SpfWalk) -> list[Finding]:
     return []
 
 
+@rule("spf.ptr-used")
 def check_ptr_used(walk: SpfWalk) -> list[Finding]:
     """spf.ptr-used: a ``ptr`` mechanism or ``%{p}`` macro (slow, SHOULD NOT be published)."""
     out = []
@@ -562,6 +574,7 @@ def check_ptr_used(walk: SpfWalk) -> list[Finding]:
     return out
 
 
+@rule("spf.type99")
 def check_type99(walk: SpfWalk) -> list[Finding]:
     """spf.type99: SPF published as the obsolete RR type 99; error when it is the only copy."""
     texts = [r.text for r in walk.type99.txt if is_spf_record(r.text)]
@@ -596,6 +609,7 @@ def check_type99(walk: SpfWalk) -> list[Finding]:
     ]
 
 
+@rule("spf.string-too-long")
 def check_string_too_long(walk: SpfWalk) -> list[Finding]:
     """spf.string-too-long: a character-string of an SPF TXT RR over 255 octets."""
     out = []
@@ -620,6 +634,7 @@ def check_string_too_long(walk: SpfWalk) -> list[Finding]:
     return out
 
 
+@rule("spf.response-too-large")
 def check_response_too_large(walk: SpfWalk) -> list[Finding]:
     """spf.response-too-large: the TXT RRset at an SPF name exceeds 512 octets of payload."""
     out = []
@@ -644,6 +659,7 @@ def check_response_too_large(walk: SpfWalk) -> list[Finding]:
     return out
 
 
+@rule("spf.overly-broad")
 def check_overly_broad(walk: SpfWalk) -> list[Finding]:
     """spf.overly-broad: pass terms wider than /16 (IPv4) or /32 (IPv6), or private ranges."""
     out = []
@@ -669,6 +685,7 @@ def check_overly_broad(walk: SpfWalk) -> list[Finding]:
     return out
 
 
+@rule("spf.temperror")
 def check_temperror(walk: SpfWalk) -> list[Finding]:
     """spf.temperror: a lookup SPF needs failed (SERVFAIL, timeout …); status unknown."""
     failed = walk.failed_steps
@@ -698,6 +715,7 @@ def check_temperror(walk: SpfWalk) -> list[Finding]:
     ]
 
 
+@rule("dns.lookup-failed")
 def check_lookup_failed(walk: SpfWalk) -> list[Finding]:
     """dns.lookup-failed: one finding per failed query the SPF walk needed; status unknown."""
     by_query: dict[tuple[str, str], list[LookupStep]] = {}
@@ -717,6 +735,7 @@ def check_lookup_failed(walk: SpfWalk) -> list[Finding]:
     ]
 
 
+@rule("dns.dangling-cname")
 def check_dangling_cname(walk: SpfWalk) -> list[Finding]:
     """dns.dangling-cname: an include/redirect target is a CNAME to a name that does not exist."""
     out = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from dmarc_audit.catalog import finding
+from dmarc_audit.catalog import finding, rule
 from dmarc_audit.dmarc.facts import DiscoveryStatus
 from dmarc_audit.findings import Finding, Severity, Status, sort_findings
 from dmarc_audit.message.dkim_verify import DkimReason, DkimVerification
@@ -43,7 +43,7 @@ _KEY_POSTURE = ("dkim.rsa-1024", "dkim.testing-mode", "dkim.pkcs1-key-format", "
 def message_findings(report: MessageReport) -> list[Finding]:
     """Every finding for the message, most severe first."""
     found: list[Finding] = []
-    for rule in (
+    for rules in (
         _dkim_rules,
         _key_posture,
         _spf_rules,
@@ -51,7 +51,7 @@ def message_findings(report: MessageReport) -> list[Finding]:
         _alignment_rules,
         _bulk_rules,
     ):
-        found.extend(rule(report))
+        found.extend(rules(report))
     return sort_findings(found)
 
 
@@ -59,6 +59,18 @@ def _dkim_subject(v: DkimVerification) -> str:
     return f"d={v.domain or '?'} s={v.signature.selector or '?'}"
 
 
+@rule(
+    "dkim.body-length-tag",
+    "dkim.key-invalid",
+    "dkim.key-revoked",
+    "dkim.rsa-too-short",
+    "dkim.selector-missing",
+    "dkim.service-not-email",
+    "dkim.sha1",
+    "dkim.signature-invalid",
+    "dkim.unknown-key-type",
+    "dns.lookup-failed",
+)
 def _dkim_rules(report: MessageReport) -> Iterator[Finding]:
     """A failing signature: the reason's own id, with the precise detail."""
     for v in report.dkim:
@@ -147,6 +159,7 @@ def _key_fix(v: DkimVerification) -> str | None:
     return None
 
 
+@rule("dkim.pkcs1-key-format", "dkim.rsa-1024", "dkim.sha1", "dkim.testing-mode")
 def _key_posture(report: MessageReport) -> Iterator[Finding]:
     """Warnings about the keys that verified signatures (1024-bit RSA, t=y, PKCS#1)."""
     seen: set[str] = set()
@@ -165,6 +178,7 @@ def _key_posture(report: MessageReport) -> Iterator[Finding]:
                 )
 
 
+@rule("spf.temperror")
 def _spf_rules(report: MessageReport) -> Iterator[Finding]:
     spf = report.spf
     if spf.code == "temperror" and spf.result is not None:
@@ -176,6 +190,7 @@ def _spf_rules(report: MessageReport) -> Iterator[Finding]:
         )
 
 
+@rule("align.none", "dmarc.missing", "dns.lookup-failed")
 def _policy_rules(report: MessageReport) -> Iterator[Finding]:
     """No usable From, no DMARC record, or a policy lookup that failed."""
     dmarc = report.dmarc
@@ -212,6 +227,7 @@ def _policy_rules(report: MessageReport) -> Iterator[Finding]:
         )
 
 
+@rule("align.spf-unaligned")
 def _alignment_rules(report: MessageReport) -> Iterator[Finding]:
     """Unaligned passes with the fix that aligns them; strict mode; DMARC failure."""
     dmarc = report.dmarc
@@ -265,6 +281,7 @@ def _dkim_passed(report: MessageReport, domain: str) -> bool:
     return any(v.passed and (v.domain or "").lower() == domain for v in report.dkim)
 
 
+@rule("align.dkim-unaligned")
 def _dkim_unaligned(
     report: MessageReport, domain: str, from_domain: str, org: str | None, from_org: str | None
 ) -> Finding:
@@ -292,6 +309,7 @@ def _dkim_unaligned(
     )
 
 
+@rule("align.strict-mode")
 def _strict_rules(report: MessageReport, blocked) -> Iterator[Finding]:
     dmarc = report.dmarc
     strict = [
@@ -336,6 +354,7 @@ def _strict_rules(report: MessageReport, blocked) -> Iterator[Finding]:
     )
 
 
+@rule("align.none")
 def _align_none(report: MessageReport) -> Finding:
     dmarc = report.dmarc
     evidence = [
@@ -386,6 +405,7 @@ def _align_fix(report: MessageReport) -> str:
     )
 
 
+@rule("bulk.one-click-unsubscribe")
 def _bulk_rules(report: MessageReport) -> Iterator[Finding]:
     bulk = report.bulk
     if not bulk.is_bulk or bulk.ok:

@@ -40,6 +40,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "yamlfile",
         "redact",
         "secretfile",
+        "words",
     ),
 )
 """Top to bottom: a module may import from its own layer and the layers below it."""

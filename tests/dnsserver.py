@@ -3,7 +3,9 @@
 It answers like a recursive resolver would for the zones it holds: records, NODATA,
 NXDOMAIN, CNAME chains followed inside its data (the answer section carries the chain),
 wildcards (RFC 4592), REFUSED for names outside its zones, SERVFAIL for chosen names and
-silence for others (or for everything). UDP and TCP share one port on 127.0.0.1; a UDP
+silence for others (or for everything). ``faults`` injects one fault per name (see
+:data:`FAULT_MODES`): SERVFAIL, REFUSED, silence, garbage, a truncated UDP answer whose
+TCP retry is cut off, or a partial CNAME chain. UDP and TCP share one port on 127.0.0.1; a UDP
 answer larger than 512 octets, or than the client's EDNS payload, is sent truncated (TC)
 so the client has to ask again over TCP.
 
@@ -45,6 +47,20 @@ from dnslib import EDNS0, QTYPE, RCODE, RD, RR, DNSError, DNSHeader, DNSLabel, D
 OUTSIDE_RCODES = {"refused": RCODE.REFUSED, "nxdomain": RCODE.NXDOMAIN, "servfail": RCODE.SERVFAIL}
 SERVER_PAYLOAD = 1232
 MAX_CHAIN = 32
+
+FAULT_MODES = {
+    "servfail": "answer SERVFAIL",
+    "refused": "answer REFUSED",
+    "timeout": "never answer",
+    "garbage": "answer with the question's ID and undecodable octets, then nothing",
+    "spoofed": "answer another question with the right ID, then nothing",
+    "truncated": "set TC over UDP, close the TCP connection without answering",
+    "formerr": "answer FORMERR",
+}
+"""The faults ``DnsServer(faults={name: mode})`` injects, each for one name (every type)."""
+
+DROP = b""
+"""What :meth:`DnsServer._respond` returns to close a TCP connection without answering."""
 
 
 class QueryLogEntry(NamedTuple):
@@ -96,7 +112,10 @@ class DnsServer:
     ``servfail`` and ``blackhole`` are sets of names (lower case, no trailing dot) that
     may be changed while the server runs, as may ``silent`` (never answer at all) and
     ``delay_ms`` (wait before each answer). ``outside`` is the rcode for names outside
-    every zone: ``refused`` (default), ``nxdomain`` or ``servfail``.
+    every zone: ``refused`` (default), ``nxdomain`` or ``servfail``. ``faults`` maps a
+    name to one of :data:`FAULT_MODES` (also changeable while running). ``max_chain`` is
+    how many CNAMEs the server follows before it returns the chain so far (NOERROR, no
+    SOA), as a resolver that gives up does.
     """
 
     def __init__(
@@ -111,9 +130,16 @@ class DnsServer:
         silent: bool = False,
         outside: str = "refused",
         udp_limit: int | None = None,
+        faults: dict[str, str] | None = None,
+        max_chain: int = MAX_CHAIN,
     ) -> None:
         if outside not in OUTSIDE_RCODES:
             raise ValueError(f"outside must be one of {sorted(OUTSIDE_RCODES)}")
+        unknown = {mode for mode in (faults or {}).values()} - set(FAULT_MODES)
+        if unknown:
+            raise ValueError(f"unknown fault modes {sorted(unknown)}; known: {sorted(FAULT_MODES)}")
+        self.faults = {_plain_text(n): mode for n, mode in (faults or {}).items()}
+        self.max_chain = max_chain
         self.zones = [ServedZone(spec) for spec in zones]
         self.host = host
         self.port = port
@@ -215,7 +241,7 @@ class DnsServer:
                 return (
                     (RCODE.NOERROR, chain, []) if chain else (OUTSIDE_RCODES[self.outside], [], [])
                 )
-            if name in seen or len(chain) >= MAX_CHAIN:  # CNAME loop: the client sees it
+            if name in seen or len(chain) >= self.max_chain:  # loop or too long: client sees it
                 return RCODE.NOERROR, chain, []
             seen.add(name)
             negative = [(zone.origin, zone.soa)] if zone.soa is not None else []
@@ -252,16 +278,23 @@ class DnsServer:
         plain = _plain(qname)
         with self._log_lock:
             self._log.append(QueryLogEntry(plain, dns.rdatatype.to_text(question.qtype), transport))
-        if self.silent or plain in self.blackhole:
+        fault = self.faults.get(plain)
+        if self.silent or plain in self.blackhole or fault == "timeout":
             return None
+        if fault is not None and fault not in ("servfail", "refused", "formerr"):
+            return _faulty(request, fault, transport)
         reply = request.reply(ra=1, aa=0)
         client_edns = [rr for rr in request.ar if rr.rtype == QTYPE.OPT]
         if client_edns:
             reply.add_ar(EDNS0(udp_len=SERVER_PAYLOAD))
         if request.header.opcode != 0:
             reply.header.rcode = RCODE.NOTIMP
-        elif plain in self.servfail:
+        elif plain in self.servfail or fault == "servfail":
             reply.header.rcode = RCODE.SERVFAIL
+        elif fault == "refused":
+            reply.header.rcode = RCODE.REFUSED
+        elif fault == "formerr":
+            reply.header.rcode = RCODE.FORMERR
         elif question.qclass != dns.rdataclass.IN:
             reply.header.rcode = RCODE.REFUSED
         else:
@@ -371,6 +404,8 @@ class DnsServer:
             while True:
                 length = struct.unpack("!H", await reader.readexactly(2))[0]
                 wire = await self._answer(await reader.readexactly(length), "tcp")
+                if wire == DROP:
+                    break
                 if wire is not None:
                     writer.write(struct.pack("!H", len(wire)) + wire)
                     await writer.drain()
@@ -395,6 +430,25 @@ class _UdpProtocol(asyncio.DatagramProtocol):
 
     def error_received(self, exc: Exception) -> None:
         pass  # e.g. ICMP port unreachable after a client gave up
+
+
+def _faulty(request: DNSRecord, fault: str, transport: str) -> bytes | None:
+    """The octets one of the wire-level :data:`FAULT_MODES` sends (``None``: nothing)."""
+    if fault == "truncated":
+        if transport == "tcp":
+            return DROP
+        reply = DNSRecord(DNSHeader(id=request.header.id, qr=1, ra=1, rd=1, tc=1), q=request.q)
+        return reply.pack()
+    if fault == "garbage":
+        header = struct.pack("!HHHHHH", request.header.id, 0x8180, 1, 3, 0, 0)
+        return header + b"\xc0\xff\x07junk" + b"\xff" * 19
+    if fault == "spoofed":
+        other = DNSRecord.question("spoofed.invalid", "TXT")
+        other.header.id = request.header.id
+        reply = other.reply(ra=1, aa=0)
+        reply.add_answer(*RR.fromZone('spoofed.invalid. 60 IN TXT "v=spf1 -all"'))
+        return reply.pack()
+    raise ValueError(f"unknown fault {fault!r}")
 
 
 def _header_only(data: bytes, rcode: int) -> bytes | None:
@@ -443,6 +497,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delay-ms", type=float, default=0.0, help="wait before each answer")
     parser.add_argument("--servfail", action="append", default=[], metavar="NAME")
     parser.add_argument("--blackhole", action="append", default=[], metavar="NAME")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME=MODE",
+        help="inject a fault for NAME: " + ", ".join(sorted(FAULT_MODES)),
+    )
     parser.add_argument("--silent", action="store_true", help="never answer anything")
     parser.add_argument("--outside", choices=sorted(OUTSIDE_RCODES), default="refused")
     args = parser.parse_args(argv)
@@ -455,6 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         blackhole=args.blackhole,
         silent=args.silent,
         outside=args.outside,
+        faults=dict(spec.partition("=")[::2] for spec in args.fault),
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

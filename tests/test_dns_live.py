@@ -17,7 +17,14 @@ from dnsserver import DnsServer
 
 from dmarc_audit.dns.live import LiveResolver, Nameserver, parse_nameserver
 from dmarc_audit.dns.setup import DnsOptions, build_resolver
-from dmarc_audit.dns.types import AddressRecord, MxRecord, NameRecord, Outcome, TxtRecord
+from dmarc_audit.dns.types import (
+    MAX_CNAME_CHAIN,
+    AddressRecord,
+    MxRecord,
+    NameRecord,
+    Outcome,
+    TxtRecord,
+)
 from dmarc_audit.errors import InputError
 
 FAST = 0.2
@@ -405,3 +412,34 @@ def test_server_as_a_script(zones_dir: Path) -> None:
         _out, err = process.communicate(timeout=10)
     assert process.returncode == 0
     assert "1 queries" in err
+
+
+# -- long chains (issue 12): more than MAX_CNAME_CHAIN aliases cannot be checked ------------
+
+
+@pytest.mark.parametrize("max_chain", [32, 5, 1])
+def test_chain_at_the_limit_resolves_however_the_server_splits_it(dns_server, max_chain) -> None:
+    server = dns_server("faults.test.zone", max_chain=max_chain)
+    answer = ask(live(server), "_dmarc.at16.faults.test", "TXT")
+    assert answer.outcome is Outcome.RECORDS and answer.texts[0].startswith("v=DMARC1")
+    assert len(answer.cnames) == MAX_CNAME_CHAIN
+    assert answer.cnames[0][0] == "_dmarc.at16.faults.test"
+    # the chain in each answer is followed before asking again from where it stopped
+    assert server.count(rdtype="TXT") == MAX_CNAME_CHAIN // max_chain + 1
+
+
+@pytest.mark.parametrize("max_chain", [32, 5])
+def test_chain_over_the_limit_is_a_failure_naming_it(dns_server, max_chain) -> None:
+    server = dns_server("faults.test.zone", max_chain=max_chain)
+    for rdtype in ("TXT", "MX"):
+        answer = ask(live(server), "at17.faults.test", rdtype)
+        assert answer.outcome is Outcome.SERVFAIL and answer.failed
+        assert answer.detail == f"CNAME chain longer than {MAX_CNAME_CHAIN} aliases"
+        assert answer.records == ()
+    assert server.count("at17.faults.test") == 2  # not retried: asking again cannot help
+
+
+def test_chain_stopping_at_an_unanswerable_name_is_not_nodata(server: DnsServer) -> None:
+    answer = ask(live(server), "outward.example.com", "A")  # the target's zone is REFUSED
+    assert answer.outcome is Outcome.REFUSED
+    assert answer.cnames == (("outward.example.com", "host.elsewhere.test"),)

@@ -69,7 +69,8 @@ def check_host(domain: str, record: MxRecord, a: Answer | None, aaaa: Answer | N
     answers = (a, aaaa)
     addresses = tuple(addr for ans in answers if ans.ok for addr in ans.addresses)
     evidence = (line, *(_describe(ans) for ans in answers))
-    alias = next((ans.cnames[0][1] for ans in answers if ans.cnames), None)
+    # a failed lookup's chain proves nothing (a CNAME loop is a lookup that cannot complete)
+    alias = next((ans.cnames[0][1] for ans in answers if ans.cnames and not ans.failed), None)
     if alias is not None:
         problem = f"is an alias (CNAME to {alias}); MX must name the host itself"
         if not addresses and not any(ans.failed for ans in answers):
@@ -80,6 +81,9 @@ def check_host(domain: str, record: MxRecord, a: Answer | None, aaaa: Answer | N
     failed = [ans for ans in answers if ans.failed]
     if failed:
         problem = f"address lookup failed: {failed[0].describe()}"
+        if failed[0].cnames:
+            chain = " → ".join([failed[0].cnames[0][0], *(t for _, t in failed[0].cnames)])
+            problem = f"address lookup cannot complete: {failed[0].describe()}: {chain}"
         found = lookup_failed(f"MX host {record.exchange}", *failed)
         return HostCheck(HostVerdict.UNKNOWN, (), problem, (found,))
     why = "NXDOMAIN" if any(ans.outcome is Outcome.NXDOMAIN for ans in answers) else "NODATA"

@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import dns.exception
 
 from dmarc_audit.dns import wire
-from dmarc_audit.dns.types import Answer, Outcome, Record
+from dmarc_audit.dns.types import (
+    CNAME_LOOP,
+    MAX_CNAME_CHAIN,
+    Answer,
+    Outcome,
+    Record,
+    chain_too_long,
+)
 from dmarc_audit.dns.udp import UdpPool, make_request
 from dmarc_audit.errors import InputError
 
@@ -26,7 +33,9 @@ if TYPE_CHECKING:
     import dns.message
     import dns.name
 
-CNAME_LOOP = "CNAME loop"
+CHAIN_STOPPED = "the answer stops at a CNAME target it does not resolve"
+"""Detail of a NOERROR answer whose chain ends at an alias with nothing after it and
+no SOA: the resolver stopped following; :meth:`LiveResolver.query` asks again there."""
 NOERROR, SERVFAIL, NXDOMAIN, REFUSED = 0, 2, 3, 5
 
 
@@ -90,7 +99,9 @@ class LiveResolver:
     ``timeout`` bounds each attempt at one server; ``retries`` is how many extra
     rounds over all servers follow a round that ended only in timeouts or SERVFAIL.
     REFUSED (and a CNAME loop in the answer) moves on to the next server but does not
-    trigger another round.
+    trigger another round. A CNAME chain is followed as far as each answer carries it,
+    then asked again from where the answer stopped, up to :data:`MAX_CNAME_CHAIN`
+    aliases in all; a longer chain or a loop is SERVFAIL (could not check), never NODATA.
     """
 
     def __init__(
@@ -130,6 +141,20 @@ class LiveResolver:
         return self._gate
 
     async def query(self, name: str, rdtype: str) -> Answer:
+        answer = await self._query_name(name, rdtype)
+        seen = {name.lower().rstrip(".")}
+        while answer.detail == CHAIN_STOPPED:  # continue the chain from where it stopped
+            seen.update(owner for owner, _ in answer.cnames)
+            target = answer.cnames[-1][1]
+            if target in seen:
+                return _chain_failure(answer, CNAME_LOOP)
+            rest = await self._query_name(target, rdtype)
+            answer = replace(rest, name=answer.name, cnames=answer.cnames + rest.cnames)
+            if len(answer.cnames) > MAX_CNAME_CHAIN:
+                return _chain_failure(answer, chain_too_long())
+        return answer
+
+    async def _query_name(self, name: str, rdtype: str) -> Answer:
         try:
             qname = wire.encode_name(name)
         except (dns.exception.DNSException, UnicodeError) as exc:
@@ -147,7 +172,8 @@ class LiveResolver:
                     return answer
                 last_failure = answer
                 if answer.outcome is Outcome.TIMEOUT or (
-                    answer.outcome is Outcome.SERVFAIL and answer.detail != CNAME_LOOP
+                    answer.outcome is Outcome.SERVFAIL
+                    and answer.detail not in (CNAME_LOOP, chain_too_long())
                 ):
                     retry_worthy = True
             if not retry_worthy:
@@ -182,6 +208,11 @@ class LiveResolver:
         return response_to_answer(name, rdtype, response, source)
 
 
+def _chain_failure(answer: Answer, detail: str) -> Answer:
+    """``answer`` turned into the SERVFAIL of a chain that cannot be completed."""
+    return replace(answer, outcome=Outcome.SERVFAIL, records=(), detail=detail)
+
+
 async def _tcp(query: wire.Query, server: Nameserver, timeout: float) -> dns.message.Message:
     import dns.asyncquery
 
@@ -206,6 +237,7 @@ def reply_to_answer(name: str, rdtype: str, qtype: int, reply: wire.Reply, sourc
         reply.aliases.get,
         wire.plain,
         source,
+        reply.negative,
     )
 
 
@@ -234,7 +266,8 @@ def response_to_answer(
         return None if found is None else found[0].target  # type: ignore[attr-defined]
 
     start = response.question[0].name if response.question else dns.name.from_text(name)
-    return _follow(name, rdtype, rcode, qtype, start, rrset, alias, _plain, source)
+    negative = any(found.rdtype == dns.rdatatype.SOA for found in response.authority)
+    return _follow(name, rdtype, rcode, qtype, start, rrset, alias, _plain, source, negative)
 
 
 def _rcode_failure(name: str, rdtype: str, rcode: int, source: str) -> Answer | None:
@@ -262,17 +295,21 @@ def _follow(
     alias: Callable[[Hashable], Hashable | None],
     plain: Callable[[Hashable], str],
     source: str,
+    negative: bool = True,
 ) -> Answer:
     """The records at the end of the CNAME chain from ``start`` in the answer section.
 
     Owner names are whatever ``rrset`` (the question type's records), ``alias`` (the
     CNAME target) and ``plain`` (the text) take, compared ignoring ASCII case.
+    A chain longer than :data:`MAX_CNAME_CHAIN` or a loop is SERVFAIL; a NOERROR chain
+    that stops at an alias without an SOA (``negative`` false) is NODATA with detail
+    :data:`CHAIN_STOPPED`, for the caller to ask again from its end.
     """
     cnames: list[tuple[str, str]] = []
     current = start
     seen = {current}
     records: list[Record] = []
-    for _hop in range(16):
+    for _hop in range(MAX_CNAME_CHAIN + 1):
         found = rrset(current)
         if found is not None:
             records = found
@@ -292,12 +329,23 @@ def _follow(
                 detail=CNAME_LOOP,
                 source=source,
             )
+        if len(cnames) > MAX_CNAME_CHAIN:
+            return Answer(
+                name,
+                rdtype,
+                Outcome.SERVFAIL,
+                cnames=tuple(cnames),
+                detail=chain_too_long(),
+                source=source,
+            )
         seen.add(target)
         current = target
     if records:
         return Answer(name, rdtype, Outcome.RECORDS, tuple(records), tuple(cnames), source=source)
-    outcome = Outcome.NXDOMAIN if rcode == NXDOMAIN else Outcome.NODATA
-    return Answer(name, rdtype, outcome, cnames=tuple(cnames), source=source)
+    if rcode == NXDOMAIN:
+        return Answer(name, rdtype, Outcome.NXDOMAIN, cnames=tuple(cnames), source=source)
+    stopped = CHAIN_STOPPED if cnames and not negative else ""
+    return Answer(name, rdtype, Outcome.NODATA, cnames=tuple(cnames), detail=stopped, source=source)
 
 
 def _plain(name: dns.name.Name) -> str:

@@ -11,9 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from dmarc_audit.dns.types import Answer, Outcome, Record, Resolver
+from dmarc_audit.dns.types import (
+    CNAME_LOOP,
+    MAX_CNAME_CHAIN,
+    Answer,
+    Outcome,
+    Record,
+    Resolver,
+    chain_too_long,
+)
 
-MAX_CNAME_HOPS = 16
+MAX_CNAME_HOPS = MAX_CNAME_CHAIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +76,7 @@ class LocalRouter:
         cnames: list[tuple[str, str]] = []
         current = name.lower().rstrip(".")
         seen = {current}
-        for _hop in range(MAX_CNAME_HOPS):
+        for _hop in range(MAX_CNAME_HOPS + 1):
             source = self._source_for(current)
             if source is None:
                 return await self._outside(name, rdtype, current, cnames)
@@ -90,7 +98,7 @@ class LocalRouter:
                     rdtype,
                     Outcome.SERVFAIL,
                     cnames=tuple(cnames),
-                    detail="CNAME loop",
+                    detail=CNAME_LOOP,
                     source=source.label,
                 )
             seen.add(local.cname)
@@ -100,7 +108,7 @@ class LocalRouter:
             rdtype,
             Outcome.SERVFAIL,
             cnames=tuple(cnames),
-            detail=f"more than {MAX_CNAME_HOPS} CNAMEs",
+            detail=chain_too_long(MAX_CNAME_HOPS),
             source="zone",
         )
 

@@ -37,6 +37,18 @@ class Outcome(str, Enum):
 
 _FAILURES = frozenset({Outcome.SERVFAIL, Outcome.TIMEOUT, Outcome.REFUSED, Outcome.OFFLINE})
 
+MAX_CNAME_CHAIN = 16
+"""The most aliases one lookup follows; a longer chain is a lookup that cannot complete
+(:data:`Outcome.SERVFAIL`, detail :func:`chain_too_long`), never an absence."""
+
+CNAME_LOOP = "CNAME loop"
+"""The detail of a lookup whose CNAME chain comes back to a name already followed."""
+
+
+def chain_too_long(limit: int = MAX_CNAME_CHAIN) -> str:
+    """The detail of a lookup whose CNAME chain is longer than ``limit`` aliases."""
+    return f"CNAME chain longer than {limit} aliases"
+
 
 @dataclass(frozen=True, slots=True)
 class TxtRecord:

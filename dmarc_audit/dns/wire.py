@@ -95,6 +95,9 @@ class Reply:
     them; a CNAME RRset keeps only its last RR (dnspython treats CNAME as a singleton)."""
     aliases: dict[bytes, bytes]
     """CNAME owner to target (the RRset's one RR)."""
+    negative: bool = False
+    """True when the authority section carries an SOA: a negative answer (RFC 2308)
+    rather than a chain the resolver stopped following."""
 
     @property
     def truncated(self) -> bool:
@@ -182,7 +185,7 @@ def _decode(data: bytes, query: Query) -> Reply | object | None:
     rrsets: dict[tuple[bytes, int], dict[Record, None]] = {}
     aliases: dict[bytes, bytes] = {}
     ext_rcode = 0
-    has_opt = False
+    has_opt = negative = False
     answers, before_additional = ancount, ancount + nscount
     for index in range(before_additional + arcount):
         if echoed and pos + 1 < end and data[pos] == 0xC0 and data[pos + 1] == 12:
@@ -212,6 +215,7 @@ def _decode(data: bytes, query: Query) -> Reply | object | None:
             else:
                 rrsets.setdefault((owner, rdtype), {})[record] = None
         elif rdclass == IN and rdtype == SOA:
+            negative = negative or answers <= index < before_additional
             pos = _name(data, pos, rdend)[1]
             if _name(data, pos, rdend)[1] + 20 != rdend:
                 raise _Malformed
@@ -227,6 +231,7 @@ def _decode(data: bytes, query: Query) -> Reply | object | None:
         qname,
         {key: list(records) for key, records in rrsets.items()},
         aliases,
+        negative,
     )
 
 

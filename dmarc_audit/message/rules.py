@@ -186,6 +186,7 @@ def _spf_rules(report: MessageReport) -> Iterator[Finding]:
             "spf.temperror",
             spf.domain or "?",
             f"SPF for {spf.domain}: temperror ({spf.result.reason})",
+            status=Status.UNKNOWN,
             evidence=spf.result.steps,
         )
 
@@ -412,11 +413,22 @@ def _bulk_rules(report: MessageReport) -> Iterator[Finding]:
         return
     list_id = report.message.first("list-id")
     subject = list_id.text if list_id is not None else report.dmarc.from_domain or "message"
+    if not bulk.problems:  # only a failed key lookup stands in the way: could not check
+        yield finding(
+            "bulk.one-click-unsubscribe",
+            subject,
+            f"list/marketing mail ({', '.join(bulk.markers)}): one-click unsubscribe could "
+            f"not be checked: {'; '.join(bulk.undecided)}",
+            status=Status.UNKNOWN,
+            record=bulk.list_unsubscribe,
+            evidence=list(bulk.undecided),
+        )
+        return
     yield finding(
         "bulk.one-click-unsubscribe",
         subject,
         f"list/marketing mail ({', '.join(bulk.markers)}) without working one-click "
         f"unsubscribe: {'; '.join(bulk.problems)}",
         record=bulk.list_unsubscribe,
-        evidence=list(bulk.problems),
+        evidence=[*bulk.problems, *bulk.undecided],
     )

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dmarc_audit.message.dkim_verify import DkimVerification
+from dmarc_audit.message.dkim_verify import DkimReason, DkimVerification
 from dmarc_audit.message.parse import Message
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -52,6 +52,10 @@ class BulkCheck:
     signed_by: tuple[str, ...]
     """``d=`` of passing DKIM signatures whose ``h=`` covers both headers."""
     problems: tuple[str, ...]
+    """Definite problems: what is wrong whatever DNS says."""
+    undecided: tuple[str, ...] = ()
+    """What could not be checked: a signature covering both headers whose key lookup
+    failed, when no signature passed (the one-click check is then unknown, not failed)."""
 
     @property
     def https_uri(self) -> str | None:
@@ -63,7 +67,7 @@ class BulkCheck:
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.undecided
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -106,22 +110,40 @@ def check_bulk(message: Message, dkim: Sequence[DkimVerification]) -> BulkCheck:
     text = header.text if header is not None else None
     uris = tuple(u.strip() for u in _URI.findall(text or ""))
     post = post_header.text if post_header is not None else None
-    signed_by = tuple(
+    covering = [
+        v
+        for v in dkim
+        if {"list-unsubscribe", "list-unsubscribe-post"} <= set(v.signature.signed_headers)
+    ]
+    signed_by = tuple(dict.fromkeys(v.domain or "" for v in covering if v.passed))
+    unverified = tuple(
         dict.fromkeys(
-            v.domain or ""
-            for v in dkim
-            if v.passed
-            and {"list-unsubscribe", "list-unsubscribe-post"} <= set(v.signature.signed_headers)
+            f"d={v.domain or '?'} s={v.signature.selector or '?'}"
+            for v in covering
+            if v.reason is DkimReason.KEY_LOOKUP_FAILED
         )
     )
     problems: list[str] = []
+    undecided: tuple[str, ...] = ()
     if markers:
-        problems = _problems(text, uris, post, signed_by)
-    return BulkCheck(bool(markers), markers, text, uris, post, signed_by, tuple(problems))
+        problems = _problems(text, uris, post, signed_by, bool(unverified))
+        if text is not None and post is not None and not signed_by and unverified:
+            undecided = tuple(
+                f"DKIM signature {sig} covers both header fields but its key lookup "
+                "failed, so whether it is valid could not be checked"
+                for sig in unverified
+            )
+    return BulkCheck(
+        bool(markers), markers, text, uris, post, signed_by, tuple(problems), undecided
+    )
 
 
 def _problems(
-    text: str | None, uris: tuple[str, ...], post: str | None, signed_by: tuple[str, ...]
+    text: str | None,
+    uris: tuple[str, ...],
+    post: str | None,
+    signed_by: tuple[str, ...],
+    unverified: bool,
 ) -> list[str]:
     problems = []
     if text is None:
@@ -133,7 +155,7 @@ def _problems(
         problems.append(f"no List-Unsubscribe-Post: {ONE_CLICK} header field")
     elif ONE_CLICK.lower() not in _tokens(post):
         problems.append(f"List-Unsubscribe-Post is {post!r}, not {ONE_CLICK!r}")
-    if text is not None and post is not None and not signed_by:
+    if text is not None and post is not None and not signed_by and not unverified:
         problems.append(
             "no valid DKIM signature covers both List-Unsubscribe and "
             "List-Unsubscribe-Post (RFC 8058 §4)"

@@ -246,6 +246,8 @@ def _bulk(console: Console, report: MessageReport) -> None:
         "[green]one-click unsubscribe OK[/]"
         if bulk.ok
         else "[red]one-click unsubscribe incomplete[/]"
+        if bulk.problems
+        else "[yellow]one-click unsubscribe could not be checked[/]"
     )
     print_line(console, f"[bold]Bulk[/]  {escape(', '.join(bulk.markers))}: {state}")
     if bulk.list_unsubscribe:

@@ -215,6 +215,21 @@ def test_exchange_lookup_timeout_is_unknown_not_invalid() -> None:
     assert posture.hosts[0].problem is not None and "timeout" in posture.hosts[0].problem
 
 
+def test_cname_loop_at_an_exchange_cannot_complete_it_is_not_an_alias() -> None:
+    posture = run(
+        {
+            "example.com": [{"MX": [10, "mx.example.com"]}],
+            "mx.example.com": [{"CNAME": "mx2.example.com"}],
+            "mx2.example.com": [{"CNAME": "mx.example.com"}],
+        }
+    )
+    assert ids(posture.findings) == ["dns.lookup-failed"]
+    assert posture.findings[0].status is Status.UNKNOWN and posture.status == "unknown"
+    problem = posture.hosts[0].problem or ""
+    assert problem.startswith("address lookup cannot complete: SERVFAIL (CNAME loop)")
+    assert "mx.example.com → mx2.example.com → mx.example.com" in problem
+
+
 def test_partial_lookup_failure_with_addresses_is_fine() -> None:
     posture = run(
         {

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from dmarc_audit.catalog import finding, rule
-from dmarc_audit.dns.types import Answer, MxRecord, Outcome
+from dmarc_audit.dns.types import CNAME_LOOP, Answer, MxRecord, Outcome, chain_too_long
 from dmarc_audit.findings import Finding, Severity, Status
 from dmarc_audit.mx.facts import NULL_EXCHANGE, MxFacts, MxHost, MxPosture, MxStatus, is_ip_literal
 
@@ -69,8 +69,8 @@ def check_host(domain: str, record: MxRecord, a: Answer | None, aaaa: Answer | N
     answers = (a, aaaa)
     addresses = tuple(addr for ans in answers if ans.ok for addr in ans.addresses)
     evidence = (line, *(_describe(ans) for ans in answers))
-    # a failed lookup's chain proves nothing (a CNAME loop is a lookup that cannot complete)
-    alias = next((ans.cnames[0][1] for ans in answers if ans.cnames and not ans.failed), None)
+    # a CNAME loop or an over-long chain is a lookup that cannot complete, not an alias
+    alias = next((ans.cnames[0][1] for ans in answers if ans.cnames and not _endless(ans)), None)
     if alias is not None:
         problem = f"is an alias (CNAME to {alias}); MX must name the host itself"
         if not addresses and not any(ans.failed for ans in answers):
@@ -88,6 +88,11 @@ def check_host(domain: str, record: MxRecord, a: Answer | None, aaaa: Answer | N
         return HostCheck(HostVerdict.UNKNOWN, (), problem, (found,))
     why = "NXDOMAIN" if any(ans.outcome is Outcome.NXDOMAIN for ans in answers) else "NODATA"
     return _bad(domain, record, f"has no A/AAAA records ({why})", (), evidence)
+
+
+def _endless(answer: Answer) -> bool:
+    """True when the lookup failed because its CNAME chain never ends (loop, too long)."""
+    return answer.failed and answer.detail in (CNAME_LOOP, chain_too_long())
 
 
 @rule("mx.target-invalid")

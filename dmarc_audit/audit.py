@@ -172,9 +172,12 @@ async def audit_domain(
         findings = [f for f in findings if f.id != "dkim.no-key-found"]
     if mx.null_mx:  # takes no mail: nothing to protect in transit
         findings = [f for f in findings if f.id not in ("mtasts.missing", "tlsrpt.missing")]
+    from dmarc_audit.checks.existence import judge_existence
+
+    findings = judge_existence(name, spf, sort_findings(findings))
     return DomainReport(
         domain=domain,
-        findings=tuple(sort_findings(findings)),
+        findings=tuple(findings),
         spf=spf,
         dmarc=dmarc,
         dkim=dkim,

@@ -70,8 +70,8 @@ def test_check_text_fits_the_width_and_cuts_no_name_ip_or_count(width: int) -> N
 
 
 def test_verbose_shows_whole_keys_and_lists_the_default_does_not() -> None:
-    _, default, _ = check("dkim-1024.example", "nothere.clean-org.example", columns=200)
-    _, verbose, _ = check("-v", "dkim-1024.example", "nothere.clean-org.example", columns=200)
+    _, default, _ = check("dkim-1024.example", "custom-selector.example", columns=200)
+    _, verbose, _ = check("-v", "dkim-1024.example", "custom-selector.example", columns=200)
     _, data, _ = check("--format", "json", "dkim-1024.example", columns=200)
     key = re.search(r"p=([A-Za-z0-9+/=]{100,})", data)
     assert key is not None
@@ -84,12 +84,13 @@ def test_verbose_shows_whole_keys_and_lists_the_default_does_not() -> None:
 
 
 def test_quiet_keeps_errors_and_warnings_only() -> None:
-    code, out, err = check("-q", "nothere.clean-org.example", "clean-org.example")
+    code, out, err = check("-q", "spf-bloated.example", "custom-selector.example")
     assert code == 0
-    assert "spf.missing" in out and "mx.missing" in out
-    assert " info " not in out and "dkim.no-key-found" not in out
-    assert "clean-org.example   " not in out.replace("nothere.clean-org.example", "")
+    assert "spf.response-too-large" in out
+    assert "custom-selector.example" not in out and "dkim.no-key-found" not in out
     assert err == ""
+    _, loud, _ = check("spf-bloated.example", "custom-selector.example")
+    assert "dkim.no-key-found" in loud
     assert check("-q", "-v", "clean-org.example")[0] == 2
 
 
@@ -99,7 +100,9 @@ def test_concise_is_one_line_per_domain() -> None:
     lines = out.splitlines()
     assert len(lines) == len(NOISY)
     assert lines[0].startswith("nothere.clean-org.example ")
-    assert "2 warnings, 4 info: spf.missing, mx.missing" in lines[0]
+    assert lines[0].endswith("✗ does not exist   1 error, 1 info: dns.nxdomain, dmarc.inherited")
+    assert lines[2].startswith("spf-too-many.example   SPF ✗  DKIM ✓  DMARC ✓  MX ✓   ")
+    assert lines[2].endswith("1 error: spf.too-many-lookups")
     assert lines[-1].startswith("clean-org.example ") and lines[-1].endswith("ok")
     _, narrow, _ = check("--concise", *NOISY, columns=80)
     assert_fits_and_whole(narrow, 80, tokens(out))
@@ -204,3 +207,26 @@ def test_plural() -> None:
     assert plural(2, "info") == "2 info"
     assert plural(1234, "report", grouped=True) == "1,234 reports"
     assert noun(2, "address") == "addresses"
+
+
+def test_a_domain_that_does_not_exist_says_so_first() -> None:
+    import json
+
+    code, out, _ = check("--format", "json", "clean-org.exampel", "nothere.clean-org.example")
+    assert code == 1
+    typo, sub = json.loads(out)["domains"]
+    assert [f["id"] for f in typo["findings"]] == ["dns.nxdomain"]
+    assert typo["findings"][0]["evidence"] == ["TXT clean-org.exampel: NXDOMAIN"]
+    assert typo["spf"]["status"] == "none"  # the facts stay in the JSON
+    # the inherited policy still applies to a name that does not exist: it stays
+    assert [f["id"] for f in sub["findings"]] == ["dns.nxdomain", "dmarc.inherited"]
+    code, text, _ = check("clean-org.exampel")
+    lines = text.splitlines()
+    assert lines[0] == "clean-org.exampel   ✗ does not exist"
+    assert "does not exist (NXDOMAIN); a typo?" in lines[1]
+    assert "spf.missing" not in text and "mx.missing" not in text
+
+
+def test_an_existing_domain_has_no_nxdomain_finding() -> None:
+    _, out, _ = check("--format", "json", "dmarc-missing.example")
+    assert "dns.nxdomain" not in out and "dmarc.missing" in out

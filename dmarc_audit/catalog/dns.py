@@ -7,6 +7,25 @@ from dmarc_audit.findings import Severity
 
 CHECKS: tuple[CheckInfo, ...] = (
     CheckInfo(
+        id="dns.nxdomain",
+        title="Domain does not exist (NXDOMAIN)",
+        severity=Severity.ERROR,
+        triggers=(
+            "the audited domain itself answers NXDOMAIN: no record of any type exists at that"
+            " name, so the missing-record findings it implies are not listed one by one"
+        ),
+        why=(
+            "A name that does not exist has no SPF, MX, DMARC, DKIM, MTA-STS or TLS-RPT "
+            "records and cannot get any until it exists. Usually the name was mistyped; "
+            "otherwise it is not registered, not delegated, or not yet in its zone."
+        ),
+        fix=(
+            "Check the spelling; if the domain is yours, register or delegate it (or add the "
+            "name to its zone) before publishing mail records"
+        ),
+        references=("RFC 1035 §4.1.1", "RFC 8020"),
+    ),
+    CheckInfo(
         id="dns.lookup-failed",
         title="DNS lookup failed",
         severity=Severity.WARNING,

@@ -210,13 +210,15 @@ def render_header(console: Console, report: DomainReport) -> None:
 
 def header_atoms(report: DomainReport) -> list[Text]:
     """The domain and its glances as unbreakable pieces, three spaces apart."""
-    parts = (
+    parts: tuple[str, ...] = (
         spf_glance(report),
         dkim_glance(report),
         dmarc_glance(report),
         mx_glance(report),
         mtasts_glance(report),
     )
+    if any(f.id == "dns.nxdomain" for f in report.findings):
+        parts = (f"{BAD} does not exist",)
     atoms = [Text(report.domain.display, style="bold")]
     atoms += [Text.from_markup(part) for part in parts if part]
     for atom in atoms[:-1]:
@@ -275,6 +277,7 @@ def render_concise_domain(console: Console, gated: GatedReport, *, quiet: bool =
     active = _loud(gated.active) if quiet else list(gated.active)
     atoms = [_mark_only(atom) for atom in header_atoms(gated.report)]
     atoms[0] = header_atoms(gated.report)[0]
+    atoms[-1].rstrip()
     atoms[-1].append("   ")
     if not active:
         atoms.append(Text("ok", style="green"))
@@ -295,8 +298,10 @@ def render_concise_domain(console: Console, gated: GatedReport, *, quiet: bool =
 
 def _mark_only(glance: Text) -> Text:
     """``SPF ✓`` of ``SPF ✓ 4/10 lookups   `` (the check ids say the rest)."""
-    words = glance.plain.split(" ")
-    keep = len(" ".join(words[:2]))
+    words = glance.plain.rstrip().split(" ")
+    if words[0] in ("SPF", "DKIM", "DMARC", "MX", "MTA-STS"):  # else "✗ does not exist": whole
+        words = words[:2]
+    keep = len(" ".join(words))
     short = glance[:keep]
     short.append("  ")
     return short

@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dmarc_audit.catalog import finding
+from dmarc_audit.catalog import finding, rule
 from dmarc_audit.findings import Finding, Status
 
 if TYPE_CHECKING:
     from dmarc_audit.spf.facts import SpfAnalysis
 
-IMPLIED_BY_NXDOMAIN = frozenset({"dkim.no-key-found", "dkim.selector-missing"})
-"""Findings (besides every ``*.missing``) that only restate that the name has no records."""
+IMPLIED_BY_NXDOMAIN = ("missing", "selector-missing", "no-key-found")
+"""Check names (the part after the area) of findings that only restate that the name has
+no records: every ``*.missing``, ``dkim.selector-missing``, ``dkim.no-key-found``."""
 
 
 def apex_nxdomain(spf: SpfAnalysis) -> bool:
@@ -27,6 +28,7 @@ def apex_nxdomain(spf: SpfAnalysis) -> bool:
     )
 
 
+@rule("dns.nxdomain")
 def judge_existence(domain: str, spf: SpfAnalysis, findings: Sequence[Finding]) -> list[Finding]:
     """dns.nxdomain: the domain does not exist. It comes first; the findings that only
     say a record is missing (spf.missing, mx.missing, dkim.no-key-found, ...) are
@@ -44,7 +46,6 @@ def judge_existence(domain: str, spf: SpfAnalysis, findings: Sequence[Finding]) 
     kept = [
         f
         for f in findings
-        if f.status is Status.UNKNOWN
-        or not (f.id.endswith(".missing") or f.id in IMPLIED_BY_NXDOMAIN)
+        if f.status is Status.UNKNOWN or f.id.rpartition(".")[2] not in IMPLIED_BY_NXDOMAIN
     ]
     return [nxdomain, *kept]

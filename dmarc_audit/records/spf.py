@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 from dmarc_audit.records.spf_macro import MacroError, has_macro, parse_macro_string
 
@@ -161,8 +163,12 @@ def is_spf_record(text: str) -> bool:
     return _VERSION.match(text) is not None
 
 
+@lru_cache(maxsize=4096)
 def parse_spf(text: str) -> SpfRecord:
-    """Parse an SPF record. The text must start with ``v=spf1`` (see :func:`is_spf_record`)."""
+    """Parse an SPF record. The text must start with ``v=spf1`` (see :func:`is_spf_record`).
+
+    The result is immutable, so a provider's record included by many domains is parsed once.
+    """
     problems: list[SyntaxProblem] = []
     terms: list[Term] = []
     if not is_spf_record(text):
@@ -205,106 +211,134 @@ def _word_at(text: str, index: int) -> str:
 
 
 def _parse_term(word: str, offset: int) -> tuple[Term | None, SyntaxProblem | None]:
-    def problem(message: str) -> SyntaxProblem:
-        return SyntaxProblem(word, offset, message)
-
+    """One space-separated word of a record: a modifier or a mechanism, and its problem."""
     modifier_match = _MODIFIER_NAME.match(word)
     if modifier_match and word[modifier_match.end() : modifier_match.end() + 1] == "=":
-        name = modifier_match.group(0).lower()
-        value = word[modifier_match.end() + 1 :]
-        modifier = Modifier(name, value, word, offset)
-        if name in ("redirect", "exp"):
-            error = _check_domain_spec(value)
-            if error:
-                return modifier, problem(f"{name}= {error}")
-        else:
-            try:
-                parse_macro_string(value)
-            except MacroError as exc:
-                return modifier, problem(exc.message)
-        return modifier, None
+        return _parse_modifier(word, offset, modifier_match.group(0).lower())
+    return _parse_mechanism(word, offset)
 
-    qualifier = Qualifier.PASS
-    explicit = False
-    body = word
+
+def _parse_modifier(word: str, offset: int, name: str) -> tuple[Term, SyntaxProblem | None]:
+    """``name=value``: redirect/exp take a domain-spec, unknown modifiers a macro-string."""
+    value = word[len(name) + 1 :]
+    modifier = Modifier(name, value, word, offset)
+    if name in ("redirect", "exp"):
+        error = _check_domain_spec(value)
+        return modifier, (SyntaxProblem(word, offset, f"{name}= {error}") if error else None)
+    try:
+        parse_macro_string(value)
+    except MacroError as exc:
+        return modifier, SyntaxProblem(word, offset, exc.message)
+    return modifier, None
+
+
+_Arguments = tuple[dict[str, object] | None, str | None]
+"""What a mechanism's argument parser found: the fields of the term (None: no term at
+all, the word is not usable) and the problem with it, if any."""
+
+
+def _parse_mechanism(word: str, offset: int) -> tuple[Term | None, SyntaxProblem | None]:
+    """``[qualifier]name[argument]``: the qualifier, the kind, then the kind's argument."""
+    qualifier, explicit, body = Qualifier.PASS, False, word
     if body[:1] in "+-~?" and body:
-        qualifier = Qualifier(body[0])
-        explicit = True
-        body = body[1:]
+        qualifier, explicit, body = Qualifier(body[0]), True, body[1:]
     name_match = _MECH_NAME.match(body)
     if not name_match:
-        return None, problem("not a mechanism or modifier")
+        return None, SyntaxProblem(word, offset, "not a mechanism or modifier")
     name = name_match.group(1).lower()
-    rest = body[name_match.end() :]
     try:
         kind = MechanismKind(name)
     except ValueError:
-        return None, problem(f"unknown mechanism {name!r}")
+        return None, SyntaxProblem(word, offset, f"unknown mechanism {name!r}")
+    fields, error = _ARGUMENT_PARSERS[kind](body[name_match.end() :], name)
+    problem = SyntaxProblem(word, offset, error) if error else None
+    if fields is None:
+        return None, problem
+    term = Mechanism(
+        kind=kind,
+        qualifier=qualifier,
+        text=word,
+        offset=offset,
+        explicit_qualifier=explicit,
+        **fields,  # type: ignore[arg-type]
+    )
+    return term, problem
 
-    def mech(**fields: object) -> Mechanism:
-        return Mechanism(
-            kind=kind,
-            qualifier=qualifier,
-            text=word,
-            offset=offset,
-            explicit_qualifier=explicit,
-            **fields,
-        )  # type: ignore[arg-type]
 
-    if kind is MechanismKind.ALL:
-        if rest:
-            return None, problem("'all' takes no argument")
-        return mech(), None
-    if kind in (MechanismKind.INCLUDE, MechanismKind.EXISTS):
-        if not rest.startswith(":"):
-            return None, problem(f"'{name}' needs ':domain'")
-        spec = rest[1:]
-        error = _check_domain_spec(spec)
-        term = mech(domain_spec=spec)
-        return term, (problem(error) if error else None)
-    if kind is MechanismKind.PTR:
-        spec = None
-        if rest:
-            if not rest.startswith(":"):
-                return None, problem("expected ':domain' after 'ptr'")
-            spec = rest[1:]
-            error = _check_domain_spec(spec)
-            if error:
-                return mech(domain_spec=spec), problem(error)
-        return mech(domain_spec=spec), None
-    if kind in (MechanismKind.A, MechanismKind.MX):
-        spec, cidr_text = _split_cidr(rest)
-        domain_spec = None
-        if spec:
-            if not spec.startswith(":"):
-                return None, problem(f"expected ':domain' or '/cidr' after '{name}'")
-            domain_spec = spec[1:]
-            error = _check_domain_spec(domain_spec)
-            if error:
-                return mech(domain_spec=domain_spec), problem(error)
-        cidr4, cidr6, error = _parse_dual_cidr(cidr_text)
-        if error:
-            return mech(domain_spec=domain_spec), problem(error)
-        return mech(domain_spec=domain_spec, cidr4=cidr4, cidr6=cidr6), None
-    # ip4 / ip6
+def _no_argument(rest: str, name: str) -> _Arguments:
+    """``all``."""
+    return (None, f"'{name}' takes no argument") if rest else ({}, None)
+
+
+def _domain_argument(rest: str, name: str) -> _Arguments:
+    """``include:domain`` and ``exists:domain``: the domain-spec is required."""
     if not rest.startswith(":"):
-        return None, problem(f"'{name}' needs ':network'")
-    network, _, length = rest[1:].partition("/")
-    if kind is MechanismKind.IP4:
-        if not _is_ipv4(network):
-            return None, problem(f"{network!r} is not an IPv4 address")
-        cidr, error = _parse_length(length, 32) if "/" in rest else (None, None)
+        return None, f"'{name}' needs ':domain'"
+    spec = rest[1:]
+    return {"domain_spec": spec}, _check_domain_spec(spec)
+
+
+def _optional_domain_argument(rest: str, name: str) -> _Arguments:
+    """``ptr[:domain]``."""
+    if not rest:
+        return {"domain_spec": None}, None
+    if not rest.startswith(":"):
+        return None, f"expected ':domain' after '{name}'"
+    spec = rest[1:]
+    return {"domain_spec": spec}, _check_domain_spec(spec)
+
+
+def _domain_and_cidr_argument(rest: str, name: str) -> _Arguments:
+    """``a[:domain][/cidr4][//cidr6]`` and the same for ``mx``."""
+    spec, cidr_text = _split_cidr(rest)
+    domain_spec = None
+    if spec:
+        if not spec.startswith(":"):
+            return None, f"expected ':domain' or '/cidr' after '{name}'"
+        domain_spec = spec[1:]
+        error = _check_domain_spec(domain_spec)
         if error:
-            return None, problem(error)
-        return mech(network=network, cidr4=cidr), None
-    try:
-        ipaddress.IPv6Address(network)
-    except ValueError:
-        return None, problem(f"{network!r} is not an IPv6 address")
-    cidr, error = _parse_length(length, 128) if "/" in rest else (None, None)
+            return {"domain_spec": domain_spec}, error
+    cidr4, cidr6, error = _parse_dual_cidr(cidr_text)
     if error:
-        return None, problem(error)
-    return mech(network=network, cidr6=cidr), None
+        return {"domain_spec": domain_spec}, error
+    return {"domain_spec": domain_spec, "cidr4": cidr4, "cidr6": cidr6}, None
+
+
+def _network_argument(rest: str, name: str) -> _Arguments:
+    """``ip4:network[/length]`` and ``ip6:network[/length]``."""
+    if not rest.startswith(":"):
+        return None, f"'{name}' needs ':network'"
+    network, _, length = rest[1:].partition("/")
+    version, limit = (4, 32) if name == "ip4" else (6, 128)
+    if not _is_address(network, version):
+        return None, f"{network!r} is not an IPv{version} address"
+    cidr, error = _parse_length(length, limit) if "/" in rest else (None, None)
+    if error:
+        return None, error
+    return {"network": network, f"cidr{version}": cidr}, None
+
+
+def _is_address(text: str, version: int) -> bool:
+    if version == 4:
+        return _is_ipv4(text)
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+_ARGUMENT_PARSERS: dict[MechanismKind, Callable[[str, str], _Arguments]] = {
+    MechanismKind.ALL: _no_argument,
+    MechanismKind.INCLUDE: _domain_argument,
+    MechanismKind.EXISTS: _domain_argument,
+    MechanismKind.PTR: _optional_domain_argument,
+    MechanismKind.A: _domain_and_cidr_argument,
+    MechanismKind.MX: _domain_and_cidr_argument,
+    MechanismKind.IP4: _network_argument,
+    MechanismKind.IP6: _network_argument,
+}
 
 
 def _split_cidr(rest: str) -> tuple[str, str]:

@@ -209,27 +209,9 @@ def send_message(
     except (OSError, ssl.SSLError) as exc:
         raise SendError(f"cannot load CA file {settings.cafile}: {_reason(exc)}") from None
     try:
-        if settings.tls is TlsMode.TLS:
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
-                settings.host, settings.port, timeout=settings.timeout, context=context
-            )
-            encryption = "TLS"
-        else:
-            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
-            encryption = "none"
+        client, encryption = _connect(settings, context)
         with client:
-            client.ehlo_or_helo_if_needed()
-            if settings.tls in (TlsMode.AUTO, TlsMode.STARTTLS):
-                if client.has_extn("starttls"):
-                    client.starttls(context=context)
-                    client.ehlo()
-                    encryption = "STARTTLS"
-                elif settings.tls is TlsMode.STARTTLS:
-                    raise SendError(
-                        f"{where}: the server does not offer STARTTLS (--smtp-tls starttls)"
-                    )
-                else:
-                    log(f"{where} does not offer STARTTLS: sending without encryption")
+            encryption = _secure(client, settings, context, encryption, log)
             if settings.user:
                 if encryption == "none" and not is_loopback(settings.host):
                     raise SendError(
@@ -242,40 +224,70 @@ def send_message(
                 raise SendError(f"{where}: {_refused(refused)}")
     except SendError:
         raise
-    except smtplib.SMTPRecipientsRefused as exc:
-        raise SendError(f"{where}: {_refused(exc.recipients)}") from None
-    except smtplib.SMTPSenderRefused as exc:
-        raise SendError(
-            f"{where}: sender {exc.sender} refused: {exc.smtp_code} {_text(exc.smtp_error)}"
-        ) from None
-    except smtplib.SMTPAuthenticationError as exc:
-        raise SendError(
-            f"{where}: login as {settings.user} refused: {exc.smtp_code} {_text(exc.smtp_error)}"
-        ) from None
-    except smtplib.SMTPNotSupportedError as exc:
-        raise SendError(f"{where}: {_reason(exc)}") from None
-    except smtplib.SMTPResponseException as exc:
-        raise SendError(f"{where}: server said {exc.smtp_code} {_text(exc.smtp_error)}") from None
-    except smtplib.SMTPServerDisconnected as exc:
-        raise SendError(
-            f"{where}: connection closed by the server ({_reason(exc) or 'no reason given'})"
-        ) from None
-    except smtplib.SMTPException as exc:
-        raise SendError(f"{where}: {_reason(exc)}") from None
-    except ssl.SSLCertVerificationError as exc:
-        raise SendError(
-            f"{where}: TLS certificate not trusted ({exc.verify_message}); "
-            "give the CA with --smtp-cafile"
-        ) from None
-    except ssl.SSLError as exc:
-        raise SendError(f"{where}: TLS failed: {_reason(exc)}") from None
-    except TimeoutError:
-        raise SendError(f"{where}: timed out after {settings.timeout:g} s") from None
-    except socket.gaierror as exc:
-        raise SendError(f"{where}: cannot resolve {settings.host}: {exc.strerror}") from None
-    except OSError as exc:
-        raise SendError(f"{where}: {exc.strerror or _reason(exc)}") from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise SendError(f"{where}: {_failure(exc, settings)}") from None
     return Delivery(where, encryption, tuple(recipients))
+
+
+def _connect(settings: SmtpSettings, context: ssl.SSLContext) -> tuple[smtplib.SMTP, str]:
+    """The connection (implicit TLS or plain) and its encryption so far."""
+    if settings.tls is TlsMode.TLS:
+        client = smtplib.SMTP_SSL(
+            settings.host, settings.port, timeout=settings.timeout, context=context
+        )
+        return client, "TLS"
+    return smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout), "none"
+
+
+def _secure(
+    client: smtplib.SMTP,
+    settings: SmtpSettings,
+    context: ssl.SSLContext,
+    encryption: str,
+    log: Callable[[str], None],
+) -> str:
+    """EHLO, then STARTTLS when asked for or offered; the encryption in the end."""
+    client.ehlo_or_helo_if_needed()
+    if settings.tls not in (TlsMode.AUTO, TlsMode.STARTTLS):
+        return encryption
+    if client.has_extn("starttls"):
+        client.starttls(context=context)
+        client.ehlo()
+        return "STARTTLS"
+    if settings.tls is TlsMode.STARTTLS:
+        raise SendError(
+            f"{settings.where}: the server does not offer STARTTLS (--smtp-tls starttls)"
+        )
+    log(f"{settings.where} does not offer STARTTLS: sending without encryption")
+    return encryption
+
+
+def _failure(exc: BaseException, settings: SmtpSettings) -> str:
+    """What went wrong talking to the server, in one line (after ``host:port: ``)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return _refused(exc.recipients)
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return f"sender {exc.sender} refused: {exc.smtp_code} {_text(exc.smtp_error)}"
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return f"login as {settings.user} refused: {exc.smtp_code} {_text(exc.smtp_error)}"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return _reason(exc)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"server said {exc.smtp_code} {_text(exc.smtp_error)}"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return f"connection closed by the server ({_reason(exc) or 'no reason given'})"
+    if isinstance(exc, smtplib.SMTPException):
+        return _reason(exc)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted ({exc.verify_message}); give the CA with --smtp-cafile"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed: {_reason(exc)}"
+    if isinstance(exc, TimeoutError):
+        return f"timed out after {settings.timeout:g} s"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve {settings.host}: {exc.strerror}"
+    assert isinstance(exc, OSError)
+    return exc.strerror or _reason(exc)
 
 
 def _refused(refused: Mapping[str, tuple[int, bytes | str]]) -> str:

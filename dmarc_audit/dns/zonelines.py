@@ -268,61 +268,88 @@ class _Logical:
 
 def _logical_records(text: str) -> Iterator[_Logical]:
     """Split master-file text into logical records with their first and last line."""
-    tokens: list[str] = []
-    quoted: list[bool] = []
-    start = end = line = 1
-    depth = 0
-    blank = False
-    i, n = 0, len(text)
+    scan = _Scanner(text)
+    n = len(text)
     at_line_start = True
-    while i < n:
-        ch = text[i]
-        if at_line_start and depth == 0 and not tokens:
-            blank = ch in " \t"
-        at_line_start = False
+    while scan.i < n:
+        ch = text[scan.i]
+        if at_line_start and scan.depth == 0 and not scan.tokens:
+            scan.blank = ch in " \t"
+        at_line_start = ch == "\n"
         if ch == "\n":
-            line += 1
-            at_line_start = True
-            if depth == 0 and tokens:
-                yield _Logical(tokens, quoted, start, end, blank)
-                tokens, quoted = [], []
-            i += 1
+            scan.line += 1
+            if scan.depth == 0 and scan.tokens:
+                yield scan.take()
+            scan.i += 1
         elif ch in " \t\r":
-            i += 1
+            scan.i += 1
         elif ch == ";":
-            while i < n and text[i] != "\n":
-                i += 1
-        elif ch == "(":
-            depth += 1
-            i += 1
-        elif ch == ")":
-            depth = max(0, depth - 1)
-            end = line if tokens else end
-            i += 1
+            scan.skip_comment()
+        elif ch in "()":
+            scan.paren(ch)
         elif ch == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            body = text[i + 1 : min(j, n)]
-            if not tokens:
-                start = line
-            tokens.append(body)
-            quoted.append(True)
-            line += body.count("\n")
-            end = line
-            i = j + 1
+            scan.quoted_string()
         else:
-            j = i
-            while j < n and text[j] not in ' \t\r\n;()"':
-                j += 2 if text[j] == "\\" and j + 1 < n and text[j + 1] != "\n" else 1
-            if not tokens:
-                start = line
-            tokens.append(text[i:j])
-            quoted.append(False)
-            end = line
-            i = j
-    if tokens:
-        yield _Logical(tokens, quoted, start, end, blank)
+            scan.word()
+    if scan.tokens:
+        yield scan.take()
+
+
+class _Scanner:
+    """The state of :func:`_logical_records`: where it is and the record being read."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.i = 0
+        self.line = 1
+        self.depth = 0
+        self.blank = False
+        self.start = self.end = 1
+        self.tokens: list[str] = []
+        self.quoted: list[bool] = []
+
+    def take(self) -> _Logical:
+        record = _Logical(self.tokens, self.quoted, self.start, self.end, self.blank)
+        self.tokens, self.quoted = [], []
+        return record
+
+    def skip_comment(self) -> None:
+        end = self.text.find("\n", self.i)
+        self.i = len(self.text) if end < 0 else end
+
+    def paren(self, ch: str) -> None:
+        if ch == "(":
+            self.depth += 1
+        else:
+            self.depth = max(0, self.depth - 1)
+            self.end = self.line if self.tokens else self.end
+        self.i += 1
+
+    def quoted_string(self) -> None:
+        text, n = self.text, len(self.text)
+        j = self.i + 1
+        while j < n and text[j] != '"':
+            j += 2 if text[j] == "\\" else 1
+        body = text[self.i + 1 : min(j, n)]
+        self._add(body, quoted=True)
+        self.line += body.count("\n")
+        self.end = self.line
+        self.i = j + 1
+
+    def word(self) -> None:
+        text, n = self.text, len(self.text)
+        j = self.i
+        while j < n and text[j] not in ' \t\r\n;()"':
+            j += 2 if text[j] == "\\" and j + 1 < n and text[j + 1] != "\n" else 1
+        self._add(text[self.i : j], quoted=False)
+        self.end = self.line
+        self.i = j
+
+    def _add(self, token: str, *, quoted: bool) -> None:
+        if not self.tokens:
+            self.start = self.line
+        self.tokens.append(token)
+        self.quoted.append(quoted)
 
 
 def _type_and_rdata(tokens: list[str], quoted: list[bool]) -> tuple[str, list[str]] | None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import yaml
 
@@ -340,7 +340,7 @@ _ALIGNMENT = {
     "s": Alignment.STRICT,
 }
 
-Node = yaml.Node
+Node: TypeAlias = yaml.Node
 Entries = dict[str, tuple[Node, Node]]
 
 

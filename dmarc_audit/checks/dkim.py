@@ -49,7 +49,9 @@ def _key_finding(
     suggested: str | None = None,
 ) -> Finding:
     facts = ", ".join(
-        filter(None, (key.key_type, key.key_bits and f"{key.key_bits} bits", key.key_format))
+        filter(
+            None, (key.key_type, f"{key.key_bits} bits" if key.key_bits else None, key.key_format)
+        )
     )
     evidence = [f"TXT {result.name}" + (f": {facts}" if facts else "")]
     if result.cnames:

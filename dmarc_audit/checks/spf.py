@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from dmarc_audit.catalog import finding, rule
@@ -194,6 +195,7 @@ def _uses_ptr(term: Term) -> bool:
     return any(not isinstance(p, Literal) and p.letter == "p" for p in parts)
 
 
+@lru_cache(maxsize=4096)
 def _broad(mech: Mechanism) -> str | None:
     """Why a pass mechanism authorises too much, or None."""
     if mech.kind in (MechanismKind.IP4, MechanismKind.IP6):

@@ -161,7 +161,7 @@ def read_domain_lines(source: str) -> list[str]:
         except UnicodeDecodeError:
             raise InputError(f"domains file {source} is not UTF-8 text") from None
         where = source
-    names = []
+    names: list[str] = []
     for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
         if line:

@@ -49,7 +49,8 @@ class RecordChange:
 
     @property
     def name(self) -> str | None:
-        return (self.after or self.before).name if (self.after or self.before) else None
+        record = self.after or self.before
+        return record.name if record is not None else None
 
 
 @dataclass(frozen=True, slots=True)

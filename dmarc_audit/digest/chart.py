@@ -85,9 +85,9 @@ def render_chart(domain: str, days: Sequence[DayFigures]) -> bytes:
             label = day.day.strftime("%m-%d")
             tw = draw.textlength(label, font=small)
             draw.text((cx - tw / 2, y0 + 6 * s), label, font=small, fill=AXIS_TEXT)
-        rate = day.pass_rate
-        if rate is not None:
-            points.append((i, cx, y0 - plot_h * (rate - low) / (1 - low), rate))
+        day_rate = day.pass_rate
+        if day_rate is not None:
+            points.append((i, cx, y0 - plot_h * (day_rate - low) / (1 - low), day_rate))
 
     for (ia, xa, ya, _), (ib, xb, yb, _) in itertools.pairwise(points):
         if ib == ia + 1:  # a day without reports breaks the line

@@ -18,6 +18,7 @@ import html
 from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import cast
 
 from dmarc_audit.digest.build import Digest, DomainDigest
 from dmarc_audit.digest.changes import Changes, CompareStatus, RecordChange, RecordChangeKind
@@ -578,7 +579,7 @@ def compose_message(digest: Digest, sender: str, *, charts: bool = True) -> Emai
         html_body(digest, {k: cid for k, (cid, _) in images.items()}), subtype="html"
     )
     if images:
-        html_part = msg.get_payload()[1]
+        html_part = cast(EmailMessage, msg.get_payload(1))
         for name, (cid, png) in images.items():
             html_part.add_related(
                 png,

@@ -63,9 +63,10 @@ def posture_of(snapshot: Snapshot) -> Posture:
 def _problem(unknown: tuple[FindingFact, ...]) -> str | None:
     """The first failed lookup, said briefly (``TXT lookup for x failed (timeout)``)."""
     lookups = [f for f in unknown if f.id == "dns.lookup-failed"]
-    first = (lookups or list(unknown) or [None])[0]
-    if first is None:
+    candidates = lookups or list(unknown)
+    if not candidates:
         return None
+    first = candidates[0]
     return first.message.split(";", 1)[0].strip()
 
 

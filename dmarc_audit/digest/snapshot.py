@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING
 
 from dmarc_audit.dmarc.facts import DiscoveryStatus
 from dmarc_audit.findings import Finding, Severity, Status
-from dmarc_audit.reports.store import Store, from_ts, to_ts
+from dmarc_audit.reports.store import Store, to_ts
 
 if TYPE_CHECKING:
     from dmarc_audit.report import DomainReport
@@ -327,9 +327,9 @@ class SnapshotStore:
             row[0],
             tuple(json.loads(row[1])),
             row[2],
-            from_ts(row[3]),  # type: ignore[arg-type]
-            from_ts(row[4]),
-        )  # type: ignore[arg-type]
+            _moment(row[3]),
+            _moment(row[4]),
+        )
 
     def advance(
         self,
@@ -381,7 +381,7 @@ def _snapshot(row: tuple) -> Snapshot:
     data = json.loads(records)
     return Snapshot(
         domain=domain,
-        run_at=from_ts(run_ts),
+        run_at=_moment(run_ts),
         state=PostureState(state),  # type: ignore[arg-type]
         findings=tuple(FindingFact.from_json(f) for f in json.loads(findings)),
         records=tuple((k, RecordText.from_json(v)) for k, v in data["records"].items()),
@@ -389,3 +389,8 @@ def _snapshot(row: tuple) -> Snapshot:
         tool_version=version,
         id=snapshot_id,
     )
+
+
+def _moment(ts: int) -> datetime:
+    """A stored timestamp (seconds, UTC; never null in these tables)."""
+    return datetime.fromtimestamp(ts, UTC)

@@ -88,23 +88,29 @@ def selector_name(selector: str, domain: str) -> str:
 
 def result_from_answer(selector: str, name: str, answer: Answer) -> SelectorResult:
     """Classify one TXT answer and parse the key it holds."""
-    common = {
-        "selector": selector,
-        "name": name,
-        "cnames": answer.cnames,
-        "outcome": answer.outcome,
-        "detail": answer.detail,
-    }
+
+    def result(
+        status: SelectorStatus, key: DkimKey | None = None, records: tuple[str, ...] = ()
+    ) -> SelectorResult:
+        return SelectorResult(
+            selector=selector,
+            name=name,
+            status=status,
+            key=key,
+            cnames=answer.cnames,
+            outcome=answer.outcome,
+            records=records,
+            detail=answer.detail,
+        )
+
     if answer.failed:
-        return SelectorResult(status=SelectorStatus.UNKNOWN, key=None, **common)
+        return result(SelectorStatus.UNKNOWN)
     texts = tuple(answer.texts)
     if answer.outcome is Outcome.NXDOMAIN and answer.cnames:
-        return SelectorResult(status=SelectorStatus.DANGLING_CNAME, key=None, **common)
+        return result(SelectorStatus.DANGLING_CNAME)
     if not texts:
-        return SelectorResult(status=SelectorStatus.MISSING, key=None, **common)
-    return SelectorResult(
-        status=SelectorStatus.FOUND, key=_best_key(texts), records=texts, **common
-    )
+        return result(SelectorStatus.MISSING)
+    return result(SelectorStatus.FOUND, _best_key(texts), texts)
 
 
 def _best_key(texts: tuple[str, ...]) -> DkimKey:

@@ -12,6 +12,8 @@ A failed lookup makes the result ``unknown``; it is never reported as "no record
 
 from __future__ import annotations
 
+from typing import Any
+
 from dmarc_audit.dmarc.facts import (
     DiscoveryStatus,
     DmarcDiscovery,
@@ -116,10 +118,11 @@ async def _discover_7489(resolver: Resolver, domain: str) -> DmarcDiscovery:
     mode = DmarcMode.RFC7489
     org = organizational_domain_psl(domain) or domain
     steps = [await _ask(resolver, domain, mode)]
-    base = {"domain": domain, "mode": mode, "org_domain": org}
+    base: dict[str, Any] = {"domain": domain, "mode": mode, "org_domain": org}
     if not steps[0].answer.failed and not steps[0].candidates and org != domain:
         steps.append(await _ask(resolver, org, mode))
-    base.update(queries=tuple(s.query for s in steps), steps=tuple(steps))
+    base["queries"] = tuple(s.query for s in steps)
+    base["steps"] = tuple(steps)
     last = steps[-1]
     if last.answer.failed:
         return _unknown(base, last.answer)
@@ -170,7 +173,7 @@ async def _found(
         exists, exist_note = await _author_exists(resolver, domain)
         common["failures"] = failures + exist_note
         source = PolicySource.SP if exists is not False else PolicySource.NP
-        stated = effective.sp if source is PolicySource.SP else effective.np
+        stated = effective.sp if source is PolicySource.SP else (effective.np or effective.sp)
         reason = _inherit_reason(record, source, domain, exists)
     else:
         source, stated = PolicySource.SP, effective.sp

@@ -184,9 +184,14 @@ def make_request(name: str, rdtype: int) -> dns.message.Message:
     import dns.message
     import dns.name
     import dns.rdataclass
+    import dns.rdatatype
 
     request = dns.message.make_query(
-        dns.name.from_text(name), rdtype, rdclass=dns.rdataclass.IN, use_edns=0, payload=1232
+        dns.name.from_text(name),
+        dns.rdatatype.RdataType(rdtype),
+        rdclass=dns.rdataclass.IN,
+        use_edns=0,
+        payload=1232,
     )
     request.flags |= dns.flags.RD
     return request

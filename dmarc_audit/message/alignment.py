@@ -113,26 +113,29 @@ async def check_alignment(
     own = await orgs.lookup(domain)
     author = await orgs.lookup(from_domain)
     label = "d=" + domain if identifier is Identifier.DKIM else domain
-    common = {
-        "identifier": identifier,
-        "domain": domain,
-        "from_domain": from_domain,
-        "mode": mode,
-        "org_domain": own.org_domain,
-        "from_org_domain": author.org_domain,
-    }
-    if domain == from_domain:
+
+    def check(aligned: bool | None, relaxed_aligned: bool | None, reason: str) -> AlignmentCheck:
         return AlignmentCheck(
-            **common, aligned=True, relaxed_aligned=True, reason=f"{label} is the From domain"
+            identifier=identifier,
+            domain=domain,
+            from_domain=from_domain,
+            mode=mode,
+            org_domain=own.org_domain,
+            from_org_domain=author.org_domain,
+            aligned=aligned,
+            relaxed_aligned=relaxed_aligned,
+            reason=reason,
         )
+
+    if domain == from_domain:
+        return check(True, True, f"{label} is the From domain")
     if own.org_domain is None or author.org_domain is None:
         failed = own.failed or author.failed
         what = f" ({failed.name} {failed.describe()})" if failed is not None else ""
-        return AlignmentCheck(
-            **common,
-            aligned=None if mode is Alignment.RELAXED else False,
-            relaxed_aligned=None,
-            reason=f"the Organizational Domain could not be determined{what}",
+        return check(
+            None if mode is Alignment.RELAXED else False,
+            None,
+            f"the Organizational Domain could not be determined{what}",
         )
     relaxed = own.org_domain == author.org_domain
     orgs_text = (
@@ -149,10 +152,5 @@ async def check_alignment(
             )
         else:
             reason = f"{identifier.tag}=s needs exactly {from_domain}; {orgs_text}{how}"
-        return AlignmentCheck(**common, aligned=False, relaxed_aligned=relaxed, reason=reason)
-    return AlignmentCheck(
-        **common,
-        aligned=relaxed,
-        relaxed_aligned=relaxed,
-        reason=f"{label} vs {from_domain}: {orgs_text}{how}",
-    )
+        return check(False, relaxed, reason)
+    return check(relaxed, relaxed, f"{label} vs {from_domain}: {orgs_text}{how}")

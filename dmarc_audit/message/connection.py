@@ -225,7 +225,7 @@ def connection_facts(
     ar_fields = [f for f in message.all("authentication-results") if _receivers(f, entry)]
     candidates = _from_received_spf(spf_fields) + _from_authres(ar_fields)
     notes: list[str] = []
-    facts = {}
+    facts: dict[str, Fact | None] = {}
     for name, given, flag in (
         ("ip", ip, "--ip"),
         ("helo", helo, "--helo"),

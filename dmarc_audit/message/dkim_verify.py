@@ -239,11 +239,18 @@ async def verify_signature(
         return DkimVerification(signature, fail.reason, fail.detail, warnings=warnings)
     answer = await resolver.query(key_name, "TXT")
     lookup = result_from_answer(signature.selector or "", key_name, answer)
-    common = {"key_name": key_name, "lookup": lookup, "warnings": warnings}
+
+    def verification(
+        reason: DkimReason, detail: str, crypto_valid: bool | None = None
+    ) -> DkimVerification:
+        return DkimVerification(
+            signature, reason, detail, key_name, lookup, crypto_valid, warnings=warnings
+        )
+
     try:
         key = _check_key(signature, lookup, options)
     except _Fail as fail:
-        return DkimVerification(signature, fail.reason, fail.detail, **common)
+        return verification(fail.reason, fail.detail)
     loop = asyncio.get_running_loop()
     valid, reason, detail = await asyncio.to_thread(
         _crypto, message.raw, index, SyncBridge(resolver, loop), options
@@ -261,7 +268,7 @@ async def verify_signature(
     elif reason is DkimReason.VERIFIED:
         bits = f"{key.key_bits}-bit " if key.key_bits else ""
         detail = f"signature verified with the {bits}{key.key_type} key at {key_name}"
-    return DkimVerification(signature, reason, detail, crypto_valid=valid, **common)
+    return verification(reason, detail, crypto_valid=valid)
 
 
 def _check_tags(sig: DkimSignature, problem: str | None) -> None:

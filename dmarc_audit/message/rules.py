@@ -326,7 +326,7 @@ def _strict_rules(report: MessageReport, blocked) -> Iterator[Finding]:
     if blocked and not dmarc.aligned_pass:
         lines = [c.reason for c in blocked]
         suggested = None
-        if record is not None:
+        if record is not None and discovery is not None:
             relaxed = re.sub(r"\s*;\s*a(?:dkim|spf)\s*=\s*s\s*(?=;|$)", "", record.text)
             suggested = f'{discovery.record_name} TXT "{relaxed.strip()}"'
         yield finding(

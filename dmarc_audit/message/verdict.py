@@ -489,8 +489,8 @@ def our_results(
     if arc.status is not ArcStatus.NONE or arc.hops:
         props = [("smtp.remote-ip", conn.ip.value)] if conn.ip is not None else []
         last = arc.last_hop
-        comment = f"i={last.instance} d={last.seal_domain}" if last is not None else None
-        results.append(AuthResult("arc", arc.status.value, tuple(props), comment=comment))
+        arc_comment = f"i={last.instance} d={last.seal_domain}" if last is not None else None
+        results.append(AuthResult("arc", arc.status.value, tuple(props), comment=arc_comment))
     else:
         results.append(AuthResult("arc", "none"))
     return tuple(results)

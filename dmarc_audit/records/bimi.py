@@ -98,11 +98,11 @@ def parse_bimi(text: str) -> BimiRecord:
     if authority is not None and authority.value:
         problems.extend(_https_problems(authority, indicator=False))
     for name, choices in _CHOICES.items():
-        tag = by_name.get(name)
-        if tag is not None and tag.value not in choices:
+        chosen = by_name.get(name)
+        if chosen is not None and chosen.value not in choices:
             problems.append(
                 FieldProblem(
-                    f"{name}= must be {' or '.join(choices)}, not {tag.value!r}", tag.offset
+                    f"{name}= must be {' or '.join(choices)}, not {chosen.value!r}", chosen.offset
                 )
             )
     return BimiRecord(

@@ -24,6 +24,8 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
+from typing import TypeVar, cast
 
 from dmarc_audit.records.taglist import Tag, TagListIssue, split_tags
 
@@ -252,8 +254,13 @@ class _State:
     seen: set[str] = field(default_factory=set)
 
 
+@lru_cache(maxsize=4096)
 def parse_dmarc(text: str, mode: DmarcMode = DmarcMode.RFC9989) -> DmarcRecord:
-    """Parse ``text`` (one TXT record, strings joined) as a receiver following ``mode`` would."""
+    """Parse ``text`` (one TXT record, strings joined) as a receiver following ``mode`` would.
+
+    The result is immutable, so a record seen again (discovery, then the rules under both
+    specs; a reporting provider's record shared by many domains) is parsed once.
+    """
     state = _State(mode, [], [], [])
     specs, empty_specs, trailing_ws = _split(text)
     written = tuple((s.name, s.value) for s in specs if s.name)
@@ -527,7 +534,7 @@ def _choice(allowed: tuple[str, ...], default: str, convert: type[Enum] | None =
     def handle(state: _State, spec: _Spec) -> None:
         value = spec.value.lower()
         if value in allowed:
-            state.tags.append((spec.name, convert(value) if convert else value))
+            state.tags.append((spec.name, cast(TagValue, convert(value)) if convert else value))
             return
         _invalid(
             state,
@@ -718,9 +725,9 @@ def _effective(state: _State) -> tuple[bool, EffectivePolicy | None, str | None]
                 state.tags = [(k, v) for k, v in state.tags if k != name]
         p = sp = np = Policy.NONE
     else:
-        p = tags.get("p", Policy.NONE)
-        sp = tags.get("sp", p)
-        np = tags.get("np", sp)
+        p = _typed(tags, "p", Policy, Policy.NONE)
+        sp = _typed(tags, "sp", Policy, p)
+        np = _typed(tags, "np", Policy, sp)
         if p_missing:
             fallback = "p is missing: RFC 9989 receivers act as p=none"
     has_ruf = bool(tags.get("ruf"))
@@ -743,14 +750,23 @@ def _effective(state: _State) -> tuple[bool, EffectivePolicy | None, str | None]
     effective = EffectivePolicy(
         p=p,
         sp=sp,
-        adkim=tags.get("adkim", Alignment.RELAXED),
-        aspf=tags.get("aspf", Alignment.RELAXED),
+        adkim=_typed(tags, "adkim", Alignment, Alignment.RELAXED),
+        aspf=_typed(tags, "aspf", Alignment, Alignment.RELAXED),
         np=np if nine else None,
-        pct=None if nine else tags.get("pct", 100),
-        t=tags.get("t", "n") if nine else None,
-        psd=tags.get("psd", "u") if nine else None,
+        pct=None if nine else _typed(tags, "pct", int, 100),
+        t=_typed(tags, "t", str, "n") if nine else None,
+        psd=_typed(tags, "psd", str, "u") if nine else None,
         fo=fo,
-        rua=tuple(tags.get("rua", ())),
-        ruf=tuple(tags.get("ruf", ())),
+        rua=_typed(tags, "rua", tuple, ()),
+        ruf=_typed(tags, "ruf", tuple, ()),
     )
     return True, effective, fallback
+
+
+_T = TypeVar("_T")
+
+
+def _typed(tags: Mapping[str, TagValue], name: str, kind: type[_T], default: _T) -> _T:
+    """The accepted value of ``name`` when it has the type the tag converts to."""
+    value = tags.get(name, default)
+    return value if isinstance(value, kind) else default

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 from dmarc_audit.dns.cache import CachingResolver
@@ -223,7 +225,7 @@ def _step(
 
 async def _prefetch(resolver: Resolver, domain: str, record: SpfRecord, seen: set[str]) -> None:
     """Ask, concurrently, every question the walk of ``record`` will ask."""
-    jobs = []
+    jobs: list[Coroutine[Any, Any, object]] = []
     broken = _broken_terms(record)
     for term in evaluated_terms(record):
         target = _target(term, domain, term.offset in broken)

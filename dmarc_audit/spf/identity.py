@@ -71,9 +71,9 @@ def derive_identity(
         local, sender_domain = split_sender(address)
         name = sender_domain.strip().lower()
         return SpfIdentity(IdentityKind.MAIL_FROM, name, f"{local}@{name}")
-    for name, kind in ((helo, IdentityKind.HELO), (domain, IdentityKind.MAIL_FROM)):
-        if name and name.strip():
-            checked = name.strip().lower()
+    for given, kind in ((helo, IdentityKind.HELO), (domain, IdentityKind.MAIL_FROM)):
+        if given and given.strip():
+            checked = given.strip().lower()
             return SpfIdentity(kind, checked, f"postmaster@{checked}")
     raise ValueError("nothing to check: give a MAIL FROM address, a HELO name or a domain")
 

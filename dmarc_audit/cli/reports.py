@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -39,6 +40,7 @@ class SummaryFormat(str, Enum):
     TEXT = "text"
     JSON = "json"
     CSV = "csv"
+    HTML = "html"
 
 
 class ReportKindOpt(str, Enum):
@@ -426,9 +428,21 @@ def summary_command(
     output_format: Annotated[
         SummaryFormat,
         typer.Option(
-            "--format", "-f", help="Output format (data goes to stdout; csv is one row per source)."
+            "--format",
+            "-f",
+            help="Output format (data goes to stdout or --output; csv is one row per "
+            "source; html is a one-file dashboard).",
         ),
     ] = SummaryFormat.TEXT,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write the document to FILE instead of stdout ('-' for stdout).",
+        ),
+    ] = None,
     resolve: Annotated[
         bool,
         typer.Option(
@@ -453,8 +467,11 @@ def summary_command(
     from dmarc_audit.reports.summary import build_summary, lookup, period_keys
 
     filt = _period(domain, since, until)
+    if output not in (None, "-") and not Path(output).parent.is_dir():
+        raise InputError(f"--output {output}: directory {Path(output).parent} does not exist")
     declared = _declared_senders(config)
     queries = 0
+    days: tuple = ()
     with open_store(db, create=False) as store:
         ptrs = published = None
         resolver = None
@@ -469,10 +486,15 @@ def summary_command(
             ips, domains = period_keys(store, filt)
             ptrs, published = run_async(lookup(resolver, ips, domains))
         summary = build_summary(store, filt, ptrs=ptrs, published=published)
-        summary = _with_senders(store, summary, declared, resolver, resolve)
+        summary, posture = _with_senders(store, summary, declared, resolver, resolve)
         if resolver is not None:
             queries = resolver.queries
-    SUMMARY_RENDERERS[output_format](summary)
+        if output_format is SummaryFormat.HTML:
+            days = _daily(store, summary)
+    render = SUMMARY_RENDERERS[output_format]
+    if output_format is SummaryFormat.HTML:
+        render = partial(render_summary_html, days=days, posture=posture)
+    _write_document(render, summary, output)
     line = (
         f"{summary.reports:,} reports · {summary.totals.messages:,} messages · "
         f"{len(summary.sources):,} sources"
@@ -497,14 +519,48 @@ def _declared_senders(config: str | None):
     return load_config(path).senders if path is not None else ()
 
 
-def _with_senders(store: Store, summary: Summary, declared, resolver, resolve: bool) -> Summary:
+def _write_document(render: Callable[[Summary], None], summary: Summary, output: str | None):
+    """Render to stdout, or to ``output`` (written whole: a failed run leaves no half file)."""
+    if output in (None, "-"):
+        render(summary)
+        return
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        render(summary)
+    try:
+        Path(output).write_text(buffer.getvalue(), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--output {output}: {exc.strerror}") from None
+
+
+def _daily(store: Store, summary: Summary) -> tuple:
+    """The summary's days (UTC) with messages and DMARC passes, for the HTML chart."""
+    from dmarc_audit.digest.figures import Period, daily
+    from dmarc_audit.output.summary_html import DayFigures
+
+    start = summary.filter.since or summary.first_begin
+    end = summary.filter.until or summary.last_end
+    if start is None or end is None or end <= start:
+        return ()
+    return tuple(
+        DayFigures(d.day, d.messages, d.dmarc_pass)
+        for d in daily(store, summary.filter.domain, Period(start, end))
+    )
+
+
+def _with_senders(
+    store: Store, summary: Summary, declared, resolver, resolve: bool
+) -> tuple[Summary, dict]:
     """Name the sources (DNS evidence when there is a resolver) and add the sender table."""
     from dataclasses import replace
 
     from dmarc_audit.senders.report import name_sources, with_senders
 
     if resolver is None:
-        return with_senders(store, summary, declared)
+        return with_senders(store, summary, declared), {}
     from dmarc_audit.cli.common import run_async
     from dmarc_audit.senders.collect import collect, collect_posture
     from dmarc_audit.senders.table import SenderState, build_rows
@@ -521,7 +577,8 @@ def _with_senders(store: Store, summary: Summary, declared, resolver, resolve: b
         if (n := names.get(ip)) is not None and n.provider and (inc := n.provider.spf_include)
     ]
     posture = run_async(collect_posture(resolver, summary.domains, includes))
-    return with_senders(store, summary, declared, replace(dns, posture=posture), names, auth)
+    dns = replace(dns, posture=posture)
+    return with_senders(store, summary, declared, dns, names, auth), posture
 
 
 def render_summary_json(summary: Summary) -> None:
@@ -677,10 +734,18 @@ def render_summary_text(summary: Summary, source_rows: int = 20) -> None:
                 console.print(f"      [yellow]note:[/] {escape(r.record_note)}")
 
 
+def render_summary_html(summary: Summary, days: tuple = (), posture=None) -> None:
+    from dmarc_audit.output.console import write_stdout
+    from dmarc_audit.output.summary_html import SummaryPage, render_html
+
+    write_stdout(render_html(SummaryPage(summary, days, posture or {})))
+
+
 SUMMARY_RENDERERS: dict[SummaryFormat, Callable[[Summary], None]] = {
     SummaryFormat.TEXT: render_summary_text,
     SummaryFormat.JSON: render_summary_json,
     SummaryFormat.CSV: render_summary_csv,
+    SummaryFormat.HTML: render_summary_html,
 }
 
 

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from dmarc_audit.dkim.facts import DkimPosture
     from dmarc_audit.dmarc.facts import DmarcDiscovery
     from dmarc_audit.dns.types import Resolver
+    from dmarc_audit.dnssec.facts import DnssecFacts
+    from dmarc_audit.dnssec.validate import Validator
     from dmarc_audit.fetch.https import HttpsFetcher
     from dmarc_audit.mailrecords.facts import MailRecordsPosture
     from dmarc_audit.mtasts.facts import MtaStsPosture, PolicyFacts
@@ -120,17 +122,47 @@ async def audit_sender_ptr(resolver: Resolver, ip: str) -> list[Finding]:
     return judge_sender_ptr(await collect_sender_ptr(resolver, ip))
 
 
+async def audit_dnssec(
+    validator: Validator | None, domain: str, mx: MxPosture, dmarc: DmarcDiscovery
+) -> DnssecFacts | None:
+    """The DNSSEC area: validate the domain's chain, answers and MX zones, once per run."""
+    if validator is None:
+        return None
+    from dmarc_audit.dnssec.collect import collect_dnssec
+
+    hosts = [h.exchange for h in mx.hosts]
+    return await collect_dnssec(validator, domain, mx_hosts=hosts, dmarc_name=dmarc.record_name)
+
+
+def make_validator(resolver: Resolver, options: AuditOptions) -> Validator | None:
+    """The run's DNSSEC validator (None when DNSSEC is off or DNS gives no DO answers).
+
+    Raises :class:`~dmarc_audit.errors.InputError` for a bad ``--trust-anchor`` file.
+    """
+    if not options.dnssec or not hasattr(resolver, "query_dnssec"):
+        return None
+    from dmarc_audit.dnssec.anchor import load_anchor
+    from dmarc_audit.dnssec.validate import Validator
+
+    return Validator(resolver, load_anchor(options.trust_anchor))  # type: ignore[arg-type]
+
+
 async def audit_domain(
     resolver: Resolver,
     domain: DomainName,
     options: AuditOptions,
     fetcher: HttpsFetcher | None = None,
+    *,
+    validator: Validator | None = None,
 ) -> DomainReport:
     """Run every posture audit for one domain, with all independent lookups in parallel.
 
-    ``fetcher`` is the run's HTTPS fetcher (one made from ``options`` when None).
+    ``fetcher`` is the run's HTTPS fetcher (one made from ``options`` when None);
+    ``validator`` is the run's DNSSEC validator (:func:`make_validator`); without one,
+    DNSSEC is not checked.
     """
     from dmarc_audit.checks import dmarc as dmarc_rules
+    from dmarc_audit.checks import dnssec as dnssec_rules
     from dmarc_audit.dmarc.collect import collect_dmarc
     from dmarc_audit.records.dmarc import DmarcMode
 
@@ -157,7 +189,10 @@ async def audit_domain(
         dmarc_facts = dmarc_facts.not_sending()
     assert dmarc_facts.discovery is not None
     dmarc, dmarc_found = dmarc_facts.discovery, dmarc_rules.judge(dmarc_facts)
-    mail = await audit_mail_records(resolver, domain, dmarc_enforced=dmarc_enforced(dmarc))
+    mail, dnssec = await asyncio.gather(
+        audit_mail_records(resolver, domain, dmarc_enforced=dmarc_enforced(dmarc)),
+        audit_dnssec(validator, name, mx, dmarc),
+    )
     mta_sts = _judge_mtasts(sts_policy, mx)
     by_area = {
         "SPF": spf.findings,
@@ -166,6 +201,7 @@ async def audit_domain(
         "MX": mx.findings,
         "MTA-STS/TLS-RPT/BIMI": mail.findings + (mta_sts.findings if mta_sts else ()),
         "parked/bulk": _cross_findings(name, spf, dmarc, dkim, mx, bulk),
+        "DNSSEC": dnssec_rules.judge(dnssec) if dnssec is not None else [],
     }
     findings = _apply_profile(_merge(by_area), options.profile)
     if parked:  # sends no mail: nothing to sign
@@ -184,6 +220,7 @@ async def audit_domain(
         mx=mx,
         mail_records=mail,
         mta_sts=mta_sts,
+        dnssec=dnssec,
     )
 
 
@@ -324,6 +361,7 @@ async def audit_domains(
     gate = asyncio.Semaphore(max(1, concurrency))
     policies = policies or {}
     fetcher = https_fetcher(resolver, options)
+    validator = make_validator(resolver, options)
 
     async def one(domain: DomainName) -> DomainReport:
         policy = policies.get(domain.ascii)
@@ -331,7 +369,9 @@ async def audit_domains(
         if policy is not None and policy.dkim_selectors and not options.selectors:
             domain_options = replace(options, selectors=policy.dkim_selectors)
         async with gate:
-            report = await audit_domain(resolver, domain, domain_options, fetcher)
+            report = await audit_domain(
+                resolver, domain, domain_options, fetcher, validator=validator
+            )
         if policy is not None:
             report = apply_policy(report, policy)
         if on_done is not None:

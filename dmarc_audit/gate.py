@@ -134,10 +134,13 @@ def run_gate(
     live_only: bool = False,
     use_baseline: bool = True,
     on_done: Callable[[DomainReport], None] | None = None,
+    dnssec: bool = True,
+    trust_anchor: str | None = None,
 ) -> GateRun:
     """Audit ``domains`` with the policy, then apply select/ignore/severity/baseline.
 
     ``zones`` replaces the settings' zone list; ``live_only`` ignores every zone.
+    ``dnssec`` validates DNSSEC from ``trust_anchor`` (a file; default the IANA root).
     ``on_done`` is called with each finished report (the CLI's progress bar).
     """
     from dmarc_audit.audit import audit_domains
@@ -162,6 +165,8 @@ def run_gate(
         fetch=settings.fetch and not settings.offline,  # offline: no network at all
         ca_file=settings.ca_file,
         https_port=settings.https_port,
+        dnssec=dnssec,
+        trust_anchor=trust_anchor,
     )
     baseline = load_baseline(settings.baseline) if settings.baseline and use_baseline else None
     policies = {p.domain.ascii: p for p in settings.domains}

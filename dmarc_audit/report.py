@@ -18,6 +18,7 @@ from dmarc_audit.findings import FailOn, Finding, Severity, Status
 if TYPE_CHECKING:
     from dmarc_audit.dkim.facts import DkimPosture
     from dmarc_audit.dmarc.facts import DmarcDiscovery
+    from dmarc_audit.dnssec.facts import DnssecFacts
     from dmarc_audit.mailrecords.facts import MailRecordsPosture
     from dmarc_audit.mtasts.facts import MtaStsPosture
     from dmarc_audit.mx.facts import MxPosture
@@ -25,8 +26,11 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 1
 """The major version of the ``check`` JSON: bumped when a key is removed, renamed or retyped."""
-SCHEMA_MINOR = 1
-"""Bumped when keys are added within :data:`SCHEMA_VERSION` (1: ``mta_sts_policy``)."""
+SCHEMA_MINOR = 2
+"""Bumped when keys are added within :data:`SCHEMA_VERSION`.
+
+1: ``mta_sts_policy``; 2: ``dnssec``.
+"""
 
 
 class Profile(str, Enum):
@@ -51,6 +55,10 @@ class AuditOptions:
     """PEM bundle that replaces the system trust store for HTTPS (``--ca-file``)."""
     https_port: int | None = None
     """Connect HTTPS to this port instead of 443 (labs and tests, ``--https-port``)."""
+    dnssec: bool = True
+    """Validate DNSSEC (RFC 4035) for the answers used, from the trust anchor."""
+    trust_anchor: str | None = None
+    """``--trust-anchor FILE`` (DS/DNSKEY records); None for the shipped IANA root anchor."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +74,7 @@ class DomainReport:
     mail_records: MailRecordsPosture | None = None
     mta_sts: MtaStsPosture | None = None
     """The MTA-STS policy fetched over HTTPS; None when no valid ``_mta-sts`` record."""
+    dnssec: DnssecFacts | None = None
 
     @property
     def incomplete(self) -> bool:
@@ -88,6 +97,7 @@ class DomainReport:
             self.mail_records.to_json() if self.mail_records is not None else None
         )
         data["mta_sts_policy"] = self.mta_sts.to_json() if self.mta_sts is not None else None
+        data["dnssec"] = self.dnssec.to_json() if self.dnssec is not None else None
         return data
 
 

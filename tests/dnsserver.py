@@ -76,9 +76,14 @@ class QueryLogEntry(NamedTuple):
 class ServedZone:
     """One master file: its origin, its nodes and every name that exists in it."""
 
-    def __init__(self, spec: str | os.PathLike[str]) -> None:
-        path, origin = _split_spec(spec)
-        zone = dns.zone.from_file(str(path), origin=origin, relativize=False, check_origin=False)
+    def __init__(self, spec: str | os.PathLike[str] | dns.zone.Zone) -> None:
+        if isinstance(spec, dns.zone.Zone):  # made (and signed) in the test
+            zone = spec
+        else:
+            path, origin = _split_spec(spec)
+            zone = dns.zone.from_file(
+                str(path), origin=origin, relativize=False, check_origin=False
+            )
         self.origin: dns.name.Name = zone.origin
         self.nodes = dict(zone.nodes)
         self.existing: set[dns.name.Name] = {self.origin}
@@ -91,6 +96,26 @@ class ServedZone:
 
     def covers(self, name: dns.name.Name) -> bool:
         return name.is_subdomain(self.origin)
+
+    def signed(self, owner: dns.name.Name, rdataset: dns.rdataset.Rdataset) -> list:
+        """``(owner, rdataset)`` and, when the zone is signed, the RRSIGs covering it."""
+        out = [(owner, rdataset)]
+        node = self.nodes.get(owner)
+        if node is not None:
+            sigs = node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.RRSIG, rdataset.rdtype)
+            if sigs is not None:
+                out.append((owner, sigs))
+        return out
+
+    def denial(self, name: dns.name.Name, exists: bool) -> list:
+        """The NSEC record (with RRSIG) proving NODATA at ``name`` or covering its absence."""
+        owner = name
+        if not exists or name not in self.nodes:
+            below = [n for n in self.nodes if n < name]
+            owner = max(below) if below else self.origin
+        node = self.nodes.get(owner)
+        nsec = node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.NSEC) if node else None
+        return self.signed(owner, nsec) if nsec is not None else []
 
     def find(self, name: dns.name.Name) -> tuple[object | None, bool]:
         """The node for ``name`` (possibly a wildcard's) and whether the name exists."""
@@ -110,7 +135,8 @@ class DnsServer:
     """A threaded asyncio DNS server; start with :meth:`start` or ``with``.
 
     ``servfail`` and ``blackhole`` are sets of names (lower case, no trailing dot) that
-    may be changed while the server runs, as may ``silent`` (never answer at all) and
+    may be changed while the server runs (a ``blackhole`` entry ``"NAME TYPE"`` drops
+    only that type), as may ``silent`` (never answer at all) and
     ``delay_ms`` (wait before each answer). ``outside`` is the rcode for names outside
     every zone: ``refused`` (default), ``nxdomain`` or ``servfail``. ``faults`` maps a
     name to one of :data:`FAULT_MODES` (also changeable while running). ``max_chain`` is
@@ -132,6 +158,7 @@ class DnsServer:
         udp_limit: int | None = None,
         faults: dict[str, str] | None = None,
         max_chain: int = MAX_CHAIN,
+        signed_zones: Iterable[dns.zone.Zone] = (),
     ) -> None:
         if outside not in OUTSIDE_RCODES:
             raise ValueError(f"outside must be one of {sorted(OUTSIDE_RCODES)}")
@@ -140,7 +167,7 @@ class DnsServer:
             raise ValueError(f"unknown fault modes {sorted(unknown)}; known: {sorted(FAULT_MODES)}")
         self.faults = {_plain_text(n): mode for n, mode in (faults or {}).items()}
         self.max_chain = max_chain
-        self.zones = [ServedZone(spec) for spec in zones]
+        self.zones = [ServedZone(spec) for spec in (*zones, *signed_zones)]
         self.host = host
         self.port = port
         self.delay_ms = delay_ms
@@ -230,13 +257,19 @@ class DnsServer:
 
     # -- answering -----------------------------------------------------------------
 
-    def resolve(self, qname: dns.name.Name, qtype: int) -> tuple[int, list, list]:
-        """``(rcode, answer, authority)`` as lists of ``(owner, rdataset)``."""
+    def resolve(
+        self, qname: dns.name.Name, qtype: int, dnssec: bool = False
+    ) -> tuple[int, list, list]:
+        """``(rcode, answer, authority)`` as lists of ``(owner, rdataset)``.
+
+        With ``dnssec`` (the client set DO), RRSIGs follow each RRset, and negative
+        answers carry the zone's NSEC proof.
+        """
         chain: list[tuple[dns.name.Name, dns.rdataset.Rdataset]] = []
         seen: set[dns.name.Name] = set()
         name = qname
         while True:
-            zone = self._zone_for(name)
+            zone = self._zone_for(name, qtype)
             if zone is None:  # outside our data: refuse, or return the chain so far
                 return (
                     (RCODE.NOERROR, chain, []) if chain else (OUTSIDE_RCODES[self.outside], [], [])
@@ -245,22 +278,30 @@ class DnsServer:
                 return RCODE.NOERROR, chain, []
             seen.add(name)
             negative = [(zone.origin, zone.soa)] if zone.soa is not None else []
+            if dnssec and negative:
+                negative = zone.signed(zone.origin, zone.soa)
             node, exists = zone.find(name)
             if node is None:
+                if dnssec:
+                    negative += zone.denial(name, exists)
                 return (RCODE.NOERROR if exists else RCODE.NXDOMAIN), chain, negative
             rdataset = node.get_rdataset(dns.rdataclass.IN, qtype)
             if rdataset is not None:
-                chain.append((name, rdataset))
+                chain.extend(zone.signed(name, rdataset) if dnssec else [(name, rdataset)])
                 return RCODE.NOERROR, chain, []
             alias = node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.CNAME)
             if alias is None or qtype == dns.rdatatype.CNAME:
+                if dnssec:
+                    negative += zone.denial(name, True)
                 return RCODE.NOERROR, chain, negative
-            chain.append((name, alias))
+            chain.extend(zone.signed(name, alias) if dnssec else [(name, alias)])
             name = alias[0].target
 
-    def _zone_for(self, name: dns.name.Name) -> ServedZone | None:
+    def _zone_for(self, name: dns.name.Name, qtype: int = 0) -> ServedZone | None:
         best = None
         for zone in self.zones:
+            if qtype == dns.rdatatype.DS and zone.origin == name and name != dns.name.root:
+                continue  # a DS lives in the parent zone (RFC 4034 §5)
             if zone.covers(name) and (best is None or len(zone.origin) > len(best.origin)):
                 best = zone
         return best
@@ -279,14 +320,16 @@ class DnsServer:
         with self._log_lock:
             self._log.append(QueryLogEntry(plain, dns.rdatatype.to_text(question.qtype), transport))
         fault = self.faults.get(plain)
-        if self.silent or plain in self.blackhole or fault == "timeout":
+        typed = f"{plain} {dns.rdatatype.to_text(question.qtype).lower()}"
+        if self.silent or plain in self.blackhole or typed in self.blackhole or fault == "timeout":
             return None
         if fault is not None and fault not in ("servfail", "refused", "formerr"):
             return _faulty(request, fault, transport)
         reply = request.reply(ra=1, aa=0)
         client_edns = [rr for rr in request.ar if rr.rtype == QTYPE.OPT]
+        dnssec_ok = bool(client_edns) and bool(client_edns[0].ttl & 0x8000)
         if client_edns:
-            reply.add_ar(EDNS0(udp_len=SERVER_PAYLOAD))
+            reply.add_ar(EDNS0(udp_len=SERVER_PAYLOAD, flags="do" if dnssec_ok else ""))
         if request.header.opcode != 0:
             reply.header.rcode = RCODE.NOTIMP
         elif plain in self.servfail or fault == "servfail":
@@ -298,10 +341,11 @@ class DnsServer:
         elif question.qclass != dns.rdataclass.IN:
             reply.header.rcode = RCODE.REFUSED
         else:
-            rcode, answer, authority = self.resolve(qname, question.qtype)
+            rcode, answer, authority = self.resolve(qname, question.qtype, dnssec_ok)
             reply.header.rcode = rcode
-            for i, (owner, rdataset) in enumerate(answer):
-                reply.add_answer(*_to_rrs(qname if i == 0 else owner, rdataset))
+            first = answer[0][0] if answer else None
+            for owner, rdataset in answer:  # the question's name (case, wildcards) first
+                reply.add_answer(*_to_rrs(qname if owner == first else owner, rdataset))
             for owner, rdataset in authority:
                 reply.add_auth(*_to_rrs(owner, rdataset))
         wire = reply.pack()
@@ -471,7 +515,7 @@ def _plain(name: dns.name.Name) -> str:
 
 
 def _plain_text(name: str) -> str:
-    return name.lower().rstrip(".")
+    return name.lower().rstrip(".") or "."
 
 
 def _split_spec(spec: str | os.PathLike[str]) -> tuple[Path, str | None]:

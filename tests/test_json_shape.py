@@ -9,7 +9,17 @@ from tests.cli_helpers import DEMO, run_cli
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "json.md").read_text()
 
 TOP = {"schema_version", "schema_minor", "domains", "input_errors", "suppressed", "dns"}
-DOMAIN = {"domain", "findings", "spf", "dmarc", "dkim", "mx", "mail_records", "mta_sts_policy"}
+DOMAIN = {
+    "domain",
+    "findings",
+    "spf",
+    "dmarc",
+    "dkim",
+    "mx",
+    "mail_records",
+    "mta_sts_policy",
+    "dnssec",
+}
 FINDING = {
     "id",
     "severity",
@@ -42,6 +52,8 @@ MX = {"status", "null_mx", "hosts"}
 MTA_STS_POLICY = {"status", "url", "fetch", "policy"}
 FETCH = {"url", "outcome", "status", "content_type", "address", "size", "detail"}
 STS_POLICY = {"version", "mode", "max_age", "mx", "problems"}
+DNSSEC = {"status", "chain", "mx", "rrsets"}
+CHAIN = {"name", "status", "zone", "reason", "steps"}
 TRACE = {"name", "type", "outcome", "records", "elapsed_ms", "source"}
 
 
@@ -49,13 +61,16 @@ def test_check_json_shape_matches_the_snapshot() -> None:
     doc = run_cli(
         "check", "--zone", str(DEMO), "--format", "json", "oldshop.example", "branch.example"
     ).json()
-    assert set(doc) == TOP and doc["schema_version"] == 1 and doc["schema_minor"] == 1
+    assert set(doc) == TOP and doc["schema_version"] == 1 and doc["schema_minor"] == 2
     for domain in doc["domains"]:
         assert set(domain) == DOMAIN
         assert set(domain["spf"]) == SPF
         assert set(domain["dmarc"]) == DMARC
         assert set(domain["mx"]) == MX
         assert set(domain["mail_records"]) == {"mta_sts", "tls_rpt", "bimi"}
+        assert set(domain["dnssec"]) == DNSSEC
+        assert domain["dnssec"]["status"] == "not-checked"  # zone data: nothing signed
+        assert set(domain["dnssec"]["chain"]) == CHAIN
         for finding in domain["findings"]:
             assert set(finding) == FINDING
     for entry in doc["dns"]["trace"]:
@@ -64,6 +79,8 @@ def test_check_json_shape_matches_the_snapshot() -> None:
 
 def test_every_snapshot_key_is_documented() -> None:
     for key in (
-        TOP | DOMAIN | FINDING | SPF | DMARC | MX | TRACE | MTA_STS_POLICY | FETCH | STS_POLICY
+        (TOP | DOMAIN | FINDING | SPF | DMARC | MX | TRACE | MTA_STS_POLICY | FETCH | STS_POLICY)
+        | DNSSEC
+        | CHAIN
     ):
         assert f"`{key}`" in DOC, key

@@ -10,7 +10,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dnssec.unsigned",
         title="Zone not signed with DNSSEC",
         severity=Severity.INFO,
-        status=CheckStatus.PLANNED,
         triggers="the domain (or MX host zone) is not DNSSEC-signed",
         why=(
             "Without DNSSEC, resolvers cannot detect forged answers, and DANE for SMTP is "
@@ -24,7 +23,6 @@ CHECKS: tuple[CheckInfo, ...] = (
         id="dnssec.bogus",
         title="DNSSEC validation fails",
         severity=Severity.ERROR,
-        status=CheckStatus.PLANNED,
         triggers="DNSSEC validation fails (broken chain, expired signatures)",
         why=(
             "Validating resolvers, including the major public ones, return SERVFAIL for names in"

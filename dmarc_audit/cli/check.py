@@ -87,6 +87,21 @@ TimeoutOpt = Annotated[
         help="Time to wait for each DNS server answer (default 2).",
     ),
 ]
+DnssecOpt = Annotated[
+    bool,
+    typer.Option(
+        "--dnssec/--no-dnssec",
+        help="Validate DNSSEC for the domain, the records used and each MX zone (default on).",
+    ),
+]
+TrustAnchorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--trust-anchor",
+        metavar="FILE",
+        help="DS or DNSKEY records (zone-file syntax) to trust instead of the IANA root anchor.",
+    ),
+]
 ConcurrencyOpt = Annotated[
     int | None,
     typer.Option(
@@ -163,6 +178,8 @@ def check_command(
     ca_file: CaFileOpt = None,
     https_port: HttpsPortOpt = None,
     timeout: TimeoutOpt = None,
+    dnssec: DnssecOpt = True,
+    trust_anchor: TrustAnchorOpt = None,
     config: ConfigOpt = None,
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
@@ -224,6 +241,8 @@ def check_command(
             selector or (),
             use_baseline=not write_baseline,
             on_done=(lambda _r: bar.advance()) if bar else None,
+            dnssec=dnssec,
+            trust_anchor=trust_anchor,
         )
     finally:
         if bar:

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     import dns.message
     import dns.name
 
+    from dmarc_audit.dnssec.query import RawAnswer
+
 CHAIN_STOPPED = "the answer stops at a CNAME target it does not resolve"
 """Detail of a NOERROR answer whose chain ends at an alias with nothing after it and
 no SOA: the resolver stopped following; :meth:`LiveResolver.query` asks again there."""
@@ -180,6 +182,13 @@ class LiveResolver:
                 break
         assert last_failure is not None
         return last_failure
+
+    async def query_dnssec(self, name: str, rdtype: str) -> RawAnswer:
+        """The whole answer with DO and CD set, RRSIGs kept (see :mod:`dmarc_audit.dnssec`)."""
+        from dmarc_audit.dnssec.query import ask_servers
+
+        async with self._in_flight_gate():
+            return await ask_servers(self.nameservers, name, rdtype, self.timeout, self.retries)
 
     async def _ask(self, name: str, rdtype: str, query: wire.Query, server: Nameserver) -> Answer:
         source = f"live {server}"

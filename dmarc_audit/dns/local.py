@@ -9,7 +9,7 @@ the live resolver, or, with ``--offline``, comes back as :attr:`Outcome.OFFLINE`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from dmarc_audit.dns.types import (
     CNAME_LOOP,
@@ -20,6 +20,9 @@ from dmarc_audit.dns.types import (
     Resolver,
     chain_too_long,
 )
+
+if TYPE_CHECKING:
+    from dmarc_audit.dnssec.query import RawAnswer
 
 MAX_CNAME_HOPS = MAX_CNAME_CHAIN
 
@@ -111,6 +114,20 @@ class LocalRouter:
             detail=chain_too_long(MAX_CNAME_HOPS),
             source="zone",
         )
+
+    async def query_dnssec(self, name: str, rdtype: str) -> RawAnswer:
+        """Signed answers come only from live DNS: zone data is not checked offline."""
+        from dmarc_audit.dnssec.query import not_checked
+
+        current = name.lower().rstrip(".")
+        source = self._source_for(current)
+        if source is not None:
+            return not_checked(name, rdtype, f"answered from {source.label}, not checked offline")
+        ask = getattr(self.fallback, "query_dnssec", None)
+        if self.closed_world or ask is None:
+            return not_checked(name, rdtype, "no live DNS (--offline or YAML zone data)")
+        answer: RawAnswer = await ask(current or ".", rdtype)
+        return answer
 
     async def _outside(
         self, name: str, rdtype: str, current: str, cnames: list[tuple[str, str]]

@@ -106,6 +106,21 @@ def mx_glance(report: DomainReport) -> str:
     return f"MX {BAD if errors else GOOD}"
 
 
+def dnssec_glance(report: DomainReport) -> str:
+    """``DNSSEC ✓``, ``DNSSEC unsigned``, ``DNSSEC ✗ bogus``; nothing when not checked."""
+    facts = report.dnssec
+    if facts is None:
+        return ""
+    status = facts.status.value
+    marks = {
+        "secure": f"DNSSEC {GOOD}",
+        "insecure": "DNSSEC unsigned",
+        "bogus": f"DNSSEC {BAD} bogus",
+        "unknown": f"DNSSEC {UNKNOWN} could not check",
+    }
+    return marks.get(status, "")
+
+
 def mtasts_glance(report: DomainReport) -> str:
     """``MTA-STS ✓ enforce``, ``MTA-STS ~ testing``, ``MTA-STS ✗``, ``MTA-STS ? could not
     check``; empty when no policy was fetched (no record, or ``--no-fetch``)."""
@@ -216,6 +231,7 @@ def header_atoms(report: DomainReport) -> list[Text]:
         dmarc_glance(report),
         mx_glance(report),
         mtasts_glance(report),
+        dnssec_glance(report),
     )
     if any(f.id == "dns.nxdomain" for f in report.findings):
         parts = (f"{BAD} does not exist",)

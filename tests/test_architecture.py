@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("filters",),  # select/ignore, baselines
     ("report",),  # the result model of one domain
     # collectors and their facts, one package per area
-    ("spf", "dkim", "dmarc", "mx", "mailrecords", "mtasts", "sending", "fetch"),
+    ("spf", "dkim", "dmarc", "mx", "mailrecords", "mtasts", "dnssec", "sending", "fetch"),
     ("records", "orgdomain"),  # pure record parsers and the PSL
     ("dns",),  # resolvers: live, local zones, cache
     (

@@ -8,11 +8,12 @@ failed as ``dns.lookup-failed`` with status unknown: "could not check", never bo
 
 from __future__ import annotations
 
-from dmarc_audit.catalog import finding
+from dmarc_audit.catalog import finding, rule
 from dmarc_audit.dnssec.facts import ChainFacts, DnssecFacts, DnssecStatus
 from dmarc_audit.findings import Finding, Status
 
 
+@rule("dnssec.bogus")
 def judge(facts: DnssecFacts) -> list[Finding]:
     """The findings for one domain's DNSSEC facts (none when not checked)."""
     domain = facts.domain
@@ -57,6 +58,7 @@ def judge(facts: DnssecFacts) -> list[Finding]:
     return out
 
 
+@rule("dnssec.bogus", "dnssec.unsigned")
 def _chain_findings(chain: ChainFacts, what: str) -> list[Finding]:
     if chain.status is DnssecStatus.INSECURE:
         return [
@@ -82,6 +84,7 @@ def _chain_findings(chain: ChainFacts, what: str) -> list[Finding]:
     return []
 
 
+@rule("dns.lookup-failed")
 def _could_not_check(subject: str, what: str, reason: str, steps: tuple[str, ...]) -> Finding:
     return finding(
         "dns.lookup-failed",

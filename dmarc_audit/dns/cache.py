@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from dmarc_audit.dns.types import Answer, Resolver, Trace, TraceEntry
 
 if TYPE_CHECKING:
-    from dmarc_audit.dnssec.query import RawAnswer
+    from dmarc_audit.dns.dnssec_query import RawAnswer
 
 
 class CachingResolver:
@@ -84,7 +84,7 @@ class CachingResolver:
         return await asyncio.shield(pending)
 
     async def _fetch_dnssec(self, key: tuple[str, str]) -> RawAnswer:
-        from dmarc_audit.dnssec.query import not_checked
+        from dmarc_audit.dns.dnssec_query import not_checked
 
         started = time.perf_counter()
         ask = getattr(self.inner, "query_dnssec", None)

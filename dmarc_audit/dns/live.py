@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import dns.message
     import dns.name
 
-    from dmarc_audit.dnssec.query import RawAnswer
+    from dmarc_audit.dns.dnssec_query import RawAnswer
 
 CHAIN_STOPPED = "the answer stops at a CNAME target it does not resolve"
 """Detail of a NOERROR answer whose chain ends at an alias with nothing after it and
@@ -185,7 +185,7 @@ class LiveResolver:
 
     async def query_dnssec(self, name: str, rdtype: str) -> RawAnswer:
         """The whole answer with DO and CD set, RRSIGs kept (see :mod:`dmarc_audit.dnssec`)."""
-        from dmarc_audit.dnssec.query import ask_servers
+        from dmarc_audit.dns.dnssec_query import ask_servers
 
         async with self._in_flight_gate():
             return await ask_servers(self.nameservers, name, rdtype, self.timeout, self.retries)

@@ -22,7 +22,7 @@ from dmarc_audit.dns.types import (
 )
 
 if TYPE_CHECKING:
-    from dmarc_audit.dnssec.query import RawAnswer
+    from dmarc_audit.dns.dnssec_query import RawAnswer
 
 MAX_CNAME_HOPS = MAX_CNAME_CHAIN
 
@@ -117,7 +117,7 @@ class LocalRouter:
 
     async def query_dnssec(self, name: str, rdtype: str) -> RawAnswer:
         """Signed answers come only from live DNS: zone data is not checked offline."""
-        from dmarc_audit.dnssec.query import not_checked
+        from dmarc_audit.dns.dnssec_query import not_checked
 
         current = name.lower().rstrip(".")
         source = self._source_for(current)

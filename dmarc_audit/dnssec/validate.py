@@ -17,10 +17,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from dmarc_audit.dns.dnssec_query import RawAnswer
 from dmarc_audit.dns.types import Outcome
 from dmarc_audit.dnssec.anchor import TrustAnchor
 from dmarc_audit.dnssec.facts import ChainFacts, DnssecStatus, RRsetFacts
-from dmarc_audit.dnssec.query import RawAnswer
 
 if TYPE_CHECKING:
     import dns.name

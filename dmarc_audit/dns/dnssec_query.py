@@ -10,16 +10,26 @@ fetched once, not once per name) and records it in the run's trace.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from dmarc_audit.dns.types import Outcome
+
+
+class Nameserver(Protocol):
+    """A resolver to ask (:class:`dmarc_audit.dns.live.Nameserver` is one)."""
+
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
 
 if TYPE_CHECKING:
     import dns.message
     import dns.name
     import dns.rrset
 
-    from dmarc_audit.dns.live import Nameserver
 
 PAYLOAD = 1232
 """EDNS payload size (the DNS flag day 2020 value): larger answers come over TCP."""

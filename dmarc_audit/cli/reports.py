@@ -539,16 +539,12 @@ def _write_document(render: Callable[[Summary], None], summary: Summary, output:
 def _daily(store: Store, summary: Summary) -> tuple:
     """The summary's days (UTC) with messages and DMARC passes, for the HTML chart."""
     from dmarc_audit.digest.figures import Period, daily
-    from dmarc_audit.output.summary_html import DayFigures
 
     start = summary.filter.since or summary.first_begin
     end = summary.filter.until or summary.last_end
     if start is None or end is None or end <= start:
         return ()
-    return tuple(
-        DayFigures(d.day, d.messages, d.dmarc_pass)
-        for d in daily(store, summary.filter.domain, Period(start, end))
-    )
+    return daily(store, summary.filter.domain, Period(start, end))
 
 
 def _with_senders(

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from dmarc_audit.reports.store import Store, period_where
-from dmarc_audit.reports.summary import Figures, PeriodFilter, PtrInfo, Summary, build_summary
+from dmarc_audit.reports.summary import (
+    DayFigures,
+    Figures,
+    PeriodFilter,
+    PtrInfo,
+    Summary,
+    build_summary,
+)
 
 _PASS = "(r.dkim_aligned = 'pass' OR r.spf_aligned = 'pass')"
 _JOIN = "FROM aggregate_records r JOIN aggregate_reports rep ON rep.id = r.report"
@@ -68,17 +75,6 @@ class Period:
 
 def _midnight(moment: datetime) -> bool:
     return moment.astimezone(UTC).time() == datetime.min.time()
-
-
-@dataclass(frozen=True, slots=True)
-class DayFigures:
-    day: date
-    messages: int
-    dmarc_pass: int
-
-    @property
-    def pass_rate(self) -> float | None:
-        return self.dmarc_pass / self.messages if self.messages else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from html import escape
 
-from dmarc_audit.reports.summary import Figures, Readiness, Summary, percent
+from dmarc_audit.reports.summary import DayFigures, Figures, Readiness, Summary, percent
 from dmarc_audit.senders.facts import SpfPosture
 from dmarc_audit.senders.table import SenderRow, SenderState
 
@@ -33,19 +32,6 @@ STATE_CLASS = {
     SenderState.SPOOFING: "spoof",
     SenderState.UNKNOWN: "muted",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class DayFigures:
-    """One UTC day of the chart: messages and DMARC-passing messages."""
-
-    day: date
-    messages: int
-    dmarc_pass: int
-
-    @property
-    def pass_rate(self) -> float | None:
-        return self.dmarc_pass / self.messages if self.messages else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,19 @@ def parse_when(text: str, option: str, now: datetime, end_of_day: bool = False) 
 
 
 @dataclass(frozen=True, slots=True)
+class DayFigures:
+    """One UTC day of a period: messages and DMARC-passing messages (the daily charts)."""
+
+    day: date
+    messages: int
+    dmarc_pass: int
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.dmarc_pass / self.messages if self.messages else None
+
+
+@dataclass(frozen=True, slots=True)
 class PeriodFilter:
     domain: str | None = None
     since: datetime | None = None
